@@ -1,0 +1,56 @@
+"""hitlkit: pause a running workflow for a typed answer from a person, and resume.
+
+```python
+import hitlkit as hitl
+
+event = hitl.new_event("add_to_x", data_type=int, prompt="What should I add to x?")
+print(event.form_url)
+y = event.wait()
+```
+"""
+
+from hitlkit._event import NOT_GIVEN, Event, new_event
+from hitlkit._exceptions import (
+    AlreadyAnsweredError,
+    ConfigurationError,
+    EventCancelledError,
+    EventClosedError,
+    EventConflictError,
+    EventNotFoundError,
+    EventResolvedError,
+    EventTimeoutError,
+    HitlError,
+    InvalidValueError,
+    TransportError,
+    UnsupportedTypeError,
+)
+from hitlkit._records import EventRecord, EventScope, Outcome, OutcomeStatus
+from hitlkit._store import LocalStore, MemoryStore, Store, open_store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NOT_GIVEN",
+    "AlreadyAnsweredError",
+    "ConfigurationError",
+    "Event",
+    "EventCancelledError",
+    "EventClosedError",
+    "EventConflictError",
+    "EventNotFoundError",
+    "EventRecord",
+    "EventResolvedError",
+    "EventScope",
+    "EventTimeoutError",
+    "HitlError",
+    "InvalidValueError",
+    "LocalStore",
+    "MemoryStore",
+    "Outcome",
+    "OutcomeStatus",
+    "Store",
+    "TransportError",
+    "UnsupportedTypeError",
+    "new_event",
+    "open_store",
+]

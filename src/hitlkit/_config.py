@@ -1,0 +1,89 @@
+"""Settings read from the environment, each with a built-in default.
+
+| variable          | default                  | meaning                                      |
+|-------------------|--------------------------|----------------------------------------------|
+| `HITL_STORE`      | `.hitl`                  | store URL or folder                          |
+| `HITL_ENDPOINT`   | `http://127.0.0.1:8080`  | where the web app answers                    |
+| `HITL_RUN_ID`     | one per process          | run id that scopes event names               |
+| `HITL_AUTOSTART`  | `1`                      | start the web app on first `new_event`       |
+| `HITL_USER`       | the login name           | who answers from this machine (CLI, Python)  |
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import socket
+from datetime import datetime, timezone
+
+from hitlkit._exceptions import ConfigurationError
+
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "DEFAULT_STORE",
+    "autostart",
+    "current_user",
+    "default_endpoint",
+    "default_run_id",
+    "default_store_url",
+    "host_and_pid",
+]
+
+DEFAULT_STORE = ".hitl"
+DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
+
+_process_run_id: str | None = None
+
+
+def default_store_url() -> str:
+    """`HITL_STORE`, else `.hitl` in the working directory."""
+    return os.environ.get("HITL_STORE") or DEFAULT_STORE
+
+
+def default_endpoint() -> str:
+    """`HITL_ENDPOINT` without a trailing slash, else the local default."""
+    endpoint = (os.environ.get("HITL_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    if not endpoint.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"HITL_ENDPOINT must be an http:// or https:// URL, got {endpoint!r}"
+        )
+    return endpoint
+
+
+def default_run_id() -> str:
+    """`HITL_RUN_ID`, else an id made once for this process."""
+    global _process_run_id
+    from_env = os.environ.get("HITL_RUN_ID")
+    if from_env:
+        return from_env
+    if _process_run_id is None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        _process_run_id = f"local-{stamp}-{secrets.token_hex(3)}"
+    return _process_run_id
+
+
+def autostart() -> bool:
+    """Whether `new_event` starts the web app when none answers (`HITL_AUTOSTART`)."""
+    value = os.environ.get("HITL_AUTOSTART", "1").strip().lower()
+    if value in ("1", "true", "yes", "on", ""):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"HITL_AUTOSTART must be 1 or 0, got {value!r}")
+
+
+def current_user() -> str:
+    """`HITL_USER`, else the login name of this process."""
+    user = os.environ.get("HITL_USER")
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def host_and_pid() -> str:
+    """`host:pid` of this process, recorded with the events it creates."""
+    return f"{socket.gethostname()}:{os.getpid()}"

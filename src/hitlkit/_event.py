@@ -1,0 +1,363 @@
+"""`Event` and `new_event`: ask a person for a typed value, then wait for it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import math
+from datetime import datetime
+from typing import Any, Final, Generic, TypeVar
+
+from hitlkit import _config, _ops
+from hitlkit._exceptions import EventCancelledError, EventTimeoutError
+from hitlkit._records import (
+    EventRecord,
+    EventScope,
+    Outcome,
+    outcome_key,
+    outcome_prefix,
+    utcnow,
+)
+from hitlkit._store import Store, open_store
+from hitlkit._sync import Syncified, syncify
+from hitlkit._types import ValueType, value_type_for
+from hitlkit._watch import watcher_for
+
+__all__ = ["NOT_GIVEN", "Event", "new_event"]
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+MAX_NAME_LENGTH = 200
+MAX_PROMPT_LENGTH = 20_000
+
+
+class _NotGiven(enum.Enum):
+    NOT_GIVEN = "NOT_GIVEN"
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = _NotGiven.NOT_GIVEN
+"""Marks an option that was not given, where `None` is a meaningful value."""
+
+
+class Event(Generic[T]):
+    """A question put to a person, whose typed answer `wait()` returns.
+
+    Make one with `new_event` or `Event.create`; both find the existing event
+    when the same name is asked again in the same run.
+
+    ```python
+    event = Event.create("add_to_x", data_type=int, prompt="What should I add to x?")
+    print(event.form_url)
+    y = event.wait()               # or: y = await event.wait.aio()
+    ```
+    """
+
+    def __init__(
+        self,
+        record: EventRecord,
+        *,
+        value_type: ValueType[T],
+        store: Store,
+        endpoint: str,
+        default: T | _NotGiven = NOT_GIVEN,
+    ) -> None:
+        self._record = record
+        self._value_type = value_type
+        self._store = store
+        self._endpoint = endpoint
+        self._default = default
+
+    # -- the seed's properties ----------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The event's name, unique within its run."""
+        return self._record.name
+
+    @property
+    def scope(self) -> EventScope:
+        """Where the name is unique: "run"."""
+        return self._record.scope
+
+    @property
+    def data_type(self) -> type[T]:
+        """The Python type of the answer."""
+        return self._value_type.python_type
+
+    @property
+    def prompt(self) -> str:
+        """The question shown to the person."""
+        return self._record.prompt
+
+    @property
+    def request_id(self) -> str:
+        """The event's id: 24 hex digits derived from its run id and name."""
+        return self._record.id
+
+    @property
+    def endpoint(self) -> str:
+        """Base URL of the web app that serves this event's form."""
+        return self._endpoint
+
+    @property
+    def form_url(self) -> str:
+        """The page where a person answers."""
+        return f"{self._endpoint}/form/{self.request_id}"
+
+    @property
+    def api_url(self) -> str:
+        """Where programs answer: POST `{"request_id": ..., "value": ...}`."""
+        return f"{self._endpoint}/submit/json"
+
+    @property
+    def timeout_seconds(self) -> float:
+        """Seconds from creation to the deadline."""
+        return self._record.timeout_seconds
+
+    @property
+    def poll_interval_seconds(self) -> float:
+        """Seconds between store checks where the store cannot notify."""
+        return self._record.poll_interval_seconds
+
+    # -- more -----------------------------------------------------------------
+
+    @property
+    def run_id(self) -> str:
+        """The run this event belongs to."""
+        return self._record.run_id
+
+    @property
+    def deadline(self) -> datetime:
+        """When the event stops taking answers (UTC), fixed at creation."""
+        return self._record.deadline
+
+    @property
+    def record(self) -> EventRecord:
+        """Everything recorded when the event was created."""
+        return self._record
+
+    @property
+    def store(self) -> Store:
+        """The store that keeps this event."""
+        return self._store
+
+    @property
+    def wait(self) -> Syncified[[], T]:
+        """Block until the event resolves and return the answer.
+
+        Returns the answer, or the default when the deadline passes and one was
+        given. Raises `EventTimeoutError` (a `TimeoutError`) at the deadline
+        otherwise, and `EventCancelledError` if the event was cancelled.
+        `await event.wait.aio()` is the async form.
+        """
+        return Syncified(self._wait)
+
+    @property
+    def outcome(self) -> Syncified[[], Outcome | None]:
+        """The recorded outcome (who, when, how), or `None` while open.
+
+        ```python
+        event.outcome()              # Outcome(status="answered", value=3, by="ana", ...)
+        await event.outcome.aio()
+        ```
+        """
+        return Syncified(self._outcome)
+
+    @property
+    def answer(self) -> Syncified[[T], Outcome]:
+        """Answer the event from code, as `by` the current user (`HITL_USER`)."""
+        return Syncified(self._answer)
+
+    @property
+    def cancel(self) -> Syncified[[], Outcome]:
+        """Call the event off; a waiter gets `EventCancelledError`."""
+        return Syncified(self._cancel)
+
+    async def _outcome(self) -> Outcome | None:
+        return await _ops.load_outcome(self._store, self.request_id)
+
+    async def _answer(self, value: T) -> Outcome:
+        return await _ops.answer_event(
+            self._store,
+            self.request_id,
+            self._value_type.dump(value),
+            by=_config.current_user(),
+            via="python",
+        )
+
+    async def _cancel(self) -> Outcome:
+        return await _ops.cancel_event(
+            self._store, self.request_id, by=_config.current_user(), via="python"
+        )
+
+    async def _wait(self) -> T:
+        loop = asyncio.get_running_loop()
+        woken = asyncio.Event()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the waiting loop has closed
+                loop.call_soon_threadsafe(woken.set)
+
+        unsubscribe = watcher_for(self._store).subscribe(
+            outcome_key(self.request_id),
+            outcome_prefix(self.request_id),
+            wake,
+            self.poll_interval_seconds,
+        )
+        try:
+            while True:
+                woken.clear()
+                outcome = await self._outcome()
+                if outcome is not None:
+                    return self._result(outcome)
+                remaining = (self.deadline - utcnow()).total_seconds()
+                if remaining <= 0:
+                    return self._result(await _ops.expire_event(self._store, self._record))
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(woken.wait(), remaining)
+        finally:
+            unsubscribe()
+
+    def _result(self, outcome: Outcome) -> T:
+        if outcome.status in ("answered", "defaulted"):
+            return self._value_type.load(outcome.value)
+        if outcome.status == "cancelled":
+            reason = f": {outcome.reason}" if outcome.reason else ""
+            raise EventCancelledError(f"event {self.name!r} was cancelled{reason}", outcome)
+        if not isinstance(self._default, _NotGiven):
+            return self._default
+        raise EventTimeoutError(
+            f"event {self.name!r} ({self.request_id}) got no answer within "
+            f"{self.timeout_seconds:g} seconds"
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Event(name={self.name!r}, scope={self.scope!r}, "
+            f"data_type={self._value_type.name}, request_id={self.request_id!r})"
+        )
+
+    @staticmethod
+    @syncify
+    async def create(
+        name: str,
+        data_type: type[U],
+        scope: EventScope = "run",
+        prompt: str = "Please provide a value",
+        timeout_seconds: float = 3600,
+        poll_interval_seconds: float = 5,
+        *,
+        default: U | _NotGiven = NOT_GIVEN,
+        run_id: str | None = None,
+        store: Store | str | None = None,
+        endpoint: str | None = None,
+        serve: bool | None = None,
+    ) -> Event[U]:
+        """Create the event `name` in this run, or find it if it exists.
+
+        - `data_type`: `int`, `float`, `str` or `bool`; answers are checked against it.
+        - `timeout_seconds`: the deadline, counted from the first creation and kept
+          across restarts. `poll_interval_seconds`: store checks where the store
+          cannot notify.
+        - `default`: returned by `wait()` at the deadline instead of raising.
+        - `run_id`: defaults to `HITL_RUN_ID`, else one id per process.
+        - `store`: a `Store` or URL; defaults to `HITL_STORE`, else `./.hitl`.
+        - `endpoint`: the web app's URL; defaults to `HITL_ENDPOINT`.
+        - `serve`: start the web app in this process if none answers at the
+          endpoint; defaults to `HITL_AUTOSTART` (on).
+
+        ```python
+        event = await Event.create.aio("ok", data_type=bool, prompt="Deploy?")
+        ```
+        """
+        value_type = value_type_for(data_type)
+        _check_options(name, scope, prompt, timeout_seconds, poll_interval_seconds)
+        if not isinstance(default, _NotGiven):
+            default = value_type.validate(value_type.dump(default))
+        the_store = open_store(store if store is not None else _config.default_store_url())
+        record = await _ops.create_event(
+            the_store,
+            name=name,
+            value_type=value_type,
+            scope=scope,
+            run_id=run_id or _config.default_run_id(),
+            prompt=prompt,
+            timeout_seconds=timeout_seconds,
+            poll_interval_seconds=poll_interval_seconds,
+            default=None if isinstance(default, _NotGiven) else (default,),
+            created_by=_config.host_and_pid(),
+        )
+        the_endpoint = (endpoint or _config.default_endpoint()).rstrip("/")
+        if serve if serve is not None else _config.autostart():
+            # The web app sits above events; importing it here keeps that direction
+            # at import time and spares processes that never serve the cost.
+            from hitlkit._server._embedded import ensure_app
+
+            await ensure_app(the_store, the_endpoint)
+        return Event(
+            record, value_type=value_type, store=the_store, endpoint=the_endpoint, default=default
+        )
+
+
+def _check_options(
+    name: str, scope: str, prompt: str, timeout_seconds: float, poll_interval_seconds: float
+) -> None:
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"name must be non-empty text of at most {MAX_NAME_LENGTH} characters")
+    if scope != "run":
+        raise ValueError(f'scope must be "run", got {scope!r}')
+    if not isinstance(prompt, str) or len(prompt) > MAX_PROMPT_LENGTH:
+        raise ValueError(f"prompt must be text of at most {MAX_PROMPT_LENGTH} characters")
+    for option, value in (
+        ("timeout_seconds", timeout_seconds),
+        ("poll_interval_seconds", poll_interval_seconds),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{option} must be a positive number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{option} must be finite, got {value!r}")
+
+
+@syncify
+async def new_event(
+    name: str,
+    data_type: type[T],
+    scope: EventScope = "run",
+    prompt: str = "Please provide a value",
+    timeout_seconds: float = 3600,
+    poll_interval_seconds: float = 5,
+    *,
+    default: T | _NotGiven = NOT_GIVEN,
+    run_id: str | None = None,
+    store: Store | str | None = None,
+    endpoint: str | None = None,
+    serve: bool | None = None,
+) -> Event[T]:
+    """Ask a person for a value of `data_type`; same as `Event.create`.
+
+    ```python
+    import hitlkit as hitl
+
+    event = hitl.new_event("add_to_x", data_type=int, prompt="What should I add to x?")
+    print(event.form_url)
+    y = event.wait()
+    ```
+    """
+    return await Event.create.aio(
+        name,
+        data_type,
+        scope,
+        prompt,
+        timeout_seconds,
+        poll_interval_seconds,
+        default=default,
+        run_id=run_id,
+        store=store,
+        endpoint=endpoint,
+        serve=serve,
+    )

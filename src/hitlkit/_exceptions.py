@@ -1,0 +1,109 @@
+"""Exceptions raised by hitlkit.
+
+Every error hitlkit raises on purpose derives from `HitlError`:
+
+```
+HitlError
+├── ConfigurationError        bad store URL, endpoint taken by another program
+├── UnsupportedTypeError      a data_type hitlkit cannot ask for (also TypeError)
+├── EventConflictError        same identity created again with another data_type
+├── EventNotFoundError        no event with that id (HTTP 404)
+├── InvalidValueError         an answer that does not fit the event's type (HTTP 422, also ValueError)
+├── EventResolvedError        the event already has an outcome; `.outcome` holds it
+│   ├── AlreadyAnsweredError  it was answered first (HTTP 409)
+│   └── EventClosedError      it timed out or was cancelled (HTTP 410)
+├── EventTimeoutError         `wait()` reached the deadline (also the builtin TimeoutError)
+├── EventCancelledError       `wait()` found the event cancelled
+└── TransportError            an app endpoint could not be reached or answered oddly
+```
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hitlkit._records import Outcome
+
+__all__ = [
+    "AlreadyAnsweredError",
+    "ConfigurationError",
+    "EventCancelledError",
+    "EventClosedError",
+    "EventConflictError",
+    "EventNotFoundError",
+    "EventResolvedError",
+    "EventTimeoutError",
+    "HitlError",
+    "InvalidValueError",
+    "TransportError",
+    "UnsupportedTypeError",
+]
+
+
+class HitlError(Exception):
+    """Base class of every error hitlkit raises on purpose."""
+
+
+class ConfigurationError(HitlError):
+    """The configuration (store URL, endpoint, environment) cannot be used."""
+
+
+class UnsupportedTypeError(HitlError, TypeError):
+    """`data_type` is not one hitlkit can render and validate."""
+
+
+class EventConflictError(HitlError):
+    """An event with the same identity exists with a different definition."""
+
+
+class EventNotFoundError(HitlError, LookupError):
+    """No event has the given request id."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"no event with id {request_id!r}")
+        self.request_id = request_id
+
+
+class InvalidValueError(HitlError, ValueError):
+    """An answer does not fit the type recorded with the event.
+
+    `expected` names the type in words, `got` is the rejected input.
+    """
+
+    def __init__(self, message: str, *, expected: str, got: object) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.got = got
+
+
+class EventResolvedError(HitlError):
+    """The event already has an outcome, kept in `.outcome`."""
+
+    def __init__(self, message: str, outcome: Outcome) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+class AlreadyAnsweredError(EventResolvedError):
+    """Another answer was recorded first; the first answer wins."""
+
+
+class EventClosedError(EventResolvedError):
+    """The event timed out or was cancelled before this answer arrived."""
+
+
+class EventTimeoutError(HitlError, TimeoutError):
+    """No answer arrived before the event's deadline."""
+
+
+class EventCancelledError(HitlError):
+    """The event was cancelled before anyone answered it."""
+
+    def __init__(self, message: str, outcome: Outcome) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+class TransportError(HitlError):
+    """A hitlkit app could not be reached, or answered with something unexpected."""

@@ -1,0 +1,277 @@
+"""Operations on events kept in a store: create, read, answer, cancel, expire, list.
+
+The Python API, the web app and the CLI all go through these functions, so
+the rules live in one place:
+
+- an answer is validated against the type recorded with the event;
+- an outcome is written create-once: the first one recorded wins, and every
+  later attempt gets `AlreadyAnsweredError` (answered first) or
+  `EventClosedError` (timed out or cancelled first);
+- the deadline recorded at creation is final.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from hitlkit._exceptions import (
+    AlreadyAnsweredError,
+    EventClosedError,
+    EventConflictError,
+    EventNotFoundError,
+    EventResolvedError,
+    HitlError,
+)
+from hitlkit._records import (
+    EVENTS_PREFIX,
+    OUTCOMES_PREFIX,
+    EventRecord,
+    EventScope,
+    Outcome,
+    event_id,
+    event_key,
+    is_event_id,
+    outcome_key,
+    utcnow,
+)
+from hitlkit._store import Store
+from hitlkit._types import ValueType, value_type_named
+
+__all__ = [
+    "EventState",
+    "StatusFilter",
+    "answer_event",
+    "cancel_event",
+    "create_event",
+    "expire_event",
+    "get_event_state",
+    "list_event_states",
+    "load_event",
+    "load_outcome",
+]
+
+StatusFilter = Literal["pending", "resolved", "all"]
+
+
+@dataclass(frozen=True)
+class EventState:
+    """An event record with its outcome, if it has one."""
+
+    record: EventRecord
+    outcome: Outcome | None
+
+    @property
+    def status(self) -> str:
+        """`pending`, `expired` (deadline passed, nothing recorded yet) or the outcome's status."""
+        if self.outcome is not None:
+            return self.outcome.status
+        return "expired" if self.record.is_expired() else "pending"
+
+
+async def create_event(
+    store: Store,
+    *,
+    name: str,
+    value_type: ValueType[Any],
+    scope: EventScope,
+    run_id: str,
+    prompt: str,
+    timeout_seconds: float,
+    poll_interval_seconds: float,
+    default: tuple[Any] | None,
+    created_by: str,
+) -> EventRecord:
+    """Create the event (run_id, name), or return it if it exists with the same type."""
+    request_id = event_id(scope, run_id, name)
+    now = utcnow()
+    record = EventRecord(
+        id=request_id,
+        name=name,
+        scope=scope,
+        run_id=run_id,
+        prompt=prompt,
+        data_type=value_type.name,
+        json_schema=value_type.json_schema(),
+        created_at=now,
+        deadline=now + timedelta(seconds=timeout_seconds),
+        timeout_seconds=timeout_seconds,
+        poll_interval_seconds=poll_interval_seconds,
+        has_default=default is not None,
+        default=value_type.dump(default[0]) if default is not None else None,
+        created_by=created_by,
+    )
+    key = event_key(request_id)
+    if await store.put_if_absent_async(key, record.model_dump_json().encode()):
+        return record
+    existing = await load_event(store, request_id)
+    if existing.data_type != value_type.name:
+        raise EventConflictError(
+            f"event {name!r} of run {run_id!r} exists with data_type {existing.data_type}, "
+            f"not {value_type.name}; use another name or run id"
+        )
+    return existing
+
+
+async def load_event(store: Store, request_id: str) -> EventRecord:
+    """The record of `request_id`, or `EventNotFoundError` (also for malformed ids)."""
+    if not is_event_id(request_id):
+        raise EventNotFoundError(request_id)
+    data = await store.get_async(event_key(request_id))
+    if data is None:
+        raise EventNotFoundError(request_id)
+    return EventRecord.model_validate_json(data)
+
+
+async def load_outcome(store: Store, request_id: str) -> Outcome | None:
+    """The recorded outcome of `request_id`, or `None` while it is open."""
+    if not is_event_id(request_id):
+        raise EventNotFoundError(request_id)
+    data = await store.get_async(outcome_key(request_id))
+    return None if data is None else Outcome.model_validate_json(data)
+
+
+async def get_event_state(store: Store, request_id: str) -> EventState:
+    """The record and outcome of `request_id`."""
+    record, outcome = await asyncio.gather(
+        load_event(store, request_id), load_outcome(store, request_id)
+    )
+    return EventState(record, outcome)
+
+
+async def answer_event(
+    store: Store, request_id: str, value: object, *, by: str | None, via: str, as_text: bool = False
+) -> Outcome:
+    """Record `value` as the answer, if it fits and the event is still open.
+
+    `value` is text typed by a person when `as_text`, else a JSON value (text
+    is parsed there too). Raises `EventNotFoundError`, `InvalidValueError`,
+    `AlreadyAnsweredError` or `EventClosedError`.
+    """
+    state = await get_event_state(store, request_id)
+    if state.outcome is not None:
+        raise resolved_error(state.outcome)
+    if state.record.is_expired():
+        raise resolved_error(await expire_event(store, state.record))
+    value_type = value_type_named(state.record.data_type)
+    parsed = value_type.parse_text(str(value)) if as_text else value_type.validate(value)
+    outcome = Outcome(
+        request_id=request_id,
+        status="answered",
+        value=value_type.dump(parsed),
+        by=by,
+        via=via,
+        at=utcnow(),
+    )
+    return await _record_or_raise(store, outcome)
+
+
+async def cancel_event(
+    store: Store, request_id: str, *, by: str | None, via: str, reason: str | None = None
+) -> Outcome:
+    """Call the event off, if it is still open; waiters get `EventCancelledError`."""
+    state = await get_event_state(store, request_id)
+    if state.outcome is not None:
+        raise resolved_error(state.outcome)
+    if state.record.is_expired():
+        raise resolved_error(await expire_event(store, state.record))
+    outcome = Outcome(
+        request_id=request_id, status="cancelled", by=by, via=via, at=utcnow(), reason=reason
+    )
+    return await _record_or_raise(store, outcome)
+
+
+async def expire_event(store: Store, record: EventRecord) -> Outcome:
+    """Record that the deadline passed (with the default, if any); return the winning outcome."""
+    outcome = Outcome(
+        request_id=record.id,
+        status="defaulted" if record.has_default else "timed_out",
+        value=record.default,
+        by="hitlkit",
+        via="timeout",
+        at=max(utcnow(), record.deadline),
+    )
+    _, winner = await _record(store, outcome)
+    return winner
+
+
+async def list_event_states(
+    store: Store,
+    *,
+    status: StatusFilter = "pending",
+    run_id: str | None = None,
+    name: str | None = None,
+) -> list[EventState]:
+    """Events in the store, newest first, filtered by status, run id and name.
+
+    "pending" means open and not past the deadline.
+    """
+    event_keys, outcome_keys = await asyncio.gather(
+        store.list_async(EVENTS_PREFIX), store.list_async(OUTCOMES_PREFIX)
+    )
+    resolved = {_id_of(key) for key in outcome_keys}
+    ids = [_id_of(key) for key in event_keys]
+    if status == "pending":
+        ids = [i for i in ids if i not in resolved]
+    elif status == "resolved":
+        ids = [i for i in ids if i in resolved]
+    states = await asyncio.gather(*(_state_or_none(store, i) for i in ids))
+    found = [
+        s
+        for s in states
+        if s is not None
+        and (run_id is None or s.record.run_id == run_id)
+        and (name is None or s.record.name == name)
+        and (status != "pending" or s.status == "pending")
+    ]
+    return sorted(found, key=lambda s: s.record.created_at, reverse=True)
+
+
+def resolved_error(outcome: Outcome) -> EventResolvedError:
+    """The error for an attempt to resolve an event that already has `outcome`."""
+    when = outcome.at.isoformat(timespec="seconds")
+    if outcome.status == "answered":
+        who = f" by {outcome.by}" if outcome.by else ""
+        return AlreadyAnsweredError(
+            f"event {outcome.request_id} was already answered{who} at {when}; "
+            "the first answer wins",
+            outcome,
+        )
+    if outcome.status == "cancelled":
+        return EventClosedError(f"event {outcome.request_id} was cancelled at {when}", outcome)
+    return EventClosedError(
+        f"event {outcome.request_id} passed its deadline at {when} and takes no more answers",
+        outcome,
+    )
+
+
+async def _record(store: Store, outcome: Outcome) -> tuple[bool, Outcome]:
+    key = outcome_key(outcome.request_id)
+    if await store.put_if_absent_async(key, outcome.model_dump_json().encode()):
+        return True, outcome
+    existing = await load_outcome(store, outcome.request_id)
+    if existing is None:  # pragma: no cover - a create-once store never loses a key
+        raise HitlError(f"outcome of {outcome.request_id} vanished from {store.url}")
+    return False, existing
+
+
+async def _record_or_raise(store: Store, outcome: Outcome) -> Outcome:
+    written, winner = await _record(store, outcome)
+    if not written:
+        raise resolved_error(winner)
+    return outcome
+
+
+async def _state_or_none(store: Store, request_id: str) -> EventState | None:
+    try:
+        return await get_event_state(store, request_id)
+    except (EventNotFoundError, ValidationError):
+        return None
+
+
+def _id_of(key: str) -> str:
+    return key.rpartition("/")[2].removesuffix(".json")

@@ -1,0 +1,127 @@
+"""What hitlkit stores: the event record, its outcome, and where they live.
+
+An event's id is derived from its identity, so creating it twice finds the
+same record. For scope "run" the identity is (run id, name):
+
+```
+id = sha256("run" NUL run_id)[:8] + sha256("run" NUL run_id NUL name)[:16]   # 24 hex digits
+```
+
+The first 8 digits group a run's events under one key prefix, so that a run's
+outcomes can be listed in one request. Keys are built from validated ids only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "EventRecord",
+    "EventScope",
+    "Outcome",
+    "OutcomeStatus",
+    "event_id",
+    "event_key",
+    "is_event_id",
+    "outcome_key",
+    "outcome_prefix",
+    "utcnow",
+]
+
+EventScope = Literal["run"]
+"""Where an event's name is unique. Only "run" exists today."""
+
+OutcomeStatus = Literal["answered", "timed_out", "defaulted", "cancelled"]
+
+EVENTS_PREFIX = "events/"
+OUTCOMES_PREFIX = "outcomes/"
+_ID = re.compile(r"[0-9a-f]{24}")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def event_id(scope: EventScope, run_id: str, name: str) -> str:
+    """The deterministic id of the event `name` in run `run_id`."""
+    return _digest(scope, run_id)[:8] + _digest(scope, run_id, name)[:16]
+
+
+def is_event_id(text: str) -> bool:
+    """Whether `text` has the shape of an event id (24 lowercase hex digits)."""
+    return _ID.fullmatch(text) is not None
+
+
+def event_key(request_id: str) -> str:
+    """The store key of an event record. `request_id` must be a valid id."""
+    return f"{EVENTS_PREFIX}{request_id[:8]}/{request_id}.json"
+
+
+def outcome_prefix(request_id: str) -> str:
+    """The key prefix holding the outcomes of every event of the same run."""
+    return f"{OUTCOMES_PREFIX}{request_id[:8]}/"
+
+
+def outcome_key(request_id: str) -> str:
+    """The store key of an event's outcome. `request_id` must be a valid id."""
+    return f"{outcome_prefix(request_id)}{request_id}.json"
+
+
+class EventRecord(BaseModel):
+    """An event as created: what is asked, of which type, until when.
+
+    Written once, when the event is created, and never changed.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: str
+    name: str
+    scope: EventScope = "run"
+    run_id: str
+    prompt: str
+    data_type: str
+    """The recorded type name ("int", "float", "str", "bool"); answers are checked against it."""
+    json_schema: dict[str, Any]
+    created_at: AwareDatetime
+    deadline: AwareDatetime
+    timeout_seconds: float
+    poll_interval_seconds: float
+    has_default: bool = False
+    default: Any = None
+    created_by: str | None = None
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        """Whether the deadline has passed."""
+        return (now or utcnow()) >= self.deadline
+
+
+class Outcome(BaseModel):
+    """How an event was resolved. Written once; the first outcome recorded wins.
+
+    - `answered`: a person or program gave `value`;
+    - `timed_out`: the deadline passed with no answer and no default;
+    - `defaulted`: the deadline passed and the event's default, `value`, was used;
+    - `cancelled`: someone called it off; `reason` may say why.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    request_id: str
+    status: OutcomeStatus
+    value: Any = None
+    by: str | None = None
+    """Who resolved it, as far as hitlkit knows (a user name, or "hitlkit" for timeouts)."""
+    via: str = Field(description="form, api, cli, python, timeout or cancel")
+    at: AwareDatetime
+    reason: str | None = None

@@ -1,0 +1,57 @@
+"""Stores: where events and outcomes are kept. `open_store` picks one from a URL."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from hitlkit._store._base import Store, check_key, unsupported_url
+from hitlkit._store._local import LocalStore
+from hitlkit._store._memory import MemoryStore
+
+__all__ = ["LocalStore", "MemoryStore", "Store", "check_key", "open_store"]
+
+_opened: dict[str, Store] = {}
+_opened_lock = threading.Lock()
+
+
+def open_store(url: str | Path | Store) -> Store:
+    """The store named by `url`, opened once per process and then shared.
+
+    - a `Store` object is returned as is;
+    - `memory://NAME` is an in-memory store, one per name in this process;
+    - `file:///abs/path` or a plain path (`.hitl`, `~/events`) is a local folder.
+
+    ```python
+    open_store(".hitl")         # LocalStore in ./.hitl
+    open_store("memory://ci")   # MemoryStore
+    ```
+    """
+    if isinstance(url, Store):
+        return url
+    canonical = _canonical(str(url))
+    with _opened_lock:
+        store = _opened.get(canonical)
+        if store is None:
+            if canonical.startswith("memory://"):
+                store = MemoryStore(canonical.removeprefix("memory://"))
+            else:
+                store = LocalStore(Path(unquote(urlsplit(canonical).path)))
+            _opened[canonical] = store
+        return store
+
+
+def _canonical(url: str) -> str:
+    if not url.strip():
+        raise unsupported_url(url)
+    if url.startswith("memory://"):
+        return url
+    if url.startswith("file://"):
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise unsupported_url(url)
+        return Path(unquote(parts.path)).resolve().as_uri()
+    if "://" in url:
+        raise unsupported_url(url)
+    return Path(url).expanduser().resolve().as_uri()

@@ -1,0 +1,83 @@
+"""Sync calls with `.aio` twins, run on one background event loop.
+
+`@syncify` turns `async def f(...)` into an object you call plainly (it blocks)
+or through `f.aio(...)` (a coroutine). The plain call runs the coroutine on a
+single daemon thread's loop, so it works the same outside any loop, inside a
+running loop (a notebook cell), and from threads, without `asyncio.run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from hitlkit._exceptions import HitlError
+
+__all__ = ["Syncified", "background_loop", "run_sync", "syncify"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+_lock = threading.Lock()
+
+
+def background_loop() -> asyncio.AbstractEventLoop:
+    """hitlkit's own event loop, running in a daemon thread started on first use."""
+    global _loop, _thread
+    with _lock:
+        if _loop is None or _thread is None or not _thread.is_alive():
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+
+            def run() -> None:
+                asyncio.set_event_loop(loop)
+                loop.call_soon(ready.set)
+                loop.run_forever()
+
+            _thread = threading.Thread(target=run, name="hitlkit-loop", daemon=True)
+            _thread.start()
+            ready.wait()
+            _loop = loop
+        return _loop
+
+
+def run_sync(coro: Coroutine[Any, Any, R]) -> R:
+    """Run `coro` on the background loop and block until it finishes."""
+    loop = background_loop()
+    if threading.current_thread() is _thread:
+        coro.close()
+        raise HitlError(
+            "a blocking hitlkit call was made from hitlkit's own event loop; use the .aio() form"
+        )
+    future = asyncio.run_coroutine_threadsafe(coro, loop)
+    try:
+        return future.result()
+    except (KeyboardInterrupt, SystemExit):
+        # Interrupted while blocked (Ctrl-C): stop the work we started, then let it propagate.
+        future.cancel()
+        raise
+
+
+class Syncified(Generic[P, R]):
+    """A blocking callable whose `.aio` attribute is the async original."""
+
+    def __init__(self, fn: Callable[P, Coroutine[Any, Any, R]]) -> None:
+        self.aio = fn
+        self.__doc__ = fn.__doc__
+        self.__name__ = getattr(fn, "__name__", "syncified")
+        self.__wrapped__ = fn
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return run_sync(self.aio(*args, **kwargs))
+
+    def __repr__(self) -> str:
+        return f"<hitlkit call {self.__name__}() with .aio()>"
+
+
+def syncify(fn: Callable[P, Coroutine[Any, Any, R]]) -> Syncified[P, R]:
+    """Make `fn` callable plainly (blocking) and as `fn.aio(...)`."""
+    return Syncified(fn)

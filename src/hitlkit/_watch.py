@@ -1,0 +1,138 @@
+"""One watcher per store per process: wakes waiters when their outcome may be in.
+
+Waiters subscribe the outcome key they wait for. The watcher follows each
+run's outcome prefix that has subscribers, with one task per prefix on
+hitlkit's background loop:
+
+- writes made through the same store object wake their waiter at once;
+- where the store can notify (a local folder), other processes' writes wake
+  waiters as the filesystem reports them, with a slow safety re-list;
+- elsewhere it lists the prefix once per poll interval, whatever the number
+  of waiters, and wakes those whose key appeared.
+
+A wake-up only says "look again": the waiter re-reads its key from the store,
+which stays the source of truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hitlkit._store import Store
+from hitlkit._sync import background_loop
+
+__all__ = ["Watcher", "watcher_for"]
+
+log = logging.getLogger("hitlkit")
+
+SAFETY_RELIST_SECONDS = 30.0
+
+Wake = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class _Subscription:
+    key: str
+    wake: Wake
+    poll_interval: float
+
+
+class Watcher:
+    """Wakes waiters on `store` when keys they wait for may have been written."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+        self._subs: dict[str, dict[int, _Subscription]] = {}
+        self._tasks: dict[str, asyncio.Future[None]] = {}
+        self._ids = itertools.count()
+        store.add_listener(self._on_write)
+
+    def subscribe(self, key: str, prefix: str, wake: Wake, poll_interval: float) -> Wake:
+        """Call `wake()` (from any thread) when `key` under `prefix` may have changed.
+
+        Returns a function that ends the subscription.
+        """
+        sub_id = next(self._ids)
+        with self._lock:
+            subs = self._subs.setdefault(prefix, {})
+            subs[sub_id] = _Subscription(key, wake, poll_interval)
+            if prefix not in self._tasks:
+                self._tasks[prefix] = asyncio.run_coroutine_threadsafe(  # type: ignore[assignment]
+                    self._follow(prefix), background_loop()
+                )
+
+        def unsubscribe() -> None:
+            with self._lock:
+                subs = self._subs.get(prefix, {})
+                subs.pop(sub_id, None)
+                if not subs:
+                    self._subs.pop(prefix, None)
+                    task = self._tasks.pop(prefix, None)
+                    if task is not None:
+                        task.cancel()
+
+        return unsubscribe
+
+    def subscriber_count(self) -> int:
+        """How many waiters are subscribed, over all prefixes."""
+        with self._lock:
+            return sum(len(subs) for subs in self._subs.values())
+
+    def _on_write(self, key: str) -> None:
+        self._wake(key.rpartition("/")[0] + "/", {key})
+
+    def _wake(self, prefix: str, keys: set[str]) -> None:
+        with self._lock:
+            subs = list(self._subs.get(prefix, {}).values())
+        for sub in subs:
+            if sub.key in keys:
+                sub.wake()
+
+    def _interval(self, prefix: str) -> float:
+        with self._lock:
+            subs = self._subs.get(prefix, {}).values()
+            return min((s.poll_interval for s in subs), default=SAFETY_RELIST_SECONDS)
+
+    async def _follow(self, prefix: str) -> None:
+        changes = self.store.watch(prefix)
+        if changes is not None:
+            relist = asyncio.ensure_future(self._poll(prefix, lambda: SAFETY_RELIST_SECONDS))
+            try:
+                async for keys in changes:
+                    self._wake(prefix, keys)
+            except Exception:
+                log.warning("notifications for %s failed; polling instead", self.store.url)
+            finally:
+                relist.cancel()
+                with contextlib.suppress(Exception):
+                    await changes.aclose()  # type: ignore[attr-defined]
+        await self._poll(prefix, lambda: self._interval(prefix))
+
+    async def _poll(self, prefix: str, interval: Callable[[], float]) -> None:
+        while True:
+            await asyncio.sleep(interval())
+            try:
+                keys = set(await self.store.list_async(prefix))
+            except Exception:
+                log.warning("listing %s in %s failed; retrying", prefix, self.store.url)
+                continue
+            self._wake(prefix, keys)
+
+
+_watchers_lock = threading.Lock()
+
+
+def watcher_for(store: Store) -> Watcher:
+    """The process-wide watcher of `store`, kept on the store so both live as long."""
+    with _watchers_lock:
+        watcher = store.__dict__.get("_hitlkit_watcher")
+        if watcher is None:
+            watcher = store.__dict__["_hitlkit_watcher"] = Watcher(store)
+        return watcher  # type: ignore[no-any-return]
