@@ -9,6 +9,7 @@ y = event.wait()
 ```
 """
 
+from hitlkit._client import Client, EventInfo, answer, cancel, get_event, list_events
 from hitlkit._event import NOT_GIVEN, Event, new_event
 from hitlkit._exceptions import (
     AlreadyAnsweredError,
@@ -32,11 +33,13 @@ __version__ = "0.1.0"
 __all__ = [
     "NOT_GIVEN",
     "AlreadyAnsweredError",
+    "Client",
     "ConfigurationError",
     "Event",
     "EventCancelledError",
     "EventClosedError",
     "EventConflictError",
+    "EventInfo",
     "EventNotFoundError",
     "EventRecord",
     "EventResolvedError",
@@ -51,6 +54,10 @@ __all__ = [
     "Store",
     "TransportError",
     "UnsupportedTypeError",
+    "answer",
+    "cancel",
+    "get_event",
+    "list_events",
     "new_event",
     "open_store",
 ]

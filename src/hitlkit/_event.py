@@ -7,7 +7,7 @@ import contextlib
 import enum
 import math
 from datetime import datetime
-from typing import Any, Final, Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 from hitlkit import _config, _ops
 from hitlkit._exceptions import EventCancelledError, EventTimeoutError
@@ -20,7 +20,7 @@ from hitlkit._records import (
     utcnow,
 )
 from hitlkit._store import Store, open_store
-from hitlkit._sync import Syncified, syncify
+from hitlkit._sync import syncify, syncmethod
 from hitlkit._types import ValueType, value_type_for
 from hitlkit._watch import watcher_for
 
@@ -146,8 +146,8 @@ class Event(Generic[T]):
         """The store that keeps this event."""
         return self._store
 
-    @property
-    def wait(self) -> Syncified[[], T]:
+    @syncmethod
+    async def wait(self) -> T:
         """Block until the event resolves and return the answer.
 
         Returns the answer, or the default when the deadline passes and one was
@@ -155,10 +155,10 @@ class Event(Generic[T]):
         otherwise, and `EventCancelledError` if the event was cancelled.
         `await event.wait.aio()` is the async form.
         """
-        return Syncified(self._wait)
+        return await self._wait()
 
-    @property
-    def outcome(self) -> Syncified[[], Outcome | None]:
+    @syncmethod
+    async def outcome(self) -> Outcome | None:
         """The recorded outcome (who, when, how), or `None` while open.
 
         ```python
@@ -166,22 +166,14 @@ class Event(Generic[T]):
         await event.outcome.aio()
         ```
         """
-        return Syncified(self._outcome)
-
-    @property
-    def answer(self) -> Syncified[[T], Outcome]:
-        """Answer the event from code, as `by` the current user (`HITL_USER`)."""
-        return Syncified(self._answer)
-
-    @property
-    def cancel(self) -> Syncified[[], Outcome]:
-        """Call the event off; a waiter gets `EventCancelledError`."""
-        return Syncified(self._cancel)
-
-    async def _outcome(self) -> Outcome | None:
         return await _ops.load_outcome(self._store, self.request_id)
 
-    async def _answer(self, value: T) -> Outcome:
+    @syncmethod
+    async def answer(self, value: T) -> Outcome:
+        """Answer the event from code, as the current user (`HITL_USER`).
+
+        Follows the same rules as every other answer: the first one wins.
+        """
         return await _ops.answer_event(
             self._store,
             self.request_id,
@@ -190,9 +182,11 @@ class Event(Generic[T]):
             via="python",
         )
 
-    async def _cancel(self) -> Outcome:
+    @syncmethod
+    async def cancel(self, reason: str | None = None) -> Outcome:
+        """Call the event off; a waiter gets `EventCancelledError`."""
         return await _ops.cancel_event(
-            self._store, self.request_id, by=_config.current_user(), via="python"
+            self._store, self.request_id, by=_config.current_user(), via="python", reason=reason
         )
 
     async def _wait(self) -> T:
@@ -212,7 +206,7 @@ class Event(Generic[T]):
         try:
             while True:
                 woken.clear()
-                outcome = await self._outcome()
+                outcome = await _ops.load_outcome(self._store, self.request_id)
                 if outcome is not None:
                     return self._result(outcome)
                 remaining = (self.deadline - utcnow()).total_seconds()

@@ -9,16 +9,18 @@ running loop (a notebook cell), and from threads, without `asyncio.run`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from hitlkit._exceptions import HitlError
 
-__all__ = ["Syncified", "background_loop", "run_sync", "syncify"]
+__all__ = ["Syncified", "background_loop", "run_sync", "syncify", "syncmethod"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+S = TypeVar("S")
 
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
@@ -81,3 +83,31 @@ class Syncified(Generic[P, R]):
 def syncify(fn: Callable[P, Coroutine[Any, Any, R]]) -> Syncified[P, R]:
     """Make `fn` callable plainly (blocking) and as `fn.aio(...)`."""
     return Syncified(fn)
+
+
+class syncmethod(Generic[S, P, R]):
+    """`@syncify` for methods: `obj.method()` blocks, `await obj.method.aio()` does not.
+
+    ```python
+    class Event:
+        @syncmethod
+        async def wait(self) -> int: ...
+    ```
+    """
+
+    def __init__(self, fn: Callable[Concatenate[S, P], Coroutine[Any, Any, R]]) -> None:
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+        self.__name__ = fn.__name__
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> syncmethod[S, P, R]: ...
+    @overload
+    def __get__(self, obj: S, owner: type[Any]) -> Syncified[P, R]: ...
+    def __get__(self, obj: S | None, owner: type[Any]) -> Any:
+        if obj is None:
+            return self
+        bound = Syncified(functools.partial(self.fn, obj))
+        bound.__name__ = self.__name__
+        bound.__doc__ = self.__doc__
+        return bound

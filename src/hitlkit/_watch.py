@@ -112,7 +112,7 @@ class Watcher:
             finally:
                 relist.cancel()
                 with contextlib.suppress(Exception):
-                    await changes.aclose()  # type: ignore[attr-defined]
+                    await changes.aclose()
         await self._poll(prefix, lambda: self._interval(prefix))
 
     async def _poll(self, prefix: str, interval: Callable[[], float]) -> None:
@@ -132,7 +132,7 @@ _watchers_lock = threading.Lock()
 def watcher_for(store: Store) -> Watcher:
     """The process-wide watcher of `store`, kept on the store so both live as long."""
     with _watchers_lock:
-        watcher = store.__dict__.get("_hitlkit_watcher")
+        watcher: Watcher | None = store.__dict__.get("_hitlkit_watcher")
         if watcher is None:
             watcher = store.__dict__["_hitlkit_watcher"] = Watcher(store)
-        return watcher  # type: ignore[no-any-return]
+        return watcher

@@ -9,10 +9,11 @@ create-once: a key, once written, is never changed, which is what makes
 from __future__ import annotations
 
 import asyncio
+import builtins
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 
 from hitlkit._exceptions import ConfigurationError
 
@@ -78,7 +79,7 @@ class Store(ABC):
         """The bytes stored at `key`, or `None` if there is nothing."""
 
     @abstractmethod
-    def list(self, prefix: str = "") -> list[str]:
+    def list(self, prefix: str = "") -> builtins.list[str]:
         """Every key that starts with `prefix`, sorted."""
 
     async def put_if_absent_async(self, key: str, data: bytes) -> bool:
@@ -89,11 +90,11 @@ class Store(ABC):
         """Async twin of `get`."""
         return await asyncio.to_thread(self.get, key)
 
-    async def list_async(self, prefix: str = "") -> list[str]:
+    async def list_async(self, prefix: str = "") -> builtins.list[str]:
         """Async twin of `list`."""
         return await asyncio.to_thread(self.list, prefix)
 
-    def watch(self, prefix: str) -> AsyncIterator[set[str]] | None:
+    def watch(self, prefix: str) -> AsyncGenerator[set[str], None] | None:
         """Changes under `prefix` made by other processes, as sets of keys.
 
         Returns `None` when the backend cannot notify; callers then poll with

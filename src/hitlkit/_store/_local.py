@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import watchfiles
@@ -67,12 +68,12 @@ class LocalStore(Store):
         except (FileNotFoundError, NotADirectoryError):
             return None
 
-    def list(self, prefix: str = "") -> list[str]:
+    def list(self, prefix: str = "") -> builtins.list[str]:
         check_prefix(prefix)
         folder = self.root / prefix.rpartition("/")[0]
         if not folder.is_dir():
             return []
-        keys = []
+        keys: builtins.list[str] = []
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = [d for d in dirnames if d != _TMP]
             rel = Path(dirpath).relative_to(self.root).as_posix()
@@ -80,7 +81,7 @@ class LocalStore(Store):
             keys.extend(base + name for name in filenames if (base + name).startswith(prefix))
         return sorted(keys)
 
-    async def watch(self, prefix: str) -> AsyncIterator[set[str]]:  # type: ignore[override]
+    async def watch(self, prefix: str) -> AsyncGenerator[set[str], None]:
         folder = self.root / check_prefix(prefix).rpartition("/")[0]
         folder.mkdir(parents=True, exist_ok=True)
         async for changes in watchfiles.awatch(

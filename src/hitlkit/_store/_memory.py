@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 
 from hitlkit._store._base import Store, check_key, check_prefix
@@ -41,7 +42,7 @@ class MemoryStore(Store):
         with self._lock:
             return self._data.get(key)
 
-    def list(self, prefix: str = "") -> list[str]:
+    def list(self, prefix: str = "") -> builtins.list[str]:
         check_prefix(prefix)
         with self._lock:
             return sorted(k for k in self._data if k.startswith(prefix))
@@ -52,5 +53,5 @@ class MemoryStore(Store):
     async def get_async(self, key: str) -> bytes | None:
         return self.get(key)
 
-    async def list_async(self, prefix: str = "") -> list[str]:
+    async def list_async(self, prefix: str = "") -> builtins.list[str]:
         return self.list(prefix)

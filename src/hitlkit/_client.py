@@ -1,0 +1,267 @@
+"""Answering from code: list, read, answer and cancel events.
+
+`Client` talks to a store directly, or to a hitlkit app over HTTP; both give
+the same results and raise the same errors, so scripts, the CLI and tests do
+not care which. The module-level functions use a client built from the
+environment (`HITL_STORE`).
+
+```python
+import hitlkit
+
+hitlkit.answer("5f0c...e1", 3)                        # through ./.hitl
+client = hitlkit.Client(endpoint="http://127.0.0.1:8080")
+for event in client.list_events():
+    print(event.name, event.prompt)
+await client.answer.aio(event.request_id, True)
+```
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from hitlkit import _config, _ops
+from hitlkit._exceptions import (
+    AlreadyAnsweredError,
+    EventClosedError,
+    EventNotFoundError,
+    InvalidValueError,
+    TransportError,
+)
+from hitlkit._records import EventScope, Outcome
+from hitlkit._store import Store, open_store
+from hitlkit._sync import syncify, syncmethod
+
+__all__ = ["Client", "EventInfo", "StatusFilter", "answer", "cancel", "get_event", "list_events"]
+
+StatusFilter = _ops.StatusFilter
+
+
+class EventInfo(BaseModel):
+    """An event as seen from outside: what it asks, and where it stands.
+
+    `status` is `pending`, `expired` (deadline passed, nothing recorded yet),
+    or the outcome's status: `answered`, `timed_out`, `defaulted`, `cancelled`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    request_id: str
+    name: str
+    scope: EventScope
+    run_id: str
+    prompt: str
+    data_type: str
+    json_schema: dict[str, Any]
+    created_at: AwareDatetime
+    deadline: AwareDatetime
+    timeout_seconds: float
+    status: str
+    outcome: Outcome | None = None
+    form_url: str | None = None
+
+    @classmethod
+    def from_state(cls, state: _ops.EventState, form_url: str | None = None) -> EventInfo:
+        """Build from a store-side `EventState`."""
+        r = state.record
+        return cls(
+            request_id=r.id,
+            name=r.name,
+            scope=r.scope,
+            run_id=r.run_id,
+            prompt=r.prompt,
+            data_type=r.data_type,
+            json_schema=r.json_schema,
+            created_at=r.created_at,
+            deadline=r.deadline,
+            timeout_seconds=r.timeout_seconds,
+            status=state.status,
+            outcome=state.outcome,
+            form_url=form_url,
+        )
+
+
+class Client:
+    """Lists, reads, answers and cancels events, through a store or an app.
+
+    Give `store` (a `Store` or URL) to work on storage directly, or `endpoint`
+    (the app's base URL) to go through the web app; with neither, the store
+    named by `HITL_STORE` (default `./.hitl`) is used. `user` is recorded as
+    who answered (default `HITL_USER`, else the login name).
+
+    Every method blocks; `.aio` is its async twin:
+    `await client.answer.aio(request_id, 3)`.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store | str | None = None,
+        endpoint: str | None = None,
+        user: str | None = None,
+        via: str = "python",
+        timeout: float = 10.0,
+    ) -> None:
+        if store is not None and endpoint is not None:
+            raise ValueError("give either store= or endpoint=, not both")
+        self.user = user or _config.current_user()
+        self.via = via
+        self.endpoint = endpoint.rstrip("/") if endpoint else None
+        self.store = None if self.endpoint else open_store(store or _config.default_store_url())
+        self._timeout = timeout
+
+    @syncmethod
+    async def list_events(
+        self,
+        status: StatusFilter = "pending",
+        *,
+        run_id: str | None = None,
+        name: str | None = None,
+    ) -> list[EventInfo]:
+        """Events newest first; `status` is "pending" (open), "resolved" or "all"."""
+        if self.store is not None:
+            states = await _ops.list_event_states(
+                self.store, status=status, run_id=run_id, name=name
+            )
+            return [EventInfo.from_state(s) for s in states]
+        params = {k: v for k, v in {"status": status, "run_id": run_id, "name": name}.items() if v}
+        body = await self._request("GET", "/api/events", params=params)
+        return [EventInfo.model_validate(e) for e in body["events"]]
+
+    @syncmethod
+    async def get_event(self, request_id: str) -> EventInfo:
+        """One event by request id; `EventNotFoundError` if there is none."""
+        if self.store is not None:
+            return EventInfo.from_state(await _ops.get_event_state(self.store, request_id))
+        return EventInfo.model_validate(await self._request("GET", _path(request_id)))
+
+    @syncmethod
+    async def answer(self, request_id: str, value: object, *, as_text: bool = False) -> Outcome:
+        """Answer an event; the first answer recorded wins.
+
+        `value` is checked against the event's recorded type; text is parsed
+        the way a person's typed answer is ("42", "yes"), and `as_text=True`
+        sends any value as text. Raises `InvalidValueError`,
+        `AlreadyAnsweredError`, `EventClosedError` or `EventNotFoundError`.
+        """
+        if self.store is not None:
+            return await _ops.answer_event(
+                self.store, request_id, value, by=self.user, via=self.via, as_text=as_text
+            )
+        payload = {"value": str(value) if as_text else value, "by": self.user}
+        body = await self._request("POST", _path(request_id) + "/answer", json=payload)
+        return Outcome.model_validate(body["outcome"])
+
+    @syncmethod
+    async def cancel(self, request_id: str, *, reason: str | None = None) -> Outcome:
+        """Cancel an open event; its waiter gets `EventCancelledError`."""
+        if self.store is not None:
+            return await _ops.cancel_event(
+                self.store, request_id, by=self.user, via=self.via, reason=reason
+            )
+        payload = {"reason": reason, "by": self.user}
+        body = await self._request("POST", _path(request_id) + "/cancel", json=payload)
+        return Outcome.model_validate(body["outcome"])
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        url = f"{self.endpoint}{path}"
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout) as http:
+                response = await http.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise TransportError(
+                f"could not reach the hitlkit app at {self.endpoint}: {exc}"
+            ) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            raise TransportError(
+                f"{method} {url} answered {response.status_code} with a body that is not JSON"
+            ) from None
+        if response.is_success:
+            return body
+        raise _error_from(response.status_code, body, path)
+
+
+def _path(request_id: str) -> str:
+    return "/api/events/" + httpx.URL(request_id).raw_path.decode().lstrip("/")
+
+
+def _error_from(status: int, body: Any, path: str) -> Exception:
+    message = body.get("message", "") if isinstance(body, dict) else ""
+    message = message or f"the app answered {status}"
+    if status == 404 and isinstance(body, dict) and body.get("error") == "not_found":
+        return EventNotFoundError(path.removeprefix("/api/events/").split("/")[0])
+    if status == 422 and isinstance(body, dict) and body.get("error") == "invalid_value":
+        return InvalidValueError(message, expected=body.get("expected", ""), got=None)
+    if status in (409, 410) and isinstance(body, dict) and "outcome" in body:
+        try:
+            outcome = Outcome.model_validate(body["outcome"])
+        except ValidationError:
+            return TransportError(message)
+        error_class = AlreadyAnsweredError if status == 409 else EventClosedError
+        return error_class(message, outcome)
+    return TransportError(f"{message} (HTTP {status})")
+
+
+@syncify
+async def list_events(
+    status: StatusFilter = "pending",
+    *,
+    run_id: str | None = None,
+    name: str | None = None,
+    store: Store | str | None = None,
+    endpoint: str | None = None,
+) -> list[EventInfo]:
+    """`Client(store=..., endpoint=...).list_events(...)`; see `Client`.
+
+    ```python
+    for event in hitlkit.list_events():
+        print(event.request_id, event.prompt)
+    ```
+    """
+    client = Client(store=store, endpoint=endpoint)
+    return await client.list_events.aio(status, run_id=run_id, name=name)
+
+
+@syncify
+async def get_event(
+    request_id: str, *, store: Store | str | None = None, endpoint: str | None = None
+) -> EventInfo:
+    """`Client(store=..., endpoint=...).get_event(request_id)`; see `Client`."""
+    return await Client(store=store, endpoint=endpoint).get_event.aio(request_id)
+
+
+@syncify
+async def answer(
+    request_id: str,
+    value: object,
+    *,
+    as_text: bool = False,
+    store: Store | str | None = None,
+    endpoint: str | None = None,
+) -> Outcome:
+    """Answer an event from code; see `Client.answer`.
+
+    ```python
+    hitlkit.answer("5f0c1a2b3c4d5e6f7a8b9c0d", 3)
+    hitlkit.answer(event_id, True, endpoint="http://127.0.0.1:8080")
+    ```
+    """
+    client = Client(store=store, endpoint=endpoint)
+    return await client.answer.aio(request_id, value, as_text=as_text)
+
+
+@syncify
+async def cancel(
+    request_id: str,
+    *,
+    reason: str | None = None,
+    store: Store | str | None = None,
+    endpoint: str | None = None,
+) -> Outcome:
+    """Cancel an event from code; see `Client.cancel`."""
+    return await Client(store=store, endpoint=endpoint).cancel.aio(request_id, reason=reason)
