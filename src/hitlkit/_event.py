@@ -177,7 +177,7 @@ class Event(Generic[T]):
         return await _ops.answer_event(
             self._store,
             self.request_id,
-            self._value_type.dump(value),
+            value,
             by=_config.current_user(),
             via="python",
         )
@@ -272,7 +272,7 @@ class Event(Generic[T]):
         value_type = value_type_for(data_type)
         _check_options(name, scope, prompt, timeout_seconds, poll_interval_seconds)
         if not isinstance(default, _NotGiven):
-            default = value_type.validate(value_type.dump(default))
+            default = value_type.validate(default)
         the_store = open_store(store if store is not None else _config.default_store_url())
         record = await _ops.create_event(
             the_store,

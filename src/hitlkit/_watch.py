@@ -17,6 +17,7 @@ which stays the source of truth.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import itertools
 import logging
@@ -50,7 +51,7 @@ class Watcher:
         self.store = store
         self._lock = threading.Lock()
         self._subs: dict[str, dict[int, _Subscription]] = {}
-        self._tasks: dict[str, asyncio.Future[None]] = {}
+        self._tasks: dict[str, concurrent.futures.Future[None]] = {}
         self._ids = itertools.count()
         store.add_listener(self._on_write)
 
@@ -64,7 +65,7 @@ class Watcher:
             subs = self._subs.setdefault(prefix, {})
             subs[sub_id] = _Subscription(key, wake, poll_interval)
             if prefix not in self._tasks:
-                self._tasks[prefix] = asyncio.run_coroutine_threadsafe(  # type: ignore[assignment]
+                self._tasks[prefix] = asyncio.run_coroutine_threadsafe(
                     self._follow(prefix), background_loop()
                 )
 

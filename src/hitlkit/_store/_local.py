@@ -26,15 +26,18 @@ class LocalStore(Store):
     Writes go to a temporary file first, are flushed to disk, then linked into
     place with `os.link`, which fails if the key exists: so a record is never
     torn and the first writer wins, across processes. Other processes' writes
-    are seen through filesystem notifications (`watchfiles`).
+    are seen through filesystem notifications (`watchfiles`); pass
+    `notify=False` where those do not work (some network filesystems), and
+    waiters poll every `poll_interval_seconds` instead.
 
     ```python
     store = LocalStore(".hitl")
     ```
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, notify: bool = True) -> None:
         super().__init__()
+        self.notify = notify
         self.root = Path(root).expanduser().resolve()
         self.url = self.root.as_uri()
         self._tmp = self.root / _TMP
@@ -81,7 +84,10 @@ class LocalStore(Store):
             keys.extend(base + name for name in filenames if (base + name).startswith(prefix))
         return sorted(keys)
 
-    async def watch(self, prefix: str) -> AsyncGenerator[set[str], None]:
+    def watch(self, prefix: str) -> AsyncGenerator[set[str], None] | None:
+        return self._watch(prefix) if self.notify else None
+
+    async def _watch(self, prefix: str) -> AsyncGenerator[set[str], None]:
         folder = self.root / check_prefix(prefix).rpartition("/")[0]
         folder.mkdir(parents=True, exist_ok=True)
         async for changes in watchfiles.awatch(

@@ -1,0 +1,145 @@
+"""Helpers for testing workflows that ask people for input.
+
+- `MemoryStore`: a real in-memory store, shared by name within a process.
+- `Responder`: answers events by name as they open, so a workflow with human
+  steps runs unattended in CI.
+
+```python
+from hitlkit.testing import MemoryStore, Responder
+
+store = MemoryStore()
+with Responder({"add_to_x": 5, "approve": True}, store=store) as responder:
+    result = my_workflow(store=store)       # its new_event(...).wait() calls get 5 and True
+assert responder.answered == {"add_to_x": 5, "approve": True}
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from hitlkit import _ops
+from hitlkit._client import EventInfo
+from hitlkit._exceptions import EventResolvedError
+from hitlkit._records import EVENTS_PREFIX
+from hitlkit._store import MemoryStore, Store, open_store
+from hitlkit._sync import background_loop
+
+__all__ = ["MemoryStore", "Responder"]
+
+Answer = Any | Callable[[EventInfo], Any]
+
+
+class Responder:
+    """Answers events by name as they open, until stopped.
+
+    `answers` maps an event name to a value, or to a function that takes the
+    `EventInfo` and returns the value. Events whose name is not in `answers`
+    are left alone, and listed in `unmatched`. Answers are recorded with
+    `by` (default "hitlkit.testing") through `via="python"`, and follow the
+    usual rules: the value must fit the event's type.
+
+    Writes made through the same store object are seen at once; writes made
+    by other processes are found by listing every `poll_interval` seconds.
+    Use it as a context manager (`with` or `async with`), or call `start()`
+    and `stop()`.
+    """
+
+    def __init__(
+        self,
+        answers: Mapping[str, Answer],
+        *,
+        store: Store | str | None = None,
+        run_id: str | None = None,
+        by: str = "hitlkit.testing",
+        poll_interval: float = 0.2,
+    ) -> None:
+        from hitlkit._config import default_store_url
+
+        self.store = open_store(store if store is not None else default_store_url())
+        self.answers = dict(answers)
+        self.run_id = run_id
+        self.by = by
+        self.poll_interval = poll_interval
+        self.answered: dict[str, Any] = {}
+        self.unmatched: list[str] = []
+        self.errors: list[Exception] = []
+        self._seen: set[str] = set()
+        self._task: concurrent.futures.Future[None] | None = None
+        self._kick: asyncio.Event | None = None
+
+    def start(self) -> Responder:
+        """Start answering in the background."""
+        if self._task is None:
+            self.store.add_listener(self._on_write)
+            self._task = asyncio.run_coroutine_threadsafe(self._run(), background_loop())
+        return self
+
+    def stop(self) -> None:
+        """Stop answering."""
+        self.store.remove_listener(self._on_write)
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def __enter__(self) -> Responder:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Responder:
+        return self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _on_write(self, key: str) -> None:
+        if key.startswith(EVENTS_PREFIX) and self._kick is not None:
+            loop = background_loop()
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._kick.set)
+
+    async def _run(self) -> None:
+        self._kick = asyncio.Event()
+        while True:
+            self._kick.clear()
+            await self._answer_pending()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), self.poll_interval)
+
+    async def _answer_pending(self) -> None:
+        states = await _ops.list_event_states(self.store, status="pending", run_id=self.run_id)
+        for state in reversed(states):  # oldest first
+            record = state.record
+            if record.id in self._seen:
+                continue
+            self._seen.add(record.id)
+            if record.name not in self.answers:
+                self.unmatched.append(record.name)
+                continue
+            answer = self.answers[record.name]
+            value = answer(EventInfo.from_state(state)) if callable(answer) else answer
+            try:
+                await _ops.answer_event(self.store, record.id, value, by=self.by, via="python")
+            except EventResolvedError:
+                continue
+            except Exception as exc:  # kept for the test to inspect; the loop goes on
+                self.errors.append(exc)
+                continue
+            self.answered[record.name] = value

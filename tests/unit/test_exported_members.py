@@ -1,0 +1,53 @@
+import hitlkit
+import hitlkit.testing
+
+
+def test_public_names_are_pinned() -> None:
+    assert hitlkit.__all__ == [
+        "NOT_GIVEN",
+        "AlreadyAnsweredError",
+        "Client",
+        "ConfigurationError",
+        "Event",
+        "EventCancelledError",
+        "EventClosedError",
+        "EventConflictError",
+        "EventInfo",
+        "EventNotFoundError",
+        "EventRecord",
+        "EventResolvedError",
+        "EventScope",
+        "EventTimeoutError",
+        "HitlError",
+        "InvalidValueError",
+        "LocalStore",
+        "MemoryStore",
+        "Outcome",
+        "OutcomeStatus",
+        "Store",
+        "TransportError",
+        "UnsupportedTypeError",
+        "answer",
+        "cancel",
+        "get_event",
+        "list_events",
+        "new_event",
+        "open_store",
+    ]
+    for name in hitlkit.__all__:
+        assert getattr(hitlkit, name) is not None
+
+
+def test_testing_names_are_pinned() -> None:
+    assert hitlkit.testing.__all__ == ["MemoryStore", "Responder"]
+
+
+def test_every_error_derives_from_hitl_error() -> None:
+    errors = [
+        getattr(hitlkit, n) for n in hitlkit.__all__ if n.endswith("Error") and n != "HitlError"
+    ]
+    assert errors
+    assert all(issubclass(e, hitlkit.HitlError) for e in errors)
+    assert issubclass(hitlkit.EventTimeoutError, TimeoutError)
+    assert issubclass(hitlkit.InvalidValueError, ValueError)
+    assert issubclass(hitlkit.UnsupportedTypeError, TypeError)

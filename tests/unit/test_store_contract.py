@@ -1,0 +1,174 @@
+"""The store contract, run against every backend."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+
+from hitlkit import LocalStore, Store, open_store
+from hitlkit import MemoryStore as PublicMemoryStore
+from hitlkit.testing import MemoryStore
+
+
+def test_put_if_absent_writes_once(store: Store) -> None:
+    assert store.put_if_absent("events/a/1.json", b"first") is True
+    assert store.put_if_absent("events/a/1.json", b"second") is False
+    assert store.get("events/a/1.json") == b"first"
+
+
+def test_get_of_a_missing_key_is_none(store: Store) -> None:
+    assert store.get("events/nothing.json") is None
+
+
+def test_bytes_round_trip(store: Store) -> None:
+    data = bytes(range(256)) * 10
+    store.put_if_absent("blob", data)
+    assert store.get("blob") == data
+
+
+def test_list_by_prefix_is_sorted_and_exact(store: Store) -> None:
+    for key in ["outcomes/b/2.json", "outcomes/a/1.json", "outcomes/a/0.json", "events/a/9.json"]:
+        store.put_if_absent(key, b"x")
+    assert store.list("outcomes/a/") == ["outcomes/a/0.json", "outcomes/a/1.json"]
+    assert store.list("outcomes/") == [
+        "outcomes/a/0.json",
+        "outcomes/a/1.json",
+        "outcomes/b/2.json",
+    ]
+    assert store.list("outcomes/a/1") == ["outcomes/a/1.json"]
+    assert store.list("missing/") == []
+    assert len(store.list()) == 4
+
+
+@pytest.mark.parametrize(
+    "key", ["../escape", "/abs/path", "a//b", "a/../b", ".tmp/x", "a/.hidden", "", "a b", "a\\b"]
+)
+def test_bad_keys_are_refused(store: Store, key: str) -> None:
+    with pytest.raises(ValueError, match="invalid store key"):
+        store.put_if_absent(key, b"x")
+    with pytest.raises(ValueError, match="invalid store key"):
+        store.get(key)
+
+
+def test_concurrent_writers_have_exactly_one_winner(store: Store) -> None:
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def write(i: int) -> None:
+        barrier.wait()
+        results.append(store.put_if_absent("outcomes/r/race.json", f"writer {i}".encode()))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]
+    assert store.get(
+        "outcomes/r/race.json",
+    ) in {f"writer {i}".encode() for i in range(8)}
+
+
+def test_listeners_hear_each_successful_write_once(store: Store) -> None:
+    heard: list[str] = []
+    store.add_listener(heard.append)
+    store.put_if_absent("k/1", b"x")
+    store.put_if_absent("k/1", b"y")
+    store.put_if_absent("k/2", b"x")
+    store.remove_listener(heard.append)
+    store.put_if_absent("k/3", b"x")
+    assert heard == ["k/1", "k/2"]
+
+
+def test_async_twins(store: Store) -> None:
+    async def main() -> None:
+        assert await store.put_if_absent_async("a/1", b"x") is True
+        assert await store.put_if_absent_async("a/1", b"y") is False
+        assert await store.get_async("a/1") == b"x"
+        assert await store.get_async("a/2") is None
+        assert await store.list_async("a/") == ["a/1"]
+
+    asyncio.run(main())
+
+
+# -- local folder ---------------------------------------------------------------
+
+
+def test_local_store_leaves_no_temp_files(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "s")
+    for i in range(20):
+        store.put_if_absent(f"k/{i}", b"x" * 1000)
+        store.put_if_absent(f"k/{i}", b"again")
+    assert list((tmp_path / "s" / ".tmp").iterdir()) == []
+
+
+def test_local_store_ignores_a_torn_temp_file(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "s")
+    # What a process killed mid-write leaves: a partial file in the temp folder.
+    (tmp_path / "s" / ".tmp" / "abc.part").write_bytes(b'{"half":')
+    assert store.list() == []
+    assert store.put_if_absent("k/1", b"whole") is True
+    assert store.list() == ["k/1"]
+
+
+def test_two_local_store_objects_share_one_folder(tmp_path: Path) -> None:
+    one, two = LocalStore(tmp_path / "s"), LocalStore(tmp_path / "s")
+    assert one.put_if_absent("k/1", b"from one") is True
+    assert two.put_if_absent("k/1", b"from two") is False
+    assert two.get("k/1") == b"from one"
+
+
+def test_local_watch_reports_writes_from_another_store_object(tmp_path: Path) -> None:
+    watching, writing = LocalStore(tmp_path / "s"), LocalStore(tmp_path / "s")
+
+    async def main() -> set[str]:
+        changes = watching.watch("outcomes/r/")
+        assert changes is not None
+        seen: set[str] = set()
+
+        async def collect() -> None:
+            async for keys in changes:
+                seen.update(keys)
+                if "outcomes/r/x.json" in seen:
+                    return
+
+        task = asyncio.ensure_future(collect())
+        await asyncio.sleep(0.3)  # let the watch start before writing
+        await writing.put_if_absent_async("outcomes/r/x.json", b"{}")
+        await asyncio.wait_for(task, 10)
+        await changes.aclose()
+        return seen
+
+    assert "outcomes/r/x.json" in asyncio.run(main())
+
+
+def test_local_store_without_notifications_has_no_watch(tmp_path: Path) -> None:
+    assert LocalStore(tmp_path / "s", notify=False).watch("outcomes/") is None
+
+
+# -- choosing a store by URL -------------------------------------------------
+
+
+def test_open_store_by_url(tmp_path: Path) -> None:
+    folder = tmp_path / "f"
+    by_path = open_store(str(folder))
+    assert isinstance(by_path, LocalStore)
+    assert open_store(folder.as_uri()) is by_path
+    assert open_store(folder) is by_path
+    mem = open_store("memory://unit-test")
+    assert isinstance(mem, PublicMemoryStore)
+    assert open_store("memory://unit-test") is mem
+    assert open_store("memory://other") is not mem
+    assert open_store(mem) is mem
+    assert MemoryStore is PublicMemoryStore
+
+
+@pytest.mark.parametrize("url", ["s3x://bucket", "ftp://host/x", "", "file://remote-host/x"])
+def test_open_store_refuses_unknown_urls(url: str) -> None:
+    from hitlkit import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="unsupported store URL"):
+        open_store(url)
