@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import statistics
 import subprocess
@@ -40,7 +41,8 @@ def measure(store: hitl.Store, root: Path, trials: int, poll: float, label: str)
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert answerer.stdin is not None and answerer.stdout is not None
+    assert answerer.stdin is not None
+    assert answerer.stdout is not None
     latencies = []
     try:
         for i in range(trials):
@@ -49,7 +51,7 @@ def measure(store: hitl.Store, root: Path, trials: int, poll: float, label: str)
             )
             returned: list[float] = []
             waiter = threading.Thread(
-                target=lambda e=event: (e.wait(), returned.append(time.time()))
+                target=lambda e=event, r=returned: (e.wait(), r.append(time.time()))
             )
             waiter.start()
             time.sleep(0.05)  # let the waiter subscribe, as a real one would have long ago
@@ -94,14 +96,17 @@ def main() -> None:
     table += [f"| {r[0]} | {r[1]:.1f} | {r[2]:.1f} | {r[3]:.1f} |" for r in rows]
     print("\n".join(table))
     today = datetime.date.today().isoformat()
-    machine = f"{platform.machine()}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    machine = (
+        f"{platform.machine()}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, {os.cpu_count()} cores"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         "# Benchmarks\n\n"
         "## Wake latency\n\n"
         f"Answer recorded by another process → `wait()` returns; {args.trials} trials each.\n\n"
         f"- command: `python benchmarks/wake_latency.py --trials {args.trials}`\n"
-        f"- machine: {machine}, {__import__('os').cpu_count()} cores\n"
+        f"- machine: {machine}\n"
         f"- date: {today}\n\n" + "\n".join(table) + "\n"
     )
 
