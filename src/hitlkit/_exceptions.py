@@ -61,7 +61,8 @@ class EventNotFoundError(HitlError, LookupError):
     """No event has the given request id."""
 
     def __init__(self, request_id: str) -> None:
-        super().__init__(f"no event with id {request_id!r}")
+        shown = request_id if len(request_id) <= 40 else request_id[:37] + "..."
+        super().__init__(f"no event with id {shown!r}")
         self.request_id = request_id
 
 

@@ -44,6 +44,7 @@ from hitlkit._types import ValueType, value_type_named
 
 __all__ = [
     "EventState",
+    "EventStatus",
     "StatusFilter",
     "answer_event",
     "cancel_event",
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 StatusFilter = Literal["pending", "resolved", "all"]
+EventStatus = Literal["pending", "expired", "answered", "timed_out", "defaulted", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class EventState:
     outcome: Outcome | None
 
     @property
-    def status(self) -> str:
+    def status(self) -> EventStatus:
         """`pending`, `expired` (deadline passed, nothing recorded yet) or the outcome's status."""
         if self.outcome is not None:
             return self.outcome.status
@@ -208,17 +210,16 @@ async def list_event_states(
 ) -> list[EventState]:
     """Events in the store, newest first, filtered by status, run id and name.
 
-    "pending" means open and not past the deadline.
+    "pending" means open and before the deadline; "resolved" means closed:
+    with an outcome, or past the deadline with none recorded yet ("expired").
     """
     event_keys, outcome_keys = await asyncio.gather(
         store.list_async(EVENTS_PREFIX), store.list_async(OUTCOMES_PREFIX)
     )
-    resolved = {_id_of(key) for key in outcome_keys}
+    with_outcome = {_id_of(key) for key in outcome_keys}
     ids = [_id_of(key) for key in event_keys]
     if status == "pending":
-        ids = [i for i in ids if i not in resolved]
-    elif status == "resolved":
-        ids = [i for i in ids if i in resolved]
+        ids = [i for i in ids if i not in with_outcome]
     states = await asyncio.gather(*(_state_or_none(store, i) for i in ids))
     found = [
         s
@@ -226,7 +227,7 @@ async def list_event_states(
         if s is not None
         and (run_id is None or s.record.run_id == run_id)
         and (name is None or s.record.name == name)
-        and (status != "pending" or s.status == "pending")
+        and (status == "all" or (s.status == "pending") == (status == "pending"))
     ]
     return sorted(found, key=lambda s: s.record.created_at, reverse=True)
 

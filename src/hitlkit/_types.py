@@ -45,6 +45,8 @@ class ValueType(Generic[T]):
             )
         if self.python_type is int and not _INT_TEXT.fullmatch(stripped):
             raise self._invalid(text, "not a whole number")
+        if self.python_type is float and "_" in stripped:
+            raise self._invalid(text, "not a plain number")
         return self._validate(stripped, text, strict=False)
 
     def validate(self, value: object) -> T:

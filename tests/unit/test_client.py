@@ -95,3 +95,14 @@ def test_an_unreachable_endpoint_is_a_transport_error() -> None:
     client = Client(endpoint="http://127.0.0.1:9", timeout=2)
     with pytest.raises(hitl.TransportError, match="could not reach"):
         client.list_events()
+
+
+def test_expired_events_count_as_resolved(store: Store) -> None:
+    import time
+
+    hitl.new_event("late", data_type=int, store=store, timeout_seconds=0.05)
+    open_event = hitl.new_event("open", data_type=int, store=store)
+    time.sleep(0.1)
+    client = Client(store=store)
+    assert [e.name for e in client.list_events("resolved")] == ["late"]
+    assert [e.name for e in client.list_events()] == [open_event.name]

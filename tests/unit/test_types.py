@@ -45,6 +45,7 @@ def test_text_answers_parse(data_type: type[Any], text: str, expected: object) -
         (float, "-Infinity", "a finite number"),
         (float, "1e400", "a finite number"),
         (float, "1,5", "a finite number"),
+        (float, "1_000", "a finite number"),
         (float, "", "a finite number"),
         (bool, "maybe", "yes or no"),
         (bool, "2", "yes or no"),

@@ -1,0 +1,36 @@
+"""The hitlkit web app: an inbox and answer forms for people, a JSON API for programs.
+
+`create_app(store)` builds the app over one store; every rule (types, deadlines,
+first answer wins) stays in `hitlkit._ops`, which the routes call.
+
+| route                                  | for                                              |
+|----------------------------------------|--------------------------------------------------|
+| `GET /`                                | inbox: events waiting for an answer              |
+| `GET /form/{request_id}`               | the answer form, or the outcome once resolved    |
+| `POST /submit`                         | the form's post (URL-encoded)                    |
+| `GET /api/events`, `/api/events/{id}`  | events as JSON                                   |
+| `POST /api/events/{id}/answer`         | answer: `{"value": ..., "by": ...}`              |
+| `POST /api/events/{id}/cancel`         | cancel: `{"reason": ..., "by": ...}`             |
+| `POST /submit/json`, `GET /status/{id}`| the routes of flyteplugins-hitl, same shapes     |
+| `GET /health`                          | app name, version and a fingerprint of the store |
+
+Request bodies are capped at `MAX_BODY_BYTES` (64 KiB): a larger body, whether
+declared by Content-Length or streamed in chunks, gets 413 `payload_too_large`
+before any route runs. The form accepts `application/x-www-form-urlencoded`
+only (`multipart/form-data` gets 415), so a request never spools a temporary file.
+
+The app has no login: serve it on 127.0.0.1, or behind a proxy that authenticates.
+
+```python
+import uvicorn
+from hitlkit import LocalStore
+from hitlkit._server import create_app
+
+uvicorn.run(create_app(LocalStore(".hitl")), host="127.0.0.1", port=8080)
+```
+"""
+
+from hitlkit._server._app import create_app
+from hitlkit._server._guards import MAX_BODY_BYTES
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]

@@ -1,0 +1,54 @@
+"""`create_app`: the web app over one store."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from hitlkit._server import _api, _pages
+from hitlkit._server._context import app_version
+from hitlkit._server._errors import install_error_handlers
+from hitlkit._server._guards import MAX_BODY_BYTES, BodyLimit, NoCrossSiteWrites
+from hitlkit._store import Store
+
+__all__ = ["create_app"]
+
+_DESCRIPTION = f"""
+Answer the questions that running workflows ask, from programs.
+
+- The first answer recorded wins: later answers get **409** `already_answered`,
+  answers after the deadline or a cancel get **410** `closed`; both carry the
+  recorded `outcome`.
+- A value is checked against the type recorded with the event (**422** `invalid_value`
+  says what was expected). A JSON string is parsed as text: `"42"` answers an `int`.
+- Every error body is `{{"error": code, "message": sentence, ...}}`.
+- Request bodies are limited to {MAX_BODY_BYTES} bytes (**413** `payload_too_large`).
+- The app has no login: serve it on 127.0.0.1 or behind an authenticating proxy.
+  Browsers' cross-site writes (`Sec-Fetch-Site: cross-site`) get **403** `cross_site`.
+
+People answer at `/` (the inbox) and `/form/{{request_id}}`.
+"""
+
+
+def create_app(store: Store) -> FastAPI:
+    """The hitlkit web app (inbox, forms, JSON API) over `store`.
+
+    ```python
+    import uvicorn
+    uvicorn.run(create_app(LocalStore(".hitl")), host="127.0.0.1", port=8080)
+    ```
+    """
+    app = FastAPI(
+        title="hitlkit",
+        version=app_version(),
+        description=_DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.store = store
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(NoCrossSiteWrites)
+    app.include_router(_api.router)
+    app.include_router(_pages.router)
+    return app

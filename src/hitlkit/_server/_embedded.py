@@ -1,0 +1,230 @@
+"""Serve the web app: inside a workflow process when none answers yet, or in the foreground.
+
+`ensure_app(store, endpoint)` runs when an event is created. It asks
+`{endpoint}/health` who is there:
+
+- a hitlkit app serving the same store: nothing to do;
+- a hitlkit app serving another store, or another program: `ConfigurationError`,
+  since forms there would not show this process's events;
+- nobody, at a local address: start the app on a daemon thread of this process;
+- nobody, at a remote (or https) address: log a warning; waiting still works
+  through the store.
+
+The answer is remembered per endpoint and store, so later events cost nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import socket
+import threading
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import uvicorn
+
+from hitlkit._exceptions import ConfigurationError
+from hitlkit._server._app import create_app
+from hitlkit._server._context import store_fingerprint
+from hitlkit._store import Store
+
+__all__ = ["ensure_app", "serve", "stop_started_apps"]
+
+log = logging.getLogger("hitlkit")
+
+PROBE_TIMEOUT_SECONDS = 1.0
+START_TIMEOUT_SECONDS = 5.0
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+_LOCAL_HOSTS = {*_LOOPBACK_HOSTS, "0.0.0.0"}
+
+_lock = threading.Lock()
+_checked: set[tuple[str, str]] = set()
+_started: dict[str, tuple[uvicorn.Server, threading.Thread]] = {}
+
+
+async def ensure_app(store: Store, endpoint: str) -> None:
+    """Make sure a hitlkit app serving `store` answers at `endpoint`, starting one if needed.
+
+    Raises `ConfigurationError` when the endpoint is taken by another program or
+    by a hitlkit app serving another store.
+
+    ```python
+    await ensure_app(LocalStore(".hitl"), "http://127.0.0.1:8080")
+    ```
+    """
+    endpoint = endpoint.rstrip("/")
+    if (endpoint, store_fingerprint(store)) in _checked:
+        return
+    await asyncio.to_thread(_ensure, store, endpoint)
+
+
+def serve(store: Store, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve the app over `store` on `host:port` until interrupted (`hitl serve`).
+
+    Raises `ConfigurationError` when the address cannot be bound.
+
+    ```python
+    serve(LocalStore(".hitl"), port=8090)
+    ```
+    """
+    _warn_if_exposed(host, port)
+    try:
+        sock = _bind(host, port)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot serve on {host}:{port}: {exc.strerror or exc}; "
+            f"choose another port, e.g. --port {_another_port(port)}"
+        ) from None
+    _server(store, embedded=False).run(sockets=[sock])
+
+
+def stop_started_apps() -> None:
+    """Stop the apps `ensure_app` started in this process, and forget what it checked."""
+    with _lock:
+        started = list(_started.values())
+        _started.clear()
+        _checked.clear()
+    for server, _ in started:
+        server.should_exit = True
+    for _, thread in started:
+        thread.join(START_TIMEOUT_SECONDS)
+
+
+def _ensure(store: Store, endpoint: str) -> None:
+    fingerprint = store_fingerprint(store)
+    with _lock:
+        if (endpoint, fingerprint) in _checked:
+            return
+        if not _answers(endpoint, fingerprint, PROBE_TIMEOUT_SECONDS):
+            host, port = _host_and_port(endpoint)
+            if host in _LOCAL_HOSTS and endpoint.startswith("http://"):
+                _start(store, endpoint, host, port, fingerprint)
+            else:
+                log.warning(
+                    "no hitlkit app answers at %s, so its forms will not load until one runs "
+                    "there; waiting for answers still works through the store",
+                    endpoint,
+                )
+        _checked.add((endpoint, fingerprint))
+
+
+def _answers(endpoint: str, fingerprint: str, timeout: float) -> bool:
+    """Whether a hitlkit app serving this store answers; False if nothing answers at all."""
+    local = _host_and_port(endpoint)[0] in _LOCAL_HOSTS
+    try:
+        # A proxy from the environment must not stand in for a local address.
+        with httpx.Client(timeout=timeout, trust_env=not local) as client:
+            response = client.get(f"{endpoint}/health")
+    except httpx.TransportError:
+        return False
+    if response.status_code in (502, 503, 504):
+        return False  # a proxy or gateway with nothing behind it
+    try:
+        health = response.json()
+    except ValueError:
+        health = None
+    if (
+        response.status_code != 200
+        or not isinstance(health, dict)
+        or health.get("app") != "hitlkit"
+    ):
+        raise _taken(endpoint)
+    if health.get("store") != fingerprint:
+        port = _another_port(_host_and_port(endpoint)[1])
+        raise ConfigurationError(
+            f"the hitlkit app at {endpoint} serves another store; set HITL_ENDPOINT to another "
+            f"port (e.g. http://127.0.0.1:{port}), or HITL_STORE to the store that app serves"
+        )
+    return True
+
+
+def _start(store: Store, endpoint: str, host: str, port: int, fingerprint: str) -> None:
+    try:
+        sock = _bind(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            # Another process may have just started its app here: ask once more.
+            if _answers(endpoint, fingerprint, START_TIMEOUT_SECONDS):
+                return
+            raise _taken(endpoint) from None
+        raise ConfigurationError(
+            f"cannot start the hitlkit app at {endpoint}: {exc.strerror or exc}; set "
+            f"HITL_ENDPOINT to a free local port, e.g. http://127.0.0.1:{_another_port(port)}"
+        ) from None
+    _warn_if_exposed(host, port)
+    server = _server(store, embedded=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="hitlkit-app", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise ConfigurationError(f"the hitlkit app did not start at {endpoint}; see the log")
+        time.sleep(0.01)
+    _started[endpoint] = (server, thread)
+    log.info("hitlkit app started at %s", endpoint)
+
+
+def _server(store: Store, *, embedded: bool) -> uvicorn.Server:
+    # Inside a workflow process, leave its logging setup alone and report only problems.
+    config = uvicorn.Config(
+        create_app(store),
+        log_level="warning" if embedded else "info",
+        log_config=None if embedded else uvicorn.config.LOGGING_CONFIG,
+        lifespan="off",
+        ws="none",
+        server_header=False,
+        timeout_graceful_shutdown=1,
+    )
+    return uvicorn.Server(config)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket on `host:port`; binding first makes "port taken" an `OSError`."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if os.name != "nt":  # on Windows the option lets a second server share the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1" if host == "localhost" else host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _warn_if_exposed(host: str, port: int) -> None:
+    if host not in _LOOPBACK_HOSTS:
+        log.warning(
+            "the hitlkit app has no login: anyone who can reach %s:%d can read and answer events",
+            host,
+            port,
+        )
+
+
+def _host_and_port(endpoint: str) -> tuple[str, int]:
+    parts = urlsplit(endpoint)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError(f"the endpoint {endpoint!r} has an invalid port") from None
+    return parts.hostname or "", port or (443 if parts.scheme == "https" else 80)
+
+
+def _another_port(port: int) -> int:
+    return 8090 if port != 8090 else 8091
+
+
+def _taken(endpoint: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"{endpoint} is in use by another program; set HITL_ENDPOINT to a free port, "
+        f"e.g. http://127.0.0.1:{_another_port(_host_and_port(endpoint)[1])}"
+    )

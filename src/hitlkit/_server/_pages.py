@@ -1,0 +1,221 @@
+"""HTML routes: the inbox, the answer form, and the form's post."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from hitlkit import _ops
+from hitlkit._exceptions import (
+    AlreadyAnsweredError,
+    EventNotFoundError,
+    EventResolvedError,
+    InvalidValueError,
+)
+from hitlkit._ops import StatusFilter
+from hitlkit._records import EventRecord, Outcome
+from hitlkit._server._context import StoreDep
+from hitlkit._server._templates import STYLESHEET, render, shown
+from hitlkit._server._views import MAX_BY_LENGTH
+from hitlkit._types import value_type_named
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+_MAX_FORM_FIELDS = 20
+_URLENCODED = "application/x-www-form-urlencoded"
+
+_RESOLVED_LEADS = {
+    "answered": "This event has been answered; the first answer counts.",
+    "timed_out": "The deadline passed with no answer.",
+    "defaulted": "The deadline passed with no answer, so the default was used.",
+    "cancelled": "This event was called off.",
+}
+
+
+class _BadForm(Exception):
+    def __init__(self, status_code: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.title = title
+
+
+@router.get("/static/hitlkit.css")
+async def stylesheet() -> Response:
+    """The one stylesheet; pages have no inline styles or scripts."""
+    headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    return Response(STYLESHEET, media_type="text/css", headers=headers)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def inbox(request: Request, store: StoreDep, status: str = "pending") -> HTMLResponse:
+    """Events waiting for an answer, newest first (or resolved ones, or all)."""
+    chosen = cast(StatusFilter, status if status in ("resolved", "all") else "pending")
+    states = await _ops.list_event_states(store, status=chosen)
+    return render(request, "inbox.html", states=states, status=chosen)
+
+
+@router.get("/form/{request_id}", response_class=HTMLResponse)
+async def form(request: Request, store: StoreDep, request_id: str) -> HTMLResponse:
+    """The answer form, or how the event ended."""
+    try:
+        state = await _ops.get_event_state(store, request_id)
+    except EventNotFoundError:
+        return _not_found(request)
+    if state.status != "pending":
+        return _resolved_page(request, state.record, state.outcome)
+    return _form_page(request, state.record)
+
+
+@router.post("/submit", response_class=HTMLResponse)
+async def submit(request: Request, store: StoreDep) -> HTMLResponse:
+    """Record the form's answer, or show the form again with what was wrong."""
+    try:
+        fields = await _form_fields(request)
+    except _BadForm as exc:
+        return _error_page(request, exc.status_code, exc.title, str(exc))
+    by = " ".join(fields.get("by", "").split())[:MAX_BY_LENGTH]
+    try:
+        record = await _ops.load_event(store, fields.get("request_id", ""))
+    except EventNotFoundError:
+        return _not_found(request)
+    value = fields.get("value")
+    if value is None:
+        error = f"expected {value_type_named(record.data_type).expected}, got no answer"
+        return _form_page(request, record, error=error, by=by, status_code=422)
+    value = value.replace("\r\n", "\n")  # browsers send textarea line breaks as CRLF
+    try:
+        outcome = await _ops.answer_event(
+            store, record.id, value, by=by or "anonymous", via="form", as_text=True
+        )
+    except InvalidValueError as exc:
+        return _form_page(request, record, error=str(exc), kept=value, by=by, status_code=422)
+    except EventResolvedError as exc:
+        return _late_page(request, record, exc, value)
+    return _outcome_page(
+        request,
+        record,
+        outcome,
+        headline=f"Recorded: {_cut(shown(outcome.value))}",
+        lead="Thank you. The workflow can continue.",
+        tone="ok",
+    )
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
+    # URL-encoded only: multipart parsing may spool parts to temporary files.
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type != _URLENCODED:
+        raise _BadForm(415, "Unsupported form", f"The form must be sent as {_URLENCODED}.")
+    body = await request.body()
+    try:
+        pairs = parse_qsl(
+            body.decode(), keep_blank_values=True, errors="strict", max_num_fields=_MAX_FORM_FIELDS
+        )
+    except ValueError:  # also UnicodeDecodeError: the page is UTF-8, so the form is too
+        raise _BadForm(400, "Unreadable form", "The form could not be read.") from None
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        fields.setdefault(key, value)
+    return fields
+
+
+def _form_page(
+    request: Request,
+    record: EventRecord,
+    *,
+    error: str | None = None,
+    kept: str = "",
+    by: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "form.html",
+        status_code=status_code,
+        record=record,
+        error=error,
+        kept=kept,
+        by=by,
+        default_shown=shown(record.default) if record.has_default else None,
+    )
+
+
+def _resolved_page(request: Request, record: EventRecord, outcome: Outcome | None) -> HTMLResponse:
+    if outcome is None:  # past the deadline, nothing recorded yet
+        lead = "The deadline passed; this event takes no more answers."
+        if record.has_default:
+            lead += f" Its default, {_cut(shown(record.default))}, will be used."
+        return _outcome_page(request, record, None, headline="Closed", lead=lead, tone="muted")
+    headline = {"answered": "Answered", "timed_out": "Timed out", "cancelled": "Cancelled"}.get(
+        outcome.status, "Default used"
+    )
+    tone = "ok" if outcome.status == "answered" else "muted"
+    lead = _RESOLVED_LEADS[outcome.status]
+    return _outcome_page(request, record, outcome, headline=headline, lead=lead, tone=tone)
+
+
+def _late_page(
+    request: Request, record: EventRecord, exc: EventResolvedError, value: str
+) -> HTMLResponse:
+    if isinstance(exc, AlreadyAnsweredError):
+        headline, status_code = "Already answered", 409
+        lead = "Someone answered first, and the first answer counts. Yours was not recorded."
+    else:
+        headline, status_code = "Closed", 410
+        lead = "This event stopped taking answers before yours arrived. Yours was not recorded."
+    return _outcome_page(
+        request,
+        record,
+        exc.outcome,
+        status_code=status_code,
+        headline=headline,
+        lead=lead,
+        tone="warn",
+        attempted=value,
+    )
+
+
+def _outcome_page(
+    request: Request,
+    record: EventRecord,
+    outcome: Outcome | None,
+    *,
+    headline: str,
+    lead: str,
+    tone: str,
+    status_code: int = 200,
+    **extra: Any,
+) -> HTMLResponse:
+    context = {"attempted": None, **extra}
+    return render(
+        request,
+        "outcome.html",
+        status_code=status_code,
+        record=record,
+        outcome=outcome,
+        headline=headline,
+        lead=lead,
+        tone=tone,
+        **context,
+    )
+
+
+def _not_found(request: Request) -> HTMLResponse:
+    message = (
+        "No event has this address. It may belong to another store, or the link is incomplete."
+    )
+    return _error_page(request, 404, "Event not found", message)
+
+
+def _error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:
+    return render(request, "error.html", status_code=status_code, title=title, message=message)
+
+
+def _cut(text: str, length: int = 60) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"

@@ -1,0 +1,106 @@
+"""HTML rendering: one Jinja environment, autoescaped, and strict page headers."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from hitlkit._records import utcnow
+from hitlkit._types import value_type_named
+
+__all__ = ["STYLESHEET", "render", "shown"]
+
+STYLESHEET = (resources.files("hitlkit._server") / "static" / "hitlkit.css").read_bytes()
+
+# Pages load nothing but our stylesheet and post only to this app; no script runs.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+STATUS_WORDS = {
+    "pending": "Waiting",
+    "expired": "Closed",
+    "answered": "Answered",
+    "timed_out": "Timed out",
+    "defaulted": "Default used",
+    "cancelled": "Cancelled",
+}
+
+
+def render(
+    request: Request, template: str, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """The page `template` rendered with `context`, every value escaped."""
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    html = _env.get_template(template).render(root=root, now=utcnow(), **context)
+    return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
+
+
+def shown(value: Any) -> str:
+    """A stored answer as a person reads it: text as is, yes/no, numbers as JSON."""
+    if isinstance(value, str):
+        return value if value else "(empty text)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return json.dumps(value)
+
+
+def expected_words(data_type: str) -> str:
+    """The recorded type in words: "an integer", "text", ..."""
+    return value_type_named(data_type).expected
+
+
+def relative(when: datetime, now: datetime) -> str:
+    """`when` relative to `now`: "in 5 min", "2 h ago", "just now"."""
+    seconds = (when - now).total_seconds()
+    span = abs(seconds)
+    if span < 45:
+        return "just now" if seconds <= 0 else "in a few seconds"
+    if span < 90 * 60:
+        amount = f"{round(span / 60)} min"
+    elif span < 36 * 3600:
+        amount = f"{round(span / 3600)} h"
+    else:
+        amount = f"{round(span / 86400)} d"
+    return f"in {amount}" if seconds > 0 else f"{amount} ago"
+
+
+def utc(when: datetime) -> str:
+    """`when` as a short UTC time: "2025-01-31 14:05 UTC"."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def excerpt(text: str, length: int = 160) -> str:
+    """The first `length` characters of `text`, on one line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
+
+
+_env = Environment(
+    loader=PackageLoader("hitlkit._server", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters.update(
+    shown=shown,
+    expected_words=expected_words,
+    relative=relative,
+    utc=utc,
+    excerpt=excerpt,
+    status_words=STATUS_WORDS.get,
+)

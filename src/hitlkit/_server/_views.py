@@ -1,0 +1,159 @@
+"""The JSON shapes of the API, as pydantic models so that `/docs` describes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from hitlkit._ops import EventState, EventStatus
+from hitlkit._records import EventScope, Outcome
+
+__all__ = [
+    "AnswerBody",
+    "CancelBody",
+    "ErrorBody",
+    "EventList",
+    "EventStatus",
+    "EventView",
+    "Health",
+    "OutcomeBody",
+    "StatusView",
+    "SubmitJsonBody",
+    "SubmitJsonResult",
+]
+
+MAX_BY_LENGTH = 100
+MAX_REASON_LENGTH = 1000
+
+
+class EventView(BaseModel):
+    """An event as the API shows it: what is asked, until when, and how it ended."""
+
+    request_id: str = Field(description="24 hex digits derived from the run id and name")
+    name: str
+    scope: EventScope
+    run_id: str
+    prompt: str
+    data_type: str = Field(description='the recorded answer type: "int", "float", "str" or "bool"')
+    json_schema: dict[str, Any] = Field(description="JSON Schema of an answer")
+    created_at: datetime
+    deadline: datetime = Field(description="when the event stops taking answers (UTC)")
+    timeout_seconds: float
+    status: EventStatus = Field(
+        description="pending, expired (past the deadline, nothing recorded yet), "
+        "or the outcome's status"
+    )
+    outcome: Outcome | None = Field(description="how the event was resolved; null while open")
+    form_url: str = Field(description="the page where a person answers")
+
+    @classmethod
+    def of(cls, state: EventState, base_url: str) -> EventView:
+        """The view of `state`, with `form_url` under `base_url` (ending in `/`)."""
+        record = state.record
+        return cls(
+            request_id=record.id,
+            name=record.name,
+            scope=record.scope,
+            run_id=record.run_id,
+            prompt=record.prompt,
+            data_type=record.data_type,
+            json_schema=record.json_schema,
+            created_at=record.created_at,
+            deadline=record.deadline,
+            timeout_seconds=record.timeout_seconds,
+            status=state.status,
+            outcome=state.outcome,
+            form_url=f"{base_url}form/{record.id}",
+        )
+
+
+class EventList(BaseModel):
+    """Events, newest first."""
+
+    events: list[EventView]
+
+
+class AnswerBody(BaseModel):
+    """An answer: a JSON value of the event's type, or text to parse as one."""
+
+    value: Any = Field(description='e.g. 3, 2.5, "text", true; "3" is parsed as text')
+    by: str | None = Field(
+        default=None, max_length=MAX_BY_LENGTH, description='who answers; "anonymous" if absent'
+    )
+
+
+class CancelBody(BaseModel):
+    """Why and by whom an event is called off."""
+
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+    by: str | None = Field(default=None, max_length=MAX_BY_LENGTH)
+
+
+class OutcomeBody(BaseModel):
+    """The outcome just recorded."""
+
+    outcome: Outcome
+
+
+class SubmitJsonBody(BaseModel):
+    """The body of flyteplugins-hitl's `POST /submit/json`."""
+
+    request_id: str
+    value: Any
+    data_type: str | None = Field(
+        default=None, description="ignored: the type recorded with the event is used"
+    )
+    response_path: str | None = Field(default=None, description="ignored")
+
+
+class SubmitJsonResult(BaseModel):
+    """The answer as recorded, in flyteplugins-hitl's shape."""
+
+    status: Literal["submitted"] = "submitted"
+    request_id: str
+    value: Any
+    data_type: str
+    message: str = "Input received. The workflow will continue."
+
+
+class StatusView(BaseModel):
+    """flyteplugins-hitl's `GET /status/{request_id}`: "completed" means answered."""
+
+    request_id: str
+    status: Literal["pending", "completed", "timed_out", "defaulted", "cancelled", "expired"]
+    request: EventView
+    response: Outcome | None
+
+
+class Health(BaseModel):
+    """Who answers here; `store` is a fingerprint of the store URL, not the URL."""
+
+    status: Literal["ok"] = "ok"
+    app: Literal["hitlkit"] = "hitlkit"
+    version: str
+    store: str = Field(description="sha256 of the store URL, first 16 hex digits")
+
+
+class ErrorDetail(BaseModel):
+    """One problem with a request's shape."""
+
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorBody(BaseModel):
+    """Every error: a stable code, a sentence, and details for some codes."""
+
+    error: str = Field(
+        description="not_found, invalid_value, already_answered, closed, invalid_request, "
+        "payload_too_large, unsupported_media_type, method_not_allowed, cross_site, "
+        "internal_error"
+    )
+    message: str
+    expected: str | None = Field(default=None, description="invalid_value: the type in words")
+    outcome: Outcome | None = Field(
+        default=None, description="already_answered, closed: the outcome recorded first"
+    )
+    errors: list[ErrorDetail] | None = Field(default=None, description="invalid_request")
