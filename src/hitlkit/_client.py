@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from hitlkit import _config, _ops
 from hitlkit._exceptions import (
@@ -31,57 +31,14 @@ from hitlkit._exceptions import (
     InvalidValueError,
     TransportError,
 )
-from hitlkit._records import EventScope, Outcome
+from hitlkit._ops import EventInfo
+from hitlkit._records import Outcome
 from hitlkit._store import Store, open_store
 from hitlkit._sync import syncify, syncmethod
 
 __all__ = ["Client", "EventInfo", "StatusFilter", "answer", "cancel", "get_event", "list_events"]
 
 StatusFilter = _ops.StatusFilter
-
-
-class EventInfo(BaseModel):
-    """An event as seen from outside: what it asks, and where it stands.
-
-    `status` is `pending`, `expired` (deadline passed, nothing recorded yet),
-    or the outcome's status: `answered`, `timed_out`, `defaulted`, `cancelled`.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    request_id: str
-    name: str
-    scope: EventScope
-    run_id: str
-    prompt: str
-    data_type: str
-    json_schema: dict[str, Any]
-    created_at: AwareDatetime
-    deadline: AwareDatetime
-    timeout_seconds: float
-    status: str
-    outcome: Outcome | None = None
-    form_url: str | None = None
-
-    @classmethod
-    def from_state(cls, state: _ops.EventState, form_url: str | None = None) -> EventInfo:
-        """Build from a store-side `EventState`."""
-        r = state.record
-        return cls(
-            request_id=r.id,
-            name=r.name,
-            scope=r.scope,
-            run_id=r.run_id,
-            prompt=r.prompt,
-            data_type=r.data_type,
-            json_schema=r.json_schema,
-            created_at=r.created_at,
-            deadline=r.deadline,
-            timeout_seconds=r.timeout_seconds,
-            status=state.status,
-            outcome=state.outcome,
-            form_url=form_url,
-        )
 
 
 class Client:
@@ -126,7 +83,7 @@ class Client:
             states = await _ops.list_event_states(
                 self.store, status=status, run_id=run_id, name=name
             )
-            return [EventInfo.from_state(s) for s in states]
+            return [s.info() for s in states]
         params = {k: v for k, v in {"status": status, "run_id": run_id, "name": name}.items() if v}
         body = await self._request("GET", "/api/events", params=params)
         return [EventInfo.model_validate(e) for e in body["events"]]
@@ -135,7 +92,7 @@ class Client:
     async def get_event(self, request_id: str) -> EventInfo:
         """One event by request id; `EventNotFoundError` if there is none."""
         if self.store is not None:
-            return EventInfo.from_state(await _ops.get_event_state(self.store, request_id))
+            return (await _ops.get_event_state(self.store, request_id)).info()
         return EventInfo.model_validate(await self._request("GET", _path(request_id)))
 
     @syncmethod

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from hitlkit._exceptions import (
     AlreadyAnsweredError,
@@ -43,6 +43,7 @@ from hitlkit._store import Store
 from hitlkit._types import ValueType, value_type_named
 
 __all__ = [
+    "EventInfo",
     "EventState",
     "EventStatus",
     "StatusFilter",
@@ -73,6 +74,53 @@ class EventState:
         if self.outcome is not None:
             return self.outcome.status
         return "expired" if self.record.is_expired() else "pending"
+
+    def info(self, form_url: str | None = None) -> EventInfo:
+        """The event as shown to people and programs."""
+        r = self.record
+        return EventInfo(
+            request_id=r.id,
+            name=r.name,
+            scope=r.scope,
+            run_id=r.run_id,
+            prompt=r.prompt,
+            data_type=r.data_type,
+            json_schema=r.json_schema,
+            created_at=r.created_at,
+            deadline=r.deadline,
+            timeout_seconds=r.timeout_seconds,
+            status=self.status,
+            outcome=self.outcome,
+            form_url=form_url,
+        )
+
+
+class EventInfo(BaseModel):
+    """An event as seen from outside: what it asks, until when, and how it ended.
+
+    Returned by `Client.get_event` / `list_events` and by the app's JSON API.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    request_id: str = Field(description="24 hex digits derived from the run id and name")
+    name: str
+    scope: EventScope
+    run_id: str
+    prompt: str
+    data_type: str = Field(description='the recorded answer type: "int", "float", "str" or "bool"')
+    json_schema: dict[str, Any] = Field(description="JSON Schema of an answer")
+    created_at: AwareDatetime
+    deadline: AwareDatetime = Field(description="when the event stops taking answers (UTC)")
+    timeout_seconds: float
+    status: EventStatus = Field(
+        description="pending, expired (past the deadline, nothing recorded yet), "
+        "or the outcome's status: answered, timed_out, defaulted, cancelled"
+    )
+    outcome: Outcome | None = Field(
+        default=None, description="how the event was resolved; null while open"
+    )
+    form_url: str | None = Field(default=None, description="the page where a person answers")
 
 
 async def create_event(

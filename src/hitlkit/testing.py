@@ -24,8 +24,8 @@ from types import TracebackType
 from typing import Any
 
 from hitlkit import _ops
-from hitlkit._client import EventInfo
 from hitlkit._exceptions import EventResolvedError
+from hitlkit._ops import EventInfo
 from hitlkit._records import EVENTS_PREFIX
 from hitlkit._store import MemoryStore, Store, open_store
 from hitlkit._sync import background_loop
@@ -134,7 +134,7 @@ class Responder:
                 self.unmatched.append(record.name)
                 continue
             answer = self.answers[record.name]
-            value = answer(EventInfo.from_state(state)) if callable(answer) else answer
+            value = answer(state.info()) if callable(answer) else answer
             try:
                 await _ops.answer_event(self.store, record.id, value, by=self.by, via="python")
             except EventResolvedError:

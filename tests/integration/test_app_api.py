@@ -345,7 +345,7 @@ def test_docs_and_openapi_load_and_describe_the_api(
         schema["paths"]
     )
     assert "/submit" not in schema["paths"]
-    assert "EventView" in schema["components"]["schemas"]
+    assert "EventInfo" in schema["components"]["schemas"]
     assert "HTTPValidationError" not in schema["components"]["schemas"]
     answer = schema["paths"]["/api/events/{request_id}/answer"]["post"]["responses"]
     assert {"200", "404", "409", "410", "413", "422"} <= set(answer)

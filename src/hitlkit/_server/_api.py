@@ -8,14 +8,13 @@ from fastapi import APIRouter, Body
 from starlette.requests import Request
 
 from hitlkit import _ops
-from hitlkit._ops import StatusFilter
+from hitlkit._ops import EventInfo, EventState, StatusFilter
 from hitlkit._server._context import StoreDep, app_version, store_fingerprint
 from hitlkit._server._views import (
     AnswerBody,
     CancelBody,
     ErrorBody,
     EventList,
-    EventView,
     Health,
     OutcomeBody,
     StatusView,
@@ -60,16 +59,16 @@ async def list_events(
     """Events, newest first: `pending` (open, before the deadline), `resolved` or `all`."""
     states = await _ops.list_event_states(store, status=status, run_id=run_id, name=name)
     base = str(request.base_url)
-    return EventList(events=[EventView.of(state, base) for state in states])
+    return EventList(events=[_info(state, base) for state in states])
 
 
 @router.get(
-    "/api/events/{request_id}", response_model=EventView, responses=_NOT_FOUND, tags=["events"]
+    "/api/events/{request_id}", response_model=EventInfo, responses=_NOT_FOUND, tags=["events"]
 )
-async def get_event(request: Request, store: StoreDep, request_id: str) -> EventView:
+async def get_event(request: Request, store: StoreDep, request_id: str) -> EventInfo:
     """One event, with its outcome once it has one."""
     state = await _ops.get_event_state(store, request_id)
-    return EventView.of(state, str(request.base_url))
+    return _info(state, str(request.base_url))
 
 
 @router.post(
@@ -117,10 +116,14 @@ async def submit_json(store: StoreDep, body: SubmitJsonBody) -> SubmitJsonResult
 async def status(request: Request, store: StoreDep, request_id: str) -> StatusView:
     """flyteplugins-hitl's status route: "completed" means answered."""
     state = await _ops.get_event_state(store, request_id)
-    view = EventView.of(state, str(request.base_url))
+    view = _info(state, str(request.base_url))
     return StatusView(
         request_id=state.record.id,
         status="completed" if view.status == "answered" else view.status,
         request=view,
         response=state.outcome,
     )
+
+
+def _info(state: EventState, base_url: str) -> EventInfo:
+    return state.info(form_url=f"{base_url}form/{state.record.id}")

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from hitlkit._ops import EventState, EventStatus
-from hitlkit._records import EventScope, Outcome
+from hitlkit._ops import EventInfo
+from hitlkit._records import Outcome
 
 __all__ = [
     "AnswerBody",
     "CancelBody",
     "ErrorBody",
     "EventList",
-    "EventStatus",
-    "EventView",
     "Health",
     "OutcomeBody",
     "StatusView",
@@ -28,51 +25,10 @@ MAX_BY_LENGTH = 100
 MAX_REASON_LENGTH = 1000
 
 
-class EventView(BaseModel):
-    """An event as the API shows it: what is asked, until when, and how it ended."""
-
-    request_id: str = Field(description="24 hex digits derived from the run id and name")
-    name: str
-    scope: EventScope
-    run_id: str
-    prompt: str
-    data_type: str = Field(description='the recorded answer type: "int", "float", "str" or "bool"')
-    json_schema: dict[str, Any] = Field(description="JSON Schema of an answer")
-    created_at: datetime
-    deadline: datetime = Field(description="when the event stops taking answers (UTC)")
-    timeout_seconds: float
-    status: EventStatus = Field(
-        description="pending, expired (past the deadline, nothing recorded yet), "
-        "or the outcome's status"
-    )
-    outcome: Outcome | None = Field(description="how the event was resolved; null while open")
-    form_url: str = Field(description="the page where a person answers")
-
-    @classmethod
-    def of(cls, state: EventState, base_url: str) -> EventView:
-        """The view of `state`, with `form_url` under `base_url` (ending in `/`)."""
-        record = state.record
-        return cls(
-            request_id=record.id,
-            name=record.name,
-            scope=record.scope,
-            run_id=record.run_id,
-            prompt=record.prompt,
-            data_type=record.data_type,
-            json_schema=record.json_schema,
-            created_at=record.created_at,
-            deadline=record.deadline,
-            timeout_seconds=record.timeout_seconds,
-            status=state.status,
-            outcome=state.outcome,
-            form_url=f"{base_url}form/{record.id}",
-        )
-
-
 class EventList(BaseModel):
     """Events, newest first."""
 
-    events: list[EventView]
+    events: list[EventInfo]
 
 
 class AnswerBody(BaseModel):
@@ -123,7 +79,7 @@ class StatusView(BaseModel):
 
     request_id: str
     status: Literal["pending", "completed", "timed_out", "defaulted", "cancelled", "expired"]
-    request: EventView
+    request: EventInfo
     response: Outcome | None
 
 
