@@ -18,7 +18,7 @@ await client.answer.aio(event.request_id, True)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import ValidationError
@@ -59,7 +59,7 @@ class Client:
         store: Store | str | None = None,
         endpoint: str | None = None,
         user: str | None = None,
-        via: str = "python",
+        via: Literal["python", "cli", "api"] = "python",
         timeout: float = 10.0,
     ) -> None:
         if store is not None and endpoint is not None:
@@ -108,7 +108,7 @@ class Client:
             return await _ops.answer_event(
                 self.store, request_id, value, by=self.user, via=self.via, as_text=as_text
             )
-        payload = {"value": str(value) if as_text else value, "by": self.user}
+        payload = {"value": str(value) if as_text else value, "by": self.user, "via": self.via}
         body = await self._request("POST", _path(request_id) + "/answer", json=payload)
         return Outcome.model_validate(body["outcome"])
 
@@ -119,7 +119,7 @@ class Client:
             return await _ops.cancel_event(
                 self.store, request_id, by=self.user, via=self.via, reason=reason
             )
-        payload = {"reason": reason, "by": self.user}
+        payload = {"reason": reason, "by": self.user, "via": self.via}
         body = await self._request("POST", _path(request_id) + "/cancel", json=payload)
         return Outcome.model_validate(body["outcome"])
 

@@ -227,7 +227,7 @@ class Event(Generic[T]):
             return self._default
         raise EventTimeoutError(
             f"event {self.name!r} ({self.request_id}) got no answer within "
-            f"{self.timeout_seconds:g} seconds"
+            f"{self.timeout_seconds:g} second{'' if self.timeout_seconds == 1 else 's'}"
         )
 
     def __repr__(self) -> str:

@@ -293,7 +293,7 @@ def resolved_error(outcome: Outcome) -> EventResolvedError:
     if outcome.status == "cancelled":
         return EventClosedError(f"event {outcome.request_id} was cancelled at {when}", outcome)
     return EventClosedError(
-        f"event {outcome.request_id} passed its deadline at {when} and takes no more answers",
+        f"event {outcome.request_id} timed out (recorded at {when}) and takes no more answers",
         outcome,
     )
 

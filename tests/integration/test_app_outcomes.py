@@ -53,7 +53,7 @@ def test_answer_after_the_deadline_is_410_with_the_timeout(
     assert response.status_code == 410
     body = response.json()
     assert body["error"] == "closed"
-    assert "deadline" in body["message"]
+    assert "timed out" in body["message"]
     assert body["outcome"]["status"] == "timed_out"
     assert client.get(f"/status/{event.request_id}").json()["status"] == "timed_out"
     with pytest.raises(hitlkit.EventTimeoutError):

@@ -133,7 +133,7 @@ def test_timeout_raises_a_builtin_timeout_error(store: Store) -> None:
     outcome = event.outcome()
     assert outcome is not None
     assert (outcome.status, outcome.via) == ("timed_out", "timeout")
-    with pytest.raises(hitl.EventClosedError, match="deadline"):
+    with pytest.raises(hitl.EventClosedError, match="timed out"):
         event.answer(1)
 
 

@@ -108,10 +108,18 @@ def test_local_store_leaves_no_temp_files(tmp_path: Path) -> None:
 def test_local_store_ignores_a_torn_temp_file(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "s")
     # What a process killed mid-write leaves: a partial file in the temp folder.
+    (tmp_path / "s" / ".tmp").mkdir(parents=True)
     (tmp_path / "s" / ".tmp" / "abc.part").write_bytes(b'{"half":')
     assert store.list() == []
     assert store.put_if_absent("k/1", b"whole") is True
     assert store.list() == ["k/1"]
+
+
+def test_reading_an_absent_local_store_leaves_no_trace(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "absent")
+    assert store.list("events/") == []
+    assert store.get("events/x.json") is None
+    assert not (tmp_path / "absent").exists()
 
 
 def test_two_local_store_objects_share_one_folder(tmp_path: Path) -> None:

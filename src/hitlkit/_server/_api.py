@@ -80,7 +80,7 @@ async def get_event(request: Request, store: StoreDep, request_id: str) -> Event
 async def answer(store: StoreDep, request_id: str, body: AnswerBody) -> OutcomeBody:
     """Answer the event. The first answer wins; later ones get 409 with the winner."""
     outcome = await _ops.answer_event(
-        store, request_id, body.value, by=body.by or "anonymous", via="api"
+        store, request_id, body.value, by=body.by or "anonymous", via=body.via
     )
     return OutcomeBody(outcome=outcome)
 
@@ -97,7 +97,7 @@ async def cancel(
     """Call the event off; its waiter gets `EventCancelledError`."""
     body = body or CancelBody()
     outcome = await _ops.cancel_event(
-        store, request_id, by=body.by or "anonymous", via="api", reason=body.reason
+        store, request_id, by=body.by or "anonymous", via=body.via, reason=body.reason
     )
     return OutcomeBody(outcome=outcome)
 

@@ -16,6 +16,7 @@ The answer is remembered per endpoint and store, so later events cost nothing.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import errno
 import logging
 import os
@@ -168,6 +169,9 @@ def _start(store: Store, endpoint: str, host: str, port: int, fingerprint: str) 
             sock.close()
             raise ConfigurationError(f"the hitlkit app did not start at {endpoint}; see the log")
         time.sleep(0.01)
+    if not _started:
+        # At exit, let the app finish the request that brought the last answer.
+        atexit.register(stop_started_apps)
     _started[endpoint] = (server, thread)
     log.info("hitlkit app started at %s", endpoint)
 

@@ -22,6 +22,7 @@ __all__ = [
 ]
 
 MAX_BY_LENGTH = 100
+Channel = Literal["api", "cli", "python"]
 MAX_REASON_LENGTH = 1000
 
 
@@ -38,6 +39,7 @@ class AnswerBody(BaseModel):
     by: str | None = Field(
         default=None, max_length=MAX_BY_LENGTH, description='who answers; "anonymous" if absent'
     )
+    via: Channel = Field(default="api", description="the channel recorded with the answer")
 
 
 class CancelBody(BaseModel):
@@ -45,6 +47,7 @@ class CancelBody(BaseModel):
 
     reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
     by: str | None = Field(default=None, max_length=MAX_BY_LENGTH)
+    via: Channel = Field(default="api", description="the channel recorded with the cancellation")
 
 
 class OutcomeBody(BaseModel):

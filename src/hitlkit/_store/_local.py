@@ -41,14 +41,14 @@ class LocalStore(Store):
         self.root = Path(root).expanduser().resolve()
         self.url = self.root.as_uri()
         self._tmp = self.root / _TMP
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        self._sweep_stale_temp_files()
+        self._swept = False
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(check_key(key))
         if path.exists():
             return False
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._prepare_tmp()
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp, suffix=".part")
         try:
             with os.fdopen(fd, "wb") as f:
@@ -105,6 +105,13 @@ class LocalStore(Store):
         if not path.is_relative_to(self.root) or path.is_relative_to(self._tmp):
             raise ValueError(f"invalid store key {key!r}: outside the store")
         return path
+
+    def _prepare_tmp(self) -> None:
+        # The folder is made on the first write, so reading an absent store leaves no trace.
+        if not self._swept:
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            self._sweep_stale_temp_files()
+            self._swept = True
 
     def _sweep_stale_temp_files(self) -> None:
         # A process killed between writing and linking leaves its temp file behind.

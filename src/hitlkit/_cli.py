@@ -1,0 +1,335 @@
+"""The `hitl` command: serve the app, list, show, answer and cancel events, run the demo.
+
+`ls`, `show`, `answer` and `cancel` go through a `Client`: on the store by
+default, over HTTP when `--endpoint` (or `HITL_CLIENT_ENDPOINT`) names an app.
+Errors become one `error: ...` line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import sys
+from collections.abc import Iterator
+from typing import Annotated, Literal, NoReturn
+
+import typer
+
+from hitlkit import __version__
+from hitlkit._cli_render import (
+    event_details,
+    event_table,
+    format_value,
+    show,
+    terminal_width,
+)
+from hitlkit._client import Client, EventInfo
+from hitlkit._config import DEFAULT_STORE
+from hitlkit._demo import new_run_id, run_demo
+from hitlkit._exceptions import EventNotFoundError, HitlError
+from hitlkit._records import is_event_id, utcnow
+from hitlkit._store import open_store
+
+__all__ = ["app", "main"]
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+MIN_PREFIX = 6
+_HEX = re.compile(r"[0-9a-f]+")
+
+EPILOG = (
+    "Where events are: ls, show, answer and cancel read and write the store "
+    "(--store, HITL_STORE, default .hitl). With --endpoint (or HITL_CLIENT_ENDPOINT) "
+    "they go through a running hitlkit app instead. HITL_ENDPOINT, where workflows "
+    "start their app, is not used for this.\n\n"
+    "Exit codes: 0 done; 1 hitlkit error (invalid value, already answered, not found, "
+    "app unreachable, no answer in time); 2 usage error; 130 interrupted."
+)
+
+app = typer.Typer(
+    name="hitl",
+    epilog=EPILOG,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# -- options shared by several commands -----------------------------------------
+
+StoreOption = Annotated[
+    str,
+    typer.Option("--store", envvar="HITL_STORE", help="Store folder or URL (file://, memory://)."),
+]
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        envvar="HITL_CLIENT_ENDPOINT",
+        help="Go through the hitlkit app at this URL instead of the store.",
+        show_default=False,
+    ),
+]
+IdArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="ID", help="Event id, or its first 6 or more hex digits.", show_default=False
+    ),
+]
+AnswererOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by", envvar="HITL_USER", help="Who answers, as recorded.", show_default="login name"
+    ),
+]
+CancellerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by", envvar="HITL_USER", help="Who cancels, as recorded.", show_default="login name"
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", envvar="HITL_JSON", help="Print JSON for scripts.")
+]
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _reporting_errors(interrupted: str = "interrupted") -> Iterator[None]:
+    """Turn hitlkit errors, bad input and Ctrl-C into one stderr line and an exit code."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        _fail(interrupted, EXIT_INTERRUPTED)
+    except (HitlError, ValueError, OSError) as exc:
+        _fail(str(exc) or type(exc).__name__)
+
+
+def _client(
+    ctx: typer.Context, store: str, endpoint: str | None, user: str | None = None
+) -> Client:
+    """The client for `--store` or `--endpoint`; a command-line option beats the environment."""
+    store_given = _on_command_line(ctx, "store")
+    endpoint_given = _on_command_line(ctx, "endpoint")
+    if store_given and endpoint_given:
+        _fail("give either --store or --endpoint, not both", EXIT_USAGE)
+    if endpoint and (endpoint_given or not store_given):
+        if not endpoint.startswith(("http://", "https://")):
+            _fail(f"--endpoint must be an http:// or https:// URL, got {endpoint!r}", EXIT_USAGE)
+        return Client(endpoint=endpoint, user=user, via="cli")
+    return Client(store=store, user=user, via="cli")
+
+
+def _on_command_line(ctx: typer.Context, param: str) -> bool:
+    source = ctx.get_parameter_source(param)
+    return source is not None and source.name == "COMMANDLINE"
+
+
+def _find(client: Client, text: str) -> EventInfo:
+    """The event whose id is `text`, or the only one whose id starts with it."""
+    wanted = text.strip().lower()
+    if is_event_id(wanted):
+        return client.get_event(wanted)
+    if not _HEX.fullmatch(wanted):
+        raise EventNotFoundError(text)
+    if len(wanted) < MIN_PREFIX:
+        raise ValueError(f"give at least {MIN_PREFIX} hex digits of the event id, got {text!r}")
+    matches = [e for e in client.list_events("all") if e.request_id.startswith(wanted)]
+    if not matches:
+        raise EventNotFoundError(text)
+    if len(matches) > 1:
+        shown = ", ".join(f"{e.request_id} ({e.name})" for e in matches[:5])
+        more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+        raise ValueError(
+            f"id prefix {text!r} matches {len(matches)} events: {shown}{more}; give more digits"
+        )
+    return matches[0]
+
+
+# -- commands -------------------------------------------------------------------
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"hitl (hitlkit) {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Answer the questions hitlkit workflows ask, and serve the web app they use.
+
+    New here? Run [bold]hitl demo[/bold].
+    """
+
+
+@app.command("ls")
+def list_command(
+    ctx: typer.Context,
+    status: Annotated[
+        Literal["pending", "resolved", "all"],
+        typer.Option(
+            envvar="HITL_LS_STATUS", help="pending (open), resolved (also expired), or all."
+        ),
+    ] = "pending",
+    run_id: Annotated[
+        str | None, typer.Option(envvar="HITL_LS_RUN_ID", help="Only events of this run.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(envvar="HITL_LS_NAME", help="Only events with this name.")
+    ] = None,
+    as_json: JsonOption = False,
+    store: StoreOption = DEFAULT_STORE,
+    endpoint: EndpointOption = None,
+) -> None:
+    """List events, newest first."""
+    with _reporting_errors():
+        events = _client(ctx, store, endpoint).list_events(status, run_id=run_id, name=name)
+        if as_json:
+            typer.echo(json.dumps([e.model_dump(mode="json") for e in events], indent=2))
+        elif not events:
+            where = f" in run {run_id!r}" if run_id else ""
+            named = f" named {name!r}" if name else ""
+            kind = "" if status == "all" else f"{status} "
+            typer.echo(f"No {kind}events{named}{where}.")
+        else:
+            show(event_table(events, utcnow(), terminal_width()))
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context,
+    event_id: IdArgument,
+    as_json: JsonOption = False,
+    store: StoreOption = DEFAULT_STORE,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Show one event, and its outcome once it has one."""
+    with _reporting_errors():
+        event = _find(_client(ctx, store, endpoint), event_id)
+        if as_json:
+            typer.echo(event.model_dump_json(indent=2))
+            return
+        show(event_details(event, utcnow()))
+        if event.status == "pending":
+            typer.echo(f"\nAnswer with: hitl answer {event.request_id} VALUE")
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+def answer(
+    ctx: typer.Context,
+    event_id: IdArgument,
+    value: Annotated[
+        str,
+        typer.Argument(
+            metavar="VALUE",
+            help="The answer as text, read as the event's type: 5, 2.5, yes, hello.",
+            show_default=False,
+        ),
+    ],
+    by: AnswererOption = None,
+    store: StoreOption = DEFAULT_STORE,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Answer an event; the first answer recorded wins."""
+    with _reporting_errors():
+        client = _client(ctx, store, endpoint, user=by)
+        event = _find(client, event_id)
+        outcome = client.answer(event.request_id, value, as_text=True)
+        typer.echo(f"Recorded {format_value(outcome.value)} for {event.name} ({event.request_id}).")
+
+
+@app.command()
+def cancel(
+    ctx: typer.Context,
+    event_id: IdArgument,
+    reason: Annotated[
+        str | None, typer.Option(envvar="HITL_CANCEL_REASON", help="Why, shown to the workflow.")
+    ] = None,
+    by: CancellerOption = None,
+    store: StoreOption = DEFAULT_STORE,
+    endpoint: EndpointOption = None,
+) -> None:
+    """Cancel an open event; its workflow gets EventCancelledError."""
+    with _reporting_errors():
+        client = _client(ctx, store, endpoint, user=by)
+        event = _find(client, event_id)
+        client.cancel(event.request_id, reason=reason)
+        typer.echo(f"Cancelled {event.name} ({event.request_id}).")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="HITL_HOST", help="Address to listen on.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[
+        int, typer.Option(envvar="HITL_PORT", min=1, max=65535, help="Port to listen on.")
+    ] = 8080,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Run the web app in the foreground, until Ctrl-C."""
+    with _reporting_errors():
+        from hitlkit._server._embedded import serve as serve_app
+
+        the_store = open_store(store)
+        shown_host = f"[{host}]" if ":" in host else host
+        typer.echo(
+            f"Starting the hitlkit app at http://{shown_host}:{port} "
+            f"for store {the_store.url}; Ctrl-C stops it."
+        )
+        sys.stdout.flush()
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
+            serve_app(the_store, host=host, port=port)
+
+
+@app.command()
+def demo(
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            envvar="HITL_RUN_ID",
+            help="Run to start or re-attach to.",
+            show_default="a new one",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="HITL_DEMO_TIMEOUT", min=1, help="Seconds each question waits for an answer."
+        ),
+    ] = 3600,
+) -> None:
+    """Run a small workflow that asks you two questions and waits for the answers.
+
+    It keeps events in HITL_STORE (default .hitl) and starts the web app at
+    HITL_ENDPOINT (default http://127.0.0.1:8080). Stop it, answer, run it
+    again with the same --run-id: it picks up the answers.
+    """
+    run_id = run_id or new_run_id()
+    hint = f"interrupted; run `hitl demo --run-id {run_id}` to pick up where you left off"
+    with _reporting_errors(interrupted=hint):
+        run_demo(run_id, timeout, sys.stdout)
+
+
+def main() -> None:
+    """Entry point of the `hitl` script."""
+    app(prog_name="hitl")
+
+
+if __name__ == "__main__":
+    main()

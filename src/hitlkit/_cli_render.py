@@ -1,0 +1,194 @@
+"""How the `hitl` command shows events: tables, details, durations and values.
+
+Plain functions from data to Rich renderables or text, so the commands in
+`_cli.py` stay short. Output to a pipe or file gets no colour and no
+wrapping, so scripts and tests read whole lines.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TextIO
+
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from hitlkit._client import EventInfo
+from hitlkit._records import Outcome
+
+__all__ = [
+    "event_details",
+    "event_table",
+    "format_age",
+    "format_deadline",
+    "format_value",
+    "show",
+    "terminal_width",
+]
+
+PROMPT_EXCERPT = 60
+MIN_PROMPT_EXCERPT = 12
+_GAP = 2
+_STATUS_STYLES = {
+    "pending": "yellow",
+    "expired": "magenta",
+    "answered": "green",
+    "defaulted": "cyan",
+    "timed_out": "red",
+    "cancelled": "red",
+}
+
+
+def terminal_width(stream: TextIO | None = None) -> int | None:
+    """The width of the terminal on `stream` (stdout), or `None` when it is not one."""
+    stream = stream or sys.stdout
+    return Console(file=stream).width if stream.isatty() else None
+
+
+def show(renderable: RenderableType, stream: TextIO | None = None) -> None:
+    """Print `renderable`: styled on a terminal, plain unwrapped lines elsewhere."""
+    stream = stream or sys.stdout
+    if stream.isatty():
+        Console(file=stream, highlight=False).print(renderable)
+        return
+    # Wide enough that nothing wraps; tables still size to their content.
+    plain = Console(file=stream, highlight=False, color_system=None, width=100_000)
+    with plain.capture() as captured:
+        plain.print(renderable)
+    stream.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+    stream.flush()
+
+
+def format_duration(seconds: float) -> str:
+    """A short duration: "45s", "3m", "2h", "1h30m", "3d"."""
+    s = int(max(seconds, 0))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 10 * 3600:
+        hours, minutes = divmod(s // 60, 60)
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    if s < 2 * 86400:
+        return f"{s // 3600}h"
+    return f"{s // 86400}d"
+
+
+def format_age(created_at: datetime, now: datetime) -> str:
+    """How long ago, e.g. "3m"."""
+    return format_duration((now - created_at).total_seconds())
+
+
+def format_deadline(deadline: datetime, now: datetime) -> str:
+    """Time to the deadline, e.g. "in 57m", or since it passed, e.g. "5m ago"."""
+    left = (deadline - now).total_seconds()
+    return f"in {format_duration(left)}" if left > 0 else f"{format_duration(-left)} ago"
+
+
+def format_time(moment: datetime, now: datetime) -> str:
+    """An absolute UTC time with its distance from now."""
+    stamp = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if moment > now:
+        return f"{stamp} ({format_deadline(moment, now)})"
+    return f"{stamp} ({format_age(moment, now)} ago)"
+
+
+def format_value(value: Any) -> str:
+    """An answer as JSON: `5`, `true`, `"text"`."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _excerpt(prompt: str, limit: int) -> str:
+    text = prompt.strip()
+    first_line = text.splitlines()[0] if text else ""
+    if cell_len(first_line) > limit or first_line != text:
+        return set_cell_size(first_line, limit - 1).rstrip() + "…"
+    return first_line
+
+
+def _status(status: str) -> Text:
+    return Text(status, style=_STATUS_STYLES.get(status, ""))
+
+
+def event_table(events: Sequence[EventInfo], now: datetime, width: int | None = None) -> Table:
+    """One row per event: id, name, run, type, status, age, deadline, prompt.
+
+    Within `width` columns, the prompt is cut short, or left out, so that rows
+    stay on one line.
+    """
+    headers = ("ID", "NAME", "RUN", "TYPE", "STATUS", "AGE", "DEADLINE")
+    rows = [
+        (
+            e.request_id,
+            e.name,
+            e.run_id,
+            e.data_type,
+            e.status,
+            format_age(e.created_at, now),
+            "-" if e.outcome is not None else format_deadline(e.deadline, now),
+        )
+        for e in events
+    ]
+    limit = PROMPT_EXCERPT
+    if width is not None:
+        used = sum(
+            max(cell_len(c) for c in column) + _GAP for column in zip(headers, *rows, strict=True)
+        )
+        limit = min(limit, width - used)
+    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, _GAP, 0, 0))
+    for header in headers:
+        # A cut-off id is useless, so the id column never shrinks.
+        table.add_column(header, no_wrap=True, min_width=24 if header == "ID" else None)
+    with_prompt = limit >= MIN_PROMPT_EXCERPT
+    if with_prompt:
+        table.add_column("PROMPT", no_wrap=True, overflow="ellipsis")
+    for e, row in zip(events, rows, strict=True):
+        cells = [Text(cell) for cell in row]
+        cells[4] = _status(e.status)
+        if with_prompt:
+            cells.append(Text(_excerpt(e.prompt, limit)))
+        table.add_row(*cells)
+    return table
+
+
+def event_details(event: EventInfo, now: datetime) -> Table:
+    """Every field of one event, then its outcome when it has one."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    rows: list[tuple[str, str | Text]] = [
+        ("id", event.request_id),
+        ("name", Text(event.name)),
+        ("run", Text(event.run_id)),
+        ("scope", event.scope),
+        ("type", event.data_type),
+        ("prompt", Text(event.prompt)),
+        ("created", format_time(event.created_at, now)),
+        ("deadline", format_time(event.deadline, now)),
+        ("timeout", format_duration(event.timeout_seconds)),
+    ]
+    if event.form_url:
+        rows.append(("form", event.form_url))
+    rows.append(("status", _status(event.status)))
+    if event.outcome is not None:
+        rows.extend(_outcome_rows(event.outcome, now))
+    for key, value in rows:
+        grid.add_row(key, value)
+    return grid
+
+
+def _outcome_rows(outcome: Outcome, now: datetime) -> list[tuple[str, str | Text]]:
+    rows: list[tuple[str, str | Text]] = []
+    if outcome.status in ("answered", "defaulted"):
+        rows.append(("value", Text(format_value(outcome.value))))
+    rows.append(("by", Text(outcome.by or "-")))
+    rows.append(("via", outcome.via))
+    rows.append(("at", format_time(outcome.at, now)))
+    if outcome.reason:
+        rows.append(("reason", Text(outcome.reason)))
+    return rows
