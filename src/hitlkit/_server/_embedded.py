@@ -11,6 +11,10 @@
   through the store.
 
 The answer is remembered per endpoint and store, so later events cost nothing.
+When this process uses an app that another process started, a keeper thread
+checks on it every few seconds while this process has waiters, and starts the
+app here if its owner has exited: so forms keep loading as long as any process
+sharing the store still waits.
 """
 
 from __future__ import annotations
@@ -39,12 +43,15 @@ log = logging.getLogger("hitlkit")
 
 PROBE_TIMEOUT_SECONDS = 1.0
 START_TIMEOUT_SECONDS = 5.0
+KEEPER_INTERVAL_SECONDS = 2.0
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _LOCAL_HOSTS = {*_LOOPBACK_HOSTS, "0.0.0.0"}
 
 _lock = threading.Lock()
 _checked: set[tuple[str, str]] = set()
 _started: dict[str, tuple[uvicorn.Server, threading.Thread]] = {}
+_borrowed: dict[str, Store] = {}
+_keeper: threading.Thread | None = None
 
 
 async def ensure_app(store: Store, endpoint: str) -> None:
@@ -89,6 +96,7 @@ def stop_started_apps() -> None:
         started = list(_started.values())
         _started.clear()
         _checked.clear()
+        _borrowed.clear()
     for server, _ in started:
         server.should_exit = True
     for _, thread in started:
@@ -100,9 +108,13 @@ def _ensure(store: Store, endpoint: str) -> None:
     with _lock:
         if (endpoint, fingerprint) in _checked:
             return
-        if not _answers(endpoint, fingerprint, PROBE_TIMEOUT_SECONDS):
-            host, port = _host_and_port(endpoint)
-            if host in _LOCAL_HOSTS and endpoint.startswith("http://"):
+        host, port = _host_and_port(endpoint)
+        can_start = host in _LOCAL_HOSTS and endpoint.startswith("http://")
+        if _answers(endpoint, fingerprint, PROBE_TIMEOUT_SECONDS):
+            if can_start and endpoint not in _started:
+                _borrow(store, endpoint)
+        else:
+            if can_start:
                 _start(store, endpoint, host, port, fingerprint)
             else:
                 log.warning(
@@ -111,6 +123,42 @@ def _ensure(store: Store, endpoint: str) -> None:
                     endpoint,
                 )
         _checked.add((endpoint, fingerprint))
+
+
+def _borrow(store: Store, endpoint: str) -> None:
+    """Remember that another process serves `endpoint`, and keep an eye on it."""
+    global _keeper
+    _borrowed[endpoint] = store
+    if _keeper is None or not _keeper.is_alive():
+        _keeper = threading.Thread(target=_keep, name="hitlkit-app-keeper", daemon=True)
+        _keeper.start()
+
+
+def _keep() -> None:
+    from hitlkit._watch import watcher_for
+
+    while True:
+        time.sleep(KEEPER_INTERVAL_SECONDS)
+        with _lock:
+            borrowed = list(_borrowed.items())
+        for endpoint, store in borrowed:
+            if watcher_for(store).subscriber_count() == 0:
+                continue  # nobody here waits: nothing to keep serving
+            try:
+                _take_over_if_gone(store, endpoint)
+            except ConfigurationError as exc:
+                log.warning("cannot keep serving forms at %s: %s", endpoint, exc)
+
+
+def _take_over_if_gone(store: Store, endpoint: str) -> None:
+    fingerprint = store_fingerprint(store)
+    with _lock:
+        if endpoint in _started or _answers(endpoint, fingerprint, PROBE_TIMEOUT_SECONDS):
+            return
+        host, port = _host_and_port(endpoint)
+        _start(store, endpoint, host, port, fingerprint)
+        _borrowed.pop(endpoint, None)
+        log.warning("the hitlkit app at %s had stopped; this process serves it now", endpoint)
 
 
 def _answers(endpoint: str, fingerprint: str, timeout: float) -> bool:
