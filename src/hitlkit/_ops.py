@@ -305,6 +305,9 @@ async def _record(store: Store, outcome: Outcome) -> tuple[bool, Outcome]:
     existing = await load_outcome(store, outcome.request_id)
     if existing is None:  # pragma: no cover - a create-once store never loses a key
         raise HitlError(f"outcome of {outcome.request_id} vanished from {store.url}")
+    if existing == outcome:
+        # Our own write, acknowledged late: a client retried a create that had succeeded.
+        return True, outcome
     return False, existing
 
 

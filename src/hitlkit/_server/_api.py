@@ -107,8 +107,10 @@ async def cancel(
 )
 async def submit_json(store: StoreDep, body: SubmitJsonBody) -> SubmitJsonResult:
     """flyteplugins-hitl's answer route. `data_type` and `response_path` are ignored."""
-    outcome = await _ops.answer_event(store, body.request_id, body.value, by="anonymous", via="api")
+    # Read before answering: once the answer is in, the waiting process may exit at once,
+    # and with it the worker threads this app's store reads run on.
     record = await _ops.load_event(store, body.request_id)
+    outcome = await _ops.answer_event(store, record.id, body.value, by="anonymous", via="api")
     return SubmitJsonResult(request_id=record.id, value=outcome.value, data_type=record.data_type)
 
 

@@ -84,6 +84,20 @@ class LocalStore(Store):
             keys.extend(base + name for name in filenames if (base + name).startswith(prefix))
         return sorted(keys)
 
+    # A record is a few hundred bytes in a local folder: reading or writing it
+    # costs less than handing it to a worker thread, and needs no thread pool,
+    # which is gone once the interpreter starts to exit (while an app in this
+    # process may still be answering its last request).
+
+    async def put_if_absent_async(self, key: str, data: bytes) -> bool:
+        return self.put_if_absent(key, data)
+
+    async def get_async(self, key: str) -> bytes | None:
+        return self.get(key)
+
+    async def list_async(self, prefix: str = "") -> builtins.list[str]:
+        return self.list(prefix)
+
     def watch(self, prefix: str) -> AsyncGenerator[set[str], None] | None:
         return self._watch(prefix) if self.notify else None
 
