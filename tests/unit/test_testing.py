@@ -6,7 +6,7 @@ import asyncio
 
 import hitlkit as hitl
 from hitlkit import EventInfo, Store
-from hitlkit.testing import Responder
+from hitlkit.testing import CountingStore, Responder
 
 
 def workflow(store: Store) -> int:
@@ -49,3 +49,19 @@ def test_responder_reports_answers_that_do_not_fit(store: Store) -> None:
         assert event.wait() == 0
     assert len(responder.errors) == 1
     assert isinstance(responder.errors[0], hitl.InvalidValueError)
+
+
+def test_counting_store_counts_calls_and_passes_them_on(store: Store) -> None:
+    counting = CountingStore(store)
+    heard: list[str] = []
+    counting.add_listener(heard.append)
+    assert counting.put_if_absent("k/1", b"x") is True
+    assert counting.get("k/1") == b"x"
+    assert counting.list("k/") == ["k/1"]
+    assert asyncio.run(counting.get_async("k/2")) is None
+    store.put_if_absent("k/2", b"written around the counter")
+    assert heard == ["k/1", "k/2"]
+    assert counting.counts == {"put_if_absent": 1, "get": 1, "list": 1, "get_async": 1}
+    counting.reset()
+    assert counting.counts == {}
+    assert counting.url == store.url

@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from hitlkit._store._base import Store, check_key, unsupported_url
+from hitlkit._store._base import OBJECT_SCHEMES, Store, check_key, unsupported_url
 from hitlkit._store._local import LocalStore
 from hitlkit._store._memory import MemoryStore
 
@@ -21,11 +21,15 @@ def open_store(url: str | Path | Store) -> Store:
 
     - a `Store` object is returned as is;
     - `memory://NAME` is an in-memory store, one per name in this process;
-    - `file:///abs/path` or a plain path (`.hitl`, `~/events`) is a local folder.
+    - `file:///abs/path` or a plain path (`.hitl`, `~/events`) is a local folder;
+    - `s3://BUCKET/PREFIX`, `gs://BUCKET/PREFIX`, `az://CONTAINER/PREFIX` (also
+      `abfs://`, `abfss://`) is a bucket, with credentials from the environment;
+      it needs `pip install "hitlkit[s3]"` (or `[gcs]`, `[azure]`).
 
     ```python
-    open_store(".hitl")         # LocalStore in ./.hitl
-    open_store("memory://ci")   # MemoryStore
+    open_store(".hitl")            # LocalStore in ./.hitl
+    open_store("memory://ci")      # MemoryStore
+    open_store("s3://bucket/hitl") # ObjectStore
     ```
     """
     if isinstance(url, Store):
@@ -36,6 +40,11 @@ def open_store(url: str | Path | Store) -> Store:
         if store is None:
             if canonical.startswith("memory://"):
                 store = MemoryStore(canonical.removeprefix("memory://"))
+            elif _is_object_url(canonical):
+                # obstore is optional: imported only when a bucket is asked for.
+                from hitlkit._store._object import ObjectStore
+
+                store = ObjectStore(canonical)
             else:
                 store = LocalStore(Path(unquote(urlsplit(canonical).path)))
             _opened[canonical] = store
@@ -52,6 +61,14 @@ def _canonical(url: str) -> str:
         if parts.netloc not in ("", "localhost"):
             raise unsupported_url(url)
         return Path(unquote(parts.path)).resolve().as_uri()
+    if _is_object_url(url):
+        if not urlsplit(url).netloc:
+            raise unsupported_url(url)
+        return url.rstrip("/")
     if "://" in url:
         raise unsupported_url(url)
     return Path(url).expanduser().resolve().as_uri()
+
+
+def _is_object_url(url: str) -> bool:
+    return url.partition("://")[0] in OBJECT_SCHEMES and "://" in url

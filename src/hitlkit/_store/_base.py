@@ -128,7 +128,12 @@ class Store(ABC):
         return f"{type(self).__name__}({self.url!r})"
 
 
+OBJECT_SCHEMES = ("s3", "gs", "az", "abfs", "abfss")
+"""URL schemes of buckets, served by `ObjectStore`."""
+
+
 def unsupported_url(url: str) -> ConfigurationError:
     return ConfigurationError(
-        f"unsupported store URL {url!r}: expected a folder path, file://PATH or memory://NAME"
+        f"unsupported store URL {url!r}: expected a folder path, file://PATH, memory://NAME, "
+        "s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or az://CONTAINER/PREFIX"
     )

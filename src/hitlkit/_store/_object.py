@@ -1,0 +1,133 @@
+"""A store in a cloud bucket (S3 and S3-compatible servers, Google Cloud Storage, Azure Blob).
+
+Built on obstore, an optional dependency: `pip install "hitlkit[s3]"` (or `[gcs]`, `[azure]`).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from hitlkit._exceptions import ConfigurationError
+from hitlkit._store._base import OBJECT_SCHEMES, Store, check_key, check_prefix
+
+try:
+    import obstore
+    from obstore.exceptions import AlreadyExistsError
+    from obstore.store import from_url
+except ImportError as exc:  # pragma: no cover - depends on what is installed
+    raise ConfigurationError(
+        "object stores (s3://, gs://, az://) need obstore: "
+        'pip install "hitlkit[s3]" (the same package serves [gcs] and [azure])'
+    ) from exc
+
+__all__ = ["ObjectStore"]
+
+_LIST_CHUNK = 1000  # one page of an S3 listing
+
+
+class ObjectStore(Store):
+    """A store in a bucket, one object per key, under the URL's path.
+
+    Writes are conditional creates (`If-None-Match: *` on S3), so of several
+    writers on any number of hosts exactly one gets `True`. Credentials and
+    endpoints come from each cloud's usual environment variables (`AWS_*`,
+    `GOOGLE_*`, `AZURE_*`); `config` and `client_options` are passed to
+    obstore and override them. Buckets cannot notify, so waiters poll: one
+    listing per run per poll interval, however many wait.
+
+    ```python
+    store = ObjectStore("s3://my-bucket/hitl")   # or open_store("s3://my-bucket/hitl")
+    ```
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        config: Mapping[str, Any] | None = None,
+        client_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        parts = urlsplit(url)
+        if parts.scheme not in OBJECT_SCHEMES or not parts.hostname:
+            raise ConfigurationError(
+                f"unsupported object store URL {shown_url(url)!r}: expected "
+                "s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or az://CONTAINER/PREFIX"
+            )
+        self.url = shown_url(url)
+        options: dict[str, Any] = {}
+        if config:
+            options["config"] = dict(config)
+        if client_options:
+            options["client_options"] = dict(client_options)
+        try:
+            self._bucket = from_url(url, **options)
+        except (obstore.exceptions.BaseError, ValueError) as exc:
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]  # not the debug dump
+            raise ConfigurationError(f"cannot open store {self.url!r}: {reason}") from exc
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        try:
+            obstore.put(self._bucket, check_key(key), data, mode="create")
+        except AlreadyExistsError:
+            return False
+        self._announce(key)
+        return True
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            result = obstore.get(self._bucket, check_key(key))
+        except FileNotFoundError:
+            return None
+        return bytes(result.bytes())
+
+    def list(self, prefix: str = "") -> builtins.list[str]:
+        folder = _folder(prefix)
+        stream = obstore.list(self._bucket, folder, chunk_size=_LIST_CHUNK)
+        return _matching(prefix, (meta["path"] for page in stream for meta in page))
+
+    async def put_if_absent_async(self, key: str, data: bytes) -> bool:
+        try:
+            await obstore.put_async(self._bucket, check_key(key), data, mode="create")
+        except AlreadyExistsError:
+            return False
+        self._announce(key)
+        return True
+
+    async def get_async(self, key: str) -> bytes | None:
+        try:
+            result = await obstore.get_async(self._bucket, check_key(key))
+        except FileNotFoundError:
+            return None
+        return bytes(await result.bytes_async())
+
+    async def list_async(self, prefix: str = "") -> builtins.list[str]:
+        folder = _folder(prefix)
+        stream = obstore.list(self._bucket, folder, chunk_size=_LIST_CHUNK)
+        return _matching(prefix, [meta["path"] async for page in stream for meta in page])
+
+
+def shown_url(url: str) -> str:
+    """`url` without password, query or fragment, and without a trailing `/`.
+
+    A user name stays: in `abfs://CONTAINER@ACCOUNT.dfs.core.windows.net/` it names the container.
+    """
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def _folder(prefix: str) -> str | None:
+    # Buckets list whole path segments: "outcomes/a/1" finds nothing, its folder finds "1.json".
+    return check_prefix(prefix).rpartition("/")[0] or None
+
+
+def _matching(prefix: str, paths: Iterable[str]) -> builtins.list[str]:
+    return sorted(path for path in paths if path.startswith(prefix))
