@@ -29,8 +29,11 @@ People answer at `/` (the inbox) and `/form/{{request_id}}`.
 """
 
 
-def create_app(store: Store) -> FastAPI:
+def create_app(store: Store | None = None) -> FastAPI:
     """The hitlkit web app (inbox, forms, JSON API) over `store`.
+
+    Without a store, set `app.state.store` before the first request: a host
+    that opens its store at startup (the Flyte app environment) does that.
 
     ```python
     import uvicorn
@@ -45,7 +48,8 @@ def create_app(store: Store) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.store = store
+    if store is not None:
+        app.state.store = store
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(NoCrossSiteWrites)

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import Request
 
+from hitlkit._exceptions import ConfigurationError
 from hitlkit._store import Store
 
 __all__ = ["StoreDep", "app_version", "store_fingerprint"]
@@ -30,8 +31,9 @@ def app_version() -> str:
 
 
 def _store(request: Request) -> Store:
-    store = request.app.state.store
-    assert isinstance(store, Store)
+    store = getattr(request.app.state, "store", None)
+    if not isinstance(store, Store):
+        raise ConfigurationError("this hitlkit app was started without a store")
     return store
 
 

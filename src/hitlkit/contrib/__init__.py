@@ -1,0 +1,5 @@
+"""Integrations of hitlkit with workflow engines, one subpackage each.
+
+- `hitlkit.contrib.flyte`: Flyte 2 tasks (`pip install "hitlkit[flyte]"`), also
+  importable as `flyteplugins.hitl`.
+"""

@@ -1,0 +1,77 @@
+"""What a Flyte task tells hitlkit: the run id, where events live, where the app answers.
+
+Inside a task, `flyte.ctx()` names the run; explicit arguments and `HITL_*`
+variables still win. Outside a task every default is hitlkit's own.
+
+| setting  | local run (`flyte.run` on a laptop)  | run on a cluster                            |
+|----------|--------------------------------------|---------------------------------------------|
+| run id   | the run's name                       | the run's name                              |
+| store    | `HITL_STORE`, else `./.hitl`         | `HITL_STORE`, else `hitl/` in the data bucket |
+| endpoint | `HITL_ENDPOINT`, else 127.0.0.1:8080 | `HITL_ENDPOINT`, else the app of `hitl.env` |
+| serve    | the app starts in the task process   | never: the app runs as a Flyte app          |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import flyte
+
+from hitlkit._exceptions import ConfigurationError
+
+__all__ = ["TaskDefaults", "bucket_store_url", "task_defaults"]
+
+STORE_FOLDER = "hitl"
+
+
+@dataclass(frozen=True)
+class TaskDefaults:
+    """Options for `Event.create` taken from the running task; `None` leaves hitlkit's default."""
+
+    run_id: str | None = None
+    store: str | None = None
+    remote: bool = False
+    in_task: bool = False
+
+
+def task_defaults() -> TaskDefaults:
+    """The defaults that the current Flyte task implies, or none outside a task.
+
+    ```python
+    task_defaults().run_id    # "r4k2..." inside a task of run "r4k2..."
+    ```
+    """
+    ctx = flyte.ctx()
+    if not ctx:
+        return TaskDefaults()
+    remote = ctx.mode != "local"
+    store = None
+    if remote and not os.environ.get("HITL_STORE"):
+        store = bucket_store_url(ctx.raw_data_path.path)
+    return TaskDefaults(
+        run_id=None if os.environ.get("HITL_RUN_ID") else ctx.action.run_name,
+        store=store,
+        remote=remote,
+        in_task=True,
+    )
+
+
+def bucket_store_url(raw_data_path: str) -> str:
+    """`hitl/` at the root of the bucket that holds `raw_data_path`.
+
+    A run's raw-data prefix changes from run to run, and the app serves one
+    store for all of them, so both sides use the bucket's root.
+
+    ```python
+    bucket_store_url("s3://my-bucket/data/ab/run-1")   # "s3://my-bucket/hitl"
+    ```
+    """
+    parts = urlsplit(raw_data_path)
+    if not parts.scheme or parts.scheme == "file" or not parts.netloc:
+        raise ConfigurationError(
+            f"cannot place events under the raw-data location {raw_data_path!r}: expected a "
+            "bucket URL such as s3://bucket/prefix; set HITL_STORE to the store to use"
+        )
+    return f"{parts.scheme}://{parts.netloc}/{STORE_FOLDER}"

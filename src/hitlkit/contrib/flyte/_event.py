@@ -1,0 +1,197 @@
+"""`Event` and `new_event` for Flyte tasks: hitlkit's, with the run, store and app from Flyte."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
+from typing import Any, ParamSpec, TypeVar
+
+import flyte.report
+
+from hitlkit._event import NOT_GIVEN, _NotGiven
+from hitlkit._event import Event as _CoreEvent
+from hitlkit._records import EventScope
+from hitlkit._store import Store
+from hitlkit._sync import Syncified
+from hitlkit._types import value_type_for
+from hitlkit.contrib.flyte._context import task_defaults
+from hitlkit.contrib.flyte._env import app_endpoint
+
+__all__ = ["Event", "new_event"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+U = TypeVar("U")
+
+log = logging.getLogger("hitlkit")
+
+_blocking_a_loop: ContextVar[bool] = ContextVar("hitlkit_blocking_a_loop", default=False)
+
+
+class _TaskCall(Syncified[P, R]):
+    """A sync call that remembers whether it blocks an event loop running in its thread.
+
+    A sync call inside an async task blocks Flyte's loop, which Flyte's own async
+    calls (the report's flush) run on: such a call leaves the flush to Flyte, at
+    the end of the task.
+    """
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return super().__call__(*args, **kwargs)
+        token = _blocking_a_loop.set(True)
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            _blocking_a_loop.reset(token)
+
+
+def _task_call(fn: Callable[P, Coroutine[Any, Any, R]]) -> _TaskCall[P, R]:
+    return _TaskCall(fn)
+
+
+class Event(_CoreEvent[T]):
+    """A question put to a person from a Flyte task; `wait()` returns the typed answer.
+
+    The same as `hitlkit.Event`, except that inside a task the run id is the
+    Flyte run's name, and the form's link goes to the console and the task's report.
+
+    ```python
+    event = await Event.create.aio("add_to_x", data_type=int, prompt="What should I add to x?")
+    y = await event.wait.aio()
+    ```
+    """
+
+    # The same signature, returning this subclass; mypy cannot match generic
+    # signatures held in attributes, hence the ignore.
+    @staticmethod
+    @_task_call
+    async def create(  # type: ignore[override]
+        name: str,
+        data_type: type[U],
+        scope: EventScope = "run",
+        prompt: str = "Please provide a value",
+        timeout_seconds: float = 3600,
+        poll_interval_seconds: float = 5,
+        *,
+        default: U | _NotGiven = NOT_GIVEN,
+        run_id: str | None = None,
+        store: Store | str | None = None,
+        endpoint: str | None = None,
+        serve: bool | None = None,
+    ) -> Event[U]:
+        """Create the event `name` in this Flyte run, or find it if it exists.
+
+        Options as in `hitlkit.Event.create`; inside a task, `run_id` defaults
+        to the run's name (`HITL_RUN_ID` still wins), and on a cluster the store
+        and endpoint default to the deployed app's.
+
+        ```python
+        event = Event.create("ok", data_type=bool, prompt="Deploy?")
+        ```
+        """
+        found = task_defaults()
+        if found.remote:
+            # The app runs as a Flyte app on a cluster; tasks only point at it.
+            if endpoint is None and not os.environ.get("HITL_ENDPOINT"):
+                endpoint = await asyncio.to_thread(app_endpoint)
+            serve = False if serve is None else serve
+        core = await _CoreEvent.create.aio(
+            name,
+            data_type,
+            scope,
+            prompt,
+            timeout_seconds,
+            poll_interval_seconds,
+            default=default,
+            run_id=run_id or found.run_id,
+            store=store if store is not None else found.store,
+            endpoint=endpoint,
+            serve=serve,
+        )
+        event = Event(
+            core.record,
+            value_type=value_type_for(data_type),
+            store=core.store,
+            endpoint=core.endpoint,
+            default=default,
+        )
+        if found.in_task:
+            await _announce(event)
+        return event
+
+
+@_task_call
+async def new_event(
+    name: str,
+    data_type: type[T],
+    scope: EventScope = "run",
+    prompt: str = "Please provide a value",
+    timeout_seconds: float = 3600,
+    poll_interval_seconds: float = 5,
+    *,
+    default: T | _NotGiven = NOT_GIVEN,
+    run_id: str | None = None,
+    store: Store | str | None = None,
+    endpoint: str | None = None,
+    serve: bool | None = None,
+) -> Event[T]:
+    """Ask a person for a value of `data_type` from a Flyte task; same as `Event.create`.
+
+    ```python
+    import flyteplugins.hitl as hitl
+
+    event = await hitl.new_event.aio("integer_input_event", data_type=int, prompt="Add?")
+    y = await event.wait.aio()
+    ```
+    """
+    return await Event.create.aio(
+        name,
+        data_type,
+        scope,
+        prompt,
+        timeout_seconds,
+        poll_interval_seconds,
+        default=default,
+        run_id=run_id,
+        store=store,
+        endpoint=endpoint,
+        serve=serve,
+    )
+
+
+async def _announce(event: Event[T]) -> None:
+    """Show where to answer: one line on stderr, and a section of the task's report."""
+    print(
+        f"hitl: {event.name!r} waits for an answer at {event.form_url} "
+        f"(or: hitl answer {event.request_id} VALUE)",
+        file=sys.stderr,
+        flush=True,
+    )
+    flyte.report.get_tab("main").log(_report_html(event))
+    if not _blocking_a_loop.get():
+        try:
+            await flyte.report.flush.aio()
+        except Exception as exc:  # the report is a courtesy: never fail the question over it
+            log.warning("could not write the task's report: %s", exc)
+
+
+def _report_html(event: Event[T]) -> str:
+    form = html.escape(event.form_url, quote=True)
+    api = html.escape(event.api_url)
+    body = html.escape(f'{{"request_id": "{event.request_id}", "value": ...}}')
+    return (
+        f"<section><h3>Waiting for an answer: {html.escape(event.name)}</h3>"
+        f"<p>{html.escape(event.prompt)}</p>"
+        f'<p><a href="{form}" target="_blank" rel="noopener">Answer in the form</a></p>'
+        f"<p>From a program: <code>POST {api}</code> with <code>{body}</code>; "
+        f"from a shell: <code>hitl answer {event.request_id} VALUE</code></p></section>"
+    )
