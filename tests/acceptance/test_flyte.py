@@ -184,6 +184,7 @@ def test_flyte_serves_the_app_environment_over_the_events_store(
 ) -> None:
     port = hitl_env.endpoint.rsplit(":", 1)[1]
     spawn.python(SERVE_APP_ENV, port).expect(r"^serving at http://localhost:\d+$", TIMEOUT)
+    hitl_env.wait_until_serving()  # flyte reports the endpoint before uvicorn listens
     event = hitlkit.new_event("q", data_type=bool, store=str(hitl_env.store), serve=False)
 
     answered = httpx.post(
