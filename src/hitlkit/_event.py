@@ -202,6 +202,7 @@ class Event(Generic[T]):
             outcome_prefix(self.request_id),
             wake,
             self.poll_interval_seconds,
+            endpoint=self._endpoint,
         )
         try:
             while True:
@@ -261,7 +262,8 @@ class Event(Generic[T]):
         - `default`: returned by `wait()` at the deadline instead of raising.
         - `run_id`: defaults to `HITL_RUN_ID`, else one id per process.
         - `store`: a `Store` or URL; defaults to `HITL_STORE`, else `./.hitl`.
-        - `endpoint`: the web app's URL; defaults to `HITL_ENDPOINT`.
+        - `endpoint`: the web app's URL; defaults to `HITL_ENDPOINT`. Where the store
+          cannot notify, answers the app reports wake `wait()` before the next poll.
         - `serve`: start the web app in this process if none answers at the
           endpoint; defaults to `HITL_AUTOSTART` (on).
 

@@ -8,10 +8,14 @@ hitlkit's background loop:
 - where the store can notify (a local folder), other processes' writes wake
   waiters as the filesystem reports them, with a slow safety re-list;
 - elsewhere it lists the prefix once per poll interval, whatever the number
-  of waiters, and wakes those whose key appeared.
+  of waiters, and wakes those whose key appeared; when the waiters name a web
+  app, it also reads the app's stream of the run's answers (`_push`), so an
+  answer recorded through any app serving the store wakes them before the
+  next listing.
 
 A wake-up only says "look again": the waiter re-reads its key from the store,
-which stays the source of truth.
+which stays the source of truth. The app's stream itself follows a prefix
+here, with `subscribe_prefix`.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+from hitlkit._push import follow_app
 from hitlkit._store import Store
 from hitlkit._sync import background_loop
 
@@ -35,12 +41,12 @@ log = logging.getLogger("hitlkit")
 SAFETY_RELIST_SECONDS = 30.0
 
 Wake = Callable[[], None]
+OnKeys = Callable[[set[str]], None]
 
 
 @dataclass(frozen=True)
 class _Subscription:
-    key: str
-    wake: Wake
+    on_keys: OnKeys
     poll_interval: float
 
 
@@ -55,18 +61,43 @@ class Watcher:
         self._ids = itertools.count()
         store.add_listener(self._on_write)
 
-    def subscribe(self, key: str, prefix: str, wake: Wake, poll_interval: float) -> Wake:
+    def subscribe(
+        self,
+        key: str,
+        prefix: str,
+        wake: Wake,
+        poll_interval: float,
+        *,
+        endpoint: str | None = None,
+    ) -> Wake:
         """Call `wake()` (from any thread) when `key` under `prefix` may have changed.
 
-        Returns a function that ends the subscription.
+        `endpoint`, the web app's URL, lets answers recorded through the app wake
+        the waiter early; the first one given for a prefix is used. Returns a
+        function that ends the subscription.
         """
+
+        def on_keys(keys: set[str]) -> None:
+            if key in keys:
+                wake()
+
+        return self._add(prefix, _Subscription(on_keys, poll_interval), endpoint)
+
+    def subscribe_prefix(self, prefix: str, on_keys: OnKeys, poll_interval: float) -> Wake:
+        """Call `on_keys(keys)` (from any thread) with keys under `prefix` that may be new.
+
+        Keys already reported may be reported again. Returns a function that ends
+        the subscription.
+        """
+        return self._add(prefix, _Subscription(on_keys, poll_interval), None)
+
+    def _add(self, prefix: str, sub: _Subscription, endpoint: str | None) -> Wake:
         sub_id = next(self._ids)
         with self._lock:
-            subs = self._subs.setdefault(prefix, {})
-            subs[sub_id] = _Subscription(key, wake, poll_interval)
+            self._subs.setdefault(prefix, {})[sub_id] = sub
             if prefix not in self._tasks:
                 self._tasks[prefix] = asyncio.run_coroutine_threadsafe(
-                    self._follow(prefix), background_loop()
+                    self._follow(prefix, endpoint), background_loop()
                 )
 
         def unsubscribe() -> None:
@@ -82,7 +113,7 @@ class Watcher:
         return unsubscribe
 
     def subscriber_count(self) -> int:
-        """How many waiters are subscribed, over all prefixes."""
+        """How many subscriptions are open (waiters and app streams), over all prefixes."""
         with self._lock:
             return sum(len(subs) for subs in self._subs.values())
 
@@ -93,15 +124,14 @@ class Watcher:
         with self._lock:
             subs = list(self._subs.get(prefix, {}).values())
         for sub in subs:
-            if sub.key in keys:
-                sub.wake()
+            sub.on_keys(keys)
 
     def _interval(self, prefix: str) -> float:
         with self._lock:
             subs = self._subs.get(prefix, {}).values()
             return min((s.poll_interval for s in subs), default=SAFETY_RELIST_SECONDS)
 
-    async def _follow(self, prefix: str) -> None:
+    async def _follow(self, prefix: str, endpoint: str | None) -> None:
         changes = self.store.watch(prefix)
         if changes is not None:
             relist = asyncio.ensure_future(self._poll(prefix, lambda: SAFETY_RELIST_SECONDS))
@@ -114,7 +144,17 @@ class Watcher:
                 relist.cancel()
                 with contextlib.suppress(Exception):
                     await changes.aclose()
-        await self._poll(prefix, lambda: self._interval(prefix))
+        # A memory store is written in this process only, where every write wakes at once.
+        pushed = None
+        if changes is None and endpoint is not None and not self.store.url.startswith("memory:"):
+            pushed = asyncio.ensure_future(
+                follow_app(endpoint, prefix, partial(self._wake, prefix))
+            )
+        try:
+            await self._poll(prefix, lambda: self._interval(prefix))
+        finally:
+            if pushed is not None:
+                pushed.cancel()
 
     async def _poll(self, prefix: str, interval: Callable[[], float]) -> None:
         while True:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from starlette.requests import Request
+from starlette.responses import StreamingResponse
 
 from hitlkit import _ops
 from hitlkit._ops import EventInfo, EventState, StatusFilter
+from hitlkit._records import is_event_id
 from hitlkit._server._context import StoreDep, app_version, store_fingerprint
 from hitlkit._server._views import (
     AnswerBody,
@@ -21,10 +26,17 @@ from hitlkit._server._views import (
     SubmitJsonBody,
     SubmitJsonResult,
 )
+from hitlkit._store import Store
+from hitlkit._watch import watcher_for
 
 __all__ = ["router"]
 
 router = APIRouter()
+
+KEEPALIVE_SECONDS = 15.0
+STREAM_POLL_SECONDS = 0.25
+"""While a change stream is open, how often the app lists the run's outcomes in a store
+that cannot notify: one listing per run per app, however many streams."""
 
 _INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody, "description": "`invalid_request`: see `errors`"},
@@ -100,6 +112,63 @@ async def cancel(
         store, request_id, by=body.by or "anonymous", via=body.via, reason=body.reason
     )
     return OutcomeBody(outcome=outcome)
+
+
+@router.get(
+    "/api/changes",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "server-sent events"},
+        **_INVALID,
+    },
+    tags=["events"],
+)
+async def changes(
+    store: StoreDep,
+    prefix: Annotated[
+        str, Query(pattern=r"^outcomes/[0-9a-f]{8}/$", examples=["outcomes/5f0c1a2b/"])
+    ],
+) -> StreamingResponse:
+    """A run's answers as they are recorded, through this app or any other, as server-sent events.
+
+    `prefix` is `outcomes/` and the first 8 digits of the run's event ids. Each outcome
+    recorded under it while connected comes as `event: outcome` with
+    `data: <request_id>` (earlier ones may come too); a comment line every 15 seconds
+    keeps the connection open. An event only says "look again": read the outcome to learn it.
+    """
+    return StreamingResponse(
+        _outcome_events(store, prefix),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _outcome_events(store: Store, prefix: str) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    found: asyncio.Queue[set[str]] = asyncio.Queue()
+
+    def on_keys(keys: set[str]) -> None:
+        with contextlib.suppress(RuntimeError):  # the app's loop has closed
+            loop.call_soon_threadsafe(found.put_nowait, keys)
+
+    # Ended by the `finally` when the client goes away: the response is cancelled then.
+    unsubscribe = watcher_for(store).subscribe_prefix(prefix, on_keys, STREAM_POLL_SECONDS)
+    sent: set[str] = set()
+    try:
+        yield ": following answers\n\n"
+        while True:
+            try:
+                keys = await asyncio.wait_for(found.get(), KEEPALIVE_SECONDS)
+            except asyncio.TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            for key in sorted(keys - sent):
+                sent.add(key)
+                request_id = key.removeprefix(prefix).removesuffix(".json")
+                if is_event_id(request_id):
+                    yield f"event: outcome\ndata: {request_id}\n\n"
+    finally:
+        unsubscribe()
 
 
 @router.post(
