@@ -9,6 +9,8 @@ running loop (a notebook cell), and from threads, without `asyncio.run`.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import functools
 import threading
 from collections.abc import Callable, Coroutine
@@ -21,6 +23,8 @@ __all__ = ["Syncified", "background_loop", "run_sync", "syncify", "syncmethod"]
 P = ParamSpec("P")
 R = TypeVar("R")
 S = TypeVar("S")
+
+STOP_TIMEOUT_SECONDS = 1.0
 
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
@@ -44,7 +48,30 @@ def background_loop() -> asyncio.AbstractEventLoop:
             _thread.start()
             ready.wait()
             _loop = loop
+            atexit.register(_stop_background_loop, loop, _thread)
         return _loop
+
+
+def _stop_background_loop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
+    """At exit, cancel what runs on the loop and stop it, before the interpreter goes away.
+
+    Left running, a watcher's request could complete in a native client's own
+    threads while the interpreter is being torn down, which can abort the process.
+    """
+
+    async def cancel_all() -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
+
+    if not loop.is_running() or threading.current_thread() is thread:
+        return
+    with contextlib.suppress(Exception):
+        asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(STOP_TIMEOUT_SECONDS * 2)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(STOP_TIMEOUT_SECONDS)
 
 
 def run_sync(coro: Coroutine[Any, Any, R]) -> R:

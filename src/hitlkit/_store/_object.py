@@ -89,25 +89,10 @@ class ObjectStore(Store):
         stream = obstore.list(self._bucket, folder, chunk_size=_LIST_CHUNK)
         return _matching(prefix, (meta["path"] for page in stream for meta in page))
 
-    async def put_if_absent_async(self, key: str, data: bytes) -> bool:
-        try:
-            await obstore.put_async(self._bucket, check_key(key), data, mode="create")
-        except AlreadyExistsError:
-            return False
-        self._announce(key)
-        return True
-
-    async def get_async(self, key: str) -> bytes | None:
-        try:
-            result = await obstore.get_async(self._bucket, check_key(key))
-        except FileNotFoundError:
-            return None
-        return bytes(await result.bytes_async())
-
-    async def list_async(self, prefix: str = "") -> builtins.list[str]:
-        folder = _folder(prefix)
-        stream = obstore.list(self._bucket, folder, chunk_size=_LIST_CHUNK)
-        return _matching(prefix, [meta["path"] async for page in stream for meta in page])
+    # The `_async` twins are the base class's: the sync calls in a worker thread.
+    # obstore's own async calls complete on its runtime's threads, which call back
+    # into Python; one still in flight while the interpreter exits can abort the
+    # process. A worker thread is cheap next to a network round trip.
 
 
 def shown_url(url: str) -> str:
