@@ -1,0 +1,227 @@
+"""Web app throughput: `POST /submit/json` and `GET /form/{id}` under `wrk`, hitlkit vs the seed.
+
+Run from the checkout's root: `.venv/bin/python -m benchmarks.http_throughput [--seconds 10]`.
+Needs `wrk` (Debian: `apt-get install wrk`). Prints a table and updates its section of
+`docs/benchmarks.md`; makes the seed's venv on first use (`HITL_SEED_VENV`).
+
+Each app runs as one process with one uvicorn worker on 127.0.0.1 over a local folder
+(hitlkit: `hitl serve --store DIR`; the seed: its app under uvicorn with `RAW_DATA_PATH=DIR`).
+`wrk` runs 2 threads and `--connections` connections for `--seconds` per row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import httpx
+
+import hitlkit as hitl
+from benchmarks._common import (
+    clean_env,
+    free_port,
+    hitl_serve,
+    running,
+    seed_serve,
+    table,
+    write_section,
+)
+
+# Each wrk thread walks its own slice of the ids, one POST per id; past the end it wraps
+# around, and hitlkit then answers 409 (counted by wrk as non-2xx).
+SPREAD_LUA = """
+local ids = {}
+for line in io.lines(os.getenv("HITL_BENCH_IDS")) do ids[#ids + 1] = line end
+local value = os.getenv("HITL_BENCH_VALUE")
+local count = 0
+function setup(thread)
+  thread:set("first", count)
+  count = count + 1
+end
+function init(args)
+  step = 0
+end
+function request()
+  local id = ids[((first * math.floor(#ids / 2) + step) % #ids) + 1]
+  step = step + 1
+  return wrk.format("POST", "/submit/json", {["Content-Type"] = "application/json"},
+    '{"request_id": "' .. id .. '", "value": ' .. value .. ', "data_type": "int"}')
+end
+"""
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(
+    url: str, seconds: int, connections: int, lua: Path | None, ids: Path | None
+) -> dict[str, float]:
+    """Run wrk; return requests/s, p50 and p99 in ms, and the count of non-2xx responses."""
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if lua is not None:
+        args += ["-s", str(lua)]
+    env = clean_env(HITL_BENCH_IDS=str(ids or ""), HITL_BENCH_VALUE="1")
+    out = subprocess.run(
+        [*args, url], env=env, capture_output=True, text=True, check=True, timeout=seconds + 60
+    ).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])}  # type: ignore[index]
+    for name, q in (("p50", "50"), ("p99", "99")):
+        match = re.search(rf"^\s+{q}%\s+([\d.]+)(us|ms|s)$", out, re.MULTILINE)
+        assert match is not None, out
+        result[name] = float(match[1]) * UNITS[match[2]]
+    total = re.search(r"(\d+) requests in", out)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["requests"] = float(total[1]) if total else 0.0
+    result["non2xx"] = float(bad[1]) if bad else 0.0
+    return result
+
+
+async def create_hitlkit_events(store: hitl.Store, count: int) -> list[str]:
+    events = []
+    for start in range(0, count, 500):
+        events += await asyncio.gather(
+            *(
+                hitl.new_event.aio(f"q{i}", data_type=int, store=store, run_id="bench", serve=False)
+                for i in range(start, min(count, start + 500))
+            )
+        )
+    return [event.request_id for event in events]
+
+
+def create_seed_events(root: Path, count: int) -> list[str]:
+    """Request records as the seed's `Event.create` writes them, under `RAW_DATA_PATH`."""
+    ids = []
+    for i in range(count):
+        request_id = str(uuid.uuid4())
+        folder = root / "hitl-requests" / request_id
+        folder.mkdir(parents=True)
+        record = {
+            "request_id": request_id,
+            "event_name": f"q{i}",
+            "scope": "run",
+            "prompt": "Please provide a value",
+            "data_type": "int",
+            "status": "pending",
+            "app_endpoint": "http://127.0.0.1",
+            "request_path": str(folder / "request.json"),
+            "response_path": str(folder / "response.json"),
+        }
+        (folder / "request.json").write_text(json.dumps(record))
+        ids.append(request_id)
+    return ids
+
+
+def measure(
+    endpoint: str, ids: list[str], tmp: Path, seconds: int, connections: int
+) -> dict[str, dict[str, float]]:
+    lua = tmp / "spread.lua"
+    lua.write_text(SPREAD_LUA)
+    spread = tmp / "ids.txt"
+    spread.write_text("\n".join(ids[1:]) + "\n")
+    once = tmp / "one.txt"
+    once.write_text(ids[1] + "\n")
+    results = {
+        "form": wrk(f"{endpoint}/form/{ids[0]}", seconds, connections, None, None),
+        "spread": wrk(endpoint, seconds, connections, lua, spread),
+    }
+    # The same-event row starts on an event that already has an answer.
+    body = {"request_id": ids[1], "value": 1, "data_type": "int"}
+    httpx.post(f"{endpoint}/submit/json", json=body, timeout=30)
+    results["again"] = wrk(endpoint, seconds, connections, lua, once)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--events", type=int, default=20000, help="pending events for submit")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk not found: apt-get install wrk")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        store = hitl.LocalStore(root / "hitlkit")
+        ids = asyncio.run(create_hitlkit_events(store, args.events + 1))
+        store.close()
+        port = free_port()
+        endpoint = f"http://127.0.0.1:{port}"
+        serve = hitl_serve(port, str(root / "hitlkit"))
+        with running(serve, clean_env(), f"{endpoint}/health"):
+            ours = measure(endpoint, ids, root, args.seconds, args.connections)
+
+        seed_ids = create_seed_events(root / "seed", args.events + 1)
+        port = free_port()
+        endpoint = f"http://127.0.0.1:{port}"
+        env = clean_env(RAW_DATA_PATH=str(root / "seed"))
+        with running(seed_serve(port), env, f"{endpoint}/health"):
+            seed = measure(endpoint, seed_ids, root, args.seconds, args.connections)
+
+    rows = []
+    what = {
+        "form": "`GET /form/{id}`, one pending event",
+        "spread": "`POST /submit/json`, each request a different pending event",
+        "again": "`POST /submit/json`, every request the same event",
+    }
+    for key, label in what.items():
+        ratio = ours[key]["rps"] / seed[key]["rps"]
+        rows.append(
+            (
+                label,
+                f"{ours[key]['rps']:.0f}",
+                f"{seed[key]['rps']:.0f}",
+                f"{ratio:.2f}x",
+                f"{ours[key]['p50']:.1f} / {ours[key]['p99']:.1f}",
+                f"{seed[key]['p50']:.1f} / {seed[key]['p99']:.1f}",
+                f"{ours[key]['non2xx']:.0f} of {ours[key]['requests']:.0f}",
+                f"{seed[key]['non2xx']:.0f} of {seed[key]['requests']:.0f}",
+            )
+        )
+    text = table(
+        [
+            "request",
+            "hitlkit req/s",
+            "seed req/s",
+            "hitlkit ÷ seed",
+            "hitlkit p50 / p99 ms",
+            "seed p50 / p99 ms",
+            "hitlkit non-2xx",
+            "seed non-2xx",
+        ],
+        rows,
+    )
+    print(text)
+    write_section(
+        "Web app throughput",
+        f"""
+`wrk -t2 -c{args.connections} -d{args.seconds}s --latency` against one process with one
+uvicorn worker on 127.0.0.1, each app over a local folder: hitlkit `hitl serve --store DIR`,
+the seed `uvicorn flyteplugins.hitl._app:app --workers 1` with `RAW_DATA_PATH=DIR` (its
+startup hook, `flyte.init_in_cluster`, passes on a machine without a cluster). wrk runs
+on the same machine and takes CPU from the app.
+
+- **form**: `GET /form/{{id}}` of one pending event, read from the store on every request.
+- **different events**: a wrk Lua script posts `{{"request_id": …, "value": 1}}` to
+  {args.events:,} pre-created pending events in turn, so (while they last) every request
+  records a first answer. If wrk gets through all of them it wraps around, and hitlkit
+  answers those repeats 409; the non-2xx column counts them.
+- **same event**: every request answers one event. hitlkit records the first and answers
+  every later one 409 with the recorded outcome (the row measures its refusal path); the
+  seed overwrites the response file every time (200).
+
+{text}
+
+Targets: hitlkit ≥ 1.5x the seed for submit, ≥ 2x for the form.
+""",
+    )
+
+
+if __name__ == "__main__":
+    main()
