@@ -22,6 +22,8 @@ from hitlkit._exceptions import ConfigurationError
 __all__ = [
     "DEFAULT_ENDPOINT",
     "DEFAULT_STORE",
+    "LOCAL_HOSTS",
+    "LOOPBACK_HOSTS",
     "autostart",
     "current_user",
     "default_endpoint",
@@ -29,6 +31,10 @@ __all__ = [
     "default_store_url",
     "host_and_pid",
 ]
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+LOCAL_HOSTS = LOOPBACK_HOSTS | {"0.0.0.0"}
+"""Hosts that mean "this machine": an app here may be started, and no proxy is used."""
 
 DEFAULT_STORE = ".hitl"
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"

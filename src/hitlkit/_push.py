@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from hitlkit._config import LOCAL_HOSTS
 from hitlkit._records import is_event_id, outcome_key, outcome_prefix
 
 __all__ = ["follow_app"]
@@ -34,7 +35,6 @@ FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 # Three missed keep-alives: the connection is gone even if no error says so.
 _TIMEOUT = httpx.Timeout(10.0, read=45.0)
-_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
 
 async def follow_app(endpoint: str, prefix: str, on_keys: Callable[[set[str]], None]) -> None:
@@ -45,7 +45,7 @@ async def follow_app(endpoint: str, prefix: str, on_keys: Callable[[set[str]], N
     """
     delay = FIRST_RETRY_SECONDS
     # A proxy from the environment must not stand in for a local address.
-    local = urlsplit(endpoint).hostname in _LOCAL_HOSTS
+    local = urlsplit(endpoint).hostname in LOCAL_HOSTS
     url = f"{endpoint}/api/changes"
     async with httpx.AsyncClient(timeout=_TIMEOUT, trust_env=not local) as client:
         while True:

@@ -144,9 +144,8 @@ class Watcher:
                 relist.cancel()
                 with contextlib.suppress(Exception):
                     await changes.aclose()
-        # A memory store is written in this process only, where every write wakes at once.
         pushed = None
-        if changes is None and endpoint is not None and not self.store.url.startswith("memory:"):
+        if changes is None and endpoint is not None and not self.store.in_process:
             pushed = asyncio.ensure_future(
                 follow_app(endpoint, prefix, partial(self._wake, prefix))
             )

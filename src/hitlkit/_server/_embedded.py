@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 import uvicorn
 
+from hitlkit._config import LOCAL_HOSTS, LOOPBACK_HOSTS
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._server._app import create_app
 from hitlkit._server._context import store_fingerprint
@@ -44,8 +45,6 @@ log = logging.getLogger("hitlkit")
 PROBE_TIMEOUT_SECONDS = 1.0
 START_TIMEOUT_SECONDS = 5.0
 KEEPER_INTERVAL_SECONDS = 2.0
-_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-_LOCAL_HOSTS = {*_LOOPBACK_HOSTS, "0.0.0.0"}
 
 _lock = threading.Lock()
 _checked: set[tuple[str, str]] = set()
@@ -109,7 +108,7 @@ def _ensure(store: Store, endpoint: str) -> None:
         if (endpoint, fingerprint) in _checked:
             return
         host, port = _host_and_port(endpoint)
-        can_start = host in _LOCAL_HOSTS and endpoint.startswith("http://")
+        can_start = host in LOCAL_HOSTS and endpoint.startswith("http://")
         if _answers(endpoint, fingerprint, PROBE_TIMEOUT_SECONDS):
             if can_start and endpoint not in _started:
                 _borrow(store, endpoint)
@@ -163,7 +162,7 @@ def _take_over_if_gone(store: Store, endpoint: str) -> None:
 
 def _answers(endpoint: str, fingerprint: str, timeout: float) -> bool:
     """Whether a hitlkit app serving this store answers; False if nothing answers at all."""
-    local = _host_and_port(endpoint)[0] in _LOCAL_HOSTS
+    local = _host_and_port(endpoint)[0] in LOCAL_HOSTS
     try:
         # A proxy from the environment must not stand in for a local address.
         with httpx.Client(timeout=timeout, trust_env=not local) as client:
@@ -254,7 +253,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _warn_if_exposed(host: str, port: int) -> None:
-    if host not in _LOOPBACK_HOSTS:
+    if host not in LOOPBACK_HOSTS:
         log.warning(
             "the hitlkit app has no login: anyone who can reach %s:%d can read and answer events",
             host,

@@ -58,6 +58,8 @@ class Store(ABC):
 
     #: A URL naming this store, safe to show (no credentials).
     url: str
+    #: Whether only this process can write the store (then every write is announced here).
+    in_process: bool = False
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []

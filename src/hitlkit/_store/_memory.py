@@ -22,6 +22,8 @@ class MemoryStore(Store):
     ```
     """
 
+    in_process = True
+
     def __init__(self, name: str = "") -> None:
         super().__init__()
         self.url = f"memory://{name}"

@@ -129,43 +129,16 @@ class Event(_CoreEvent[T]):
         return event
 
 
-@_task_call
-async def new_event(
-    name: str,
-    data_type: type[T],
-    scope: EventScope = "run",
-    prompt: str = "Please provide a value",
-    timeout_seconds: float = 3600,
-    poll_interval_seconds: float = 5,
-    *,
-    default: T | _NotGiven = NOT_GIVEN,
-    run_id: str | None = None,
-    store: Store | str | None = None,
-    endpoint: str | None = None,
-    serve: bool | None = None,
-) -> Event[T]:
-    """Ask a person for a value of `data_type` from a Flyte task; same as `Event.create`.
+new_event = Event.create
+"""Ask a person for a value of `data_type` from a Flyte task; the same call as `Event.create`.
 
-    ```python
-    import flyteplugins.hitl as hitl
+```python
+import flyteplugins.hitl as hitl
 
-    event = await hitl.new_event.aio("integer_input_event", data_type=int, prompt="Add?")
-    y = await event.wait.aio()
-    ```
-    """
-    return await Event.create.aio(
-        name,
-        data_type,
-        scope,
-        prompt,
-        timeout_seconds,
-        poll_interval_seconds,
-        default=default,
-        run_id=run_id,
-        store=store,
-        endpoint=endpoint,
-        serve=serve,
-    )
+event = await hitl.new_event.aio("integer_input_event", data_type=int, prompt="Add?")
+y = await event.wait.aio()
+```
+"""
 
 
 async def _announce(event: Event[T]) -> None:
