@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from hitlkit._server import _api, _pages
+from hitlkit._server import _api, _inbox, _pages
 from hitlkit._server._context import app_version
 from hitlkit._server._errors import install_error_handlers
 from hitlkit._server._guards import MAX_BODY_BYTES, BodyLimit, NoCrossSiteWrites
@@ -25,7 +25,8 @@ Answer the questions that running workflows ask, from programs.
 - The app has no login: serve it on 127.0.0.1 or behind an authenticating proxy.
   Browsers' cross-site writes (`Sec-Fetch-Site: cross-site`) get **403** `cross_site`.
 
-People answer at `/` (the inbox) and `/form/{{request_id}}`.
+People answer at `/` (the inbox, which `/api/inbox/changes` keeps live) and
+`/form/{{request_id}}`.
 """
 
 
@@ -54,5 +55,6 @@ def create_app(store: Store | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(NoCrossSiteWrites)
     app.include_router(_api.router)
+    app.include_router(_inbox.router)
     app.include_router(_pages.router)
     return app

@@ -1,8 +1,8 @@
-"""HTML routes: the inbox, the answer form, and the form's post."""
+"""HTML routes: the answer form, the form's post, and the static files pages load."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter
@@ -16,10 +16,9 @@ from hitlkit._exceptions import (
     EventResolvedError,
     InvalidValueError,
 )
-from hitlkit._ops import StatusFilter
 from hitlkit._records import EventRecord, Outcome
 from hitlkit._server._context import StoreDep
-from hitlkit._server._templates import STYLESHEET, render, shown
+from hitlkit._server._templates import SCRIPT, STYLESHEET, render, shown
 from hitlkit._server._views import MAX_BY_LENGTH
 from hitlkit._types import value_type_named
 
@@ -45,19 +44,19 @@ class _BadForm(Exception):
         self.title = title
 
 
+_STATIC_HEADERS = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+
+
 @router.get("/static/hitlkit.css")
 async def stylesheet() -> Response:
     """The one stylesheet; pages have no inline styles or scripts."""
-    headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
-    return Response(STYLESHEET, media_type="text/css", headers=headers)
+    return Response(STYLESHEET, media_type="text/css", headers=_STATIC_HEADERS)
 
 
-@router.get("/", response_class=HTMLResponse)
-async def inbox(request: Request, store: StoreDep, status: str = "pending") -> HTMLResponse:
-    """Events waiting for an answer, newest first (or resolved ones, or all)."""
-    chosen = cast(StatusFilter, status if status in ("resolved", "all") else "pending")
-    states = await _ops.list_event_states(store, status=chosen)
-    return render(request, "inbox.html", states=states, status=chosen)
+@router.get("/static/hitlkit.js")
+async def script() -> Response:
+    """The one script: live updates of the inbox. Every page works without it."""
+    return Response(SCRIPT, media_type="text/javascript", headers=_STATIC_HEADERS)
 
 
 @router.get("/form/{request_id}", response_class=HTMLResponse)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
@@ -11,18 +13,22 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from hitlkit._ops import EventState
 from hitlkit._records import utcnow
 from hitlkit._types import value_type_named
 
-__all__ = ["STYLESHEET", "render", "shown"]
+__all__ = ["SCRIPT", "STYLESHEET", "render", "shown"]
 
-STYLESHEET = (resources.files("hitlkit._server") / "static" / "hitlkit.css").read_bytes()
+_STATIC = resources.files("hitlkit._server") / "static"
+STYLESHEET = (_STATIC / "hitlkit.css").read_bytes()
+SCRIPT = (_STATIC / "hitlkit.js").read_bytes()
 
-# Pages load nothing but our stylesheet and post only to this app; no script runs.
+# Pages load nothing but our stylesheet and script, which only reads from this app,
+# and post only to this app; no inline script or style runs.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; "
+        "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -89,6 +95,12 @@ def excerpt(text: str, length: int = 160) -> str:
     return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
 
 
+def signature(states: Iterable[EventState]) -> str:
+    """A short digest of which events a list shows, in which state: tells lists apart."""
+    text = ",".join(f"{state.record.id}:{state.status}" for state in states)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 _env = Environment(
     loader=PackageLoader("hitlkit._server", "templates"),
     autoescape=True,
@@ -102,5 +114,6 @@ _env.filters.update(
     relative=relative,
     utc=utc,
     excerpt=excerpt,
+    signature=signature,
     status_words=STATUS_WORDS.get,
 )
