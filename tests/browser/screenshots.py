@@ -13,29 +13,58 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, ViewportSize
 
 from hitlkit import LocalStore
 from hitlkit._records import EventRecord, event_id, event_key, utcnow
 from hitlkit._types import value_type_for
 from tests.browser.support import chromium, hitl_serve
 
-DESKTOP = {"width": 1100, "height": 760}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1100, "height": 760}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 # (run, name, type, prompt, asked minutes ago, timeout minutes)
 EVENTS: list[tuple[str, str, type[Any], str, float, float]] = [
-    ("nightly-2041", "approve_deploy", bool,
-     "Deploy build 2041 to production?\nAll 312 checks passed; the canary error rate is 0.02%.",
-     2, 60),
-    ("nightly-2041", "replica_count", int,
-     "How many replicas should the new service start with?", 7, 120),
-    ("etl-customers", "dedupe_threshold", float,
-     "Similarity above which two customer records count as the same (0 to 1).", 18, 240),
-    ("etl-customers", "review_note", str,
-     "Anything the data team should know before the merge runs tonight?", 41, 600),
-    ("training-run-7", "stop_early", bool,
-     "Validation loss has not improved for 5 epochs. Stop training now?", 65, 180),
+    (
+        "nightly-2041",
+        "approve_deploy",
+        bool,
+        "Deploy build 2041 to production?\nAll 312 checks passed; the canary error rate is 0.02%.",
+        2,
+        60,
+    ),
+    (
+        "nightly-2041",
+        "replica_count",
+        int,
+        "How many replicas should the new service start with?",
+        7,
+        120,
+    ),
+    (
+        "etl-customers",
+        "dedupe_threshold",
+        float,
+        "Similarity above which two customer records count as the same (0 to 1).",
+        18,
+        240,
+    ),
+    (
+        "etl-customers",
+        "review_note",
+        str,
+        "Anything the data team should know before the merge runs tonight?",
+        41,
+        600,
+    ),
+    (
+        "training-run-7",
+        "stop_early",
+        bool,
+        "Validation loss has not improved for 5 epochs. Stop training now?",
+        65,
+        180,
+    ),
 ]
 
 
@@ -81,7 +110,8 @@ def main(out: Path) -> None:
 
             phone = browser.new_page(viewport=PHONE, device_scale_factor=2)
             phone.goto(served.url + "/")
-            shoot(phone, out / "inbox-phone.png")
+            phone.screenshot(path=str(out / "inbox-phone.png"))  # the first screenful
+            print(f"wrote {out / 'inbox-phone.png'}")
 
             desktop.goto(f"{served.url}/form/{ids['replica_count']}")
             desktop.fill("#value", "1e3")

@@ -202,7 +202,8 @@ async def _changes(store: Store) -> AsyncIterator[str]:
             try:
                 keys = await asyncio.wait_for(found.get(), wait)
             except asyncio.TimeoutError:
-                yield "event: changed\ndata: deadline\n\n" if follower.expire() else ": keep-alive\n\n"
+                expired = follower.expire()
+                yield "event: changed\ndata: deadline\n\n" if expired else ": keep-alive\n\n"
                 continue
             while not found.empty():
                 keys |= found.get_nowait()
