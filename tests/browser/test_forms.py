@@ -152,3 +152,23 @@ def test_every_page_works_without_javascript(pages: Any, served: Served, store: 
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Recorded: yes")
     assert event.wait() is True
+
+
+def test_open_form_says_when_the_event_is_resolved_elsewhere(
+    page: Page, served: Served, store: LocalStore
+) -> None:
+    answered = ask(store, "count", int)
+    closing = ask(store, "hurry", int, timeout_seconds=3)
+
+    page.goto(f"{served.url}/form/{answered.request_id}")
+    notice = page.get_by_role("alert")
+    expect(notice).to_be_hidden()
+    page.get_by_label("Your answer").fill("7")
+    answered.answer(5)
+    expect(notice).to_contain_text("answered or closed while the page was open")
+    expect(page.get_by_label("Your answer")).to_have_value("7")  # nothing typed is lost
+    notice.get_by_role("link", name="See how it ended").click()
+    expect(page.locator(".facts")).to_contain_text("5")
+
+    page.goto(f"{served.url}/form/{closing.request_id}")
+    expect(page.get_by_role("alert")).to_contain_text("answered or closed")

@@ -1,4 +1,5 @@
-// hitlkit: keeps an open inbox up to date. Pages work the same without it (reload, links, forms).
+// hitlkit: keeps an open inbox up to date, and tells an open form when its event is resolved.
+// Pages work the same without it (reload, links, forms).
 "use strict";
 
 (function () {
@@ -72,4 +73,34 @@
   });
   // Relative times ("in 5 min") age; refresh them now and then.
   window.setInterval(refresh, 60000);
+})();
+
+(function () {
+  const card = document.querySelector("[data-outcomes-url]");
+  const notice = document.getElementById("closed-notice");
+  if (!card || !notice) {
+    return;
+  }
+  let shown = false;
+  function showClosed() {
+    if (shown) {
+      return;
+    }
+    shown = true;
+    notice.hidden = false;
+    notice.focus({ preventScroll: false });
+  }
+  const left = Date.parse(card.dataset.deadline) - Date.now();
+  if (left < 2147483647) {
+    window.setTimeout(showClosed, Math.max(left, 0) + 500);
+  }
+  if ("EventSource" in window) {
+    const source = new EventSource(card.dataset.outcomesUrl);
+    source.addEventListener("outcome", function (event) {
+      if (event.data === card.dataset.requestId) {
+        source.close();
+        showClosed();
+      }
+    });
+  }
 })();
