@@ -22,9 +22,13 @@ expect.set_options(timeout=15_000)
 _CLIENT_ERROR = re.compile(r"Failed to load resource: the server responded with a status of 4\d\d")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium for the whole session."""
+    """Headless Chromium for one test module.
+
+    Not for the session: Playwright's sync API runs an event loop in the main thread
+    while it is open, and later tests must be free to call `asyncio.run`.
+    """
     if find_chromium() is None:
         message = "no Chromium at /usr/bin/chromium: apt-get install chromium"
         if in_ci():
