@@ -26,6 +26,7 @@ from hitlkit._exceptions import (
     EventNotFoundError,
     EventResolvedError,
     HitlError,
+    InvalidValueError,
 )
 from hitlkit._records import (
     EVENTS_PREFIX,
@@ -202,13 +203,18 @@ async def answer_event(
     is parsed there too). Raises `EventNotFoundError`, `InvalidValueError`,
     `AlreadyAnsweredError` or `EventClosedError`.
     """
-    state = await get_event_state(store, request_id)
-    if state.outcome is not None:
-        raise resolved_error(state.outcome)
-    if state.record.is_expired():
-        raise resolved_error(await expire_event(store, state.record))
-    value_type = value_type_named(state.record.data_type)
-    parsed = value_type.parse_text(str(value)) if as_text else value_type.validate(value)
+    # An outcome already recorded shows when the write fails: no read for it beforehand.
+    record = await load_event(store, request_id)
+    if record.is_expired():
+        raise resolved_error(await expire_event(store, record))
+    value_type = value_type_named(record.data_type)
+    try:
+        parsed = value_type.parse_text(str(value)) if as_text else value_type.validate(value)
+    except InvalidValueError:
+        recorded = await load_outcome(store, request_id)
+        if recorded is not None:
+            raise resolved_error(recorded) from None
+        raise
     outcome = Outcome(
         request_id=request_id,
         status="answered",
