@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 import hitlkit
 from hitlkit import LocalStore
+from tests.browser.conftest import Pages
 from tests.browser.support import Served
 
 pytestmark = pytest.mark.browser
@@ -138,7 +139,9 @@ def test_resolved_events_are_reachable_from_the_inbox(
     expect(page.locator(".facts")).to_contain_text("tester")
 
 
-def test_every_page_works_without_javascript(pages: Any, served: Served, store: LocalStore) -> None:
+def test_every_page_works_without_javascript(
+    pages: Pages, served: Served, store: LocalStore
+) -> None:
     event = ask(store, "approve_without_js", bool, prompt="Fine?")
     ask(store, "other", str, run_id="other-run")
     page = pages.open(javascript=False)

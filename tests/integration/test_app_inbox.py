@@ -171,15 +171,40 @@ def memory_app() -> Iterator[tuple[MemoryStore, str]]:
     thread.join(10)
 
 
-@pytest.mark.parametrize("backend", ["local folder, another store object", "memory, same object"])
-def test_change_stream_reports_creations_answers_cancels_and_deadlines(
-    backend: str, app_url: str, app_store: LocalStore, memory_app: tuple[MemoryStore, str]
-) -> None:
-    if backend.startswith("memory"):
-        store: Store = memory_app[0]
-        url = memory_app[1]
-    else:
+@pytest.fixture
+def bucket_app(s3_url: str) -> Iterator[tuple[Store, str]]:
+    """An app over an S3 bucket, and another store object over the same bucket."""
+    from hitlkit._store._object import ObjectStore
+
+    served, writer = ObjectStore(s3_url), ObjectStore(s3_url)
+    server, thread, port = serve_in_thread(create_app(served))
+    yield writer, f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    writer.close()
+    served.close()
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
         # Another object over the same folder: the app learns of writes from the filesystem.
+        "local folder, another store object",
+        # Writes through the app's own store object: it announces them.
+        "memory, same object",
+        # A bucket cannot notify: the app lists events/ and outcomes/ while a stream is open.
+        "S3 bucket, another store object",
+    ],
+)
+def test_change_stream_reports_creations_answers_cancels_and_deadlines(
+    backend: str, request: pytest.FixtureRequest, app_url: str, app_store: LocalStore
+) -> None:
+    store: Store
+    if backend.startswith("memory"):
+        store, url = request.getfixturevalue("memory_app")
+    elif backend.startswith("S3"):
+        store, url = request.getfixturevalue("bucket_app")
+    else:
         store, url = LocalStore(app_store.root), app_url
     with (
         contextlib.closing(store),
