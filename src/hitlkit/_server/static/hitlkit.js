@@ -2,13 +2,43 @@
 // Pages work the same without it (reload, links, forms).
 "use strict";
 
+// A stream of server-sent events that is open only while the page is visible: browsers allow
+// a few connections per site, and background tabs should not hold them.
+function followWhileVisible(url, handlers, onReconnect) {
+  let source = null;
+  function open() {
+    source = new EventSource(url);
+    for (const [name, handler] of Object.entries(handlers)) {
+      source.addEventListener(name, handler);
+    }
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden && source) {
+      source.close();
+      source = null;
+      document.body.dataset.live = "off";
+    } else if (!document.hidden && !source) {
+      open();
+      onReconnect();
+    }
+  });
+  if (!document.hidden) {
+    open();
+  }
+  return function close() {
+    if (source) {
+      source.close();
+    }
+    source = null;
+  };
+}
+
 (function () {
   const list = document.getElementById("inbox-list");
   if (!list || !("EventSource" in window) || !("fetch" in window)) {
     return;
   }
   const announce = document.getElementById("inbox-announce");
-  const listUrl = list.dataset.listUrl;
   let fetching = false;
   let again = false;
 
@@ -26,6 +56,11 @@
     (target || list).focus({ preventScroll: true });
   }
 
+  function signature() {
+    const count = list.querySelector("[data-count]");
+    return count ? count.dataset.signature : "";
+  }
+
   async function refresh() {
     if (fetching) {
       again = true;
@@ -35,7 +70,7 @@
     try {
       do {
         again = false;
-        const response = await fetch(listUrl, {
+        const response = await fetch(list.dataset.listUrl, {
           headers: { accept: "text/html" },
           cache: "no-store",
           credentials: "same-origin",
@@ -45,34 +80,40 @@
         }
         const html = await response.text();
         const key = focusedKey();
-        const before = list.dataset.signature;
+        const before = signature();
         list.innerHTML = html;
-        const count = list.querySelector("[data-count]");
-        list.dataset.signature = count ? count.dataset.signature : "";
         restoreFocus(key);
-        if (announce && count && before !== undefined && before !== list.dataset.signature) {
-          announce.textContent = count.textContent.trim();
+        const count = list.querySelector("[data-count]");
+        if (announce && count && before !== signature()) {
+          announce.textContent = count.textContent.replace(/\s+/g, " ").trim();
         }
       } while (again);
     } catch (error) {
-      // The app is away; the stream reconnects and asks again.
+      // The app is away for now; the stream reconnects and says "changed" again.
     } finally {
       fetching = false;
     }
   }
 
-  const first = list.querySelector("[data-count]");
-  list.dataset.signature = first ? first.dataset.signature : "";
-  const source = new EventSource(list.dataset.changesUrl);
-  source.addEventListener("changed", refresh);
-  source.addEventListener("open", function () {
-    document.body.dataset.live = "on";
-  });
-  source.addEventListener("error", function () {
-    document.body.dataset.live = "off";
-  });
+  followWhileVisible(
+    list.dataset.changesUrl,
+    {
+      changed: refresh,
+      open: function () {
+        document.body.dataset.live = "on";
+      },
+      error: function () {
+        document.body.dataset.live = "off";
+      },
+    },
+    function () {},
+  );
   // Relative times ("in 5 min") age; refresh them now and then.
-  window.setInterval(refresh, 60000);
+  window.setInterval(function () {
+    if (!document.hidden) {
+      refresh();
+    }
+  }, 60000);
 })();
 
 (function () {
@@ -82,25 +123,43 @@
     return;
   }
   let shown = false;
+  let close = function () {};
   function showClosed() {
     if (shown) {
       return;
     }
     shown = true;
+    close();
     notice.hidden = false;
-    notice.focus({ preventScroll: false });
+    notice.focus();
   }
   const left = Date.parse(card.dataset.deadline) - Date.now();
   if (left < 2147483647) {
     window.setTimeout(showClosed, Math.max(left, 0) + 500);
   }
-  if ("EventSource" in window) {
-    const source = new EventSource(card.dataset.outcomesUrl);
-    source.addEventListener("outcome", function (event) {
-      if (event.data === card.dataset.requestId) {
-        source.close();
+  if (!("EventSource" in window) || !("fetch" in window)) {
+    return;
+  }
+  // While the page was hidden its stream was closed: ask whether the event is still open.
+  async function check() {
+    try {
+      const response = await fetch(card.dataset.eventUrl, { cache: "no-store" });
+      if (response.ok && (await response.json()).status !== "pending") {
         showClosed();
       }
-    });
+    } catch (error) {
+      // The app is away for now; the stream will tell.
+    }
   }
+  close = followWhileVisible(
+    card.dataset.outcomesUrl,
+    {
+      outcome: function (event) {
+        if (event.data === card.dataset.requestId) {
+          showClosed();
+        }
+      },
+    },
+    check,
+  );
 })();
