@@ -111,7 +111,7 @@ def test_two_pages_follow_events_that_come_and_go(pages: Pages, served: Served) 
         open_inbox(page, served.url + "/")
 
     create(served, "deploy:bool", "size:int")
-    (short_lived,) = create(served, "hurry:bool", run_id="short", timeout=3)
+    (short_lived,) = create(served, "hurry:bool", run_id="short", timeout=6)
     for page in (one, two):
         expect(page.locator(".event")).to_have_count(3)
 
