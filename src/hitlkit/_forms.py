@@ -224,6 +224,9 @@ def _read(
 ) -> Any:
     name = ".".join(map(str, loc))
     if shape.kind == "object":
+        typed = any("".join(v) for k, v in posted.items() if k.startswith(name + "."))
+        if shape.nullable and not typed:
+            return None
         found = {}
         for key, sub, req in shape.fields:
             value = _read(sub, [*loc, key], req, posted, errors)

@@ -272,3 +272,37 @@ def test_old_types_keep_their_form_and_strict_parsing(
     assert "expected an integer" in page.text
     assert post_form(client, event, [("value", " 42 ")]).status_code == 200
     assert event.wait() == 42
+
+
+class Window(BaseModel):
+    start: date
+    limits: Limits | None = None
+
+
+def test_an_optional_nested_model_left_empty_is_none(
+    client: httpx.Client, app_store: LocalStore
+) -> None:
+    event = ask(app_store, Window)
+    page = post_form(client, event, [("value.start", "2025-05-01"), ("value.limits.cpu", "")])
+    assert page.status_code == 200, page.text
+    assert event.wait() == Window(start=date(2025, 5, 1), limits=None)
+
+
+def test_the_http_client_sends_models_enums_and_dates(app_url: str, app_store: LocalStore) -> None:
+    remote = hitlkit.Client(endpoint=app_url)
+    model = ask(app_store, Deploy)
+    with pytest.raises(hitlkit.InvalidValueError) as info:
+        remote.answer(model.request_id, {"version": "v2", "env": Env.PROD})
+    assert info.value.errors == [{"loc": ["value", "limits"], "msg": "this field is required"}]
+    answer = Deploy(version="v9", env=Env.STAGING, limits=Limits(cpu=1))
+    remote.answer(model.request_id, answer)
+    assert model.wait() == answer
+    status = httpx.get(f"{app_url}/status/{model.request_id}").json()
+    assert status["status"] == "completed"
+    assert status["request"]["data_type"] == "Deploy"
+    choice = hitlkit.new_event("env", Env, store=app_store, serve=False, run_id="run-types")
+    remote.answer(choice.request_id, Env.STAGING)
+    assert choice.wait() is Env.STAGING
+    day = hitlkit.new_event("day", date, store=app_store, serve=False, run_id="run-types")
+    remote.answer(day.request_id, date(2025, 12, 24))
+    assert day.wait() == date(2025, 12, 24)

@@ -217,3 +217,12 @@ def test_markdown_prompts_are_rendered_and_sanitized() -> None:
     assert "<img" not in html
     assert 'href="javascript' not in html
     assert str(render_prompt("<b>x</b>", "text")) == "&lt;b&gt;x&lt;/b&gt;"
+
+
+def test_a_model_default_is_returned_at_the_deadline(memory_store: MemoryStore) -> None:
+    fallback = Limits(cpu=1)
+    event = ask(memory_store, Limits, default=fallback, timeout_seconds=0.05)
+    assert event.record.default == {"cpu": 1}
+    assert event.wait() == fallback
+    with pytest.raises(InvalidValueError):
+        ask(memory_store, Color, name="bad default", default="blue")
