@@ -27,6 +27,7 @@ from hitlkit._exceptions import (
     EventNotFoundError,
     EventResolvedError,
     HitlError,
+    InvalidValueError,
 )
 from hitlkit._records import (
     EVENTS_PREFIX,
@@ -230,15 +231,21 @@ async def answer_event(
     is parsed there too). Raises `EventNotFoundError`, `InvalidValueError`,
     `AlreadyAnsweredError` or `EventClosedError`.
     """
-    state = await get_event_state(store, request_id)
-    if state.outcome is not None:
-        raise resolved_error(state.outcome)
-    if state.record.is_expired():
-        raise resolved_error(await expire_event(store, state.record))
+    # An outcome already recorded shows when the write fails: no read for it beforehand.
+    record = await load_event(store, request_id)
+    if record.is_expired():
+        raise resolved_error(await expire_event(store, record))
+    try:
+        data = answer_data(record, value, as_text=as_text)
+    except InvalidValueError:
+        recorded = await load_outcome(store, request_id)
+        if recorded is not None:
+            raise resolved_error(recorded) from None
+        raise
     outcome = Outcome(
         request_id=request_id,
         status="answered",
-        value=answer_data(state.record, value, as_text=as_text),
+        value=data,
         by=by,
         via=via,
         at=utcnow(),

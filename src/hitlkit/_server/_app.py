@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
+from opentelemetry import metrics, trace
 
 from hitlkit._server import _api, _pages
 from hitlkit._server._context import app_version
@@ -47,6 +49,7 @@ def create_app(store: Store | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        telemetry=_telemetry(),
     )
     if store is not None:
         app.state.store = store
@@ -56,3 +59,15 @@ def create_app(store: Store | None = None) -> FastAPI:
     app.include_router(_api.router)
     app.include_router(_pages.router)
     return app
+
+
+def _telemetry() -> TelemetryConfig:
+    # FastAPI looks for OpenTelemetry providers on every request, which costs about a tenth
+    # of a short request; look once instead: spans and metrics are on when a provider is set
+    # up before the app is made (in code, or by OTEL_PYTHON_TRACER_PROVIDER and the like).
+    tracing = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    meter = type(metrics.get_meter_provider()).__name__
+    return {
+        "tracing": tracing,
+        "metrics": meter not in ("_ProxyMeterProvider", "NoOpMeterProvider"),
+    }
