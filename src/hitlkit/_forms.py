@@ -141,7 +141,7 @@ def _field(
     else:
         form.value = texts[0] if texts else ""
     if shape.kind == "datetime":
-        form.hint = "UTC, unless an offset such as +02:00 is given"
+        form.hint = "Read as UTC."
     return form
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal, Optional
 
@@ -226,3 +227,32 @@ def test_a_model_default_is_returned_at_the_deadline(memory_store: MemoryStore) 
     assert event.wait() == fallback
     with pytest.raises(InvalidValueError):
         ask(memory_store, Color, name="bad default", default="blue")
+
+
+def test_records_written_before_rich_types_still_load_and_answer(
+    memory_store: MemoryStore,
+) -> None:
+    event = ask(memory_store, int)
+    key = f"events/{event.request_id[:8]}/{event.request_id}.json"
+    old = json.loads(memory_store.get(key) or b"")
+    for field in ("validation", "prompt_type", "description", "initial"):
+        del old[field]
+    other = MemoryStore()
+    other.put_if_absent(key, json.dumps(old).encode())
+    with pytest.raises(InvalidValueError, match="expected an integer"):
+        hitlkit.answer(event.request_id, "1.5", store=other)
+    hitlkit.answer(event.request_id, "12", store=other)
+    assert hitlkit.get_event(event.request_id, store=other).outcome.value == 12  # type: ignore[union-attr]
+
+
+def test_the_same_name_with_another_model_is_a_conflict(memory_store: MemoryStore) -> None:
+    class First(BaseModel):
+        a: int
+
+    class Second(BaseModel):
+        a: str
+
+    Second.__name__ = First.__name__
+    ask(memory_store, First)
+    with pytest.raises(hitlkit.EventConflictError, match="defined differently"):
+        ask(memory_store, Second)
