@@ -8,7 +8,8 @@ HitlError
 ├── UnsupportedTypeError      a data_type hitlkit cannot ask for (also TypeError)
 ├── EventConflictError        same identity created again with another data_type
 ├── EventNotFoundError        no event with that id (HTTP 404)
-├── InvalidValueError         an answer that does not fit the type (HTTP 422, also ValueError)
+├── InvalidValueError         an answer that does not fit the type (HTTP 422, also ValueError);
+│                             `.errors` says what, field by field
 ├── EventResolvedError        the event already has an outcome; `.outcome` holds it
 │   ├── AlreadyAnsweredError  it was answered first (HTTP 409)
 │   └── EventClosedError      it timed out or was cancelled (HTTP 410)

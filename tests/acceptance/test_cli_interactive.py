@@ -12,7 +12,7 @@ import hitlkit
 from tests.acceptance.conftest import HITL, TIMEOUT
 
 if TYPE_CHECKING:
-    from tests.acceptance.conftest import Hitl, HitlEnv
+    from tests.acceptance.conftest import Hitl, HitlEnv, Spawn
 
 
 class Limits(BaseModel):
@@ -34,10 +34,10 @@ def ask(env: HitlEnv, name: str, data_type: Any, **options: Any) -> hitlkit.Even
 
 
 def answer_with_input(
-    env: HitlEnv, request_id: str, typed: str
+    env: HitlEnv, request_id: str, typed: str, *options: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*HITL, "answer", request_id],
+        [*HITL, "answer", request_id, *options],
         input=typed,
         cwd=env.cwd,
         env=env.vars,
@@ -115,3 +115,15 @@ def test_ls_shows_each_events_type_and_age(hitl: Hitl, hitl_env: HitlEnv) -> Non
     assert " int | None " in rows[when.request_id]
     assert "AGE" in listing.splitlines()[0]
     assert " 0s " in rows[model.request_id]
+
+
+def test_asked_through_a_running_app(hitl_env: HitlEnv, spawn: Spawn) -> None:
+    event = ask(hitl_env, "deploy", Deploy)
+    port = hitl_env.endpoint.rpartition(":")[2]
+    spawn.hitl("serve", "--port", port)
+    hitl_env.wait_until_serving()
+    typed = "v4\nprod\n\n9\n\n3\n"
+    done = answer_with_input(hitl_env, event.request_id, typed, "--endpoint", hitl_env.endpoint)
+    assert done.returncode == 0, done.stderr
+    assert "! Cpu: must be at most 8" in done.stderr
+    assert event.wait() == Deploy(version="v4", env="prod", limits=Limits(cpu=3))
