@@ -256,3 +256,44 @@ def test_the_same_name_with_another_model_is_a_conflict(memory_store: MemoryStor
     ask(memory_store, First)
     with pytest.raises(hitlkit.EventConflictError, match="defined differently"):
         ask(memory_store, Second)
+
+
+class Many(enum.Enum):
+    A = "a"
+    B = "b"
+    C = "c"
+    D = "d"
+    E = "e"
+    F = "f"
+    G = "g"
+
+
+class Settings(BaseModel):
+    region: Many
+    verbose: bool | None = None
+    start: datetime | None = None
+
+
+def test_many_choices_make_a_select_and_optional_yes_no_has_not_set(
+    memory_store: MemoryStore,
+) -> None:
+    initial = {"start": "2025-01-31T12:00:00+02:00"}
+    record = ask(memory_store, Settings, initial=initial).record
+    fields = {f.name: f for f in form_fields(record.json_schema, data=record.initial).walk()}
+    region = fields["value.region"]
+    assert region.kind == "select"
+    assert [o.value for o in region.options] == ["", "a", "b", "c", "d", "e", "f", "g"]
+    verbose = fields["value.verbose"]
+    assert (verbose.kind, verbose.required) == ("select", False)
+    assert [o.label for o in verbose.options] == ["not set", "yes", "no"]
+    assert fields["value.start"].kind == "datetime-local"
+    assert fields["value.start"].value == "2025-01-31T10:00"  # shown in UTC
+    with pytest.raises(InvalidValueError) as info:
+        parse_form(record.json_schema, {"value.region": [""]})
+    assert info.value.errors == [{"loc": ["value", "region"], "msg": "this field is required"}]
+    posted = {"value.region": ["g"], "value.verbose": ["false"], "value.start": [""]}
+    assert parse_form(record.json_schema, posted) == {
+        "region": "g",
+        "verbose": False,
+        "start": None,
+    }
