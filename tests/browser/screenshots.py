@@ -2,19 +2,22 @@
 
 Fills a fresh store with a few events asked at different times, serves it with
 `hitl serve`, and saves PNGs of the inbox, a form with a field error, and a
-resolved event (desktop and phone widths) into the folder given (`docs/img`).
+resolved event into the folder given (`docs/img`).
 """
 
 from __future__ import annotations
 
+import enum
 import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from playwright.sync_api import Page, ViewportSize
+from pydantic import BaseModel, Field
 
+import hitlkit
 from hitlkit import LocalStore
 from hitlkit._records import EventRecord, event_id, event_key, utcnow
 from hitlkit._types import value_type_for
@@ -68,6 +71,34 @@ EVENTS: list[tuple[str, str, type[Any], str, float, float]] = [
 ]
 
 
+class Region(enum.Enum):
+    EU = "eu-west"
+    US = "us-east"
+
+
+class Limits(BaseModel):
+    cpu: int = Field(default=2, ge=1, le=8, description="CPU cores per replica")
+
+
+class Rollout(BaseModel):
+    """How to roll build 2041 out."""
+
+    version: str = Field(pattern=r"^v[0-9]+$", description="a tag like v2041")
+    region: Region
+    replicas: int = Field(default=3, ge=1, le=10)
+    checks: set[Literal["canary", "smoke tests"]] = {"canary"}
+    limits: Limits
+
+
+ROLLOUT_PROMPT = """The build passed. Choose how it goes out:
+
+| stage | traffic |
+|---|---|
+| canary | 5% for 10 min |
+| rest | 100% |
+"""
+
+
 def seed(store: LocalStore) -> dict[str, str]:
     """Write the example events, asked at different times; their ids by name."""
     now = utcnow()
@@ -90,6 +121,16 @@ def seed(store: LocalStore) -> dict[str, str]:
         )
         store.put_if_absent(event_key(record.id), record.model_dump_json().encode())
         ids[name] = record.id
+    rollout = hitlkit.new_event(
+        "rollout_plan",
+        Rollout,
+        prompt=ROLLOUT_PROMPT,
+        prompt_type="markdown",
+        run_id="nightly-2041",
+        store=store,
+        serve=False,
+    )
+    ids["rollout_plan"] = rollout.request_id
     return ids
 
 
@@ -113,9 +154,12 @@ def main(out: Path) -> None:
             phone.screenshot(path=str(out / "inbox-phone.png"))  # the first screenful
             print(f"wrote {out / 'inbox-phone.png'}")
 
-            desktop.goto(f"{served.url}/form/{ids['replica_count']}")
-            desktop.fill("#value", "1e3")
-            desktop.fill("#by", "ana")
+            desktop.goto(f"{served.url}/form/{ids['rollout_plan']}")
+            desktop.locator("#f-value-version").fill("2041")
+            desktop.locator("#f-value-limits-cpu").fill("12")
+            desktop.get_by_label("Your name").fill("ana")
+            # The browser would refuse these itself; show the app's own field errors instead.
+            desktop.locator("form.answer").evaluate("form => { form.noValidate = true; }")
             desktop.get_by_role("button", name="Submit answer").click()
             desktop.wait_for_selector(".error")
             shoot(desktop, out / "form-error.png")

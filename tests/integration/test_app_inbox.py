@@ -226,3 +226,18 @@ def test_change_stream_reports_creations_answers_cancels_and_deadlines(
         ask(store, "quick", int, timeout_seconds=1)
         assert stream.next_event() == ("changed", "store")
         assert stream.next_event() == ("changed", "deadline")
+
+
+def test_inbox_shows_markdown_prompts_as_plain_text(
+    client: httpx.Client, app_store: LocalStore
+) -> None:
+    prompt = "Deploy **now**?\n\n| stage | traffic |\n|---|---|\n| canary | 5% |\n\n<b>raw</b>"
+    ask(app_store, "rollout", bool, prompt=prompt, prompt_type="markdown")
+
+    page = client.get("/")
+    excerpt = page.text.split('<p class="excerpt">', 1)[1].split("</p>", 1)[0]
+
+    assert excerpt.startswith("Deploy now? stage traffic canary 5%")
+    assert "|" not in excerpt
+    assert "**" not in excerpt
+    assert "<b>" not in excerpt

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from importlib import resources
@@ -108,11 +110,23 @@ def excerpt(text: str, length: int = 160) -> str:
     return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
 
 
+def prompt_excerpt(record: EventRecord, length: int = 160) -> str:
+    """The start of an event's prompt as plain text, on one line (markdown rendered first)."""
+    text = record.prompt
+    if record.prompt_type == "markdown":
+        rendered = _BLOCK_END.sub(" ", render_prompt(text, "markdown"))
+        text = html.unescape(_TAG.sub("", rendered))
+    return excerpt(text, length)
+
+
 def signature(states: Iterable[EventState]) -> str:
     """A short digest of which events a list shows, in which state: tells lists apart."""
     text = ",".join(f"{state.record.id}:{state.status}" for state in states)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+
+_BLOCK_END = re.compile(r"</(?:p|td|th|tr|li|h[1-6]|pre|blockquote)>|<br\s*/?>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
 
 _env = Environment(
     loader=PackageLoader("hitlkit._server", "templates"),
@@ -128,6 +142,7 @@ _env.filters.update(
     utc=utc,
     excerpt=excerpt,
     signature=signature,
+    prompt_excerpt=prompt_excerpt,
     prompt_html=render_prompt,
     status_words=STATUS_WORDS.get,
 )
