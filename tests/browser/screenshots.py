@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from playwright.sync_api import Page, ViewportSize
+from playwright.sync_api import FloatRect, Page, ViewportSize
 from pydantic import BaseModel, Field
 
 import hitlkit
@@ -151,7 +151,15 @@ def main(out: Path) -> None:
 
             phone = browser.new_page(viewport=PHONE, device_scale_factor=2)
             phone.goto(served.url + "/")
-            phone.screenshot(path=str(out / "inbox-phone.png"))  # the first screenful
+            # The top of the inbox, down to the end of the second event, once the script
+            # has followed the stream and refreshed the list.
+            phone.wait_for_selector("body[data-live=on]")
+            phone.wait_for_timeout(500)
+            second = phone.locator(".event").nth(1).bounding_box()
+            assert second is not None
+            bottom = second["y"] + second["height"] + 12
+            clip: FloatRect = {"x": 0, "y": 0, "width": PHONE["width"], "height": bottom}
+            phone.screenshot(path=str(out / "inbox-phone.png"), clip=clip, full_page=True)
             print(f"wrote {out / 'inbox-phone.png'}")
 
             desktop.goto(f"{served.url}/form/{ids['rollout_plan']}")
