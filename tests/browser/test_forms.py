@@ -176,3 +176,47 @@ def test_open_form_says_when_the_event_is_resolved_elsewhere(
     page.goto(f"{served.url}/form/{closing.request_id}")
     expect(page.get_by_label("Your answer")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text("answered or closed")
+
+
+@pytest.mark.parametrize("width", [360, 768, 1280])
+def test_pages_fit_the_width_without_sideways_scrolling(
+    pages: Pages, served: Served, store: LocalStore, width: int
+) -> None:
+    long = "a_name_with_no_spaces_that_goes_on_" * 3
+    text = ask(store, long, str, prompt="word " * 80, run_id="run-" + "x" * 80)
+    ask(store, "approve", bool, prompt="Ship?")
+    done = ask(store, "done", float)
+    done.answer(1.5)
+    page = pages.open(width=width)
+
+    for path in ("/", f"/form/{text.request_id}", f"/form/{done.request_id}", "/?status=all"):
+        page.goto(served.url + path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} is {overflow}px wider than a {width}px window"
+    page.goto(served.url + "/")
+    # Measured in one step: the script may replace the list at any moment.
+    height = page.evaluate(
+        """() => document.querySelector('[aria-label="Approve approve"]')
+            .getBoundingClientRect().height"""
+    )
+    assert height >= 36  # a comfortable target for a finger
+
+
+def test_keyboard_focus_is_always_visible(page: Page, served: Served, store: LocalStore) -> None:
+    event = ask(store, "approve", bool, prompt="Ship?")
+    page.goto(served.url + "/")
+
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        outline = page.evaluate(
+            """() => {
+                const el = document.activeElement;
+                const style = getComputedStyle(el);
+                const card = el.closest(".event");
+                const ring = card ? getComputedStyle(card).boxShadow : "none";
+                return [el.tagName + " " + el.textContent.trim(), style.outlineStyle, ring];
+            }"""
+        )
+        name, style, ring = outline
+        assert style != "none" or ring != "none", f"no visible focus on {name}"
+    assert event.outcome() is None
