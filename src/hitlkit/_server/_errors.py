@@ -62,7 +62,9 @@ def hitl_error_response(exc: HitlError) -> JSONResponse:
     if isinstance(exc, EventNotFoundError):
         return error_response(404, "not_found", f"no event with id {short(exc.request_id)}")
     if isinstance(exc, InvalidValueError):
-        return error_response(422, "invalid_value", str(exc), expected=exc.expected)
+        return error_response(
+            422, "invalid_value", str(exc), expected=exc.expected, errors=exc.errors
+        )
     if isinstance(exc, AlreadyAnsweredError):
         outcome = exc.outcome.model_dump(mode="json")
         return error_response(409, "already_answered", str(exc), outcome=outcome)

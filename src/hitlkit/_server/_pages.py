@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
@@ -16,6 +17,7 @@ from hitlkit._exceptions import (
     EventResolvedError,
     InvalidValueError,
 )
+from hitlkit._forms import FormField, error_names, form_fields, parse_form
 from hitlkit._ops import StatusFilter
 from hitlkit._records import EventRecord, Outcome
 from hitlkit._server._context import StoreDep
@@ -27,7 +29,7 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-_MAX_FORM_FIELDS = 20
+_MAX_FORM_FIELDS = 500
 _URLENCODED = "application/x-www-form-urlencoded"
 
 _RESOLVED_LEADS = {
@@ -79,12 +81,14 @@ async def submit(request: Request, store: StoreDep) -> HTMLResponse:
         fields = await _form_fields(request)
     except _BadForm as exc:
         return _error_page(request, exc.status_code, exc.title, str(exc))
-    by = " ".join(fields.get("by", "").split())[:MAX_BY_LENGTH]
+    by = " ".join(_first(fields, "by").split())[:MAX_BY_LENGTH]
     try:
-        record = await _ops.load_event(store, fields.get("request_id", ""))
+        record = await _ops.load_event(store, _first(fields, "request_id"))
     except EventNotFoundError:
         return _not_found(request)
-    value = fields.get("value")
+    if record.validation == "schema":
+        return await _submit_fields(request, store, record, fields, by)
+    value = fields["value"][0] if fields.get("value") else None
     if value is None:
         error = f"expected {value_type_named(record.data_type).expected}, got no answer"
         return _form_page(request, record, error=error, by=by, status_code=422)
@@ -107,7 +111,35 @@ async def submit(request: Request, store: StoreDep) -> HTMLResponse:
     )
 
 
-async def _form_fields(request: Request) -> dict[str, str]:
+async def _submit_fields(
+    request: Request, store: StoreDep, record: EventRecord, fields: dict[str, list[str]], by: str
+) -> HTMLResponse:
+    """Answer an event of a rich type from its form fields, or show them again with errors."""
+    posted = {k: [v.replace("\r\n", "\n") for v in vs] for k, vs in fields.items()}
+    try:
+        value = parse_form(record.json_schema, posted)
+        outcome = await _ops.answer_event(store, record.id, value, by=by or "anonymous", via="form")
+    except InvalidValueError as exc:
+        errors = error_names(exc.errors)
+        return _form_page(request, record, posted=posted, errors=errors, by=by, status_code=422)
+    except EventResolvedError as exc:
+        return _late_page(request, record, exc, shown(value))
+    return _outcome_page(
+        request,
+        record,
+        outcome,
+        headline=f"Recorded: {_cut(shown(outcome.value))}",
+        lead="Thank you. The workflow can continue.",
+        tone="ok",
+    )
+
+
+def _first(fields: Mapping[str, Sequence[str]], key: str) -> str:
+    values = fields.get(key)
+    return values[0] if values else ""
+
+
+async def _form_fields(request: Request) -> dict[str, list[str]]:
     # URL-encoded only: multipart parsing may spool parts to temporary files.
     content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if content_type != _URLENCODED:
@@ -119,9 +151,9 @@ async def _form_fields(request: Request) -> dict[str, str]:
         )
     except ValueError:  # also UnicodeDecodeError: the page is UTF-8, so the form is too
         raise _BadForm(400, "Unreadable form", "The form could not be read.") from None
-    fields: dict[str, str] = {}
+    fields: dict[str, list[str]] = {}
     for key, value in pairs:
-        fields.setdefault(key, value)
+        fields.setdefault(key, []).append(value)
     return fields
 
 
@@ -131,14 +163,21 @@ def _form_page(
     *,
     error: str | None = None,
     kept: str = "",
+    posted: Mapping[str, Sequence[str]] | None = None,
+    errors: Mapping[str, str] | None = None,
     by: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
+    fields: FormField | None = None
+    if record.validation == "schema":
+        fields = form_fields(record.json_schema, data=record.initial, posted=posted, errors=errors)
+        fields.description = record.description or fields.description
     return render(
         request,
         "form.html",
         status_code=status_code,
         record=record,
+        fields=fields,
         error=error,
         kept=kept,
         by=by,
