@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from hitlkit import _audit
 from hitlkit._exceptions import (
     AlreadyAnsweredError,
     EventClosedError,
@@ -26,6 +27,7 @@ from hitlkit._exceptions import (
     EventNotFoundError,
     EventResolvedError,
     HitlError,
+    NotAssignedError,
 )
 from hitlkit._records import (
     EVENTS_PREFIX,
@@ -92,6 +94,7 @@ class EventState:
             status=self.status,
             outcome=self.outcome,
             form_url=form_url,
+            assignees=list(r.assignees) if r.assignees is not None else None,
         )
 
 
@@ -121,6 +124,9 @@ class EventInfo(BaseModel):
         default=None, description="how the event was resolved; null while open"
     )
     form_url: str | None = Field(default=None, description="the page where a person answers")
+    assignees: list[str] | None = Field(
+        default=None, description="who may answer; null lets anyone who may reach it answer"
+    )
 
 
 async def create_event(
@@ -135,8 +141,12 @@ async def create_event(
     poll_interval_seconds: float,
     default: tuple[Any] | None,
     created_by: str,
+    assignees: tuple[str, ...] | None = None,
 ) -> EventRecord:
-    """Create the event (run_id, name), or return it if it exists with the same type."""
+    """Create the event (run_id, name), or return it if it exists with the same type.
+
+    `assignees`, when given, are the only identities that may answer.
+    """
     request_id = event_id(scope, run_id, name)
     now = utcnow()
     record = EventRecord(
@@ -154,6 +164,7 @@ async def create_event(
         has_default=default is not None,
         default=value_type.dump(default[0]) if default is not None else None,
         created_by=created_by,
+        assignees=assignees,
     )
     key = event_key(request_id)
     if await store.put_if_absent_async(key, record.model_dump_json().encode()):
@@ -199,14 +210,18 @@ async def answer_event(
     """Record `value` as the answer, if it fits and the event is still open.
 
     `value` is text typed by a person when `as_text`, else a JSON value (text
-    is parsed there too). Raises `EventNotFoundError`, `InvalidValueError`,
-    `AlreadyAnsweredError` or `EventClosedError`.
+    is parsed there too). Raises `EventNotFoundError`, `NotAssignedError` (the
+    event has assignees and `by` is not one of them), `InvalidValueError`,
+    `AlreadyAnsweredError` or `EventClosedError`. Refusals are audited.
     """
     state = await get_event_state(store, request_id)
-    if state.outcome is not None:
-        raise resolved_error(state.outcome)
-    if state.record.is_expired():
-        raise resolved_error(await expire_event(store, state.record))
+    if not state.record.may_answer(by):
+        # Checked first: the 409 of a resolved event would show its answer to anyone.
+        await _audit.record_refusal(store, state.record, by=by, via=via, detail="not_assigned")
+        raise NotAssignedError(
+            f"event {request_id} is assigned to other people; {by or 'anonymous'} may not answer it"
+        )
+    await _refuse_if_resolved(store, state, by=by, via=via)
     value_type = value_type_named(state.record.data_type)
     parsed = value_type.parse_text(str(value)) if as_text else value_type.validate(value)
     outcome = Outcome(
@@ -217,7 +232,7 @@ async def answer_event(
         via=via,
         at=utcnow(),
     )
-    return await _record_or_raise(store, outcome)
+    return await _record_or_raise(store, outcome, state.record)
 
 
 async def cancel_event(
@@ -225,14 +240,21 @@ async def cancel_event(
 ) -> Outcome:
     """Call the event off, if it is still open; waiters get `EventCancelledError`."""
     state = await get_event_state(store, request_id)
-    if state.outcome is not None:
-        raise resolved_error(state.outcome)
-    if state.record.is_expired():
-        raise resolved_error(await expire_event(store, state.record))
+    await _refuse_if_resolved(store, state, by=by, via=via)
     outcome = Outcome(
         request_id=request_id, status="cancelled", by=by, via=via, at=utcnow(), reason=reason
     )
-    return await _record_or_raise(store, outcome)
+    return await _record_or_raise(store, outcome, state.record)
+
+
+async def _refuse_if_resolved(store: Store, state: EventState, *, by: str | None, via: str) -> None:
+    outcome = state.outcome
+    if outcome is None and state.record.is_expired():
+        outcome = await expire_event(store, state.record)
+    if outcome is not None:
+        detail = "already_answered" if outcome.status == "answered" else "closed"
+        await _audit.record_refusal(store, state.record, by=by, via=via, detail=detail)
+        raise resolved_error(outcome)
 
 
 async def expire_event(store: Store, record: EventRecord) -> Outcome:
@@ -245,7 +267,9 @@ async def expire_event(store: Store, record: EventRecord) -> Outcome:
         via="timeout",
         at=max(utcnow(), record.deadline),
     )
-    _, winner = await _record(store, outcome)
+    written, winner = await _record(store, outcome)
+    if written:
+        await _audit.record_resolution(store, record, outcome)
     return winner
 
 
@@ -311,10 +335,13 @@ async def _record(store: Store, outcome: Outcome) -> tuple[bool, Outcome]:
     return False, existing
 
 
-async def _record_or_raise(store: Store, outcome: Outcome) -> Outcome:
+async def _record_or_raise(store: Store, outcome: Outcome, record: EventRecord) -> Outcome:
     written, winner = await _record(store, outcome)
     if not written:
+        detail = "already_answered" if winner.status == "answered" else "closed"
+        await _audit.record_refusal(store, record, by=outcome.by, via=outcome.via, detail=detail)
         raise resolved_error(winner)
+    await _audit.record_resolution(store, record, outcome)
     return outcome
 
 

@@ -9,16 +9,19 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from hitlkit import _ops
+from hitlkit import _audit, _ops
 from hitlkit._exceptions import (
     AlreadyAnsweredError,
     EventNotFoundError,
     EventResolvedError,
     InvalidValueError,
+    NotAssignedError,
 )
 from hitlkit._ops import StatusFilter
 from hitlkit._records import EventRecord, Outcome
+from hitlkit._server._auth import AuthSettings, Caller, authenticate
 from hitlkit._server._context import StoreDep
+from hitlkit._server._csrf import FIELD, csrf_field, csrf_valid, set_csrf_cookie
 from hitlkit._server._templates import STYLESHEET, render, shown
 from hitlkit._server._views import MAX_BY_LENGTH
 from hitlkit._types import value_type_named
@@ -55,6 +58,7 @@ async def stylesheet() -> Response:
 @router.get("/", response_class=HTMLResponse)
 async def inbox(request: Request, store: StoreDep, status: str = "pending") -> HTMLResponse:
     """Events waiting for an answer, newest first (or resolved ones, or all)."""
+    authenticate(request, needs="all", html=True)
     chosen = cast(StatusFilter, status if status in ("resolved", "all") else "pending")
     states = await _ops.list_event_states(store, status=chosen)
     return render(request, "inbox.html", states=states, status=chosen)
@@ -62,14 +66,17 @@ async def inbox(request: Request, store: StoreDep, status: str = "pending") -> H
 
 @router.get("/form/{request_id}", response_class=HTMLResponse)
 async def form(request: Request, store: StoreDep, request_id: str) -> HTMLResponse:
-    """The answer form, or how the event ended."""
+    """The answer form, or how the event ended. `?token=` carries an answer link."""
+    link = request.query_params.get("token")
+    caller = authenticate(request, request_id=request_id, link=link, needs="read", html=True)
     try:
         state = await _ops.get_event_state(store, request_id)
     except EventNotFoundError:
         return _not_found(request)
     if state.status != "pending":
-        return _resolved_page(request, state.record, state.outcome)
-    return _form_page(request, state.record)
+        audit = await _audit.read_audit(store, request_id)
+        return _resolved_page(request, state.record, state.outcome, audit=audit)
+    return _form_page(request, state.record, caller=caller, link=link)
 
 
 @router.post("/submit", response_class=HTMLResponse)
@@ -80,21 +87,43 @@ async def submit(request: Request, store: StoreDep) -> HTMLResponse:
     except _BadForm as exc:
         return _error_page(request, exc.status_code, exc.title, str(exc))
     by = " ".join(fields.get("by", "").split())[:MAX_BY_LENGTH]
+    request_id = fields.get("request_id", "")
+    link = fields.get("link") or None
+    caller = authenticate(request, request_id=request_id, link=link, needs="answer", html=True)
     try:
-        record = await _ops.load_event(store, fields.get("request_id", ""))
+        record = await _ops.load_event(store, request_id)
     except EventNotFoundError:
         return _not_found(request)
     value = fields.get("value")
+
+    def again(error: str, status_code: int, kept: str = "") -> HTMLResponse:
+        return _form_page(
+            request,
+            record,
+            caller=caller,
+            link=link,
+            error=error,
+            kept=kept,
+            by=by,
+            status_code=status_code,
+        )
+
+    settings: AuthSettings = request.app.state.auth
+    if not csrf_valid(request, settings.csrf_key, fields.get(FIELD)):
+        error = "This form expired or was not sent from this page. Please submit it again."
+        return again(error, 403, value or "")
     if value is None:
-        error = f"expected {value_type_named(record.data_type).expected}, got no answer"
-        return _form_page(request, record, error=error, by=by, status_code=422)
+        return again(f"expected {value_type_named(record.data_type).expected}, got no answer", 422)
     value = value.replace("\r\n", "\n")  # browsers send textarea line breaks as CRLF
     try:
         outcome = await _ops.answer_event(
-            store, record.id, value, by=by or "anonymous", via="form", as_text=True
+            store, record.id, value, by=caller.by(by), via="form", as_text=True
         )
+    except NotAssignedError:
+        message = "This event is assigned to other people, so your answer was not recorded."
+        return _error_page(request, 403, "Assigned to someone else", message)
     except InvalidValueError as exc:
-        return _form_page(request, record, error=str(exc), kept=value, by=by, status_code=422)
+        return again(str(exc), 422, value)
     except EventResolvedError as exc:
         return _late_page(request, record, exc, value)
     return _outcome_page(
@@ -129,12 +158,16 @@ def _form_page(
     request: Request,
     record: EventRecord,
     *,
+    caller: Caller,
+    link: str | None,
     error: str | None = None,
     kept: str = "",
     by: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    return render(
+    settings: AuthSettings = request.app.state.auth
+    cookie, csrf = csrf_field(request, settings.csrf_key)
+    response = render(
         request,
         "form.html",
         status_code=status_code,
@@ -143,21 +176,36 @@ def _form_page(
         kept=kept,
         by=by,
         default_shown=shown(record.default) if record.has_default else None,
+        csrf=csrf,
+        link=link,
+        answering_as=None if caller.kind == "nobody" else caller.by(None),
     )
+    set_csrf_cookie(request, response, cookie)
+    return response
 
 
-def _resolved_page(request: Request, record: EventRecord, outcome: Outcome | None) -> HTMLResponse:
+def _resolved_page(
+    request: Request,
+    record: EventRecord,
+    outcome: Outcome | None,
+    *,
+    audit: list[_audit.AuditEntry],
+) -> HTMLResponse:
     if outcome is None:  # past the deadline, nothing recorded yet
         lead = "The deadline passed; this event takes no more answers."
         if record.has_default:
             lead += f" Its default, {_cut(shown(record.default))}, will be used."
-        return _outcome_page(request, record, None, headline="Closed", lead=lead, tone="muted")
+        return _outcome_page(
+            request, record, None, headline="Closed", lead=lead, tone="muted", audit=audit
+        )
     headline = {"answered": "Answered", "timed_out": "Timed out", "cancelled": "Cancelled"}.get(
         outcome.status, "Default used"
     )
     tone = "ok" if outcome.status == "answered" else "muted"
     lead = _RESOLVED_LEADS[outcome.status]
-    return _outcome_page(request, record, outcome, headline=headline, lead=lead, tone=tone)
+    return _outcome_page(
+        request, record, outcome, headline=headline, lead=lead, tone=tone, audit=audit
+    )
 
 
 def _late_page(
@@ -192,7 +240,7 @@ def _outcome_page(
     status_code: int = 200,
     **extra: Any,
 ) -> HTMLResponse:
-    context = {"attempted": None, **extra}
+    context = {"attempted": None, "audit": [], **extra}
     return render(
         request,
         "outcome.html",
