@@ -58,9 +58,8 @@ def create_token(path: Path, name: str) -> str:
         )
     entries = _read(path) if path.exists() else []
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    entries.append(
-        {"name": name, "sha256": token_hash(token), "created_at": utcnow().isoformat("seconds")}
-    )
+    created_at = utcnow().isoformat(timespec="seconds")
+    entries.append({"name": name, "sha256": token_hash(token), "created_at": created_at})
     _write(path, entries)
     return token
 
