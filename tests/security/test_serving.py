@@ -15,4 +15,4 @@ def test_a_workflow_does_not_serve_on_all_interfaces_without_auth(tmp_path: Path
     endpoint = f"http://0.0.0.0:{free_port()}"
 
     with pytest.raises(ConfigurationError, match=r"refusing to serve on 0\.0\.0\.0"):
-        hitlkit.new_event("x", int, store=tmp_path / "store", endpoint=endpoint, serve=True)
+        hitlkit.new_event("x", int, store=str(tmp_path / "store"), endpoint=endpoint, serve=True)
