@@ -65,7 +65,7 @@ def test_tokens_and_links_from_the_cli_end_to_end(
     token = made.stdout.strip()
     event = hitlkit.new_event("approve", bool, run_id="r1", store=str(hitl_env.store), serve=False)
     port = hitl_env.endpoint.rpartition(":")[2]
-    spawn.hitl(
+    server = spawn.hitl(
         "serve",
         "--host",
         "0.0.0.0",
@@ -94,6 +94,11 @@ def test_tokens_and_links_from_the_cli_end_to_end(
     assert posted.status_code == 200, posted.text
     assert event.wait() is True
     assert "answered by bo via form" in shown.stdout
+    server.signal(signal.SIGINT)
+    assert server.finish() == 0
+    link_token = url.partition("?token=")[2]
+    assert "token=[redacted]" in server.stdout + server.stderr
+    assert link_token not in server.stdout + server.stderr
 
 
 def test_a_link_needs_the_secret(hitl: Hitl, hitl_env: HitlEnv) -> None:

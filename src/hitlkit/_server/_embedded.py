@@ -24,6 +24,7 @@ import atexit
 import errno
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -264,6 +265,20 @@ def _default_hosts(host: str) -> list[str] | None:
     return [*LOOPBACK_NAMES, host] if host in LOOPBACK_HOSTS else None
 
 
+class RedactLinks(logging.Filter):
+    """Keep answer-link tokens (`?token=...`) out of the access log."""
+
+    _TOKEN = re.compile(r"([?&]token=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
 def _server(app: FastAPI, *, embedded: bool) -> uvicorn.Server:
     # Inside a workflow process, leave its logging setup alone and report only problems.
     config = uvicorn.Config(
@@ -275,7 +290,11 @@ def _server(app: FastAPI, *, embedded: bool) -> uvicorn.Server:
         server_header=False,
         timeout_graceful_shutdown=1,
     )
-    return uvicorn.Server(config)
+    server = uvicorn.Server(config)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactLinks) for f in access.filters):
+        access.addFilter(RedactLinks())
+    return server
 
 
 def _bind(host: str, port: int) -> socket.socket:
