@@ -48,6 +48,11 @@ NOT_GIVEN: Final = _NotGiven.NOT_GIVEN
 """Marks an option that was not given, where `None` is a meaningful value."""
 
 
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class Event(Generic[T]):
     """A question put to a person, whose typed answer `wait()` returns.
 
@@ -235,12 +240,14 @@ class Event(Generic[T]):
         )
 
     async def _wait(self) -> T:
+        # One future per look, set by a wake-up or the deadline: a waiter holds little
+        # more than that while it waits, so ten thousand of them fit in a process.
         loop = asyncio.get_running_loop()
-        woken = asyncio.Event()
+        woken: asyncio.Future[None] = loop.create_future()
 
         def wake() -> None:
             with contextlib.suppress(RuntimeError):  # the waiting loop has closed
-                loop.call_soon_threadsafe(woken.set)
+                loop.call_soon_threadsafe(_settle, woken)
 
         unsubscribe = watcher_for(self._store).subscribe(
             outcome_key(self.request_id),
@@ -251,15 +258,18 @@ class Event(Generic[T]):
         )
         try:
             while True:
-                woken.clear()
+                woken = loop.create_future()
                 outcome = await _ops.load_outcome(self._store, self.request_id)
                 if outcome is not None:
                     return self._result(outcome)
                 remaining = (self.deadline - utcnow()).total_seconds()
                 if remaining <= 0:
                     return self._result(await _ops.expire_event(self._store, self._record))
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(woken.wait(), remaining)
+                timer = loop.call_later(remaining, _settle, woken)
+                try:
+                    await woken
+                finally:
+                    timer.cancel()
         finally:
             unsubscribe()
 

@@ -27,6 +27,7 @@ from hitlkit._exceptions import (
     EventNotFoundError,
     EventResolvedError,
     HitlError,
+    InvalidValueError,
     NotAssignedError,
 )
 from hitlkit._records import (
@@ -214,16 +215,24 @@ async def answer_event(
     event has assignees and `by` is not one of them), `InvalidValueError`,
     `AlreadyAnsweredError` or `EventClosedError`. Refusals are audited.
     """
-    state = await get_event_state(store, request_id)
-    if not state.record.may_answer(by):
+    # An outcome already recorded shows when the write fails: no read for it beforehand.
+    record = await load_event(store, request_id)
+    if not record.may_answer(by):
         # Checked first: the 409 of a resolved event would show its answer to anyone.
-        await _audit.record_refusal(store, state.record, by=by, via=via, detail="not_assigned")
+        await _audit.record_refusal(store, record, by=by, via=via, detail="not_assigned")
         raise NotAssignedError(
             f"event {request_id} is assigned to other people; {by or 'anonymous'} may not answer it"
         )
-    await _refuse_if_resolved(store, state, by=by, via=via)
-    value_type = value_type_named(state.record.data_type)
-    parsed = value_type.parse_text(str(value)) if as_text else value_type.validate(value)
+    if record.is_expired():
+        raise await _refused(store, record, await expire_event(store, record), by=by, via=via)
+    value_type = value_type_named(record.data_type)
+    try:
+        parsed = value_type.parse_text(str(value)) if as_text else value_type.validate(value)
+    except InvalidValueError:
+        recorded = await load_outcome(store, request_id)
+        if recorded is not None:
+            raise await _refused(store, record, recorded, by=by, via=via) from None
+        raise
     outcome = Outcome(
         request_id=request_id,
         status="answered",
@@ -232,7 +241,7 @@ async def answer_event(
         via=via,
         at=utcnow(),
     )
-    return await _record_or_raise(store, outcome, state.record)
+    return await _record_or_raise(store, outcome, record)
 
 
 async def cancel_event(
@@ -252,9 +261,16 @@ async def _refuse_if_resolved(store: Store, state: EventState, *, by: str | None
     if outcome is None and state.record.is_expired():
         outcome = await expire_event(store, state.record)
     if outcome is not None:
-        detail = "already_answered" if outcome.status == "answered" else "closed"
-        await _audit.record_refusal(store, state.record, by=by, via=via, detail=detail)
-        raise resolved_error(outcome)
+        raise await _refused(store, state.record, outcome, by=by, via=via)
+
+
+async def _refused(
+    store: Store, record: EventRecord, outcome: Outcome, *, by: str | None, via: str
+) -> EventResolvedError:
+    """Audit an attempt made after `outcome`, and return the error to raise for it."""
+    detail = "already_answered" if outcome.status == "answered" else "closed"
+    await _audit.record_refusal(store, record, by=by, via=via, detail=detail)
+    return resolved_error(outcome)
 
 
 async def expire_event(store: Store, record: EventRecord) -> Outcome:
@@ -338,9 +354,7 @@ async def _record(store: Store, outcome: Outcome) -> tuple[bool, Outcome]:
 async def _record_or_raise(store: Store, outcome: Outcome, record: EventRecord) -> Outcome:
     written, winner = await _record(store, outcome)
     if not written:
-        detail = "already_answered" if winner.status == "answered" else "closed"
-        await _audit.record_refusal(store, record, by=outcome.by, via=outcome.via, detail=detail)
-        raise resolved_error(winner)
+        raise await _refused(store, record, winner, by=outcome.by, via=outcome.via)
     await _audit.record_resolution(store, record, outcome)
     return outcome
 

@@ -36,7 +36,7 @@ __all__ = ["router"]
 router = APIRouter()
 
 KEEPALIVE_SECONDS = 15.0
-STREAM_POLL_SECONDS = 0.25
+STREAM_POLL_SECONDS = 0.1
 """While a change stream is open, how often the app lists the run's outcomes in a store
 that cannot notify: one listing per run per app, however many streams."""
 

@@ -30,7 +30,7 @@ def app_version() -> str:
         return "unknown"
 
 
-def _store(request: Request) -> Store:
+async def _store(request: Request) -> Store:
     store = getattr(request.app.state, "store", None)
     if not isinstance(store, Store):
         raise ConfigurationError("this hitlkit app was started without a store")

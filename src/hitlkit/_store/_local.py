@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import contextlib
 import os
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import AsyncGenerator
 from pathlib import Path
@@ -42,32 +45,20 @@ class LocalStore(Store):
         self.url = self.root.as_uri()
         self._tmp = self.root / _TMP
         self._swept = False
+        self._writer = _Writer(self)
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
-        path = self._path(check_key(key))
-        if path.exists():
+        path = self._link(key, data)
+        if path is None:
             return False
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._prepare_tmp()
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            try:
-                os.link(tmp_name, path)
-            except FileExistsError:
-                return False
-            _fsync_dir(path.parent)
-        finally:
-            os.unlink(tmp_name)
+        _fsync_dir(path.parent)
         self._announce(key)
         return True
 
     def get(self, key: str) -> bytes | None:
         try:
-            return self._path(check_key(key)).read_bytes()
+            with open(self._path(key), "rb") as f:
+                return f.read()
         except (FileNotFoundError, NotADirectoryError):
             return None
 
@@ -84,13 +75,16 @@ class LocalStore(Store):
             keys.extend(base + name for name in filenames if (base + name).startswith(prefix))
         return sorted(keys)
 
-    # A record is a few hundred bytes in a local folder: reading or writing it
-    # costs less than handing it to a worker thread, and needs no thread pool,
-    # which is gone once the interpreter starts to exit (while an app in this
-    # process may still be answering its last request).
+    # A record is a few hundred bytes in a local folder: reading it costs less than
+    # handing it to a worker thread. A write waits for the disk, so writes go to one
+    # thread per store, which flushes each folder once for all the writes waiting.
 
     async def put_if_absent_async(self, key: str, data: bytes) -> bool:
-        return self.put_if_absent(key, data)
+        self._path(key)  # a bad key fails here, in the caller
+        if not await self._writer.write(key, data):
+            return False
+        self._announce(key)
+        return True
 
     async def get_async(self, key: str) -> bytes | None:
         return self.get(key)
@@ -115,9 +109,31 @@ class LocalStore(Store):
                 yield keys
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root) or path.is_relative_to(self._tmp):
-            raise ValueError(f"invalid store key {key!r}: outside the store")
+        # A valid key's segments never start with a dot: no "..", and never the temp folder.
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    def close(self) -> None:
+        self._writer.stop()
+
+    def _link(self, key: str, data: bytes) -> Path | None:
+        """Write `data` at `key` unless it exists; the folder is not flushed yet."""
+        path = self._path(key)
+        if path.exists():
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._prepare_tmp()
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp_name, path)
+            except FileExistsError:
+                return None
+        finally:
+            os.unlink(tmp_name)
         return path
 
     def _prepare_tmp(self) -> None:
@@ -134,6 +150,95 @@ class LocalStore(Store):
             with contextlib.suppress(OSError):
                 if leftover.stat().st_mtime < cutoff:
                     leftover.unlink()
+
+
+class _Write:
+    __slots__ = ("data", "future", "key", "loop", "path")
+
+    def __init__(self, key: str, data: bytes) -> None:
+        self.key = key
+        self.data = data
+        self.loop = asyncio.get_running_loop()
+        self.future: asyncio.Future[bool] = self.loop.create_future()
+        self.path: Path | None = None
+
+
+class _Writer:
+    """The thread that makes a store's async writes durable, in batches.
+
+    It takes every write waiting, writes and links each file, then flushes each
+    folder touched once (a group commit), and only then reports the writes done.
+    A daemon thread, it keeps serving an app that answers its last requests
+    while the interpreter exits.
+    """
+
+    MAX_BATCH = 256
+
+    def __init__(self, store: LocalStore) -> None:
+        self._store = store
+        self._queue: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    async def write(self, key: str, data: bytes) -> bool:
+        write = _Write(key, data)
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="hitlkit-local-writer", daemon=True
+                )
+                self._thread.start()
+            self._queue.put(write)
+        return await write.future
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                self._queue.put(None)
+            self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(more)
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Write]) -> None:
+        failed: dict[_Write, BaseException] = {}
+        for write in batch:
+            try:
+                write.path = self._store._link(write.key, write.data)
+            except Exception as exc:  # reported to the writer, who raises it
+                failed[write] = exc
+        for folder in {w.path.parent for w in batch if w.path is not None}:
+            try:
+                _fsync_dir(folder)
+            except OSError as exc:
+                failed.update((w, exc) for w in batch if w.path and w.path.parent == folder)
+        for write in batch:
+            outcome = failed.get(write)
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
+                write.loop.call_soon_threadsafe(_settle, write.future, write.path, outcome)
+
+
+def _settle(future: asyncio.Future[bool], path: Path | None, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(path is not None)
 
 
 def _fsync_dir(folder: Path) -> None:
