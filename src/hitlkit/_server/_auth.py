@@ -23,11 +23,19 @@ from typing import Literal
 
 from starlette.requests import Request
 
+from hitlkit import _config
 from hitlkit._exceptions import ConfigurationError, InvalidLinkError
 from hitlkit._links import check_secret, verify_answer_link
 from hitlkit._tokens import TOKEN_PREFIX, TokenTable
 
-__all__ = ["AuthFailure", "AuthSettings", "Caller", "authenticate", "check_serving"]
+__all__ = [
+    "AuthFailure",
+    "AuthSettings",
+    "Caller",
+    "auth_settings",
+    "authenticate",
+    "check_serving",
+]
 
 LINK_IDENTITY = "link"
 """Recorded as who answered through a link made without an identity."""
@@ -105,7 +113,7 @@ def authenticate(
     `Authorization` header (the form's `?token=` or hidden field).
     Raises `AuthFailure`.
     """
-    settings: AuthSettings = request.app.state.auth
+    settings = auth_settings(request)
     presented = _bearer(request, html=html) or link
     if presented is None:
         if settings.required:
@@ -121,6 +129,19 @@ def authenticate(
         message = "an answer link allows answering its event only; this needs an API token"
         raise AuthFailure(403, "forbidden", message, html=html)
     return caller
+
+
+def auth_settings(request: Request) -> AuthSettings:
+    """The app's settings; from the environment if its state lost them.
+
+    A host may replace `app.state` after `create_app` (Flyte's app environment does,
+    to pickle the app): then `HITL_TOKENS_FILE` and `HITL_SECRET` configure it.
+    """
+    settings = getattr(request.app.state, "auth", None)
+    if not isinstance(settings, AuthSettings):
+        settings = AuthSettings.build(tokens_file=_config.tokens_file(), secret=_config.secret())
+        request.app.state.auth = settings
+    return settings
 
 
 def _link_caller(
@@ -151,9 +172,7 @@ def _bearer(request: Request, *, html: bool) -> str | None:
 
 def check_serving(host: str, *, tokens_file: object, insecure: bool) -> None:
     """Refuse to serve beyond loopback without authentication, unless told it is on purpose."""
-    from hitlkit._config import LOOPBACK_HOSTS
-
-    if host in LOOPBACK_HOSTS or tokens_file or insecure:
+    if host in _config.LOOPBACK_HOSTS or tokens_file or insecure:
         return
     raise ConfigurationError(
         f"refusing to serve on {host} without authentication: anyone who reaches it could "

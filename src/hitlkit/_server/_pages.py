@@ -19,7 +19,7 @@ from hitlkit._exceptions import (
 )
 from hitlkit._ops import StatusFilter
 from hitlkit._records import EventRecord, Outcome
-from hitlkit._server._auth import AuthSettings, Caller, authenticate
+from hitlkit._server._auth import Caller, auth_settings, authenticate
 from hitlkit._server._context import StoreDep
 from hitlkit._server._csrf import FIELD, csrf_field, csrf_valid, set_csrf_cookie
 from hitlkit._server._templates import STYLESHEET, render, shown
@@ -108,7 +108,7 @@ async def submit(request: Request, store: StoreDep) -> HTMLResponse:
             status_code=status_code,
         )
 
-    settings: AuthSettings = request.app.state.auth
+    settings = auth_settings(request)
     if not csrf_valid(request, settings.csrf_key, fields.get(FIELD)):
         error = "This form expired or was not sent from this page. Please submit it again."
         return again(error, 403, value or "")
@@ -165,7 +165,7 @@ def _form_page(
     by: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    settings: AuthSettings = request.app.state.auth
+    settings = auth_settings(request)
     cookie, csrf = csrf_field(request, settings.csrf_key)
     response = render(
         request,
