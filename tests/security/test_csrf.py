@@ -26,6 +26,22 @@ def test_a_post_without_the_form_token_shows_the_form_again(open_app: App) -> No
     assert event.outcome() is None
 
 
+def test_a_post_without_the_form_token_to_a_closed_event_shows_how_it_ended(
+    open_app: App,
+) -> None:
+    event = open_app.ask("count")
+    event.answer(3)
+    with open_app.client() as browser:
+        posted = browser.post("/submit", data={"request_id": event.request_id, "value": "4"})
+
+    assert posted.status_code == 200
+    assert "<form" not in posted.text
+    assert "Answered" in posted.text
+    outcome = event.outcome()
+    assert outcome is not None
+    assert outcome.value == 3
+
+
 def test_a_form_token_only_goes_with_its_own_cookie(open_app: App) -> None:
     event = open_app.ask("count")
     with open_app.client() as attacker, open_app.client() as victim:

@@ -110,6 +110,10 @@ async def submit(request: Request, store: StoreDep) -> HTMLResponse:
 
     settings = auth_settings(request)
     if not csrf_valid(request, settings.csrf_key, fields.get(FIELD)):
+        outcome = await _ops.load_outcome(store, record.id)
+        if outcome is not None or record.is_expired():  # nothing to submit again
+            audit = await _audit.read_audit(store, record.id)
+            return _resolved_page(request, record, outcome, audit=audit)
         error = "This form expired or was not sent from this page. Please submit it again."
         return again(error, 403, value or "")
     if value is None:
