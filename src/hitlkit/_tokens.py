@@ -82,8 +82,12 @@ class TokenTable:
 
     def identify(self, token: str) -> str | None:
         """The identity `token` stands for, or `None`; compares every entry in constant time."""
+        return self.identify_hash(token_hash(token))
+
+    def identify_hash(self, digest: str) -> str | None:
+        """The identity of the token whose SHA-256 is `digest` (hex), or `None`."""
         self._reload()
-        presented = token_hash(token).encode()
+        presented = digest.encode()
         found: str | None = None
         for name, stored in self._entries:
             if hmac.compare_digest(presented, stored) and found is None:

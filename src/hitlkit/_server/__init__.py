@@ -8,6 +8,7 @@ first answer wins) stays in `hitlkit._ops`, which the routes call.
 | `GET /`                                | inbox: events waiting for an answer              |
 | `GET /form/{request_id}`               | the answer form, or the outcome once resolved    |
 | `POST /submit`                         | the form's post (URL-encoded)                    |
+| `GET /login`, `POST /login`            | sign a browser in with an API token              |
 | `GET /api/events`, `/api/events/{id}`  | events as JSON                                   |
 | `GET /api/events/{id}/audit`           | the event's audit trail                          |
 | `POST /api/events/{id}/answer`         | answer: `{"value": ..., "by": ...}`              |

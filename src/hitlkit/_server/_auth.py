@@ -10,6 +10,8 @@ answering its one event: `?token=` on the form, the hidden `link` field of the f
 post, or `Authorization: Bearer <link token>` on the JSON API. An API token grants
 everything. A presented credential that is not valid is refused even where none is
 needed: a caller never silently loses the identity it meant to answer as.
+Browsers may sign in with an API token at `/login` (`hitlkit._server._session`);
+that cookie counts on the HTML pages only.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from starlette.requests import Request
 from hitlkit import _config
 from hitlkit._exceptions import ConfigurationError, InvalidLinkError
 from hitlkit._links import check_secret, verify_answer_link
+from hitlkit._server._session import read_session
 from hitlkit._tokens import TOKEN_PREFIX, TokenTable
 
 __all__ = [
@@ -116,6 +119,9 @@ def authenticate(
     settings = auth_settings(request)
     presented = _bearer(request, html=html) or link
     if presented is None:
+        signed_in = _session_caller(request, settings) if html else None
+        if signed_in is not None:
+            return signed_in
         if settings.required:
             raise AuthFailure(401, "unauthorized", _MISSING, html=html)
         return Caller("nobody")
@@ -129,6 +135,12 @@ def authenticate(
         message = "an answer link allows answering its event only; this needs an API token"
         raise AuthFailure(403, "forbidden", message, html=html)
     return caller
+
+
+def _session_caller(request: Request, settings: AuthSettings) -> Caller | None:
+    digest = read_session(request, settings.csrf_key) if settings.tokens else None
+    identity = settings.tokens.identify_hash(digest) if settings.tokens and digest else None
+    return Caller("token", identity) if identity else None
 
 
 def auth_settings(request: Request) -> AuthSettings:

@@ -20,7 +20,7 @@ from hitlkit._exceptions import (
     InvalidValueError,
     NotAssignedError,
 )
-from hitlkit._server._auth import AuthFailure
+from hitlkit._server._auth import AuthFailure, auth_settings
 from hitlkit._server._templates import render
 
 __all__ = ["error_response", "install_error_handlers", "short"]
@@ -96,8 +96,14 @@ async def _on_auth_failure(request: Request, exc: Exception) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     if exc.html:
         title = "Sign-in needed" if exc.status_code == 401 else "Not allowed"
+        sign_in = exc.status_code == 401 and auth_settings(request).required
         response = render(
-            request, "error.html", status_code=exc.status_code, title=title, message=str(exc)
+            request,
+            "error.html",
+            status_code=exc.status_code,
+            title=title,
+            message=str(exc),
+            sign_in=sign_in,
         )
         response.headers.update(headers or {})
         return response

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from hitlkit import _audit, _ops
 from hitlkit._exceptions import (
@@ -22,8 +22,10 @@ from hitlkit._records import EventRecord, Outcome
 from hitlkit._server._auth import Caller, auth_settings, authenticate
 from hitlkit._server._context import StoreDep
 from hitlkit._server._csrf import FIELD, csrf_field, csrf_valid, set_csrf_cookie
+from hitlkit._server._session import set_session
 from hitlkit._server._templates import STYLESHEET, render, shown
 from hitlkit._server._views import MAX_BY_LENGTH
+from hitlkit._tokens import TOKEN_PREFIX, token_hash
 from hitlkit._types import value_type_named
 
 __all__ = ["router"]
@@ -138,6 +140,43 @@ async def submit(request: Request, store: StoreDep) -> HTMLResponse:
         lead="Thank you. The workflow can continue.",
         tone="ok",
     )
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> HTMLResponse:
+    """Sign in with an API token, for the inbox and forms in a browser."""
+    return _login_page(request)
+
+
+@router.post("/login", response_model=None)
+async def login(request: Request) -> Response:
+    """Check the token; sign the browser in and go to the inbox, or ask again."""
+    try:
+        fields = await _form_fields(request)
+    except _BadForm as exc:
+        return _error_page(request, exc.status_code, exc.title, str(exc))
+    settings = auth_settings(request)
+    if not csrf_valid(request, settings.csrf_key, fields.get(FIELD)):
+        error = "This form expired or was not sent from this page. Please sign in again."
+        return _login_page(request, error=error, status_code=403)
+    token = fields.get("token", "").strip()
+    identity = settings.tokens.identify(token) if settings.tokens else None
+    if identity is None or not token.startswith(TOKEN_PREFIX):
+        return _login_page(request, error="That token is not valid.", status_code=401)
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    response = RedirectResponse(f"{root}/", status_code=303)
+    set_session(request, response, settings.csrf_key, token_hash(token))
+    return response
+
+
+def _login_page(
+    request: Request, *, error: str | None = None, status_code: int = 200
+) -> HTMLResponse:
+    settings = auth_settings(request)
+    cookie, csrf = csrf_field(request, settings.csrf_key)
+    response = render(request, "login.html", status_code=status_code, csrf=csrf, error=error)
+    set_csrf_cookie(request, response, cookie)
+    return response
 
 
 async def _form_fields(request: Request) -> dict[str, str]:
