@@ -204,3 +204,21 @@ def test_verification_names_why_a_link_is_refused() -> None:
     )
     assert verify_answer_link(SECRET, token).identity == "ana"
     assert answer_url("http://h:1/", request_id, "a.b") == f"http://h:1/form/{request_id}?token=a.b"
+
+
+def test_an_empty_link_parameter_counts_as_no_link(open_app: App) -> None:
+    event = open_app.ask("count")
+    with open_app.client() as browser:
+        page = browser.get(f"/form/{event.request_id}", params={"token": ""})
+
+    assert page.status_code == 200
+    assert 'name="by"' in page.text
+
+
+def test_an_empty_link_parameter_is_no_credential(secured: App) -> None:
+    event = secured.ask("count")
+    with secured.client() as browser:
+        page = browser.get(f"/form/{event.request_id}", params={"token": ""})
+
+    assert page.status_code == 401
+    assert "Sign in" in page.text

@@ -117,7 +117,7 @@ def authenticate(
     Raises `AuthFailure`.
     """
     settings = auth_settings(request)
-    presented = _bearer(request, html=html) or link
+    presented = _bearer(request, html=html) or link or None
     if presented is None:
         signed_in = _session_caller(request, settings) if html else None
         if signed_in is not None:
