@@ -347,10 +347,11 @@ def serve(
 ) -> None:
     """Run the web app in the foreground, until Ctrl-C."""
     with _reporting_errors():
-        from hitlkit._server._auth import check_serving
+        from hitlkit._server._auth import AuthSettings, check_serving
         from hitlkit._server._embedded import serve as serve_app
 
         check_serving(host, tokens_file=tokens_file, insecure=insecure)
+        AuthSettings.build(tokens_file=tokens_file, secret=secret)  # fail before announcing
         the_store = open_store(store)
         shown_host = f"[{host}]" if ":" in host else host
         typer.echo(

@@ -108,3 +108,14 @@ def test_a_link_needs_the_secret(hitl: Hitl, hitl_env: HitlEnv) -> None:
 
     assert result.code == 1
     assert "HITL_SECRET" in result.error_line()
+
+
+def test_unusable_auth_settings_are_one_error_line(hitl: Hitl, hitl_env: HitlEnv) -> None:
+    missing = hitl("serve", "--tokens-file", str(hitl_env.cwd / "missing.json"))
+    short = hitl("serve", HITL_SECRET="short")
+
+    assert missing.code == short.code == 1
+    assert "cannot read the tokens file" in missing.error_line()
+    assert "hitl token create NAME" in missing.error_line()
+    assert "at least 16 characters" in short.error_line()
+    assert missing.stdout == short.stdout == ""

@@ -55,6 +55,7 @@ class AuthSettings:
     @classmethod
     def build(cls, *, tokens_file: str | Path | None, secret: str | None) -> AuthSettings:
         """Settings from the app's options; `ConfigurationError` if they cannot be used."""
+        secret = secret or None  # an empty variable means "not set"
         if secret is not None:
             check_secret(secret)
         tokens = TokenTable(Path(tokens_file)) if tokens_file else None
