@@ -24,7 +24,9 @@ import httpx
 from tests.s3 import BUCKET, S3Server, find_weed, start_seaweedfs
 
 REPORT = Path("docs/benchmarks.md")
-SEED_PACKAGES = ["flyteplugins-hitl==2.12.1", "uvicorn"]
+SEED_PACKAGES = ["flyteplugins-hitl==2.12.1", "uvicorn", "httptools", "uvloop"]
+"""The seed, and the server it runs under. httptools and uvloop are there for a like-for-like
+row only: `seed_serve` runs the seed on uvicorn's pure-Python parts unless asked."""
 SEED_VENV = Path(os.environ.get("HITL_SEED_VENV", Path(tempfile.gettempdir()) / "seed-venv"))
 """The seed's own venv: `HITL_SEED_VENV`, else `<tmp>/seed-venv`; made on first use."""
 
@@ -32,7 +34,7 @@ SEED_VENV = Path(os.environ.get("HITL_SEED_VENV", Path(tempfile.gettempdir()) / 
 def seed_python() -> Path:
     """The seed venv's Python, after creating the venv and installing the seed if missing."""
     python = SEED_VENV / "bin" / "python"
-    probe = [str(python), "-c", "import flyteplugins.hitl, uvicorn"]
+    probe = [str(python), "-c", "import flyteplugins.hitl, uvicorn, httptools, uvloop"]
     if python.exists() and subprocess.run(probe, capture_output=True, check=False).returncode == 0:
         return python
     print(f"installing {' '.join(SEED_PACKAGES)} into {SEED_VENV} ...", file=sys.stderr)
@@ -97,8 +99,18 @@ def hitl_serve(port: int, store: str) -> list[str]:
     ]
 
 
-def seed_serve(port: int) -> list[str]:
-    """The seed's app under uvicorn, one worker, default options."""
+def seed_serve(port: int, *, fast: bool = False) -> list[str]:
+    """The seed's app under uvicorn, one worker, default options.
+
+    As the seed is installed (`pip install flyteplugins-hitl`), uvicorn has no httptools
+    or uvloop and runs h11 on asyncio; `fast` runs it on httptools and uvloop instead, as
+    hitlkit is (they are among hitlkit's dependencies).
+    """
+    server = (
+        ["--http", "httptools", "--loop", "uvloop"]
+        if fast
+        else ["--http", "h11", "--loop", "asyncio"]
+    )
     return [
         str(seed_python()),
         "-m",
@@ -110,6 +122,7 @@ def seed_serve(port: int) -> list[str]:
         str(port),
         "--workers",
         "1",
+        *server,
     ]
 
 

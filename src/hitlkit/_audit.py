@@ -10,9 +10,9 @@ audit/<run8>/<request_id>-<UTC time>-<action>-<random>.json
 An entry is written for every resolution (answered, cancelled, timed out,
 defaulted) and for refused attempts (not assigned, already resolved), at most
 `MAX_REFUSALS_PER_EVENT` of those per event, so nobody can grow the store by
-knocking. `shown_sha256` is the SHA-256 of what the form showed (prompt, type
-and JSON Schema, canonical JSON): it proves later which question an answer
-was given to.
+knocking. `shown_sha256` is the SHA-256 of what the form showed (prompt and its
+rendering, description, type and JSON Schema, canonical JSON): it proves later
+which question an answer was given to.
 """
 
 from __future__ import annotations
@@ -59,9 +59,12 @@ class AuditEntry(BaseModel):
 
 
 def shown_digest(record: EventRecord) -> str:
-    """SHA-256 (hex) of what a person was shown: the prompt, the type and its JSON Schema."""
+    """SHA-256 (hex) of what a person was shown: the prompt (and how it is rendered), the
+    description, the type and its JSON Schema."""
     shown = {
         "prompt": record.prompt,
+        "prompt_type": record.prompt_type,
+        "description": record.description,
         "data_type": record.data_type,
         "json_schema": record.json_schema,
     }

@@ -19,6 +19,7 @@ from typing import Annotated, Literal, NoReturn
 import typer
 
 from hitlkit import __version__
+from hitlkit._cli_ask import Asker, NoMoreInput
 from hitlkit._cli_render import (
     event_details,
     event_table,
@@ -29,10 +30,16 @@ from hitlkit._cli_render import (
 from hitlkit._client import Client, EventInfo
 from hitlkit._config import DEFAULT_ENDPOINT, DEFAULT_STORE
 from hitlkit._demo import new_run_id, run_demo
-from hitlkit._exceptions import ConfigurationError, EventNotFoundError, HitlError
+from hitlkit._exceptions import (
+    ConfigurationError,
+    EventNotFoundError,
+    HitlError,
+    InvalidValueError,
+)
 from hitlkit._links import answer_url, sign_answer_link
-from hitlkit._records import is_event_id, utcnow
+from hitlkit._records import Outcome, is_event_id, utcnow
 from hitlkit._store import open_store
+from hitlkit._types import value_type_named
 
 __all__ = ["app", "main"]
 
@@ -190,6 +197,11 @@ def _find(client: Client, text: str) -> EventInfo:
 # -- commands -------------------------------------------------------------------
 
 
+def expected_words(data_type: str) -> str:
+    """An int, float, str or bool answer in words."""
+    return value_type_named(data_type).expected
+
+
 def _show_version(value: bool) -> None:
     if value:
         typer.echo(f"hitl (hitlkit) {__version__}")
@@ -276,24 +288,59 @@ def answer(
     ctx: typer.Context,
     event_id: IdArgument,
     value: Annotated[
-        str,
+        str | None,
         typer.Argument(
-            metavar="VALUE",
-            help="The answer as text, read as the event's type: 5, 2.5, yes, hello.",
+            metavar="[VALUE]",
+            help="The answer as text, read as the event's type: 5, 2.5, yes, hello, ship, "
+            "2025-01-31, or a JSON object for a model. Without it, you are asked.",
             show_default=False,
         ),
-    ],
+    ] = None,
     by: AnswererOption = None,
     store: StoreOption = DEFAULT_STORE,
     endpoint: EndpointOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Answer an event; the first answer recorded wins."""
+    """Answer an event; the first answer recorded wins. Without VALUE, ask for it."""
     with _reporting_errors():
         client = _client(ctx, store, endpoint, user=by, token=token)
         event = _find(client, event_id)
-        outcome = client.answer(event.request_id, value, as_text=True)
+        if value is not None:
+            outcome = client.answer(event.request_id, value, as_text=True)
+        else:
+            outcome = _answer_interactively(client, event)
         typer.echo(f"Recorded {format_value(outcome.value)} for {event.name} ({event.request_id}).")
+
+
+def _answer_interactively(client: Client, event: EventInfo) -> Outcome:
+    """Ask on stderr, read stdin line by line, until an answer is recorded."""
+
+    def write(text: str) -> None:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+    def read() -> str | None:
+        line = sys.stdin.readline()
+        return line or None
+
+    if event.status != "pending":
+        raise HitlError(f"event {event.request_id} is {event.status} and takes no answers")
+    asker = Asker(read, write)
+    write(f"{event.name}: {event.prompt}\n")
+    if event.description:
+        write(f"{event.description}\n")
+    try:
+        while True:
+            try:
+                if event.validation == "schema":
+                    value = asker.ask_schema(event)
+                    return client.answer(event.request_id, value)
+                text = asker.ask_text(expected_words(event.data_type))
+                return client.answer(event.request_id, text, as_text=True)
+            except InvalidValueError as exc:
+                write(f"  ! {exc}\n")
+    except NoMoreInput as exc:
+        raise HitlError(str(exc)) from None
 
 
 @app.command()

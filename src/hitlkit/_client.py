@@ -39,6 +39,7 @@ from hitlkit._ops import EventInfo
 from hitlkit._records import Outcome
 from hitlkit._store import Store, open_store
 from hitlkit._sync import syncify, syncmethod
+from hitlkit._types import to_json
 
 __all__ = ["Client", "EventInfo", "StatusFilter", "answer", "cancel", "get_event", "list_events"]
 
@@ -107,16 +108,19 @@ class Client:
     async def answer(self, request_id: str, value: object, *, as_text: bool = False) -> Outcome:
         """Answer an event; the first answer recorded wins.
 
-        `value` is checked against the event's recorded type; text is parsed
-        the way a person's typed answer is ("42", "yes"), and `as_text=True`
-        sends any value as text. Raises `InvalidValueError`,
+        `value` is checked against the event's recorded type: JSON data, or a
+        Python value of the type (a model instance, an enum, a date, a set),
+        sent as JSON. Text is parsed the way a person's typed answer is ("42",
+        "yes"), and `as_text=True` sends any value as text (a JSON object for
+        models). Raises `InvalidValueError` (with `.errors` field by field),
         `AlreadyAnsweredError`, `EventClosedError` or `EventNotFoundError`.
         """
         if self.store is not None:
             return await _ops.answer_event(
                 self.store, request_id, value, by=self.user, via=self.via, as_text=as_text
             )
-        payload = {"value": str(value) if as_text else value, "by": self.user, "via": self.via}
+        data = str(value) if as_text else to_json(value)
+        payload = {"value": data, "by": self.user, "via": self.via}
         body = await self._request("POST", _path(request_id) + "/answer", json=payload)
         return Outcome.model_validate(body["outcome"])
 
@@ -180,7 +184,13 @@ def _error_from(status: int, body: Any, path: str) -> Exception:
     if status in (401, 403) and error != "cross_site":
         return AccessDeniedError(message)
     if status == 422 and isinstance(body, dict) and body.get("error") == "invalid_value":
-        return InvalidValueError(message, expected=body.get("expected", ""), got=None)
+        errors = body.get("errors")
+        return InvalidValueError(
+            message,
+            expected=body.get("expected", ""),
+            got=None,
+            errors=errors if isinstance(errors, list) else None,
+        )
     if status in (409, 410) and isinstance(body, dict) and "outcome" in body:
         try:
             outcome = Outcome.model_validate(body["outcome"])

@@ -8,7 +8,9 @@ import enum
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, Literal, TypeVar
+
+from pydantic import BaseModel
 
 from hitlkit import _config, _ops
 from hitlkit._exceptions import ConfigurationError, EventCancelledError, EventTimeoutError
@@ -23,10 +25,10 @@ from hitlkit._records import (
 )
 from hitlkit._store import Store, open_store
 from hitlkit._sync import syncify, syncmethod
-from hitlkit._types import ValueType, value_type_for
+from hitlkit._types import ValueType, to_json, value_type_for
 from hitlkit._watch import watcher_for
 
-__all__ = ["NOT_GIVEN", "Event", "new_event"]
+__all__ = ["NOT_GIVEN", "Event", "PromptType", "new_event"]
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -35,6 +37,10 @@ MAX_NAME_LENGTH = 200
 MAX_PROMPT_LENGTH = 20_000
 MAX_ASSIGNEES = 100
 MAX_IDENTITY_LENGTH = 100
+MAX_DESCRIPTION_LENGTH = 5_000
+
+PromptType = Literal["text", "markdown"]
+"""How a prompt is shown: as plain text, or as Markdown (tables, code, links; no raw HTML)."""
 
 
 class _NotGiven(enum.Enum):
@@ -94,8 +100,8 @@ class Event(Generic[T]):
         return self._record.scope
 
     @property
-    def data_type(self) -> type[T]:
-        """The Python type of the answer."""
+    def data_type(self) -> Any:
+        """The Python type of the answer, as given: `int`, `Literal["a", "b"]`, a model class..."""
         return self._value_type.python_type
 
     @property
@@ -303,6 +309,9 @@ class Event(Generic[T]):
         poll_interval_seconds: float = 5,
         *,
         default: U | _NotGiven = NOT_GIVEN,
+        initial: object = None,
+        description: str | None = None,
+        prompt_type: PromptType = "text",
         run_id: str | None = None,
         store: Store | str | None = None,
         endpoint: str | None = None,
@@ -311,7 +320,15 @@ class Event(Generic[T]):
     ) -> Event[U]:
         """Create the event `name` in this run, or find it if it exists.
 
-        - `data_type`: `int`, `float`, `str` or `bool`; answers are checked against it.
+        - `data_type`: `int`, `float`, `str`, `bool`, a choice (`Literal["ship", "hold"]`,
+          an `Enum`), several choices (`list[...]`, `set[...]` of those), `Optional[X]`,
+          `datetime.date`, `datetime.datetime` (returned timezone-aware), or a pydantic
+          model, dataclass or `TypedDict` of these; `wait()` returns a value of it.
+          Others raise `UnsupportedTypeError`.
+        - `initial`: pre-fills the form: a value, a dict, or a partial model.
+        - `description`: help text shown with the answer's fields.
+        - `prompt_type`: "text" (default) or "markdown" (tables, code, links; raw HTML
+          is never run).
         - `timeout_seconds`: the deadline, counted from the first creation and kept
           across restarts. `poll_interval_seconds`: store checks where the store
           cannot notify.
@@ -331,6 +348,7 @@ class Event(Generic[T]):
         """
         value_type = value_type_for(data_type)
         _check_options(name, scope, prompt, timeout_seconds, poll_interval_seconds)
+        _check_texts(description, prompt_type)
         if not isinstance(default, _NotGiven):
             default = value_type.validate(default)
         the_store = open_store(store if store is not None else _config.default_store_url())
@@ -346,6 +364,9 @@ class Event(Generic[T]):
             default=None if isinstance(default, _NotGiven) else (default,),
             created_by=_config.host_and_pid(),
             assignees=_checked_assignees(assignees),
+            prompt_type=prompt_type,
+            description=description,
+            initial=_initial_data(initial),
         )
         the_endpoint = (endpoint or _config.default_endpoint()).rstrip("/")
         if serve if serve is not None else _config.autostart():
@@ -395,6 +416,22 @@ def _checked_assignees(assignees: Sequence[str] | None) -> tuple[str, ...] | Non
     return chosen
 
 
+def _check_texts(description: str | None, prompt_type: str) -> None:
+    if description is not None and (
+        not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH
+    ):
+        raise ValueError(f"description must be text of at most {MAX_DESCRIPTION_LENGTH} characters")
+    if prompt_type not in ("text", "markdown"):
+        raise ValueError(f'prompt_type must be "text" or "markdown", got {prompt_type!r}')
+
+
+def _initial_data(initial: object) -> Any:
+    """`initial` as JSON data; a model keeps only the fields that were set."""
+    if isinstance(initial, BaseModel):
+        return initial.model_dump(mode="json", exclude_unset=True)
+    return to_json(initial)
+
+
 @syncify
 async def new_event(
     name: str,
@@ -405,13 +442,17 @@ async def new_event(
     poll_interval_seconds: float = 5,
     *,
     default: T | _NotGiven = NOT_GIVEN,
+    initial: object = None,
+    description: str | None = None,
+    prompt_type: PromptType = "text",
     run_id: str | None = None,
     store: Store | str | None = None,
     endpoint: str | None = None,
     serve: bool | None = None,
     assignees: Sequence[str] | None = None,
 ) -> Event[T]:
-    """Ask a person for a value of `data_type`; same as `Event.create`.
+    """Ask a person for a value of `data_type`; same as `Event.create`, whose docstring
+    describes every option.
 
     ```python
     import hitlkit as hitl
@@ -429,6 +470,9 @@ async def new_event(
         timeout_seconds,
         poll_interval_seconds,
         default=default,
+        initial=initial,
+        description=description,
+        prompt_type=prompt_type,
         run_id=run_id,
         store=store,
         endpoint=endpoint,

@@ -8,7 +8,8 @@ HitlError
 ├── UnsupportedTypeError      a data_type hitlkit cannot ask for (also TypeError)
 ├── EventConflictError        same identity created again with another data_type
 ├── EventNotFoundError        no event with that id (HTTP 404)
-├── InvalidValueError         an answer that does not fit the type (HTTP 422, also ValueError)
+├── InvalidValueError         an answer that does not fit the type (HTTP 422, also ValueError);
+│                             `.errors` says what, field by field
 ├── EventResolvedError        the event already has an outcome; `.outcome` holds it
 │   ├── AlreadyAnsweredError  it was answered first (HTTP 409)
 │   └── EventClosedError      it timed out or was cancelled (HTTP 410)
@@ -23,7 +24,7 @@ HitlError
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 if TYPE_CHECKING:
     from hitlkit._records import Outcome
@@ -38,6 +39,7 @@ __all__ = [
     "EventNotFoundError",
     "EventResolvedError",
     "EventTimeoutError",
+    "FieldError",
     "HitlError",
     "InvalidLinkError",
     "InvalidValueError",
@@ -72,16 +74,32 @@ class EventNotFoundError(HitlError, LookupError):
         self.request_id = request_id
 
 
+class FieldError(TypedDict):
+    """One problem with an answer: where (`["value", "replicas"]`) and what."""
+
+    loc: list[str | int]
+    msg: str
+
+
 class InvalidValueError(HitlError, ValueError):
     """An answer does not fit the type recorded with the event.
 
-    `expected` names the type in words, `got` is the rejected input.
+    `expected` names the type in words, `got` is the rejected input, and
+    `errors` says, field by field, what is wrong (each `loc` starts with "value").
     """
 
-    def __init__(self, message: str, *, expected: str, got: object) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: str,
+        got: object,
+        errors: list[FieldError] | None = None,
+    ) -> None:
         super().__init__(message)
         self.expected = expected
         self.got = got
+        self.errors: list[FieldError] = errors or [{"loc": ["value"], "msg": message}]
 
 
 class EventResolvedError(HitlError):

@@ -3,7 +3,8 @@
 The Python API, the web app and the CLI all go through these functions, so
 the rules live in one place:
 
-- an answer is validated against the type recorded with the event;
+- an answer is validated against the type recorded with the event: by name for
+  int, float, str and bool, else against its recorded JSON Schema (`answer_data`);
 - an outcome is written create-once: the first one recorded wins, and every
   later attempt gets `AlreadyAnsweredError` (answered first) or
   `EventClosedError` (timed out or cancelled first);
@@ -42,14 +43,16 @@ from hitlkit._records import (
     outcome_key,
     utcnow,
 )
+from hitlkit._schema import check_supported, from_text, invalid, validate_answer
 from hitlkit._store import Store
-from hitlkit._types import ValueType, value_type_named
+from hitlkit._types import Validation, ValueType, to_json, value_type_named
 
 __all__ = [
     "EventInfo",
     "EventState",
     "EventStatus",
     "StatusFilter",
+    "answer_data",
     "answer_event",
     "cancel_event",
     "create_event",
@@ -89,6 +92,10 @@ class EventState:
             prompt=r.prompt,
             data_type=r.data_type,
             json_schema=r.json_schema,
+            validation=r.validation,
+            prompt_type=r.prompt_type,
+            description=r.description,
+            initial=r.initial,
             created_at=r.created_at,
             deadline=r.deadline,
             timeout_seconds=r.timeout_seconds,
@@ -112,8 +119,19 @@ class EventInfo(BaseModel):
     scope: EventScope
     run_id: str
     prompt: str
-    data_type: str = Field(description='the recorded answer type: "int", "float", "str" or "bool"')
+    data_type: str = Field(
+        description='a short name of the answer type: "int", "float", "str", "bool", "choice", '
+        '"list[choice]", "date", "datetime", a model\'s name; "X | None" when optional'
+    )
     json_schema: dict[str, Any] = Field(description="JSON Schema of an answer")
+    validation: Validation = Field(
+        default="named",
+        description='"named": checked by data_type (int, float, str, bool); '
+        '"schema": checked against json_schema',
+    )
+    prompt_type: Literal["text", "markdown"] = "text"
+    description: str | None = Field(default=None, description="help text for the answer")
+    initial: Any = Field(default=None, description="a partial answer that pre-fills the form")
     created_at: AwareDatetime
     deadline: AwareDatetime = Field(description="when the event stops taking answers (UTC)")
     timeout_seconds: float
@@ -143,6 +161,9 @@ async def create_event(
     default: tuple[Any] | None,
     created_by: str,
     assignees: tuple[str, ...] | None = None,
+    prompt_type: Literal["text", "markdown"] = "text",
+    description: str | None = None,
+    initial: Any = None,
 ) -> EventRecord:
     """Create the event (run_id, name), or return it if it exists with the same type.
 
@@ -158,6 +179,10 @@ async def create_event(
         prompt=prompt,
         data_type=value_type.name,
         json_schema=value_type.json_schema(),
+        validation=value_type.validation,
+        prompt_type=prompt_type,
+        description=description,
+        initial=initial,
         created_at=now,
         deadline=now + timedelta(seconds=timeout_seconds),
         timeout_seconds=timeout_seconds,
@@ -171,9 +196,12 @@ async def create_event(
     if await store.put_if_absent_async(key, record.model_dump_json().encode()):
         return record
     existing = await load_event(store, request_id)
-    if existing.data_type != value_type.name:
+    if existing.data_type != value_type.name or (
+        existing.validation == "schema" and existing.json_schema != record.json_schema
+    ):
+        how = "" if existing.data_type != value_type.name else " defined differently"
         raise EventConflictError(
-            f"event {name!r} of run {run_id!r} exists with data_type {existing.data_type}, "
+            f"event {name!r} of run {run_id!r} exists with data_type {existing.data_type}{how}, "
             f"not {value_type.name}; use another name or run id"
         )
     return existing
@@ -225,9 +253,8 @@ async def answer_event(
         )
     if record.is_expired():
         raise await _refused(store, record, await expire_event(store, record), by=by, via=via)
-    value_type = value_type_named(record.data_type)
     try:
-        parsed = value_type.parse_text(str(value)) if as_text else value_type.validate(value)
+        data = answer_data(record, value, as_text=as_text)
     except InvalidValueError:
         recorded = await load_outcome(store, request_id)
         if recorded is not None:
@@ -236,12 +263,31 @@ async def answer_event(
     outcome = Outcome(
         request_id=request_id,
         status="answered",
-        value=value_type.dump(parsed),
+        value=data,
         by=by,
         via=via,
         at=utcnow(),
     )
     return await _record_or_raise(store, outcome, record)
+
+
+def answer_data(record: EventRecord, value: object, *, as_text: bool = False) -> Any:
+    """`value` as the JSON data to record for `record`, or `InvalidValueError`.
+
+    `value` is text typed by a person when `as_text`; otherwise JSON data, a
+    Python value of the type (model instance, enum, date...), or text to parse.
+    """
+    if record.validation == "schema":
+        if as_text:
+            shape = check_supported(record.json_schema)
+            try:
+                value = from_text(shape, str(value))
+            except ValueError as exc:
+                raise invalid(shape, value, [{"loc": ["value"], "msg": str(exc)}]) from None
+        return validate_answer(record.json_schema, to_json(value))
+    value_type = value_type_named(record.data_type)
+    parsed = value_type.parse_text(str(value)) if as_text else value_type.validate(value)
+    return value_type.dump(parsed)
 
 
 async def cancel_event(

@@ -91,8 +91,16 @@ class EventRecord(BaseModel):
     run_id: str
     prompt: str
     data_type: str
-    """The recorded type name ("int", "float", "str", "bool"); answers are checked against it."""
+    """A short name of the answer type: "int", "choice", "list[choice]", "date", "Deploy"..."""
     json_schema: dict[str, Any]
+    validation: Literal["named", "schema"] = "named"
+    """How answers are checked: "named" by `data_type` (int, float, str, bool, as
+    before), "schema" against `json_schema`."""
+    prompt_type: Literal["text", "markdown"] = "text"
+    description: str | None = None
+    """Help text shown with the answer's fields."""
+    initial: Any = None
+    """JSON data that pre-fills the form (a partial answer), or None."""
     created_at: AwareDatetime
     deadline: AwareDatetime
     timeout_seconds: float

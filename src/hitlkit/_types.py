@@ -2,21 +2,40 @@
 
 Each supported `data_type` maps to a `ValueType`, which names the type in the
 event record, parses answers typed by a person (form, CLI) or sent as JSON, and
-describes the type as JSON Schema. The server only ever validates against the
-type recorded with the event, looked up by name with `value_type_named`.
+describes the type as JSON Schema.
+
+- `int`, `float`, `str` and `bool` are checked by name (`validation="named"`):
+  the server looks the rules up with `value_type_named`, strict text parsing included.
+- Every other supported type (choices, lists of choices, optional values, dates,
+  models; see `SUPPORTED`) is checked against the JSON Schema recorded with the
+  event (`validation="schema"`, see `hitlkit._schema`); the waiting process turns
+  the stored JSON into the Python type with pydantic.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, PydanticUserError, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from hitlkit._exceptions import InvalidValueError, UnsupportedTypeError
+from hitlkit._schema import (
+    SUPPORTED,
+    Shape,
+    UnsupportedSchema,
+    check_supported,
+    from_text,
+    invalid,
+    validate_answer,
+)
 
-__all__ = ["ValueType", "value_type_for", "value_type_named"]
+__all__ = ["Validation", "ValueType", "to_json", "value_type_for", "value_type_named"]
+
+Validation = Literal["named", "schema"]
+"""How a recorded event's answers are checked: by its type name, or by its JSON Schema."""
 
 T = TypeVar("T")
 
@@ -28,14 +47,28 @@ class ValueType(Generic[T]):
     """One answer type: its recorded name, Python type and validation rules."""
 
     name: str
-    python_type: type[T]
+    python_type: Any
     expected: str
     """The type in words, for error messages: "an integer"."""
     example: str
     adapter: TypeAdapter[T] = field(repr=False, compare=False)
+    schema: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    """The answer's JSON Schema, for types checked by schema."""
+
+    @property
+    def validation(self) -> Validation:
+        """ "named" for int, float, str and bool; "schema" for the rest."""
+        return "named" if self.schema is None else "schema"
 
     def parse_text(self, text: str) -> T:
         """Parse an answer typed by a person, such as a form field or a CLI argument."""
+        if self.schema is not None:
+            try:
+                data = from_text(check_supported(self.schema), text)
+            except ValueError as exc:
+                shape = check_supported(self.schema)
+                raise invalid(shape, text, [{"loc": ["value"], "msg": str(exc)}]) from None
+            return self.load(validate_answer(self.schema, data))
         if self.python_type is str:
             return self._validate(text, text, strict=False)
         stripped = text.strip()
@@ -51,6 +84,8 @@ class ValueType(Generic[T]):
 
     def validate(self, value: object) -> T:
         """Validate an answer sent as JSON: a JSON value of the type, or text to parse."""
+        if self.schema is not None:
+            return self.load(validate_answer(self.schema, self._as_json(value)))
         if isinstance(value, str):
             return self.parse_text(value)
         return self._validate(value, value, strict=True)
@@ -65,7 +100,18 @@ class ValueType(Generic[T]):
 
     def json_schema(self) -> dict[str, Any]:
         """The JSON Schema of an answer."""
-        return self.adapter.json_schema()
+        return self.schema if self.schema is not None else self.adapter.json_schema()
+
+    def _as_json(self, value: object) -> Any:
+        """A Python value of the type (a model instance, an enum, ...) as JSON data."""
+        if isinstance(value, (str, int, float, bool, dict, list)) or value is None:
+            return value
+        try:
+            return self.adapter.dump_python(self.adapter.validate_python(value), mode="json")
+        except ValidationError as exc:
+            errors = [{"loc": ["value", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+            shape = check_supported(self.schema or {})
+            raise invalid(shape, value, errors) from None  # type: ignore[arg-type]
 
     def _validate(self, value: object, original: object, *, strict: bool) -> T:
         try:
@@ -101,20 +147,67 @@ _TYPES: dict[str, ValueType[Any]] = {
 _BY_PYTHON_TYPE = {vt.python_type: vt for vt in _TYPES.values()}
 
 
-def value_type_for(data_type: type[T]) -> ValueType[T]:
-    """The `ValueType` for a Python type, or `UnsupportedTypeError`.
+def value_type_for(data_type: Any) -> ValueType[Any]:
+    """The `ValueType` for a Python type, or `UnsupportedTypeError` saying what is supported.
 
     ```python
     value_type_for(int).parse_text("42")  # 42
+    value_type_for(Literal["ship", "hold"]).parse_text("ship")  # "ship"
     ```
     """
     try:
         return _BY_PYTHON_TYPE[data_type]
     except (KeyError, TypeError):
-        supported = ", ".join(_TYPES)
-        raise UnsupportedTypeError(
-            f"data_type must be one of {supported}; got {data_type!r}"
+        pass
+    try:
+        adapter: TypeAdapter[Any] = TypeAdapter(data_type)
+        schema = adapter.json_schema()
+        shape = check_supported(schema)
+    except UnsupportedSchema as exc:
+        raise _unsupported(data_type, f"hitlkit cannot ask for {exc}") from None
+    except (PydanticUserError, PydanticSerializationError, TypeError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise _unsupported(data_type, reason) from None
+    name = _shape_name(shape)
+    return ValueType(name, data_type, shape.expected(), name, adapter, schema)
+
+
+def to_json(value: object) -> Any:
+    """A Python answer (a model instance, an enum, a date, a set, ...) as JSON data."""
+    try:
+        return to_jsonable_python(value)
+    except PydanticSerializationError:
+        raise InvalidValueError(
+            f"expected a value that can be sent as JSON, got {type(value).__name__}",
+            expected="a JSON value",
+            got=value,
         ) from None
+
+
+def _unsupported(data_type: Any, reason: str) -> UnsupportedTypeError:
+    plain = isinstance(data_type, type) and not get_args(data_type)
+    shown = data_type.__name__ if plain else repr(data_type)
+    return UnsupportedTypeError(
+        f"data_type {shown} is not supported ({reason}); supported: {SUPPORTED}"
+    )
+
+
+def _shape_name(shape: Shape) -> str:
+    base = (
+        {
+            "string": "str",
+            "integer": "int",
+            "number": "float",
+            "boolean": "bool",
+            "choice": "choice",
+            "multi": "list[choice]",
+            "date": "date",
+            "datetime": "datetime",
+        }.get(shape.kind)
+        or shape.title
+        or "object"
+    )
+    return f"{base} | None" if shape.nullable else base
 
 
 def value_type_named(name: str) -> ValueType[Any]:

@@ -22,6 +22,8 @@ def shown_sha256(event: hitlkit.Event[object]) -> str:
     record = event.record
     shown = {
         "prompt": record.prompt,
+        "prompt_type": record.prompt_type,
+        "description": record.description,
         "data_type": record.data_type,
         "json_schema": record.json_schema,
     }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -24,6 +26,22 @@ def test_a_post_without_the_form_token_shows_the_form_again(open_app: App) -> No
     assert 'value="41"' in posted.text  # the answer typed is kept
     assert 'name="csrf"' in posted.text
     assert event.outcome() is None
+
+
+def test_a_typed_form_without_its_token_keeps_what_was_chosen(open_app: App) -> None:
+    event = open_app.ask("where", Literal["prod", "staging"])
+    with open_app.client() as browser:
+        fields = form_fields(browser, f"/form/{event.request_id}")
+        posted = browser.post(
+            "/submit", data={"request_id": fields["request_id"], "value": "staging"}
+        )
+        again = browser.post("/submit", data={**fields, "value": "staging"})
+
+    assert posted.status_code == 403
+    assert "Please submit it again" in posted.text
+    assert re.search(r'value="staging"\s+checked', posted.text)
+    assert again.status_code == 200
+    assert event.wait() == "staging"
 
 
 def test_a_post_without_the_form_token_to_a_closed_event_shows_how_it_ended(

@@ -252,7 +252,10 @@ def test_bad_options_are_refused(store: Store, options: dict[str, Any], message:
 
 
 def test_unsupported_data_type_is_refused_at_creation(store: Store) -> None:
-    with pytest.raises(hitl.UnsupportedTypeError, match="data_type must be one of"):
+    with pytest.raises(
+        hitl.UnsupportedTypeError,
+        match=r"data_type dict is not supported.*supported: int, float, str, bool",
+    ):
         hitl.new_event("q", data_type=dict, store=store)
     assert store.list() == []
 

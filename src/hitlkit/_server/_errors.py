@@ -66,7 +66,9 @@ def hitl_error_response(exc: HitlError) -> JSONResponse:
     if isinstance(exc, NotAssignedError):
         return error_response(403, "not_assigned", str(exc))
     if isinstance(exc, InvalidValueError):
-        return error_response(422, "invalid_value", str(exc), expected=exc.expected)
+        return error_response(
+            422, "invalid_value", str(exc), expected=exc.expected, errors=exc.errors
+        )
     if isinstance(exc, AlreadyAnsweredError):
         outcome = exc.outcome.model_dump(mode="json")
         return error_response(409, "already_answered", str(exc), outcome=outcome)

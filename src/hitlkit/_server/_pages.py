@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
@@ -17,6 +19,7 @@ from hitlkit._exceptions import (
     InvalidValueError,
     NotAssignedError,
 )
+from hitlkit._forms import FormField, error_names, form_fields, parse_form
 from hitlkit._ops import StatusFilter
 from hitlkit._records import EventRecord, Outcome
 from hitlkit._server._auth import Caller, auth_settings, authenticate
@@ -32,7 +35,7 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-_MAX_FORM_FIELDS = 20
+_MAX_FORM_FIELDS = 500
 _URLENCODED = "application/x-www-form-urlencoded"
 
 _RESOLVED_LEADS = {
@@ -69,7 +72,7 @@ async def inbox(request: Request, store: StoreDep, status: str = "pending") -> H
 @router.get("/form/{request_id}", response_class=HTMLResponse)
 async def form(request: Request, store: StoreDep, request_id: str) -> HTMLResponse:
     """The answer form, or how the event ended. `?token=` carries an answer link."""
-    link = request.query_params.get("token")
+    link = request.query_params.get("token") or None
     caller = authenticate(request, request_id=request_id, link=link, needs="read", html=True)
     try:
         state = await _ops.get_event_state(store, request_id)
@@ -88,50 +91,89 @@ async def submit(request: Request, store: StoreDep) -> HTMLResponse:
         fields = await _form_fields(request)
     except _BadForm as exc:
         return _error_page(request, exc.status_code, exc.title, str(exc))
-    by = " ".join(fields.get("by", "").split())[:MAX_BY_LENGTH]
-    request_id = fields.get("request_id", "")
-    link = fields.get("link") or None
+    by = " ".join(_first(fields, "by").split())[:MAX_BY_LENGTH]
+    request_id = _first(fields, "request_id")
+    link = _first(fields, "link") or None
     caller = authenticate(request, request_id=request_id, link=link, needs="answer", html=True)
     try:
         record = await _ops.load_event(store, request_id)
     except EventNotFoundError:
         return _not_found(request)
-    value = fields.get("value")
-
-    def again(error: str, status_code: int, kept: str = "") -> HTMLResponse:
-        return _form_page(
-            request,
-            record,
-            caller=caller,
-            link=link,
-            error=error,
-            kept=kept,
-            by=by,
-            status_code=status_code,
-        )
-
-    settings = auth_settings(request)
-    if not csrf_valid(request, settings.csrf_key, fields.get(FIELD)):
-        outcome = await _ops.load_outcome(store, record.id)
-        if outcome is not None or record.is_expired():  # nothing to submit again
-            audit = await _audit.read_audit(store, record.id)
-            return _resolved_page(request, record, outcome, audit=audit)
-        error = "This form expired or was not sent from this page. Please submit it again."
-        return again(error, 403, value or "")
+    form = _Form(request, record, caller, link, by)
+    if not csrf_valid(request, auth_settings(request).csrf_key, _first(fields, FIELD)):
+        return await _forged(form, store, fields)
+    if record.validation == "schema":
+        return await _submit_fields(form, store, fields)
+    value = fields["value"][0] if fields.get("value") else None
     if value is None:
-        return again(f"expected {value_type_named(record.data_type).expected}, got no answer", 422)
+        error = f"expected {value_type_named(record.data_type).expected}, got no answer"
+        return form.again(error=error, status_code=422)
     value = value.replace("\r\n", "\n")  # browsers send textarea line breaks as CRLF
     try:
         outcome = await _ops.answer_event(
             store, record.id, value, by=caller.by(by), via="form", as_text=True
         )
     except NotAssignedError:
-        message = "This event is assigned to other people, so your answer was not recorded."
-        return _error_page(request, 403, "Assigned to someone else", message)
+        return _not_assigned(request)
     except InvalidValueError as exc:
-        return again(str(exc), 422, value)
+        return form.again(error=str(exc), kept=value, status_code=422)
     except EventResolvedError as exc:
         return _late_page(request, record, exc, value)
+    return _recorded_page(request, record, outcome)
+
+
+@dataclass(frozen=True)
+class _Form:
+    """What it takes to show a posted form again: the event, who posts, through which link."""
+
+    request: Request
+    record: EventRecord
+    caller: Caller
+    link: str | None
+    by: str
+
+    def again(self, **options: Any) -> HTMLResponse:
+        return _form_page(
+            self.request, self.record, caller=self.caller, link=self.link, by=self.by, **options
+        )
+
+
+async def _forged(form: _Form, store: StoreDep, fields: dict[str, list[str]]) -> HTMLResponse:
+    """A post without its form token: how the event ended, or the form again to resubmit."""
+    record = form.record
+    outcome = await _ops.load_outcome(store, record.id)
+    if outcome is not None or record.is_expired():  # nothing to submit again
+        audit = await _audit.read_audit(store, record.id)
+        return _resolved_page(form.request, record, outcome, audit=audit)
+    error = "This form expired or was not sent from this page. Please submit it again."
+    if record.validation == "schema":
+        return form.again(error=error, posted=fields, status_code=403)
+    return form.again(error=error, kept=_first(fields, "value"), status_code=403)
+
+
+async def _submit_fields(
+    form: _Form, store: StoreDep, fields: dict[str, list[str]]
+) -> HTMLResponse:
+    """Answer an event of a rich type from its form fields, or show them again with errors."""
+    request, record = form.request, form.record
+    posted = {k: [v.replace("\r\n", "\n") for v in vs] for k, vs in fields.items()}
+    value: Any = None
+    try:
+        value = parse_form(record.json_schema, posted)
+        outcome = await _ops.answer_event(
+            store, record.id, value, by=form.caller.by(form.by), via="form"
+        )
+    except NotAssignedError:
+        return _not_assigned(request)
+    except InvalidValueError as exc:
+        errors = error_names(exc.errors)
+        return form.again(posted=posted, errors=errors, status_code=422)
+    except EventResolvedError as exc:
+        return _late_page(request, record, exc, shown(value))
+    return _recorded_page(request, record, outcome)
+
+
+def _recorded_page(request: Request, record: EventRecord, outcome: Outcome) -> HTMLResponse:
     return _outcome_page(
         request,
         record,
@@ -140,6 +182,11 @@ async def submit(request: Request, store: StoreDep) -> HTMLResponse:
         lead="Thank you. The workflow can continue.",
         tone="ok",
     )
+
+
+def _first(fields: Mapping[str, Sequence[str]], key: str) -> str:
+    values = fields.get(key)
+    return values[0] if values else ""
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -156,10 +203,10 @@ async def login(request: Request) -> Response:
     except _BadForm as exc:
         return _error_page(request, exc.status_code, exc.title, str(exc))
     settings = auth_settings(request)
-    if not csrf_valid(request, settings.csrf_key, fields.get(FIELD)):
+    if not csrf_valid(request, settings.csrf_key, _first(fields, FIELD)):
         error = "This form expired or was not sent from this page. Please sign in again."
         return _login_page(request, error=error, status_code=403)
-    token = fields.get("token", "").strip()
+    token = _first(fields, "token").strip()
     identity = settings.tokens.identify(token) if settings.tokens else None
     if identity is None or not token.startswith(TOKEN_PREFIX):
         return _login_page(request, error="That token is not valid.", status_code=401)
@@ -172,14 +219,13 @@ async def login(request: Request) -> Response:
 def _login_page(
     request: Request, *, error: str | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    settings = auth_settings(request)
-    cookie, csrf = csrf_field(request, settings.csrf_key)
+    cookie, csrf = csrf_field(request, auth_settings(request).csrf_key)
     response = render(request, "login.html", status_code=status_code, csrf=csrf, error=error)
     set_csrf_cookie(request, response, cookie)
     return response
 
 
-async def _form_fields(request: Request) -> dict[str, str]:
+async def _form_fields(request: Request) -> dict[str, list[str]]:
     # URL-encoded only: multipart parsing may spool parts to temporary files.
     content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if content_type != _URLENCODED:
@@ -191,9 +237,9 @@ async def _form_fields(request: Request) -> dict[str, str]:
         )
     except ValueError:  # also UnicodeDecodeError: the page is UTF-8, so the form is too
         raise _BadForm(400, "Unreadable form", "The form could not be read.") from None
-    fields: dict[str, str] = {}
+    fields: dict[str, list[str]] = {}
     for key, value in pairs:
-        fields.setdefault(key, value)
+        fields.setdefault(key, []).append(value)
     return fields
 
 
@@ -205,16 +251,22 @@ def _form_page(
     link: str | None,
     error: str | None = None,
     kept: str = "",
+    posted: Mapping[str, Sequence[str]] | None = None,
+    errors: Mapping[str, str] | None = None,
     by: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    settings = auth_settings(request)
-    cookie, csrf = csrf_field(request, settings.csrf_key)
+    fields: FormField | None = None
+    if record.validation == "schema":
+        fields = form_fields(record.json_schema, data=record.initial, posted=posted, errors=errors)
+        fields.description = record.description or fields.description
+    cookie, csrf = csrf_field(request, auth_settings(request).csrf_key)
     response = render(
         request,
         "form.html",
         status_code=status_code,
         record=record,
+        fields=fields,
         error=error,
         kept=kept,
         by=by,
@@ -302,6 +354,11 @@ def _not_found(request: Request) -> HTMLResponse:
         "No event has this address. It may belong to another store, or the link is incomplete."
     )
     return _error_page(request, 404, "Event not found", message)
+
+
+def _not_assigned(request: Request) -> HTMLResponse:
+    message = "This event is assigned to other people, so your answer was not recorded."
+    return _error_page(request, 403, "Assigned to someone else", message)
 
 
 def _error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:

@@ -11,7 +11,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from hitlkit._records import utcnow
+from hitlkit._exceptions import UnsupportedTypeError
+from hitlkit._markdown import render_prompt
+from hitlkit._records import EventRecord, utcnow
+from hitlkit._schema import UnsupportedSchema, check_supported
 from hitlkit._types import value_type_named
 
 __all__ = ["STYLESHEET", "render", "shown"]
@@ -58,9 +61,19 @@ def shown(value: Any) -> str:
     return json.dumps(value)
 
 
-def expected_words(data_type: str) -> str:
-    """The recorded type in words: "an integer", "text", ..."""
-    return value_type_named(data_type).expected
+def expected_words(type_of: str | EventRecord) -> str:
+    """An event's answer type in words: "an integer", "one of "ship", "hold"", ...
+
+    Given only a type name, a rich type is shown by its name ("choice", "Deploy").
+    """
+    try:
+        if isinstance(type_of, EventRecord):
+            if type_of.validation == "schema":
+                return check_supported(type_of.json_schema).expected()
+            type_of = type_of.data_type
+        return value_type_named(type_of).expected
+    except (UnsupportedTypeError, UnsupportedSchema):
+        return type_of if isinstance(type_of, str) else type_of.data_type
 
 
 def relative(when: datetime, now: datetime) -> str:
@@ -102,5 +115,6 @@ _env.filters.update(
     relative=relative,
     utc=utc,
     excerpt=excerpt,
+    prompt_html=render_prompt,
     status_words=STATUS_WORDS.get,
 )

@@ -37,7 +37,10 @@ class EventList(BaseModel):
 class AnswerBody(BaseModel):
     """An answer: a JSON value of the event's type, or text to parse as one."""
 
-    value: Any = Field(description='e.g. 3, 2.5, "text", true; "3" is parsed as text')
+    value: Any = Field(
+        description='e.g. 3, 2.5, "text", true, "ship", ["a", "b"], "2025-01-31", '
+        '{"replicas": 3}; "3" is parsed as text'
+    )
     by: str | None = Field(
         default=None,
         max_length=MAX_BY_LENGTH,
@@ -106,7 +109,7 @@ class Health(BaseModel):
 
 
 class ErrorDetail(BaseModel):
-    """One problem with a request's shape."""
+    """One problem: where (`["value", "replicas"]`, `["body", "value"]`) and what."""
 
     loc: list[str | int]
     msg: str
@@ -126,4 +129,8 @@ class ErrorBody(BaseModel):
     outcome: Outcome | None = Field(
         default=None, description="already_answered, closed: the outcome recorded first"
     )
-    errors: list[ErrorDetail] | None = Field(default=None, description="invalid_request")
+    errors: list[ErrorDetail] | None = Field(
+        default=None,
+        description="invalid_request: what is wrong with the request's shape; invalid_value: "
+        'what is wrong with the answer, field by field (`loc` starts with "value")',
+    )

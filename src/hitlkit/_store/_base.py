@@ -19,15 +19,14 @@ from hitlkit._exceptions import ConfigurationError
 
 __all__ = ["Store", "check_key"]
 
-_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
 
 Listener = Callable[[str], None]
 
 
 def check_key(key: str) -> str:
     """Return `key` if it is a valid store key, else raise `ValueError`."""
-    segments = key.split("/")
-    if not all(_SEGMENT.fullmatch(s) for s in segments):
+    if _KEY.fullmatch(key) is None:
         raise ValueError(f"invalid store key {key!r}: expected segments of [A-Za-z0-9._-]")
     return key
 

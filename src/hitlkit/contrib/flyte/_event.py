@@ -13,7 +13,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import flyte.report
 
-from hitlkit._event import NOT_GIVEN, _NotGiven
+from hitlkit._event import NOT_GIVEN, PromptType, _NotGiven
 from hitlkit._event import Event as _CoreEvent
 from hitlkit._records import EventScope
 from hitlkit._store import Store
@@ -83,6 +83,9 @@ class Event(_CoreEvent[T]):
         poll_interval_seconds: float = 5,
         *,
         default: U | _NotGiven = NOT_GIVEN,
+        initial: object = None,
+        description: str | None = None,
+        prompt_type: PromptType = "text",
         run_id: str | None = None,
         store: Store | str | None = None,
         endpoint: str | None = None,
@@ -112,6 +115,9 @@ class Event(_CoreEvent[T]):
             timeout_seconds,
             poll_interval_seconds,
             default=default,
+            initial=initial,
+            description=description,
+            prompt_type=prompt_type,
             run_id=run_id or found.run_id,
             store=store if store is not None else found.store,
             endpoint=endpoint,

@@ -1,0 +1,114 @@
+"""`hitl answer ID` without a value: ask for the answer on the terminal.
+
+The questions come from the same field tree as the web form (`hitlkit._forms`):
+choices are listed and picked by number or value, models are asked field by
+field, and what a person typed is read back with `parse_form` and checked with
+the same rules as every other answer. Fields with errors are asked again.
+Works with piped input, one answer per line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hitlkit._exceptions import FieldError, InvalidValueError
+from hitlkit._forms import FormField, error_names, form_fields, parse_form
+from hitlkit._ops import EventInfo
+from hitlkit._schema import validate_answer
+
+__all__ = ["Asker", "NoMoreInput"]
+
+
+class NoMoreInput(Exception):
+    """The input ended before the answer was complete."""
+
+
+class Asker:
+    """Asks for an event's answer with `read` (one line, `None` at the end) and `write`."""
+
+    def __init__(self, read: Callable[[], str | None], write: Callable[[str], None]) -> None:
+        self._read = read
+        self._write = write
+
+    def ask_text(self, expected: str) -> str:
+        """One line for an int, float, str or bool event, checked by the caller."""
+        return self._line(f"Your answer ({expected}): ")
+
+    def ask_schema(self, event: EventInfo) -> Any:
+        """The JSON answer to an event of a rich type, asked until it fits the schema."""
+        schema = event.json_schema
+        posted: dict[str, list[str]] = {}
+        fields = form_fields(schema, data=event.initial)
+        pending = _leaves(fields)
+        while True:
+            for leaf in pending:
+                posted[leaf.name] = self._ask(leaf)
+            try:
+                return validate_answer(schema, parse_form(schema, posted))
+            except InvalidValueError as exc:
+                pending = self.show_errors(fields, exc.errors)
+            fields = form_fields(schema, data=event.initial, posted=posted)
+            pending = [f for f in _leaves(fields) if f.name in {p.name for p in pending}]
+
+    def show_errors(self, fields: FormField, errors: list[FieldError]) -> list[FormField]:
+        """Print each error with its field's label; return the fields to ask again."""
+        named = error_names(errors)
+        labels = {f.name: f.label for f in fields.walk()}
+        for name, message in named.items():
+            self._write(f"  ! {labels.get(name, name)}: {message}\n")
+        leaves = _leaves(fields)
+        again = [f for f in leaves if any(_inside(f.name, n) for n in named)]
+        return again or leaves
+
+    def _ask(self, field: FormField) -> list[str]:
+        if field.description:
+            self._write(f"  {field.description}\n")
+        if field.kind == "checkbox":
+            current = "Y/n" if field.checked else "y/N"
+            text = self._line(f"{field.label}? [{current}]: ").strip().lower()
+            if not text:
+                return ["true"] if field.checked else []
+            return ["true"] if text in ("y", "yes", "true", "1", "on") else []
+        if field.options:
+            return self._ask_options(field)
+        suffix = f" ({field.hint})" if field.hint else ""
+        shown = f" [{field.value}]" if field.value else ""
+        text = self._line(f"{field.label}{suffix}{shown}: ")
+        return [text if text.strip() else field.value]
+
+    def _ask_options(self, field: FormField) -> list[str]:
+        options = [o for o in field.options if o.value or not field.required]
+        for number, option in enumerate(options, 1):
+            self._write(f"  {number}) {option.label}\n")
+        several = field.kind == "checkboxes"
+        chosen = [o.value for o in options if o.checked]
+        how = "numbers or values, separated by commas" if several else "number or value"
+        current = f" [{', '.join(v or '(none)' for v in chosen)}]" if chosen else ""
+        text = self._line(f"{field.label} ({how}){current}: ").strip()
+        if not text:
+            return chosen
+        picks = [t.strip() for t in text.split(",")] if several else [text]
+        by_value = {o.value for o in options}
+        return [
+            options[int(p) - 1].value
+            if p not in by_value and p.isdigit() and 1 <= int(p) <= len(options)
+            else p
+            for p in picks
+        ]
+
+    def _line(self, prompt: str) -> str:
+        self._write(prompt)
+        line = self._read()
+        if line is None:
+            self._write("\n")
+            raise NoMoreInput("the input ended before the answer was complete")
+        return line.rstrip("\r\n")
+
+
+def _leaves(fields: FormField) -> list[FormField]:
+    return [f for f in fields.walk() if f.kind != "fieldset"]
+
+
+def _inside(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
