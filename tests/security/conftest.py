@@ -40,7 +40,7 @@ class App:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=10, trust_env=False)
 
-    def ask(self, name: str, data_type: type[Any] = int, **options: Any) -> hitlkit.Event[Any]:
+    def ask(self, name: str, data_type: Any = int, **options: Any) -> hitlkit.Event[Any]:
         """Create an event in the app's store, as a workflow does."""
         options.setdefault("run_id", "run-1")
         return hitlkit.new_event(name, data_type, store=self.store, serve=False, **options)
