@@ -51,6 +51,7 @@ class AuthSettings:
     tokens: TokenTable | None = None
     secret: str | None = None
     csrf_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    """Signs form tokens and sign-in cookies: derived from the secret, else random per app."""
 
     @classmethod
     def build(cls, *, tokens_file: str | Path | None, secret: str | None) -> AuthSettings:

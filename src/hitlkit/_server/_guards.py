@@ -65,7 +65,7 @@ class BodyLimit:
 class NoCrossSiteWrites:
     """Refuse requests that change state when a browser says another site sent them.
 
-    The app has no login, so a page on any website could otherwise post a form
+    Without a tokens file the app has no login, so a page on any website could post a form
     to it in the visitor's browser (to `/submit`, or a body-less cancel).
     Browsers mark such requests `Sec-Fetch-Site: cross-site`; programs such as
     the CLI send no such header and are not affected.
