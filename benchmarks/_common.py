@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from tests.s3 import BUCKET, S3Server, find_weed, start_seaweedfs
+from tests.s3 import ACCESS_KEY, BUCKET, SECRET_KEY, S3Server, find_weed, start_seaweedfs
 
 REPORT = Path("docs/benchmarks.md")
 SEED_PACKAGES = ["flyteplugins-hitl==2.12.1", "uvicorn", "httptools", "uvloop"]
@@ -160,6 +160,22 @@ def aws_env(server: S3Server) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def seed_s3_env(server: S3Server, name: str) -> dict[str, str]:
+    """The seed's settings for `server`: its responses under a fresh `s3://` prefix.
+
+    The seed reaches storage through `flyte.storage`, which takes an S3 endpoint, keys and
+    addressing style from its own `FLYTE_AWS_*` variables (plain `http://` endpoints work);
+    the seed's app and waiter put responses under `RAW_DATA_PATH` when not in a Flyte task.
+    """
+    return {
+        "RAW_DATA_PATH": s3_url(name),
+        "FLYTE_AWS_ENDPOINT": server.endpoint,
+        "FLYTE_AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "FLYTE_AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "FLYTE_AWS_S3_ADDRESSING_STYLE": "path",
+    }
 
 
 def s3_url(name: str) -> str:

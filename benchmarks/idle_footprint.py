@@ -140,7 +140,9 @@ The seed's waiters are its own `wait_for_input_event`, one per event, at its def
 
 {text}
 
-Target for hitlkit: under 150 MB resident.
+Target for hitlkit: under 150 MB resident. The machine has 2 cores and other work ran on
+it at the same time, so the CPU share and start-up times are noisy; resident memory much
+less so.
 """,
     )
 

@@ -76,13 +76,18 @@ def _stop_background_loop(loop: asyncio.AbstractEventLoop, thread: threading.Thr
 
 def run_sync(coro: Coroutine[Any, Any, R]) -> R:
     """Run `coro` on the background loop and block until it finishes."""
-    loop = background_loop()
-    if threading.current_thread() is _thread:
+    try:
+        loop = background_loop()
+        if threading.current_thread() is _thread:
+            raise HitlError(
+                "a blocking hitlkit call was made from hitlkit's own event loop; "
+                "use the .aio() form"
+            )
+        future = asyncio.run_coroutine_threadsafe(coro, loop)
+    except BaseException:
+        # Not handed to the loop (an error, or Ctrl-C just now): it will never run.
         coro.close()
-        raise HitlError(
-            "a blocking hitlkit call was made from hitlkit's own event loop; use the .aio() form"
-        )
-    future = asyncio.run_coroutine_threadsafe(coro, loop)
+        raise
     try:
         return future.result()
     except (KeyboardInterrupt, SystemExit):
