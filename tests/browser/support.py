@@ -64,13 +64,14 @@ class Served:
 
 
 @contextmanager
-def hitl_serve(store: Path, log: Path) -> Iterator[Served]:
-    """Run `hitl serve` over `store` on a free port until the block ends; its output to `log`."""
+def hitl_serve(store: Path, log: Path, *options: str) -> Iterator[Served]:
+    """Run `hitl serve [options]` over `store` on a free port until the block ends; its
+    output to `log`."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "hitlkit._cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "hitlkit._cli", "serve", "--port", str(port), *options],
             env=hitl_env(store),
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,7 +89,9 @@ def test_yes_no_events_get_one_click_post_forms_in_the_inbox(
 
     page = client.get("/")
     form = page.text.split('<form class="quick"', 1)[1].split("</form>", 1)[0]
-    posted = client.post("/submit", data={"request_id": approve.request_id, "value": "true"})
+    hidden = dict(re.findall(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">', form))
+    posted = client.post("/submit", data={**hidden, "value": "true"})  # the page's cookie too
+    forged = client.post("/submit", data={"request_id": approve.request_id, "value": "false"})
 
     assert page.text.count('<form class="quick"') == 1
     assert 'method="post" action="/submit"' in form
@@ -96,8 +99,12 @@ def test_yes_no_events_get_one_click_post_forms_in_the_inbox(
     assert 'name="value" value="true"' in form
     assert 'name="value" value="false"' in form
     assert 'aria-label="Approve approve &lt;b&gt;me&lt;/b&gt;"' in form
+    assert hidden["request_id"] == approve.request_id
+    assert hidden["csrf"]
     assert posted.status_code == 200
     assert approve.wait() is True
+    assert forged.status_code == 200  # without the form token: how the event ended
+    assert "Recorded" not in forged.text
 
 
 def test_pages_load_one_script_from_the_app_and_no_inline_code(

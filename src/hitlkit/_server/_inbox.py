@@ -26,8 +26,11 @@ from hitlkit import _ops
 from hitlkit._exceptions import EventNotFoundError
 from hitlkit._ops import EventState, StatusFilter
 from hitlkit._records import EVENTS_PREFIX, OUTCOMES_PREFIX, EventRecord, outcome_key, utcnow
+from hitlkit._server._auth import AuthFailure, auth_settings, authenticate
 from hitlkit._server._context import StoreDep
+from hitlkit._server._csrf import csrf_field, set_csrf_cookie
 from hitlkit._server._templates import render
+from hitlkit._server._views import ErrorBody
 from hitlkit._store import Store
 from hitlkit._watch import watcher_for
 
@@ -94,9 +97,7 @@ async def inbox(
     request: Request, store: StoreDep, status: str = "pending", run_id: str = "", name: str = ""
 ) -> HTMLResponse:
     """Events waiting for an answer, newest first (or resolved ones, or all), filtered."""
-    query = InboxQuery.parse(status, run_id, name)
-    states = await inbox_states(store, query)
-    return render(request, "inbox.html", states=states, query=query)
+    return await _render_inbox(request, store, "inbox.html", InboxQuery.parse(status, run_id, name))
 
 
 @router.get("/inbox/list", response_class=HTMLResponse, include_in_schema=False)
@@ -105,25 +106,48 @@ async def inbox_list(
 ) -> HTMLResponse:
     """The inbox's list alone, for pages that refresh it in place."""
     query = InboxQuery.parse(status, run_id, name)
+    return await _render_inbox(request, store, "_inbox_list.html", query)
+
+
+async def _render_inbox(
+    request: Request, store: Store, template: str, query: InboxQuery
+) -> HTMLResponse:
+    # Listing takes an API token (or a browser signed in with one), as the JSON list does.
+    authenticate(request, needs="all", html=True)
     states = await inbox_states(store, query)
-    return render(request, "_inbox_list.html", states=states, query=query)
+    # The Approve and Reject buttons post forms: they carry a form token like the event page.
+    cookie, csrf = csrf_field(request, auth_settings(request).csrf_key)
+    response = render(request, template, states=states, query=query, csrf=csrf)
+    set_csrf_cookie(request, response, cookie)
+    return response
 
 
 @router.get(
     "/api/inbox/changes",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "server-sent events"},
+        400: {"model": ErrorBody, "description": "`invalid_host`: the Host is not allowed"},
+        401: {"model": ErrorBody, "description": "`unauthorized`: no valid API token"},
+        403: {"model": ErrorBody, "description": "`forbidden`: an answer link cannot list"},
+    },
     tags=["events"],
 )
-async def inbox_changes(store: StoreDep) -> StreamingResponse:
+async def inbox_changes(request: Request, store: StoreDep) -> StreamingResponse:
     """Tells an open inbox when to look again, as server-sent events.
 
     Sends `event: changed` once when it starts following, then whenever an event
     is created, answered or cancelled (through this app or any other process
     using the store), and when a pending event's deadline passes. Changes close
     together may come as one. The data says nothing more: fetch the list again.
-    A comment line every 15 seconds keeps the connection open.
+    A comment line every 15 seconds keeps the connection open. Takes an API token
+    (or a browser signed in with one), like the list of events.
     """
+    try:
+        authenticate(request, needs="all", html=True)  # also takes a signed-in browser
+    except AuthFailure:
+        authenticate(request, needs="all")  # refuses in JSON, as the rest of the API
+        raise
     return StreamingResponse(
         _changes(store),
         media_type="text/event-stream",

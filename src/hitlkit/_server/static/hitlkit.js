@@ -140,11 +140,12 @@ function followWhileVisible(url, handlers, onReconnect) {
   if (!("EventSource" in window) || !("fetch" in window)) {
     return;
   }
-  // While the page was hidden its stream was closed: ask whether the event is still open.
+  // While the page was hidden its stream was closed: load the page again (with the same
+  // credentials) and see whether it still offers the form.
   async function check() {
     try {
-      const response = await fetch(card.dataset.eventUrl, { cache: "no-store" });
-      if (response.ok && (await response.json()).status !== "pending") {
+      const response = await fetch(notice.querySelector("a").href, { cache: "no-store" });
+      if (response.ok && !(await response.text()).includes('id="closed-notice"')) {
         showClosed();
       }
     } catch (error) {
