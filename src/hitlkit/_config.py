@@ -7,11 +7,14 @@
 | `HITL_RUN_ID`     | one per process          | run id that scopes event names               |
 | `HITL_AUTOSTART`  | `1`                      | start the web app on first `new_event`       |
 | `HITL_USER`       | the login name           | who answers from this machine (CLI, Python)  |
+| `HITL_NOTIFY`     | none                     | Apprise URLs told when an event opens        |
+| `HITL_REMIND_BEFORE` | none                  | seconds before a deadline to remind them     |
 """
 
 from __future__ import annotations
 
 import getpass
+import math
 import os
 import secrets
 import socket
@@ -30,6 +33,8 @@ __all__ = [
     "default_run_id",
     "default_store_url",
     "host_and_pid",
+    "notify_urls",
+    "remind_before",
 ]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -93,3 +98,24 @@ def current_user() -> str:
 def host_and_pid() -> str:
     """`host:pid` of this process, recorded with the events it creates."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def notify_urls() -> str:
+    """`HITL_NOTIFY`: Apprise URLs, separated by spaces or commas, told when an event opens."""
+    return os.environ.get("HITL_NOTIFY", "")
+
+
+def remind_before() -> float | None:
+    """`HITL_REMIND_BEFORE`: seconds before a deadline to send a reminder; unset for none."""
+    value = os.environ.get("HITL_REMIND_BEFORE", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigurationError(
+            f"HITL_REMIND_BEFORE must be a positive number of seconds, got {value!r}"
+        )
+    return seconds

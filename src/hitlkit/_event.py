@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import enum
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final, Generic, Literal, TypeVar
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 
 from hitlkit import _config, _ops
 from hitlkit._exceptions import EventCancelledError, EventTimeoutError
+from hitlkit._notify import NO_NOTICES, Notices
 from hitlkit._records import (
     EventRecord,
     EventScope,
@@ -76,12 +78,14 @@ class Event(Generic[T]):
         store: Store,
         endpoint: str,
         default: T | _NotGiven = NOT_GIVEN,
+        notices: Notices = NO_NOTICES,
     ) -> None:
         self._record = record
         self._value_type = value_type
         self._store = store
         self._endpoint = endpoint
         self._default = default
+        self._notices = notices
 
     # -- the seed's properties ----------------------------------------------
 
@@ -164,9 +168,15 @@ class Event(Generic[T]):
         Returns the answer, or the default when the deadline passes and one was
         given. Raises `EventTimeoutError` (a `TimeoutError`) at the deadline
         otherwise, and `EventCancelledError` if the event was cancelled.
-        `await event.wait.aio()` is the async form.
+        `await event.wait.aio()` is the async form. With `remind_before=`, the
+        waiter sends the reminder when it is due.
         """
-        return await self._wait()
+        reminder = self._notices.start_reminder(self._store, self._record, self._endpoint)
+        try:
+            return await self._wait()
+        finally:
+            if reminder is not None:
+                reminder.cancel()
 
     @syncmethod
     async def outcome(self) -> Outcome | None:
@@ -271,6 +281,8 @@ class Event(Generic[T]):
         store: Store | str | None = None,
         endpoint: str | None = None,
         serve: bool | None = None,
+        notify: Sequence[str] | str | None = None,
+        remind_before: float | None = None,
     ) -> Event[U]:
         """Create the event `name` in this run, or find it if it exists.
 
@@ -293,6 +305,13 @@ class Event(Generic[T]):
           cannot notify, answers the app reports wake `wait()` before the next poll.
         - `serve`: start the web app in this process if none answers at the
           endpoint; defaults to `HITL_AUTOSTART` (on).
+        - `notify`: Apprise URLs (`slack://…`, `mailto://…`, `json://…`) told when
+          this call creates the event (not when it finds it again): the prompt, a
+          link to answer, the deadline, the run. Defaults to `HITL_NOTIFY`; `[]`
+          sends nothing. Sent in the background; needs `hitlkit[notify]`.
+        - `remind_before`: seconds before the deadline to remind the same targets,
+          if the event is still open then; sent once, by a process in `wait()`.
+          Defaults to `HITL_REMIND_BEFORE` (when shorter than the timeout).
 
         ```python
         event = await Event.create.aio("ok", data_type=bool, prompt="Deploy?")
@@ -303,8 +322,9 @@ class Event(Generic[T]):
         _check_texts(description, prompt_type)
         if not isinstance(default, _NotGiven):
             default = value_type.validate(default)
+        notices = await Notices.resolve(notify, remind_before, timeout_seconds)
         the_store = open_store(store if store is not None else _config.default_store_url())
-        record = await _ops.create_event(
+        record, created = await _ops.create_event(
             the_store,
             name=name,
             value_type=value_type,
@@ -326,8 +346,15 @@ class Event(Generic[T]):
             from hitlkit._server._embedded import ensure_app
 
             await ensure_app(the_store, the_endpoint)
+        if created:
+            notices.opened(record, the_endpoint)
         return Event(
-            record, value_type=value_type, store=the_store, endpoint=the_endpoint, default=default
+            record,
+            value_type=value_type,
+            store=the_store,
+            endpoint=the_endpoint,
+            default=default,
+            notices=notices,
         )
 
 
@@ -383,6 +410,8 @@ async def new_event(
     store: Store | str | None = None,
     endpoint: str | None = None,
     serve: bool | None = None,
+    notify: Sequence[str] | str | None = None,
+    remind_before: float | None = None,
 ) -> Event[T]:
     """Ask a person for a value of `data_type`; same as `Event.create`, whose docstring
     describes every option.
@@ -410,4 +439,6 @@ async def new_event(
         store=store,
         endpoint=endpoint,
         serve=serve,
+        notify=notify,
+        remind_before=remind_before,
     )

@@ -157,8 +157,11 @@ async def create_event(
     prompt_type: Literal["text", "markdown"] = "text",
     description: str | None = None,
     initial: Any = None,
-) -> EventRecord:
-    """Create the event (run_id, name), or return it if it exists with the same type."""
+) -> tuple[EventRecord, bool]:
+    """Create the event (run_id, name), or find it if it exists with the same type.
+
+    Returns the record and whether this call created it (`False` when it found it).
+    """
     request_id = event_id(scope, run_id, name)
     now = utcnow()
     record = EventRecord(
@@ -183,8 +186,11 @@ async def create_event(
     )
     key = event_key(request_id)
     if await store.put_if_absent_async(key, record.model_dump_json().encode()):
-        return record
+        return record, True
     existing = await load_event(store, request_id)
+    if existing == record:
+        # Our own write, acknowledged late: a client retried a create that had succeeded.
+        return existing, True
     if existing.data_type != value_type.name or (
         existing.validation == "schema" and existing.json_schema != record.json_schema
     ):
@@ -193,7 +199,7 @@ async def create_event(
             f"event {name!r} of run {run_id!r} exists with data_type {existing.data_type}{how}, "
             f"not {value_type.name}; use another name or run id"
         )
-    return existing
+    return existing, False
 
 
 async def load_event(store: Store, request_id: str) -> EventRecord:
