@@ -165,7 +165,7 @@ def compose(record: EventRecord, link: str, *, reminder: bool = False) -> Messag
 def _duration(seconds: float) -> str:
     seconds = max(seconds, 0.0)
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= 1.5 * size:
+        if seconds >= 2 * size:
             count = round(seconds / size)
             return f"{count} {unit}s"
     count = round(seconds)
@@ -174,15 +174,15 @@ def _duration(seconds: float) -> str:
 
 def _attempt(target: Target, message: Message) -> _delivery.Attempt:
     def attempt() -> bool:
-        apprise = _apprise()
-        plugin = apprise.Apprise.instantiate(target.url)
+        plugin = _apprise().Apprise.instantiate(target.url)
         if plugin is None:
             return False
         body_format = _format_of(plugin)
-        sender = apprise.Apprise()
-        sender.add(plugin)
+        # The plugin's own notify() sends from this thread: `Apprise.notify` would hand
+        # the request to a pool whose threads the interpreter joins at exit, so a dead
+        # endpoint could keep the process alive.
         return bool(
-            sender.notify(
+            plugin.notify(
                 body=message.body(body_format), title=message.title, body_format=body_format
             )
         )

@@ -136,3 +136,27 @@ def test_in_a_local_task_the_run_name_is_the_run_id(tmp_path: Path) -> None:
     assert again.request_id == first.request_id
     assert other.request_id != first.request_id
     assert first.endpoint == "http://127.0.0.1:8080"
+
+
+def test_the_drop_in_notifies_and_reminds_like_the_core() -> None:
+    import threading
+
+    from hitlkit._delivery import drain
+    from tests.receivers import webhook
+
+    with webhook() as hook:
+        event = flyteplugins.hitl.new_event(
+            "flyte_notify", data_type=int, prompt="How many?", store="memory://flyte-notify",
+            serve=False, timeout_seconds=60, notify=[hook.url], remind_before=59,
+        )  # fmt: skip
+        waiter = threading.Thread(target=event.wait, daemon=True)
+        waiter.start()
+        posts = hook.wait_for(event.request_id, count=2)
+        assert [p["title"] for p in posts] == [
+            "hitlkit: flyte_notify is waiting for an answer",
+            "hitlkit: flyte_notify is still waiting for an answer",
+        ]
+        assert "How many?" in posts[0]["message"]
+        event.answer(3)
+        waiter.join(30)
+        assert drain(60)
