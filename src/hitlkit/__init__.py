@@ -9,9 +9,11 @@ y = event.wait()
 ```
 """
 
+from hitlkit._audit import AuditEntry
 from hitlkit._client import Client, EventInfo, answer, cancel, get_event, list_events
 from hitlkit._event import NOT_GIVEN, Event, new_event
 from hitlkit._exceptions import (
+    AccessDeniedError,
     AlreadyAnsweredError,
     ConfigurationError,
     EventCancelledError,
@@ -21,7 +23,9 @@ from hitlkit._exceptions import (
     EventResolvedError,
     EventTimeoutError,
     HitlError,
+    InvalidLinkError,
     InvalidValueError,
+    NotAssignedError,
     TransportError,
     UnsupportedTypeError,
 )
@@ -32,7 +36,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "NOT_GIVEN",
+    "AccessDeniedError",
     "AlreadyAnsweredError",
+    "AuditEntry",
     "Client",
     "ConfigurationError",
     "Event",
@@ -46,9 +52,11 @@ __all__ = [
     "EventScope",
     "EventTimeoutError",
     "HitlError",
+    "InvalidLinkError",
     "InvalidValueError",
     "LocalStore",
     "MemoryStore",
+    "NotAssignedError",
     "Outcome",
     "OutcomeStatus",
     "Store",

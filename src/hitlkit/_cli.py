@@ -12,6 +12,8 @@ import json
 import re
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Literal, NoReturn
 
 import typer
@@ -26,9 +28,15 @@ from hitlkit._cli_render import (
     terminal_width,
 )
 from hitlkit._client import Client, EventInfo
-from hitlkit._config import DEFAULT_STORE
+from hitlkit._config import DEFAULT_ENDPOINT, DEFAULT_STORE
 from hitlkit._demo import new_run_id, run_demo
-from hitlkit._exceptions import EventNotFoundError, HitlError, InvalidValueError
+from hitlkit._exceptions import (
+    ConfigurationError,
+    EventNotFoundError,
+    HitlError,
+    InvalidValueError,
+)
+from hitlkit._links import answer_url, sign_answer_link
 from hitlkit._records import Outcome, is_event_id, utcnow
 from hitlkit._store import open_store
 from hitlkit._types import value_type_named
@@ -93,6 +101,33 @@ CancellerOption = Annotated[
         "--by", envvar="HITL_USER", help="Who cancels, as recorded.", show_default="login name"
     ),
 ]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="HITL_TOKEN",
+        help="API token (or answer-link token) to send with --endpoint.",
+        show_default=False,
+    ),
+]
+TokensFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--tokens-file",
+        envvar="HITL_TOKENS_FILE",
+        help="File of API token hashes; with it, every request needs a token or link.",
+        show_default=False,
+    ),
+]
+SecretOption = Annotated[
+    str | None,
+    typer.Option(
+        "--secret",
+        envvar="HITL_SECRET",
+        help="Signs answer links and form tokens; give every replica the same one.",
+        show_default=False,
+    ),
+]
 JsonOption = Annotated[
     bool, typer.Option("--json", envvar="HITL_JSON", help="Print JSON for scripts.")
 ]
@@ -115,7 +150,11 @@ def _reporting_errors(interrupted: str = "interrupted") -> Iterator[None]:
 
 
 def _client(
-    ctx: typer.Context, store: str, endpoint: str | None, user: str | None = None
+    ctx: typer.Context,
+    store: str,
+    endpoint: str | None,
+    user: str | None = None,
+    token: str | None = None,
 ) -> Client:
     """The client for `--store` or `--endpoint`; a command-line option beats the environment."""
     store_given = _on_command_line(ctx, "store")
@@ -125,7 +164,7 @@ def _client(
     if endpoint and (endpoint_given or not store_given):
         if not endpoint.startswith(("http://", "https://")):
             _fail(f"--endpoint must be an http:// or https:// URL, got {endpoint!r}", EXIT_USAGE)
-        return Client(endpoint=endpoint, user=user, via="cli")
+        return Client(endpoint=endpoint, user=user, via="cli", token=token)
     return Client(store=store, user=user, via="cli")
 
 
@@ -202,10 +241,13 @@ def list_command(
     as_json: JsonOption = False,
     store: StoreOption = DEFAULT_STORE,
     endpoint: EndpointOption = None,
+    token: TokenOption = None,
 ) -> None:
     """List events, newest first."""
     with _reporting_errors():
-        events = _client(ctx, store, endpoint).list_events(status, run_id=run_id, name=name)
+        events = _client(ctx, store, endpoint, token=token).list_events(
+            status, run_id=run_id, name=name
+        )
         if as_json:
             typer.echo(json.dumps([e.model_dump(mode="json") for e in events], indent=2))
         elif not events:
@@ -224,14 +266,19 @@ def show_command(
     as_json: JsonOption = False,
     store: StoreOption = DEFAULT_STORE,
     endpoint: EndpointOption = None,
+    token: TokenOption = None,
 ) -> None:
-    """Show one event, and its outcome once it has one."""
+    """Show one event, its outcome once it has one, and its audit trail."""
     with _reporting_errors():
-        event = _find(_client(ctx, store, endpoint), event_id)
+        client = _client(ctx, store, endpoint, token=token)
+        event = _find(client, event_id)
+        audit = client.audit(event.request_id)
         if as_json:
-            typer.echo(event.model_dump_json(indent=2))
+            data = event.model_dump(mode="json")
+            data["audit"] = [entry.model_dump(mode="json") for entry in audit]
+            typer.echo(json.dumps(data, indent=2))
             return
-        show(event_details(event, utcnow()))
+        show(event_details(event, utcnow(), audit))
         if event.status == "pending":
             typer.echo(f"\nAnswer with: hitl answer {event.request_id} VALUE")
 
@@ -252,10 +299,11 @@ def answer(
     by: AnswererOption = None,
     store: StoreOption = DEFAULT_STORE,
     endpoint: EndpointOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Answer an event; the first answer recorded wins. Without VALUE, ask for it."""
     with _reporting_errors():
-        client = _client(ctx, store, endpoint, user=by)
+        client = _client(ctx, store, endpoint, user=by, token=token)
         event = _find(client, event_id)
         if value is not None:
             outcome = client.answer(event.request_id, value, as_text=True)
@@ -305,10 +353,11 @@ def cancel(
     by: CancellerOption = None,
     store: StoreOption = DEFAULT_STORE,
     endpoint: EndpointOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Cancel an open event; its workflow gets EventCancelledError."""
     with _reporting_errors():
-        client = _client(ctx, store, endpoint, user=by)
+        client = _client(ctx, store, endpoint, user=by, token=token)
         event = _find(client, event_id)
         client.cancel(event.request_id, reason=reason)
         typer.echo(f"Cancelled {event.name} ({event.request_id}).")
@@ -323,11 +372,33 @@ def serve(
         int, typer.Option(envvar="HITL_PORT", min=1, max=65535, help="Port to listen on.")
     ] = 8080,
     store: StoreOption = DEFAULT_STORE,
+    tokens_file: TokensFileOption = None,
+    secret: SecretOption = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            envvar="HITL_INSECURE",
+            help="Serve beyond loopback without a tokens file (behind an authenticating proxy).",
+        ),
+    ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            envvar="HITL_ALLOWED_HOSTS",
+            help="Host name the app answers to (repeat; * for any). "
+            "Default on loopback: 127.0.0.1, localhost, ::1.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the web app in the foreground, until Ctrl-C."""
     with _reporting_errors():
+        from hitlkit._server._auth import AuthSettings, check_serving
         from hitlkit._server._embedded import serve as serve_app
 
+        check_serving(host, tokens_file=tokens_file, insecure=insecure)
+        AuthSettings.build(tokens_file=tokens_file, secret=secret)  # fail before announcing
         the_store = open_store(store)
         shown_host = f"[{host}]" if ":" in host else host
         typer.echo(
@@ -336,7 +407,86 @@ def serve(
         )
         sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
-            serve_app(the_store, host=host, port=port)
+            serve_app(
+                the_store,
+                host=host,
+                port=port,
+                tokens_file=str(tokens_file) if tokens_file else None,
+                secret=secret,
+                insecure=insecure,
+                allowed_hosts=_split_hosts(allowed_host),
+            )
+
+
+def _split_hosts(given: list[str] | None) -> list[str] | None:
+    # The environment variable holds a comma-separated list.
+    hosts = [h.strip() for item in given or [] for h in item.split(",") if h.strip()]
+    return hosts or None
+
+
+token_app = typer.Typer(
+    name="token", help="Make API tokens for an app that requires them.", no_args_is_help=True
+)
+app.add_typer(token_app)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[
+        str, typer.Argument(help="The identity the token stands for.", show_default=False)
+    ],
+    tokens_file: Annotated[
+        Path,
+        typer.Option(
+            "--tokens-file", envvar="HITL_TOKENS_FILE", help="File of token hashes to add to."
+        ),
+    ] = Path("hitl-tokens.json"),
+) -> None:
+    """Make a token for NAME: printed once, only its SHA-256 is stored."""
+    from hitlkit._tokens import create_token
+
+    with _reporting_errors():
+        token = create_token(tokens_file, name)
+        typer.echo(token)
+        typer.echo(
+            f"Stored its hash in {tokens_file} for {name}; the token is not shown again.",
+            err=True,
+        )
+
+
+@app.command()
+def link(
+    ctx: typer.Context,
+    event_id: IdArgument,
+    identity: Annotated[
+        str | None,
+        typer.Option(help="Who the link answers as (recorded, and checked against assignees)."),
+    ] = None,
+    expires_in: Annotated[
+        float | None,
+        typer.Option(min=1, help="Seconds the link works.", show_default="until the deadline"),
+    ] = None,
+    base_url: Annotated[
+        str,
+        typer.Option(envvar="HITL_ENDPOINT", help="The app's public URL, used in the link."),
+    ] = DEFAULT_ENDPOINT,
+    secret: SecretOption = None,
+    store: StoreOption = DEFAULT_STORE,
+    endpoint: EndpointOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Print a signed link that lets its holder answer one event."""
+    with _reporting_errors():
+        if not secret:
+            raise ConfigurationError("answer links need --secret or HITL_SECRET, as the app has")
+        event = _find(_client(ctx, store, endpoint, token=token), event_id)
+        expires_at = (
+            event.deadline if expires_in is None else utcnow() + timedelta(seconds=expires_in)
+        )
+        signed = sign_answer_link(
+            secret, event.request_id, identity=identity, expires_at=expires_at
+        )
+        typer.echo(answer_url(base_url, event.request_id, signed))
 
 
 @app.command()

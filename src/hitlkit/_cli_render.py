@@ -18,10 +18,12 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from hitlkit._audit import AuditEntry
 from hitlkit._client import EventInfo
 from hitlkit._records import Outcome
 
 __all__ = [
+    "audit_rows",
     "event_details",
     "event_table",
     "format_age",
@@ -156,8 +158,8 @@ def event_table(events: Sequence[EventInfo], now: datetime, width: int | None = 
     return table
 
 
-def event_details(event: EventInfo, now: datetime) -> Table:
-    """Every field of one event, then its outcome when it has one."""
+def event_details(event: EventInfo, now: datetime, audit: Sequence[AuditEntry] = ()) -> Table:
+    """Every field of one event, then its outcome when it has one, then its audit trail."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
@@ -174,12 +176,28 @@ def event_details(event: EventInfo, now: datetime) -> Table:
     ]
     if event.form_url:
         rows.append(("form", event.form_url))
+    if event.assignees is not None:
+        rows.append(("assignees", Text(", ".join(event.assignees))))
     rows.append(("status", _status(event.status)))
     if event.outcome is not None:
         rows.extend(_outcome_rows(event.outcome, now))
+    rows.extend(audit_rows(audit))
     for key, value in rows:
         grid.add_row(key, value)
     return grid
+
+
+def audit_rows(audit: Sequence[AuditEntry]) -> list[tuple[str, str | Text]]:
+    """One `audit` row per entry: when, what, who, through which channel, the shown hash."""
+    rows: list[tuple[str, str | Text]] = []
+    for entry in audit:
+        what = f"{entry.action} ({entry.detail})" if entry.detail else entry.action
+        line = (
+            f"{entry.at.isoformat(timespec='seconds')} {what} by {entry.by or '-'} "
+            f"via {entry.via}, shown sha256 {entry.shown_sha256}"
+        )
+        rows.append(("audit", Text(line)))
+    return rows
 
 
 def _outcome_rows(outcome: Outcome, now: datetime) -> list[tuple[str, str | Text]]:

@@ -23,12 +23,16 @@ from typing import Any, Literal
 import httpx
 from pydantic import ValidationError
 
-from hitlkit import _config, _ops
+from hitlkit import _audit, _config, _ops
+from hitlkit._audit import AuditEntry
 from hitlkit._exceptions import (
+    AccessDeniedError,
     AlreadyAnsweredError,
     EventClosedError,
     EventNotFoundError,
+    InvalidLinkError,
     InvalidValueError,
+    NotAssignedError,
     TransportError,
 )
 from hitlkit._ops import EventInfo
@@ -48,7 +52,9 @@ class Client:
     Give `store` (a `Store` or URL) to work on storage directly, or `endpoint`
     (the app's base URL) to go through the web app; with neither, the store
     named by `HITL_STORE` (default `./.hitl`) is used. `user` is recorded as
-    who answered (default `HITL_USER`, else the login name).
+    who answered (default `HITL_USER`, else the login name). `token` is sent to
+    an app that requires one (default `HITL_TOKEN`): an API token, or the token
+    of an answer link; the app then records the token's identity, not `user`.
 
     Every method blocks; `.aio` is its async twin:
     `await client.answer.aio(request_id, 3)`.
@@ -62,6 +68,7 @@ class Client:
         user: str | None = None,
         via: Literal["python", "cli", "api"] = "python",
         timeout: float = 10.0,
+        token: str | None = None,
     ) -> None:
         if store is not None and endpoint is not None:
             raise ValueError("give either store= or endpoint=, not both")
@@ -70,6 +77,7 @@ class Client:
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self.store = None if self.endpoint else open_store(store or _config.default_store_url())
         self._timeout = timeout
+        self._token = token or _config.client_token()
 
     @syncmethod
     async def list_events(
@@ -127,8 +135,19 @@ class Client:
         body = await self._request("POST", _path(request_id) + "/cancel", json=payload)
         return Outcome.model_validate(body["outcome"])
 
+    @syncmethod
+    async def audit(self, request_id: str) -> list[AuditEntry]:
+        """The event's audit trail, oldest first: who resolved it, when, how; refused attempts."""
+        if self.store is not None:
+            await _ops.load_event(self.store, request_id)
+            return await _audit.read_audit(self.store, request_id)
+        body = await self._request("GET", _path(request_id) + "/audit")
+        return [AuditEntry.model_validate(e) for e in body["entries"]]
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         url = f"{self.endpoint}{path}"
+        if self._token:
+            kwargs["headers"] = {"Authorization": f"Bearer {self._token}"}
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as http:
                 response = await http.request(method, url, **kwargs)
@@ -156,6 +175,14 @@ def _error_from(status: int, body: Any, path: str) -> Exception:
     message = message or f"the app answered {status}"
     if status == 404 and isinstance(body, dict) and body.get("error") == "not_found":
         return EventNotFoundError(path.removeprefix("/api/events/").split("/")[0])
+    error = body.get("error") if isinstance(body, dict) else None
+    if status == 403 and error == "not_assigned":
+        return NotAssignedError(message)
+    if error in ("link_expired", "wrong_event"):
+        reason = "expired" if error == "link_expired" else "other_event"
+        return InvalidLinkError(message, reason=reason)
+    if status in (401, 403) and error != "cross_site":
+        return AccessDeniedError(message)
     if status == 422 and isinstance(body, dict) and body.get("error") == "invalid_value":
         errors = body.get("errors")
         return InvalidValueError(

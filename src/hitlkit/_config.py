@@ -7,6 +7,10 @@
 | `HITL_RUN_ID`     | one per process          | run id that scopes event names               |
 | `HITL_AUTOSTART`  | `1`                      | start the web app on first `new_event`       |
 | `HITL_USER`       | the login name           | who answers from this machine (CLI, Python)  |
+| `HITL_SECRET`     | none                     | signs answer links and form tokens           |
+| `HITL_TOKENS_FILE`| none                     | API tokens (hashes) the app accepts          |
+| `HITL_TOKEN`      | none                     | the API token clients send                   |
+| `HITL_INSECURE`   | `0`                      | serve beyond loopback without authentication |
 | `HITL_NOTIFY`     | none                     | Apprise URLs told when an event opens        |
 | `HITL_REMIND_BEFORE` | none                  | seconds before a deadline to remind them     |
 """
@@ -28,13 +32,17 @@ __all__ = [
     "LOCAL_HOSTS",
     "LOOPBACK_HOSTS",
     "autostart",
+    "client_token",
     "current_user",
     "default_endpoint",
     "default_run_id",
     "default_store_url",
     "host_and_pid",
+    "insecure",
     "notify_urls",
     "remind_before",
+    "secret",
+    "tokens_file",
 ]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -98,6 +106,26 @@ def current_user() -> str:
 def host_and_pid() -> str:
     """`host:pid` of this process, recorded with the events it creates."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def secret() -> str | None:
+    """`HITL_SECRET`: signs answer links and form tokens; every replica needs the same one."""
+    return os.environ.get("HITL_SECRET") or None
+
+
+def tokens_file() -> str | None:
+    """`HITL_TOKENS_FILE`: the file of API token hashes the app accepts."""
+    return os.environ.get("HITL_TOKENS_FILE") or None
+
+
+def client_token() -> str | None:
+    """`HITL_TOKEN`: the API token a client sends to an app that requires one."""
+    return os.environ.get("HITL_TOKEN") or None
+
+
+def insecure() -> bool:
+    """`HITL_INSECURE`: serve beyond loopback without authentication (behind a proxy)."""
+    return os.environ.get("HITL_INSECURE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def notify_urls() -> str:

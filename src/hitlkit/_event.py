@@ -7,13 +7,14 @@ import contextlib
 import enum
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
 from hitlkit import _config, _ops
-from hitlkit._exceptions import EventCancelledError, EventTimeoutError
+from hitlkit._exceptions import ConfigurationError, EventCancelledError, EventTimeoutError
+from hitlkit._links import answer_url, sign_answer_link
 from hitlkit._notify import NO_NOTICES, Notices
 from hitlkit._records import (
     EventRecord,
@@ -35,6 +36,8 @@ U = TypeVar("U")
 
 MAX_NAME_LENGTH = 200
 MAX_PROMPT_LENGTH = 20_000
+MAX_ASSIGNEES = 100
+MAX_IDENTITY_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 5_000
 
 PromptType = Literal["text", "markdown"]
@@ -161,6 +164,47 @@ class Event(Generic[T]):
         """The store that keeps this event."""
         return self._store
 
+    @property
+    def assignees(self) -> tuple[str, ...] | None:
+        """Who may answer, or `None` when anyone who can reach the event may."""
+        return self._record.assignees
+
+    def answer_link(
+        self,
+        *,
+        identity: str | None = None,
+        expires_in: float | timedelta | None = None,
+        secret: str | None = None,
+    ) -> str:
+        """A signed link that lets its holder answer this event, and only this one.
+
+        - `identity`: recorded as who answered through the link (and checked
+          against the assignees); `None` records "link".
+        - `expires_in`: seconds (or a `timedelta`) from now; default: until the deadline.
+        - `secret`: the signing secret, shared with the app; default `HITL_SECRET`.
+
+        ```python
+        url = event.answer_link(identity="ana", expires_in=3600)
+        send_chat_message("ana", f"Please answer: {url}")
+        ```
+        """
+        key = secret or _config.secret()
+        if key is None:
+            raise ConfigurationError(
+                "answer links need a secret shared with the app: set HITL_SECRET or pass secret="
+            )
+        if expires_in is None:
+            expires_at = self.deadline
+        else:
+            seconds = (
+                expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
+            )
+            if not seconds > 0 or not math.isfinite(seconds):
+                raise ValueError(f"expires_in must be a positive duration, got {expires_in!r}")
+            expires_at = utcnow() + timedelta(seconds=seconds)
+        token = sign_answer_link(key, self.request_id, identity=identity, expires_at=expires_at)
+        return answer_url(self._endpoint, self.request_id, token)
+
     @syncmethod
     async def wait(self) -> T:
         """Block until the event resolves and return the answer.
@@ -281,6 +325,7 @@ class Event(Generic[T]):
         store: Store | str | None = None,
         endpoint: str | None = None,
         serve: bool | None = None,
+        assignees: Sequence[str] | None = None,
         notify: Sequence[str] | str | None = None,
         remind_before: float | None = None,
     ) -> Event[U]:
@@ -305,6 +350,8 @@ class Event(Generic[T]):
           cannot notify, answers the app reports wake `wait()` before the next poll.
         - `serve`: start the web app in this process if none answers at the
           endpoint; defaults to `HITL_AUTOSTART` (on).
+        - `assignees`: the identities (token names, link identities, user names)
+          that may answer; others get `NotAssignedError` (HTTP 403). Default: anyone.
         - `notify`: Apprise URLs (`slack://…`, `mailto://…`, `json://…`) told when
           this call creates the event (not when it finds it again): the prompt, a
           link to answer, the deadline, the run. Defaults to `HITL_NOTIFY`; `[]`
@@ -335,6 +382,7 @@ class Event(Generic[T]):
             poll_interval_seconds=poll_interval_seconds,
             default=None if isinstance(default, _NotGiven) else (default,),
             created_by=_config.host_and_pid(),
+            assignees=_checked_assignees(assignees),
             prompt_type=prompt_type,
             description=description,
             initial=_initial_data(initial),
@@ -377,6 +425,23 @@ def _check_options(
             raise ValueError(f"{option} must be finite, got {value!r}")
 
 
+def _checked_assignees(assignees: Sequence[str] | None) -> tuple[str, ...] | None:
+    if assignees is None:
+        return None
+    if isinstance(assignees, str):
+        raise TypeError("assignees must be a list of identities, not one string")
+    chosen = tuple(dict.fromkeys(assignees))
+    if not chosen or len(chosen) > MAX_ASSIGNEES:
+        raise ValueError(f"assignees must name 1 to {MAX_ASSIGNEES} identities")
+    for who in chosen:
+        if not isinstance(who, str) or not who.strip() or len(who) > MAX_IDENTITY_LENGTH:
+            raise ValueError(
+                f"each assignee must be non-empty text of at most {MAX_IDENTITY_LENGTH} "
+                f"characters, got {who!r}"
+            )
+    return chosen
+
+
 def _check_texts(description: str | None, prompt_type: str) -> None:
     if description is not None and (
         not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH
@@ -410,6 +475,7 @@ async def new_event(
     store: Store | str | None = None,
     endpoint: str | None = None,
     serve: bool | None = None,
+    assignees: Sequence[str] | None = None,
     notify: Sequence[str] | str | None = None,
     remind_before: float | None = None,
 ) -> Event[T]:
@@ -439,6 +505,7 @@ async def new_event(
         store=store,
         endpoint=endpoint,
         serve=serve,
+        assignees=assignees,
         notify=notify,
         remind_before=remind_before,
     )

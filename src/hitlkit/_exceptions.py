@@ -15,6 +15,9 @@ HitlError
 │   └── EventClosedError      it timed out or was cancelled (HTTP 410)
 ├── EventTimeoutError         `wait()` reached the deadline (also the builtin TimeoutError)
 ├── EventCancelledError       `wait()` found the event cancelled
+├── AccessDeniedError         no valid credential, or one that does not allow this (HTTP 401/403)
+│   ├── InvalidLinkError      an answer link that is forged, altered, expired or for another event
+│   └── NotAssignedError      the event is assigned to other people (HTTP 403)
 └── TransportError            an app endpoint could not be reached or answered oddly
 ```
 """
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from hitlkit._records import Outcome
 
 __all__ = [
+    "AccessDeniedError",
     "AlreadyAnsweredError",
     "ConfigurationError",
     "EventCancelledError",
@@ -37,7 +41,9 @@ __all__ = [
     "EventTimeoutError",
     "FieldError",
     "HitlError",
+    "InvalidLinkError",
     "InvalidValueError",
+    "NotAssignedError",
     "TransportError",
     "UnsupportedTypeError",
 ]
@@ -122,6 +128,25 @@ class EventCancelledError(HitlError):
     def __init__(self, message: str, outcome: Outcome) -> None:
         super().__init__(message)
         self.outcome = outcome
+
+
+class AccessDeniedError(HitlError, PermissionError):
+    """The request carries no valid credential, or one that does not allow this action."""
+
+
+class InvalidLinkError(AccessDeniedError):
+    """An answer link that is forged, altered, expired, or made for another event.
+
+    `reason` is `invalid`, `expired` or `other_event`.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class NotAssignedError(AccessDeniedError):
+    """The event is assigned to other people; this identity may not answer it."""
 
 
 class TransportError(HitlError):

@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from hitlkit import _config, _delivery, _ops
 from hitlkit._exceptions import ConfigurationError
+from hitlkit._links import answer_url, check_secret, sign_answer_link
 from hitlkit._markdown import render_prompt
 from hitlkit._records import EventRecord, reminder_key, utcnow
 
@@ -116,8 +117,18 @@ def load_targets(urls: Sequence[str], source: str) -> tuple[Target, ...]:
 
 
 def answer_link(record: EventRecord, endpoint: str) -> str:
-    """The link a message carries: the event's form."""
-    return f"{endpoint}/form/{record.id}"
+    """The link a message carries: a signed answer link when `HITL_SECRET` is set, else the form.
+
+    The signed link names the event's one assignee, if it has exactly one (else no
+    identity), and expires at the deadline.
+    """
+    secret = _config.secret()
+    if secret is None:
+        return f"{endpoint}/form/{record.id}"
+    assignees = record.assignees or ()
+    identity = assignees[0] if len(assignees) == 1 else None
+    token = sign_answer_link(secret, record.id, identity=identity, expires_at=record.deadline)
+    return answer_url(endpoint, record.id, token)
 
 
 @dataclass(frozen=True)
@@ -227,6 +238,9 @@ class Notices:
             urls, source = list(notify), "notify="
         if not urls:
             return NO_NOTICES
+        secret = _config.secret()
+        if secret is not None:
+            check_secret(secret)  # links are signed with it: a bad one fails here, not later
         # Apprise loads its plugins on first use: off the loop, which others share.
         targets = await asyncio.to_thread(load_targets, urls, source)
         return cls(targets, remind_before)

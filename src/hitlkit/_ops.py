@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from hitlkit import _audit
 from hitlkit._exceptions import (
     AlreadyAnsweredError,
     EventClosedError,
@@ -28,6 +29,7 @@ from hitlkit._exceptions import (
     EventResolvedError,
     HitlError,
     InvalidValueError,
+    NotAssignedError,
 )
 from hitlkit._records import (
     EVENTS_PREFIX,
@@ -100,6 +102,7 @@ class EventState:
             status=self.status,
             outcome=self.outcome,
             form_url=form_url,
+            assignees=list(r.assignees) if r.assignees is not None else None,
         )
 
 
@@ -140,6 +143,9 @@ class EventInfo(BaseModel):
         default=None, description="how the event was resolved; null while open"
     )
     form_url: str | None = Field(default=None, description="the page where a person answers")
+    assignees: list[str] | None = Field(
+        default=None, description="who may answer; null lets anyone who may reach it answer"
+    )
 
 
 async def create_event(
@@ -154,13 +160,15 @@ async def create_event(
     poll_interval_seconds: float,
     default: tuple[Any] | None,
     created_by: str,
+    assignees: tuple[str, ...] | None = None,
     prompt_type: Literal["text", "markdown"] = "text",
     description: str | None = None,
     initial: Any = None,
 ) -> tuple[EventRecord, bool]:
     """Create the event (run_id, name), or find it if it exists with the same type.
 
-    Returns the record and whether this call created it (`False` when it found it).
+    `assignees`, when given, are the only identities that may answer. Returns the
+    record and whether this call created it (`False` when it found it).
     """
     request_id = event_id(scope, run_id, name)
     now = utcnow()
@@ -183,6 +191,7 @@ async def create_event(
         has_default=default is not None,
         default=value_type.dump(default[0]) if default is not None else None,
         created_by=created_by,
+        assignees=assignees,
     )
     key = event_key(request_id)
     if await store.put_if_absent_async(key, record.model_dump_json().encode()):
@@ -234,19 +243,26 @@ async def answer_event(
     """Record `value` as the answer, if it fits and the event is still open.
 
     `value` is text typed by a person when `as_text`, else a JSON value (text
-    is parsed there too). Raises `EventNotFoundError`, `InvalidValueError`,
-    `AlreadyAnsweredError` or `EventClosedError`.
+    is parsed there too). Raises `EventNotFoundError`, `NotAssignedError` (the
+    event has assignees and `by` is not one of them), `InvalidValueError`,
+    `AlreadyAnsweredError` or `EventClosedError`. Refusals are audited.
     """
     # An outcome already recorded shows when the write fails: no read for it beforehand.
     record = await load_event(store, request_id)
+    if not record.may_answer(by):
+        # Checked first: the 409 of a resolved event would show its answer to anyone.
+        await _audit.record_refusal(store, record, by=by, via=via, detail="not_assigned")
+        raise NotAssignedError(
+            f"event {request_id} is assigned to other people; {by or 'anonymous'} may not answer it"
+        )
     if record.is_expired():
-        raise resolved_error(await expire_event(store, record))
+        raise await _refused(store, record, await expire_event(store, record), by=by, via=via)
     try:
         data = answer_data(record, value, as_text=as_text)
     except InvalidValueError:
         recorded = await load_outcome(store, request_id)
         if recorded is not None:
-            raise resolved_error(recorded) from None
+            raise await _refused(store, record, recorded, by=by, via=via) from None
         raise
     outcome = Outcome(
         request_id=request_id,
@@ -255,8 +271,9 @@ async def answer_event(
         by=by,
         via=via,
         at=utcnow(),
+        shown_sha256=_audit.shown_digest(record),
     )
-    return await _record_or_raise(store, outcome)
+    return await _record_or_raise(store, outcome, record)
 
 
 def answer_data(record: EventRecord, value: object, *, as_text: bool = False) -> Any:
@@ -283,14 +300,34 @@ async def cancel_event(
 ) -> Outcome:
     """Call the event off, if it is still open; waiters get `EventCancelledError`."""
     state = await get_event_state(store, request_id)
-    if state.outcome is not None:
-        raise resolved_error(state.outcome)
-    if state.record.is_expired():
-        raise resolved_error(await expire_event(store, state.record))
+    await _refuse_if_resolved(store, state, by=by, via=via)
     outcome = Outcome(
-        request_id=request_id, status="cancelled", by=by, via=via, at=utcnow(), reason=reason
+        request_id=request_id,
+        status="cancelled",
+        by=by,
+        via=via,
+        at=utcnow(),
+        reason=reason,
+        shown_sha256=_audit.shown_digest(state.record),
     )
-    return await _record_or_raise(store, outcome)
+    return await _record_or_raise(store, outcome, state.record)
+
+
+async def _refuse_if_resolved(store: Store, state: EventState, *, by: str | None, via: str) -> None:
+    outcome = state.outcome
+    if outcome is None and state.record.is_expired():
+        outcome = await expire_event(store, state.record)
+    if outcome is not None:
+        raise await _refused(store, state.record, outcome, by=by, via=via)
+
+
+async def _refused(
+    store: Store, record: EventRecord, outcome: Outcome, *, by: str | None, via: str
+) -> EventResolvedError:
+    """Audit an attempt made after `outcome`, and return the error to raise for it."""
+    detail = "already_answered" if outcome.status == "answered" else "closed"
+    await _audit.record_refusal(store, record, by=by, via=via, detail=detail)
+    return resolved_error(outcome)
 
 
 async def expire_event(store: Store, record: EventRecord) -> Outcome:
@@ -302,6 +339,7 @@ async def expire_event(store: Store, record: EventRecord) -> Outcome:
         by="hitlkit",
         via="timeout",
         at=max(utcnow(), record.deadline),
+        shown_sha256=_audit.shown_digest(record),
     )
     _, winner = await _record(store, outcome)
     return winner
@@ -369,10 +407,10 @@ async def _record(store: Store, outcome: Outcome) -> tuple[bool, Outcome]:
     return False, existing
 
 
-async def _record_or_raise(store: Store, outcome: Outcome) -> Outcome:
+async def _record_or_raise(store: Store, outcome: Outcome, record: EventRecord) -> Outcome:
     written, winner = await _record(store, outcome)
     if not written:
-        raise resolved_error(winner)
+        raise await _refused(store, record, winner, by=outcome.by, via=outcome.via)
     return outcome
 
 

@@ -115,10 +115,16 @@ class EventRecord(BaseModel):
     has_default: bool = False
     default: Any = None
     created_by: str | None = None
+    assignees: tuple[str, ...] | None = None
+    """Who may answer (identities); `None` lets anyone who can reach the event answer."""
 
     def is_expired(self, now: datetime | None = None) -> bool:
         """Whether the deadline has passed."""
         return (now or utcnow()) >= self.deadline
+
+    def may_answer(self, identity: str | None) -> bool:
+        """Whether `identity` may answer: anyone without assignees, else only them."""
+        return self.assignees is None or identity in self.assignees
 
 
 class Outcome(BaseModel):
@@ -140,3 +146,7 @@ class Outcome(BaseModel):
     via: str = Field(description="form, api, cli, python, timeout or cancel")
     at: AwareDatetime
     reason: str | None = None
+    shown_sha256: str | None = Field(
+        default=None,
+        description="SHA-256 of what was shown (prompt, its rendering, description, type, schema)",
+    )

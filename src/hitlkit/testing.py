@@ -34,6 +34,9 @@ from hitlkit._sync import background_loop
 
 __all__ = ["CountingStore", "MemoryStore", "Responder"]
 
+STOP_TIMEOUT_SECONDS = 5.0
+"""How long leaving a `Responder` waits for an answer in progress to be recorded."""
+
 Answer = Any | Callable[[EventInfo], Any]
 
 
@@ -74,6 +77,8 @@ class Responder:
         self._seen: set[str] = set()
         self._task: concurrent.futures.Future[None] | None = None
         self._kick: asyncio.Event | None = None
+        self._busy: asyncio.Lock | None = None
+        self._stopping = False
 
     def start(self) -> Responder:
         """Start answering in the background."""
@@ -83,11 +88,29 @@ class Responder:
         return self
 
     def stop(self) -> None:
-        """Stop answering."""
+        """Stop answering, after an answer in progress is fully recorded."""
+        quieted = self._quiet()
+        if quieted is not None and not _running_on(background_loop()):
+            with contextlib.suppress(Exception):
+                quieted.result(STOP_TIMEOUT_SECONDS)
+        self._cancel()
+
+    def _quiet(self) -> concurrent.futures.Future[None] | None:
         self.store.remove_listener(self._on_write)
+        if self._task is None:
+            return None
+        return asyncio.run_coroutine_threadsafe(self._wait_between_answers(), background_loop())
+
+    def _cancel(self) -> None:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+
+    async def _wait_between_answers(self) -> None:
+        self._stopping = True
+        if self._busy is not None:
+            async with self._busy:
+                pass
 
     def __enter__(self) -> Responder:
         return self.start()
@@ -109,7 +132,11 @@ class Responder:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        quieted = self._quiet()
+        if quieted is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.wrap_future(quieted), STOP_TIMEOUT_SECONDS)
+        self._cancel()
 
     def _on_write(self, key: str) -> None:
         if key.startswith(EVENTS_PREFIX) and self._kick is not None:
@@ -119,7 +146,8 @@ class Responder:
 
     async def _run(self) -> None:
         self._kick = asyncio.Event()
-        while True:
+        self._busy = asyncio.Lock()
+        while not self._stopping:
             self._kick.clear()
             await self._answer_pending()
             with contextlib.suppress(asyncio.TimeoutError):
@@ -137,11 +165,22 @@ class Responder:
                 continue
             answer = self.answers[record.name]
             value = answer(state.info()) if callable(answer) else answer
-            try:
-                await _ops.answer_event(self.store, record.id, value, by=self.by, via="python")
-            except EventResolvedError:
-                continue
-            except Exception as exc:  # kept for the test to inspect; the loop goes on
-                self.errors.append(exc)
-                continue
-            self.answered[record.name] = value
+            assert self._busy is not None
+            async with self._busy:  # stop() waits for this to finish
+                if self._stopping:
+                    return
+                try:
+                    await _ops.answer_event(self.store, record.id, value, by=self.by, via="python")
+                except EventResolvedError:
+                    continue
+                except Exception as exc:  # kept for the test to inspect; the loop goes on
+                    self.errors.append(exc)
+                    continue
+                self.answered[record.name] = value
+
+
+def _running_on(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 import hitlkit
+from tests.forms import form_fields
 
 if TYPE_CHECKING:
     from tests.acceptance.conftest import Hitl, HitlEnv, Proc, Spawn
@@ -79,7 +80,9 @@ def test_seed_example_is_answered_through_the_form(spawn: Spawn) -> None:
     form = httpx.get(f"{endpoint}/form/{request_id}")
     assert "What should I add to x?" in form.text
 
-    posted = httpx.post(f"{endpoint}/submit", data={"request_id": request_id, "value": "-3"})
+    with httpx.Client() as browser:
+        fields = form_fields(browser, f"{endpoint}/form/{request_id}")
+        posted = browser.post(f"{endpoint}/submit", data={**fields, "value": "-3"})
     assert posted.status_code == 200
 
     run.expect(r"^-3$", timeout=TIMEOUT)

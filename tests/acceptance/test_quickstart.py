@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from tests.forms import form_fields
+
 if TYPE_CHECKING:
     from tests.acceptance.conftest import Hitl, HitlEnv, Spawn
 
@@ -19,7 +21,9 @@ def test_quickstart_answered_through_the_form_and_rest(spawn: Spawn, hitl_env: H
     run = spawn([sys.executable, str(QUICKSTART)])
     endpoint, first = run.expect(FORM_URL).groups()
     assert endpoint == hitl_env.endpoint
-    form = httpx.post(f"{endpoint}/submit", data={"request_id": first, "value": "32"})
+    with httpx.Client() as browser:
+        fields = form_fields(browser, f"{endpoint}/form/{first}")
+        form = browser.post(f"{endpoint}/submit", data={**fields, "value": "32"})
     assert form.status_code == 200
     assert "Recorded" in form.text
     run.expect(r"^x \+ y = 42$")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 import hitlkit
 from hitlkit import LocalStore
+from tests.forms import form_fields
 
 FORM = {"content-type": "application/x-www-form-urlencoded", "accept": "text/html"}
 
@@ -43,7 +44,8 @@ def ask(store: LocalStore, data_type: Any, **options: Any) -> hitlkit.Event[Any]
 
 
 def post_form(client: httpx.Client, event: hitlkit.Event[Any], pairs: list[tuple[str, str]]) -> Any:
-    body = httpx.QueryParams([("request_id", event.request_id), *pairs])
+    csrf = form_fields(client, f"/form/{event.request_id}")["csrf"]
+    body = httpx.QueryParams([("request_id", event.request_id), ("csrf", csrf), *pairs])
     return client.post("/submit", content=str(body), headers=FORM)
 
 

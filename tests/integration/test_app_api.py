@@ -14,6 +14,7 @@ from hitlkit._records import event_id
 
 EVENT_KEYS = {
     "request_id",
+    "assignees",
     "name",
     "scope",
     "run_id",

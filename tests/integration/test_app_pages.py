@@ -10,6 +10,7 @@ import pytest
 
 import hitlkit
 from hitlkit import LocalStore
+from tests.forms import form_fields
 
 HTML = {"accept": "text/html"}
 
@@ -89,7 +90,7 @@ def test_text_form_allows_an_empty_answer(client: httpx.Client, app_store: Local
     event = ask(app_store, "note", str)
 
     form = client.get(f"/form/{event.request_id}")
-    posted = client.post("/submit", data={"request_id": event.request_id, "value": ""})
+    posted = client.post("/submit", data={**form_fields(client, form.url.path), "value": ""})
 
     assert "<textarea" in form.text
     assert "required" not in form.text.split("<textarea", 1)[1].split(">", 1)[0]
@@ -101,7 +102,7 @@ def test_yes_no_form_has_two_buttons(client: httpx.Client, app_store: LocalStore
     event = ask(app_store, "deploy", bool, prompt="Deploy now?")
 
     form = client.get(f"/form/{event.request_id}")
-    posted = client.post("/submit", data={"request_id": event.request_id, "value": "false"})
+    posted = client.post("/submit", data={**form_fields(client, form.url.path), "value": "false"})
 
     assert ">Yes</button>" in form.text
     assert ">No</button>" in form.text
@@ -114,7 +115,7 @@ def test_form_flow_invalid_then_valid_then_repeated(
     client: httpx.Client, app_store: LocalStore
 ) -> None:
     event = ask(app_store, "replicas", int, prompt="How many?")
-    form = {"request_id": event.request_id, "value": "1.5", "by": "ana"}
+    form = {**form_fields(client, f"/form/{event.request_id}"), "value": "1.5", "by": "ana"}
 
     invalid = client.post("/submit", data=form)
     valid = client.post("/submit", data={**form, "value": " 3 "})
@@ -141,7 +142,8 @@ def test_form_flow_invalid_then_valid_then_repeated(
 def test_form_keeps_line_breaks_as_typed(client: httpx.Client, app_store: LocalStore) -> None:
     event = ask(app_store, "note", str)
 
-    client.post("/submit", data={"request_id": event.request_id, "value": "one\r\ntwo"})
+    fields = form_fields(client, f"/form/{event.request_id}")
+    client.post("/submit", data={**fields, "value": "one\r\ntwo"})
 
     assert event.wait() == "one\ntwo"
 
@@ -151,7 +153,7 @@ def test_form_post_without_a_value_shows_the_form_again(
 ) -> None:
     event = ask(app_store, "deploy", bool)
 
-    page = client.post("/submit", data={"request_id": event.request_id})
+    page = client.post("/submit", data=form_fields(client, f"/form/{event.request_id}"))
 
     assert page.status_code == 422
     assert "got no answer" in page.text
@@ -179,11 +181,14 @@ def test_expired_and_cancelled_forms_explain_why_they_are_closed(
 ) -> None:
     expired = ask(app_store, "late", int, timeout_seconds=0.2, default=7)
     cancelled = ask(app_store, "off", int)
+    csrf = form_fields(client, f"/form/{cancelled.request_id}")["csrf"]
     cancelled.cancel()
     time.sleep(0.3)
 
     expired_page = client.get(f"/form/{expired.request_id}")
-    late_post = client.post("/submit", data={"request_id": expired.request_id, "value": "1"})
+    late_post = client.post(
+        "/submit", data={"request_id": expired.request_id, "value": "1", "csrf": csrf}
+    )
     cancelled_page = client.get(f"/form/{cancelled.request_id}")
 
     assert "<form" not in expired_page.text

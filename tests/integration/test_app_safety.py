@@ -16,6 +16,7 @@ import pytest
 import hitlkit
 from hitlkit import LocalStore
 from hitlkit._server import MAX_BODY_BYTES
+from tests.forms import form_fields
 
 SCRIPT = '<script>alert("x")</script>'
 HTML = {"accept": "text/html"}
@@ -104,7 +105,7 @@ def test_paths_sent_by_clients_are_ignored(
     by_form = client.post(
         "/submit",
         data={
-            "request_id": second.request_id,
+            **form_fields(client, f"/form/{second.request_id}"),
             "value": "hi",
             "response_path": str(targets["form"]),
             "data_type": "int",
@@ -123,12 +124,14 @@ def test_markup_from_names_prompts_values_and_paths_is_always_escaped(
 ) -> None:
     text = ask(app_store, f"name {SCRIPT}", str, prompt=f"prompt {SCRIPT}", run_id=SCRIPT)
     number = ask(app_store, f"number {SCRIPT}", int, prompt=SCRIPT, run_id=SCRIPT)
+    number_form = form_fields(client, f"/form/{number.request_id}")
+    text_form = form_fields(client, f"/form/{text.request_id}")
     pages = [
         client.get("/"),
         client.get("/form/" + text.request_id),
-        client.post("/submit", data={"request_id": number.request_id, "value": SCRIPT}),
-        client.post("/submit", data={"request_id": text.request_id, "value": SCRIPT, "by": SCRIPT}),
-        client.post("/submit", data={"request_id": text.request_id, "value": SCRIPT}),
+        client.post("/submit", data={**number_form, "value": SCRIPT}),
+        client.post("/submit", data={**text_form, "value": SCRIPT, "by": SCRIPT}),
+        client.post("/submit", data={**text_form, "value": SCRIPT}),
         client.get("/form/" + text.request_id),
         client.get("/?status=all"),
         client.get("/form/%3Cscript%3Ealert(1)%3C%2Fscript%3E", headers=HTML),
@@ -246,7 +249,7 @@ def test_writes_from_other_websites_are_refused(
     read = client.get(f"/api/events/{event.request_id}", headers=cross_site)
     own_page = client.post(
         "/submit",
-        data={"request_id": event.request_id, "value": "true"},
+        data={**form_fields(client, f"/form/{event.request_id}"), "value": "true"},
         headers={"sec-fetch-site": "same-origin"},
     )
 
@@ -263,8 +266,9 @@ def test_requests_leave_no_temporary_files(
     events = [ask(app_store, f"e{i}", int) for i in range(3)]
     client.post(f"/api/events/{events[0].request_id}/answer", json={"value": 1})
     client.post(f"/api/events/{events[0].request_id}/answer", json={"value": 2})
-    client.post("/submit", data={"request_id": events[1].request_id, "value": "nope"})
-    client.post("/submit", data={"request_id": events[1].request_id, "value": "3"})
+    fields = form_fields(client, f"/form/{events[1].request_id}")
+    client.post("/submit", data={**fields, "value": "nope"})
+    client.post("/submit", data={**fields, "value": "3"})
     client.post(f"/api/events/{events[2].request_id}/cancel", json={"reason": "r"})
     client.post(
         "/submit",

@@ -15,6 +15,7 @@ import hitlkit
 from hitlkit import ConfigurationError, LocalStore
 from hitlkit._delivery import drain, pending
 from hitlkit._records import reminder_key
+from tests.forms import form_fields
 from tests.receivers import eventually, mailbox, text_of, void, webhook
 
 LINK = re.compile(r"https?://127\.0\.0\.1:[0-9]+/form/([0-9a-f]{24})")
@@ -34,11 +35,11 @@ def ask(store: LocalStore, endpoint: str, name: str, **options: Any) -> hitlkit.
 
 def answer_through_link(http: httpx.Client, link: str, value: str) -> None:
     """Open the link as a person would, then post the form it shows."""
-    page = http.get(link)
-    assert page.status_code == 200
-    match = LINK.fullmatch(link)
+    match = LINK.match(link)
     assert match is not None
-    posted = http.post("/submit", data={"request_id": match[1], "value": value})
+    fields = form_fields(http, link)
+    assert fields["request_id"] == match[1]
+    posted = http.post("/submit", data={**fields, "value": value})
     assert posted.status_code == 200, posted.text
 
 

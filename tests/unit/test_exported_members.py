@@ -5,7 +5,9 @@ import hitlkit.testing
 def test_public_names_are_pinned() -> None:
     assert hitlkit.__all__ == [
         "NOT_GIVEN",
+        "AccessDeniedError",
         "AlreadyAnsweredError",
+        "AuditEntry",
         "Client",
         "ConfigurationError",
         "Event",
@@ -19,9 +21,11 @@ def test_public_names_are_pinned() -> None:
         "EventScope",
         "EventTimeoutError",
         "HitlError",
+        "InvalidLinkError",
         "InvalidValueError",
         "LocalStore",
         "MemoryStore",
+        "NotAssignedError",
         "Outcome",
         "OutcomeStatus",
         "Store",

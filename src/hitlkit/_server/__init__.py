@@ -8,7 +8,9 @@ first answer wins) stays in `hitlkit._ops`, which the routes call.
 | `GET /`                                | inbox: events waiting for an answer              |
 | `GET /form/{request_id}`               | the answer form, or the outcome once resolved    |
 | `POST /submit`                         | the form's post (URL-encoded)                    |
+| `GET /login`, `POST /login`            | sign a browser in with an API token              |
 | `GET /api/events`, `/api/events/{id}`  | events as JSON                                   |
+| `GET /api/events/{id}/audit`           | the event's audit trail                          |
 | `POST /api/events/{id}/answer`         | answer: `{"value": ..., "by": ...}`              |
 | `POST /api/events/{id}/cancel`         | cancel: `{"reason": ..., "by": ...}`             |
 | `POST /submit/json`, `GET /status/{id}`| the routes of flyteplugins-hitl, same shapes     |
@@ -19,7 +21,11 @@ declared by Content-Length or streamed in chunks, gets 413 `payload_too_large`
 before any route runs. The form accepts `application/x-www-form-urlencoded`
 only (`multipart/form-data` gets 415), so a request never spools a temporary file.
 
-The app has no login: serve it on 127.0.0.1, or behind a proxy that authenticates.
+Without a tokens file the app trusts its callers: serve it on 127.0.0.1 (where it
+answers only to loopback host names), or behind a proxy that authenticates. With
+`tokens_file=`, every request but `/health`, `/static`, the API docs and `/api/changes`
+needs an API token or an answer link (`hitlkit._links`); see `hitlkit._server._auth`.
+Form posts carry a form token against cross-site forgery (`hitlkit._server._csrf`).
 
 ```python
 import uvicorn

@@ -11,12 +11,14 @@ from fastapi import APIRouter, Body, Query
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from hitlkit import _ops
+from hitlkit import _audit, _ops
 from hitlkit._ops import EventInfo, EventState, StatusFilter
 from hitlkit._records import is_event_id
+from hitlkit._server._auth import authenticate
 from hitlkit._server._context import StoreDep, app_version, store_fingerprint
 from hitlkit._server._views import (
     AnswerBody,
+    AuditList,
     CancelBody,
     ErrorBody,
     EventList,
@@ -39,6 +41,16 @@ STREAM_POLL_SECONDS = 0.1
 that cannot notify: one listing per run per app, however many streams."""
 
 _INVALID: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "`invalid_host`: the Host is not allowed"},
+    401: {
+        "model": ErrorBody,
+        "description": "`unauthorized` (no valid credential) or `link_expired`",
+    },
+    403: {
+        "model": ErrorBody,
+        "description": "`forbidden` (a link used beyond its event), `wrong_event`, "
+        "`not_assigned`, `cross_site`",
+    },
     422: {"model": ErrorBody, "description": "`invalid_request`: see `errors`"},
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -50,6 +62,7 @@ _ANSWER_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "already answered; `outcome` holds the first answer"},
     410: {"model": ErrorBody, "description": "timed out or cancelled; `outcome` says how"},
     413: {"model": ErrorBody, "description": "the body is too large"},
+    415: {"model": ErrorBody, "description": "the body is not JSON"},
     422: {"model": ErrorBody, "description": "`invalid_value` or `invalid_request`"},
 }
 
@@ -69,6 +82,7 @@ async def list_events(
     name: str | None = None,
 ) -> EventList:
     """Events, newest first: `pending` (open, before the deadline), `resolved` or `all`."""
+    authenticate(request, needs="all")
     states = await _ops.list_event_states(store, status=status, run_id=run_id, name=name)
     base = str(request.base_url)
     return EventList(events=[_info(state, base) for state in states])
@@ -79,6 +93,7 @@ async def list_events(
 )
 async def get_event(request: Request, store: StoreDep, request_id: str) -> EventInfo:
     """One event, with its outcome once it has one."""
+    authenticate(request, request_id=request_id, needs="read")
     state = await _ops.get_event_state(store, request_id)
     return _info(state, str(request.base_url))
 
@@ -89,10 +104,16 @@ async def get_event(request: Request, store: StoreDep, request_id: str) -> Event
     responses=_ANSWER_ERRORS,
     tags=["events"],
 )
-async def answer(store: StoreDep, request_id: str, body: AnswerBody) -> OutcomeBody:
-    """Answer the event. The first answer wins; later ones get 409 with the winner."""
+async def answer(
+    request: Request, store: StoreDep, request_id: str, body: AnswerBody
+) -> OutcomeBody:
+    """Answer the event. The first answer wins; later ones get 409 with the winner.
+
+    With a credential (API token or answer link), its identity is recorded and `by` is ignored.
+    """
+    caller = authenticate(request, request_id=request_id, needs="answer")
     outcome = await _ops.answer_event(
-        store, request_id, body.value, by=body.by or "anonymous", via=body.via
+        store, request_id, body.value, by=caller.by(body.by), via=body.via
     )
     return OutcomeBody(outcome=outcome)
 
@@ -104,14 +125,31 @@ async def answer(store: StoreDep, request_id: str, body: AnswerBody) -> OutcomeB
     tags=["events"],
 )
 async def cancel(
-    store: StoreDep, request_id: str, body: Annotated[CancelBody | None, Body()] = None
+    request: Request,
+    store: StoreDep,
+    request_id: str,
+    body: Annotated[CancelBody | None, Body()] = None,
 ) -> OutcomeBody:
-    """Call the event off; its waiter gets `EventCancelledError`."""
+    """Call the event off; its waiter gets `EventCancelledError`. Needs an API token if any."""
+    caller = authenticate(request, request_id=request_id, needs="all")
     body = body or CancelBody()
     outcome = await _ops.cancel_event(
-        store, request_id, by=body.by or "anonymous", via=body.via, reason=body.reason
+        store, request_id, by=caller.by(body.by), via=body.via, reason=body.reason
     )
     return OutcomeBody(outcome=outcome)
+
+
+@router.get(
+    "/api/events/{request_id}/audit",
+    response_model=AuditList,
+    responses=_NOT_FOUND,
+    tags=["events"],
+)
+async def audit(request: Request, store: StoreDep, request_id: str) -> AuditList:
+    """The event's audit trail, oldest first: resolutions and refused attempts."""
+    authenticate(request, request_id=request_id, needs="all")
+    record = await _ops.load_event(store, request_id)
+    return AuditList(entries=await _audit.read_audit(store, record.id))
 
 
 @router.get(
@@ -174,18 +212,20 @@ async def _outcome_events(store: Store, prefix: str) -> AsyncIterator[str]:
 @router.post(
     "/submit/json", response_model=SubmitJsonResult, responses=_ANSWER_ERRORS, tags=["seed"]
 )
-async def submit_json(store: StoreDep, body: SubmitJsonBody) -> SubmitJsonResult:
+async def submit_json(request: Request, store: StoreDep, body: SubmitJsonBody) -> SubmitJsonResult:
     """flyteplugins-hitl's answer route. `data_type` and `response_path` are ignored."""
+    caller = authenticate(request, request_id=body.request_id, needs="answer")
     # Read before answering: once the answer is in, the waiting process may exit at once,
     # and with it the worker threads this app's store reads run on.
     record = await _ops.load_event(store, body.request_id)
-    outcome = await _ops.answer_event(store, record.id, body.value, by="anonymous", via="api")
+    outcome = await _ops.answer_event(store, record.id, body.value, by=caller.by(None), via="api")
     return SubmitJsonResult(request_id=record.id, value=outcome.value, data_type=record.data_type)
 
 
 @router.get("/status/{request_id}", response_model=StatusView, responses=_NOT_FOUND, tags=["seed"])
 async def status(request: Request, store: StoreDep, request_id: str) -> StatusView:
     """flyteplugins-hitl's status route: "completed" means answered."""
+    authenticate(request, request_id=request_id, needs="read")
     state = await _ops.get_event_state(store, request_id)
     view = _info(state, str(request.base_url))
     return StatusView(

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import metrics, trace
 
 from hitlkit._server import _api, _pages
+from hitlkit._server._auth import AuthSettings
 from hitlkit._server._context import app_version
 from hitlkit._server._errors import install_error_handlers
-from hitlkit._server._guards import MAX_BODY_BYTES, BodyLimit, NoCrossSiteWrites
+from hitlkit._server._guards import (
+    MAX_BODY_BYTES,
+    AllowedHosts,
+    BodyLimit,
+    NoCrossSiteWrites,
+    SecurityHeaders,
+)
 from hitlkit._store import Store
 
 __all__ = ["create_app"]
@@ -24,18 +34,36 @@ Answer the questions that running workflows ask, from programs.
   says what was expected). A JSON string is parsed as text: `"42"` answers an `int`.
 - Every error body is `{{"error": code, "message": sentence, ...}}`.
 - Request bodies are limited to {MAX_BODY_BYTES} bytes (**413** `payload_too_large`).
-- The app has no login: serve it on 127.0.0.1 or behind an authenticating proxy.
-  Browsers' cross-site writes (`Sec-Fetch-Site: cross-site`) get **403** `cross_site`.
+- Where the app has a tokens file, send `Authorization: Bearer TOKEN` (an API token,
+  or the token of an answer link, which allows its one event). Without a valid one:
+  **401** `unauthorized` (the same for every wrong token) or `link_expired`; a link
+  used beyond its event: **403** `forbidden` / `wrong_event`. The identity recorded
+  is the credential's; `by` in a body counts only where the app needs no credential.
+- An event with assignees refuses everyone else with **403** `not_assigned`.
+- Browsers' cross-site writes (`Sec-Fetch-Site: cross-site`) get **403** `cross_site`.
 
 People answer at `/` (the inbox) and `/form/{{request_id}}`.
 """
 
 
-def create_app(store: Store | None = None) -> FastAPI:
+def create_app(
+    store: Store | None = None,
+    *,
+    tokens_file: str | Path | None = None,
+    secret: str | None = None,
+    allowed_hosts: Sequence[str] | None = None,
+) -> FastAPI:
     """The hitlkit web app (inbox, forms, JSON API) over `store`.
 
     Without a store, set `app.state.store` before the first request: a host
     that opens its store at startup (the Flyte app environment) does that.
+
+    - `tokens_file`: a file of API token hashes (`hitl token create NAME`); with it,
+      every request needs a token or an answer link. Without it the app trusts its
+      callers: serve it on loopback only.
+    - `secret`: verifies answer links and signs form tokens; replicas need the same one.
+    - `allowed_hosts`: the Host names the app answers to (others get 400), against
+      DNS rebinding; `None` accepts any.
 
     ```python
     import uvicorn
@@ -53,9 +81,13 @@ def create_app(store: Store | None = None) -> FastAPI:
     )
     if store is not None:
         app.state.store = store
+    app.state.auth = AuthSettings.build(tokens_file=tokens_file, secret=secret)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(NoCrossSiteWrites)
+    if allowed_hosts is not None:
+        app.add_middleware(AllowedHosts, hosts=tuple(allowed_hosts))
+    app.add_middleware(SecurityHeaders)
     app.include_router(_api.router)
     app.include_router(_pages.router)
     return app

@@ -24,6 +24,7 @@ import atexit
 import errno
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -31,11 +32,15 @@ from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
+from hitlkit import _config
 from hitlkit._config import LOCAL_HOSTS, LOOPBACK_HOSTS
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._server._app import create_app
+from hitlkit._server._auth import check_serving
 from hitlkit._server._context import store_fingerprint
+from hitlkit._server._guards import LOOPBACK_NAMES
 from hitlkit._store import Store
 
 __all__ = ["ensure_app", "serve", "stop_started_apps"]
@@ -69,16 +74,35 @@ async def ensure_app(store: Store, endpoint: str) -> None:
     await asyncio.to_thread(_ensure, store, endpoint)
 
 
-def serve(store: Store, host: str = "127.0.0.1", port: int = 8080) -> None:
+def serve(
+    store: Store,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    tokens_file: str | None = None,
+    secret: str | None = None,
+    insecure: bool = False,
+    allowed_hosts: list[str] | None = None,
+) -> None:
     """Serve the app over `store` on `host:port` until interrupted (`hitl serve`).
 
-    Raises `ConfigurationError` when the address cannot be bound.
+    Options as in `create_app`. Without `tokens_file`, a non-loopback `host` is
+    refused unless `insecure`; on loopback, `allowed_hosts` defaults to the
+    loopback names. Raises `ConfigurationError` when the address cannot be bound.
 
     ```python
     serve(LocalStore(".hitl"), port=8090)
     ```
     """
-    _warn_if_exposed(host, port)
+    check_serving(host, tokens_file=tokens_file, insecure=insecure)
+    if tokens_file is None:
+        _warn_if_exposed(host, port)
+    app = create_app(
+        store,
+        tokens_file=tokens_file,
+        secret=secret,
+        allowed_hosts=allowed_hosts or _default_hosts(host),
+    )
     try:
         sock = _bind(host, port)
     except OSError as exc:
@@ -86,7 +110,7 @@ def serve(store: Store, host: str = "127.0.0.1", port: int = 8080) -> None:
             f"cannot serve on {host}:{port}: {exc.strerror or exc}; "
             f"choose another port, e.g. --port {_another_port(port)}"
         ) from None
-    _server(store, embedded=False).run(sockets=[sock])
+    _server(app, embedded=False).run(sockets=[sock])
 
 
 def stop_started_apps() -> None:
@@ -191,6 +215,10 @@ def _answers(endpoint: str, fingerprint: str, timeout: float) -> bool:
 
 
 def _start(store: Store, endpoint: str, host: str, port: int, fingerprint: str) -> None:
+    tokens_file = _config.tokens_file()
+    check_serving(host, tokens_file=tokens_file, insecure=_config.insecure())
+    if tokens_file is None:
+        _warn_if_exposed(host, port)
     try:
         sock = _bind(host, port)
     except OSError as exc:
@@ -203,8 +231,7 @@ def _start(store: Store, endpoint: str, host: str, port: int, fingerprint: str) 
             f"cannot start the hitlkit app at {endpoint}: {exc.strerror or exc}; set "
             f"HITL_ENDPOINT to a free local port, e.g. http://127.0.0.1:{_another_port(port)}"
         ) from None
-    _warn_if_exposed(host, port)
-    server = _server(store, embedded=True)
+    server = _server(_embedded_app(store, host), embedded=True)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="hitlkit-app", daemon=True
     )
@@ -223,10 +250,39 @@ def _start(store: Store, endpoint: str, host: str, port: int, fingerprint: str) 
     log.info("hitlkit app started at %s", endpoint)
 
 
-def _server(store: Store, *, embedded: bool) -> uvicorn.Server:
+def _embedded_app(store: Store, host: str) -> FastAPI:
+    """The app a workflow process serves, configured from the environment."""
+    return create_app(
+        store,
+        tokens_file=_config.tokens_file(),
+        secret=_config.secret(),
+        allowed_hosts=_default_hosts(host),
+    )
+
+
+def _default_hosts(host: str) -> list[str] | None:
+    """Loopback names for a loopback app (against DNS rebinding); any host otherwise."""
+    return [*LOOPBACK_NAMES, host] if host in LOOPBACK_HOSTS else None
+
+
+class RedactLinks(logging.Filter):
+    """Keep answer-link tokens (`?token=...`) out of the access log."""
+
+    _TOKEN = re.compile(r"([?&]token=)[^&\s]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self._TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def _server(app: FastAPI, *, embedded: bool) -> uvicorn.Server:
     # Inside a workflow process, leave its logging setup alone and report only problems.
     config = uvicorn.Config(
-        create_app(store),
+        app,
         log_level="warning" if embedded else "info",
         log_config=None if embedded else uvicorn.config.LOGGING_CONFIG,
         lifespan="off",
@@ -234,7 +290,11 @@ def _server(store: Store, *, embedded: bool) -> uvicorn.Server:
         server_header=False,
         timeout_graceful_shutdown=1,
     )
-    return uvicorn.Server(config)
+    server = uvicorn.Server(config)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactLinks) for f in access.filters):
+        access.addFilter(RedactLinks())
+    return server
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -18,7 +18,9 @@ from hitlkit._exceptions import (
     EventNotFoundError,
     HitlError,
     InvalidValueError,
+    NotAssignedError,
 )
+from hitlkit._server._auth import AuthFailure, auth_settings
 from hitlkit._server._templates import render
 
 __all__ = ["error_response", "install_error_handlers", "short"]
@@ -61,6 +63,8 @@ def hitl_error_response(exc: HitlError) -> JSONResponse:
     """The JSON response for an error raised by `hitlkit._ops`."""
     if isinstance(exc, EventNotFoundError):
         return error_response(404, "not_found", f"no event with id {short(exc.request_id)}")
+    if isinstance(exc, NotAssignedError):
+        return error_response(403, "not_assigned", str(exc))
     if isinstance(exc, InvalidValueError):
         return error_response(
             422, "invalid_value", str(exc), expected=exc.expected, errors=exc.errors
@@ -78,6 +82,7 @@ def hitl_error_response(exc: HitlError) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Answer errors in the app's JSON shape (HTML for browsers at unknown addresses)."""
     app.add_exception_handler(HitlError, _on_hitl_error)
+    app.add_exception_handler(AuthFailure, _on_auth_failure)
     app.add_exception_handler(RequestValidationError, _on_invalid_request)
     app.add_exception_handler(HTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
@@ -86,6 +91,25 @@ def install_error_handlers(app: FastAPI) -> None:
 async def _on_hitl_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HitlError)
     return hitl_error_response(exc)
+
+
+async def _on_auth_failure(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AuthFailure)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if exc.html:
+        title = "Sign-in needed" if exc.status_code == 401 else "Not allowed"
+        sign_in = exc.status_code == 401 and auth_settings(request).required
+        response = render(
+            request,
+            "error.html",
+            status_code=exc.status_code,
+            title=title,
+            message=str(exc),
+            sign_in=sign_in,
+        )
+        response.headers.update(headers or {})
+        return response
+    return error_response(exc.status_code, exc.error, str(exc), headers=headers)
 
 
 async def _on_invalid_request(request: Request, exc: Exception) -> Response:

@@ -1,4 +1,4 @@
-"""Checks made before any route runs: a cap on body size, and no posts from other sites."""
+"""Checks made before any route runs: body size, cross-site posts, the Host, and page headers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["MAX_BODY_BYTES", "BodyLimit", "NoCrossSiteWrites"]
+__all__ = ["MAX_BODY_BYTES", "AllowedHosts", "BodyLimit", "NoCrossSiteWrites", "SecurityHeaders"]
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+"""The Host names a loopback-only app answers to by default (against DNS rebinding)."""
 
 MAX_BODY_BYTES = 64 * 1024
 """The largest request body the app accepts, in bytes; larger ones get 413."""
@@ -62,7 +65,7 @@ class BodyLimit:
 class NoCrossSiteWrites:
     """Refuse requests that change state when a browser says another site sent them.
 
-    The app has no login, so a page on any website could otherwise post a form
+    Without a tokens file the app has no login, so a page on any website could post a form
     to it in the visitor's browser (to `/submit`, or a body-less cancel).
     Browsers mark such requests `Sec-Fetch-Site: cross-site`; programs such as
     the CLI send no such header and are not affected.
@@ -81,6 +84,79 @@ class NoCrossSiteWrites:
             await _send_error(send, 403, "cross_site", message)
             return
         await self.app(scope, receive, send)
+
+
+class AllowedHosts:
+    """Answer only requests whose Host header names one of `hosts` (400 `invalid_host` else).
+
+    A web page can point a name it controls at 127.0.0.1 (DNS rebinding) and then
+    read the app as its own origin; its requests still carry its own name as Host.
+
+    ```python
+    app.add_middleware(AllowedHosts, hosts=["127.0.0.1", "localhost", "::1"])
+    ```
+    """
+
+    def __init__(self, app: ASGIApp, hosts: tuple[str, ...]) -> None:
+        self.app = app
+        self.hosts = frozenset(h.lower().strip("[]") for h in hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "*" not in self.hosts:
+            host = _host_name(_header(scope, b"host") or b"")
+            if host not in self.hosts:
+                message = "this app does not answer to that host name"
+                await _send_error(send, 400, "invalid_host", message)
+                return
+        await self.app(scope, receive, send)
+
+
+class SecurityHeaders:
+    """Add `nosniff` to every response, and a strict frame and referrer policy to HTML.
+
+    Pages rendered by the app carry their own full policy (`_templates.PAGE_HEADERS`);
+    this covers the rest (JSON errors, the API docs page).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                extra = [(b"x-content-type-options", b"nosniff")]
+                content_type = dict(headers).get(b"content-type", b"")
+                if content_type.startswith(b"text/html"):
+                    extra += [
+                        (b"content-security-policy", b"frame-ancestors 'none'"),
+                        (b"x-frame-options", b"DENY"),
+                        (b"referrer-policy", b"no-referrer"),
+                    ]
+                headers += [(name, value) for name, value in extra if name not in names]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _host_name(host: bytes) -> str:
+    text = host.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        return text[1 : text.find("]")] if "]" in text else text
+    return text.rpartition(":")[0] if text.count(":") == 1 else text
 
 
 async def _send_error(

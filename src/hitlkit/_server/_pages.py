@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from hitlkit import _ops
+from hitlkit import _audit, _ops
 from hitlkit._exceptions import (
     AlreadyAnsweredError,
     EventNotFoundError,
     EventResolvedError,
     InvalidValueError,
+    NotAssignedError,
 )
 from hitlkit._forms import FormField, error_names, form_fields, parse_form
 from hitlkit._ops import StatusFilter
 from hitlkit._records import EventRecord, Outcome
+from hitlkit._server._auth import Caller, auth_settings, authenticate
 from hitlkit._server._context import StoreDep
+from hitlkit._server._csrf import FIELD, csrf_field, csrf_valid, set_csrf_cookie
+from hitlkit._server._session import set_session
 from hitlkit._server._templates import STYLESHEET, render, shown
 from hitlkit._server._views import MAX_BY_LENGTH
+from hitlkit._tokens import TOKEN_PREFIX, token_hash
 from hitlkit._types import value_type_named
 
 __all__ = ["router"]
@@ -57,6 +63,7 @@ async def stylesheet() -> Response:
 @router.get("/", response_class=HTMLResponse)
 async def inbox(request: Request, store: StoreDep, status: str = "pending") -> HTMLResponse:
     """Events waiting for an answer, newest first (or resolved ones, or all)."""
+    authenticate(request, needs="all", html=True)
     chosen = cast(StatusFilter, status if status in ("resolved", "all") else "pending")
     states = await _ops.list_event_states(store, status=chosen)
     return render(request, "inbox.html", states=states, status=chosen)
@@ -64,14 +71,17 @@ async def inbox(request: Request, store: StoreDep, status: str = "pending") -> H
 
 @router.get("/form/{request_id}", response_class=HTMLResponse)
 async def form(request: Request, store: StoreDep, request_id: str) -> HTMLResponse:
-    """The answer form, or how the event ended."""
+    """The answer form, or how the event ended. `?token=` carries an answer link."""
+    link = request.query_params.get("token") or None
+    caller = authenticate(request, request_id=request_id, link=link, needs="read", html=True)
     try:
         state = await _ops.get_event_state(store, request_id)
     except EventNotFoundError:
         return _not_found(request)
     if state.status != "pending":
-        return _resolved_page(request, state.record, state.outcome)
-    return _form_page(request, state.record)
+        audit = await _audit.read_audit(store, request_id)
+        return _resolved_page(request, state.record, state.outcome, audit=audit)
+    return _form_page(request, state.record, caller=caller, link=link)
 
 
 @router.post("/submit", response_class=HTMLResponse)
@@ -82,48 +92,88 @@ async def submit(request: Request, store: StoreDep) -> HTMLResponse:
     except _BadForm as exc:
         return _error_page(request, exc.status_code, exc.title, str(exc))
     by = " ".join(_first(fields, "by").split())[:MAX_BY_LENGTH]
+    request_id = _first(fields, "request_id")
+    link = _first(fields, "link") or None
+    caller = authenticate(request, request_id=request_id, link=link, needs="answer", html=True)
     try:
-        record = await _ops.load_event(store, _first(fields, "request_id"))
+        record = await _ops.load_event(store, request_id)
     except EventNotFoundError:
         return _not_found(request)
+    form = _Form(request, record, caller, link, by)
+    if not csrf_valid(request, auth_settings(request).csrf_key, _first(fields, FIELD)):
+        return await _forged(form, store, fields)
     if record.validation == "schema":
-        return await _submit_fields(request, store, record, fields, by)
+        return await _submit_fields(form, store, fields)
     value = fields["value"][0] if fields.get("value") else None
     if value is None:
         error = f"expected {value_type_named(record.data_type).expected}, got no answer"
-        return _form_page(request, record, error=error, by=by, status_code=422)
+        return form.again(error=error, status_code=422)
     value = value.replace("\r\n", "\n")  # browsers send textarea line breaks as CRLF
     try:
         outcome = await _ops.answer_event(
-            store, record.id, value, by=by or "anonymous", via="form", as_text=True
+            store, record.id, value, by=caller.by(by), via="form", as_text=True
         )
+    except NotAssignedError:
+        return _not_assigned(request)
     except InvalidValueError as exc:
-        return _form_page(request, record, error=str(exc), kept=value, by=by, status_code=422)
+        return form.again(error=str(exc), kept=value, status_code=422)
     except EventResolvedError as exc:
         return _late_page(request, record, exc, value)
-    return _outcome_page(
-        request,
-        record,
-        outcome,
-        headline=f"Recorded: {_cut(shown(outcome.value))}",
-        lead="Thank you. The workflow can continue.",
-        tone="ok",
-    )
+    return _recorded_page(request, record, outcome)
+
+
+@dataclass(frozen=True)
+class _Form:
+    """What it takes to show a posted form again: the event, who posts, through which link."""
+
+    request: Request
+    record: EventRecord
+    caller: Caller
+    link: str | None
+    by: str
+
+    def again(self, **options: Any) -> HTMLResponse:
+        return _form_page(
+            self.request, self.record, caller=self.caller, link=self.link, by=self.by, **options
+        )
+
+
+async def _forged(form: _Form, store: StoreDep, fields: dict[str, list[str]]) -> HTMLResponse:
+    """A post without its form token: how the event ended, or the form again to resubmit."""
+    record = form.record
+    outcome = await _ops.load_outcome(store, record.id)
+    if outcome is not None or record.is_expired():  # nothing to submit again
+        audit = await _audit.read_audit(store, record.id)
+        return _resolved_page(form.request, record, outcome, audit=audit)
+    error = "This form expired or was not sent from this page. Please submit it again."
+    if record.validation == "schema":
+        return form.again(error=error, posted=fields, status_code=403)
+    return form.again(error=error, kept=_first(fields, "value"), status_code=403)
 
 
 async def _submit_fields(
-    request: Request, store: StoreDep, record: EventRecord, fields: dict[str, list[str]], by: str
+    form: _Form, store: StoreDep, fields: dict[str, list[str]]
 ) -> HTMLResponse:
     """Answer an event of a rich type from its form fields, or show them again with errors."""
+    request, record = form.request, form.record
     posted = {k: [v.replace("\r\n", "\n") for v in vs] for k, vs in fields.items()}
+    value: Any = None
     try:
         value = parse_form(record.json_schema, posted)
-        outcome = await _ops.answer_event(store, record.id, value, by=by or "anonymous", via="form")
+        outcome = await _ops.answer_event(
+            store, record.id, value, by=form.caller.by(form.by), via="form"
+        )
+    except NotAssignedError:
+        return _not_assigned(request)
     except InvalidValueError as exc:
         errors = error_names(exc.errors)
-        return _form_page(request, record, posted=posted, errors=errors, by=by, status_code=422)
+        return form.again(posted=posted, errors=errors, status_code=422)
     except EventResolvedError as exc:
         return _late_page(request, record, exc, shown(value))
+    return _recorded_page(request, record, outcome)
+
+
+def _recorded_page(request: Request, record: EventRecord, outcome: Outcome) -> HTMLResponse:
     return _outcome_page(
         request,
         record,
@@ -137,6 +187,42 @@ async def _submit_fields(
 def _first(fields: Mapping[str, Sequence[str]], key: str) -> str:
     values = fields.get(key)
     return values[0] if values else ""
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> HTMLResponse:
+    """Sign in with an API token, for the inbox and forms in a browser."""
+    return _login_page(request)
+
+
+@router.post("/login", response_model=None)
+async def login(request: Request) -> Response:
+    """Check the token; sign the browser in and go to the inbox, or ask again."""
+    try:
+        fields = await _form_fields(request)
+    except _BadForm as exc:
+        return _error_page(request, exc.status_code, exc.title, str(exc))
+    settings = auth_settings(request)
+    if not csrf_valid(request, settings.csrf_key, _first(fields, FIELD)):
+        error = "This form expired or was not sent from this page. Please sign in again."
+        return _login_page(request, error=error, status_code=403)
+    token = _first(fields, "token").strip()
+    identity = settings.tokens.identify(token) if settings.tokens else None
+    if identity is None or not token.startswith(TOKEN_PREFIX):
+        return _login_page(request, error="That token is not valid.", status_code=401)
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    response = RedirectResponse(f"{root}/", status_code=303)
+    set_session(request, response, settings.csrf_key, token_hash(token))
+    return response
+
+
+def _login_page(
+    request: Request, *, error: str | None = None, status_code: int = 200
+) -> HTMLResponse:
+    cookie, csrf = csrf_field(request, auth_settings(request).csrf_key)
+    response = render(request, "login.html", status_code=status_code, csrf=csrf, error=error)
+    set_csrf_cookie(request, response, cookie)
+    return response
 
 
 async def _form_fields(request: Request) -> dict[str, list[str]]:
@@ -161,6 +247,8 @@ def _form_page(
     request: Request,
     record: EventRecord,
     *,
+    caller: Caller,
+    link: str | None,
     error: str | None = None,
     kept: str = "",
     posted: Mapping[str, Sequence[str]] | None = None,
@@ -172,7 +260,8 @@ def _form_page(
     if record.validation == "schema":
         fields = form_fields(record.json_schema, data=record.initial, posted=posted, errors=errors)
         fields.description = record.description or fields.description
-    return render(
+    cookie, csrf = csrf_field(request, auth_settings(request).csrf_key)
+    response = render(
         request,
         "form.html",
         status_code=status_code,
@@ -182,21 +271,36 @@ def _form_page(
         kept=kept,
         by=by,
         default_shown=shown(record.default) if record.has_default else None,
+        csrf=csrf,
+        link=link,
+        answering_as=None if caller.kind == "nobody" else caller.by(None),
     )
+    set_csrf_cookie(request, response, cookie)
+    return response
 
 
-def _resolved_page(request: Request, record: EventRecord, outcome: Outcome | None) -> HTMLResponse:
+def _resolved_page(
+    request: Request,
+    record: EventRecord,
+    outcome: Outcome | None,
+    *,
+    audit: list[_audit.AuditEntry],
+) -> HTMLResponse:
     if outcome is None:  # past the deadline, nothing recorded yet
         lead = "The deadline passed; this event takes no more answers."
         if record.has_default:
             lead += f" Its default, {_cut(shown(record.default))}, will be used."
-        return _outcome_page(request, record, None, headline="Closed", lead=lead, tone="muted")
+        return _outcome_page(
+            request, record, None, headline="Closed", lead=lead, tone="muted", audit=audit
+        )
     headline = {"answered": "Answered", "timed_out": "Timed out", "cancelled": "Cancelled"}.get(
         outcome.status, "Default used"
     )
     tone = "ok" if outcome.status == "answered" else "muted"
     lead = _RESOLVED_LEADS[outcome.status]
-    return _outcome_page(request, record, outcome, headline=headline, lead=lead, tone=tone)
+    return _outcome_page(
+        request, record, outcome, headline=headline, lead=lead, tone=tone, audit=audit
+    )
 
 
 def _late_page(
@@ -231,7 +335,7 @@ def _outcome_page(
     status_code: int = 200,
     **extra: Any,
 ) -> HTMLResponse:
-    context = {"attempted": None, **extra}
+    context = {"attempted": None, "audit": [], **extra}
     return render(
         request,
         "outcome.html",
@@ -250,6 +354,11 @@ def _not_found(request: Request) -> HTMLResponse:
         "No event has this address. It may belong to another store, or the link is incomplete."
     )
     return _error_page(request, 404, "Event not found", message)
+
+
+def _not_assigned(request: Request) -> HTMLResponse:
+    message = "This event is assigned to other people, so your answer was not recorded."
+    return _error_page(request, 403, "Assigned to someone else", message)
 
 
 def _error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:

@@ -6,11 +6,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from hitlkit._audit import AuditEntry
 from hitlkit._ops import EventInfo
 from hitlkit._records import Outcome
 
 __all__ = [
     "AnswerBody",
+    "AuditList",
     "CancelBody",
     "ErrorBody",
     "EventList",
@@ -40,7 +42,9 @@ class AnswerBody(BaseModel):
         '{"replicas": 3}; "3" is parsed as text'
     )
     by: str | None = Field(
-        default=None, max_length=MAX_BY_LENGTH, description='who answers; "anonymous" if absent'
+        default=None,
+        max_length=MAX_BY_LENGTH,
+        description='who answers; "anonymous" if absent; ignored when a credential is sent',
     )
     via: Channel = Field(default="api", description="the channel recorded with the answer")
 
@@ -51,6 +55,12 @@ class CancelBody(BaseModel):
     reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
     by: str | None = Field(default=None, max_length=MAX_BY_LENGTH)
     via: Channel = Field(default="api", description="the channel recorded with the cancellation")
+
+
+class AuditList(BaseModel):
+    """An event's audit trail, oldest first."""
+
+    entries: list[AuditEntry]
 
 
 class OutcomeBody(BaseModel):
@@ -111,6 +121,7 @@ class ErrorBody(BaseModel):
     error: str = Field(
         description="not_found, invalid_value, already_answered, closed, invalid_request, "
         "payload_too_large, unsupported_media_type, method_not_allowed, cross_site, "
+        "unauthorized, link_expired, forbidden, wrong_event, not_assigned, invalid_host, "
         "internal_error"
     )
     message: str

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from flyte.app.extras import FastAPIAppEnvironment
 
 from hitlkit import __version__
-from hitlkit._config import default_store_url
+from hitlkit._config import default_store_url, secret, tokens_file
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._server import create_app
 from hitlkit._store import Store, open_store
@@ -92,13 +92,14 @@ def _open_store() -> None:
 
 
 def build_app() -> FastAPI:
-    """The app over `app_store()`, for `uvicorn --factory`.
+    """The app over `app_store()`, for `uvicorn --factory`; `HITL_TOKENS_FILE` and
+    `HITL_SECRET` configure its tokens and answer links, as for `hitl serve`.
 
     ```bash
     uvicorn --factory hitlkit.contrib.flyte._env:build_app --port 8080
     ```
     """
-    return create_app(app_store())
+    return create_app(app_store(), tokens_file=tokens_file(), secret=secret())
 
 
 def app_endpoint() -> str:

@@ -1,0 +1,137 @@
+"""The audit trail: who resolved an event, when, through which channel, having seen what.
+
+The resolution (answered, cancelled, timed out, defaulted) is the event's
+outcome itself: written once, with who, when, the channel and `shown_sha256`,
+so it is in the trail the moment it counts, with no second write. Refused
+attempts (not assigned, already resolved) are entries of their own, each a
+create-once key, at most `MAX_REFUSALS_PER_EVENT` per event, so nobody can grow
+the store by knocking:
+
+```
+audit/<run8>/<request_id>-<UTC time>-refused-<random>.json
+```
+
+`shown_sha256` is the SHA-256 of what the form showed (prompt and its rendering,
+description, type and JSON Schema, canonical JSON): it proves later which
+question an answer was given to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import secrets
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from hitlkit._records import EventRecord, Outcome, outcome_key, utcnow
+from hitlkit._store import Store
+
+__all__ = [
+    "AUDIT_PREFIX",
+    "MAX_REFUSALS_PER_EVENT",
+    "AuditEntry",
+    "audit_prefix",
+    "read_audit",
+    "record_refusal",
+    "resolution_entry",
+    "shown_digest",
+]
+
+AUDIT_PREFIX = "audit/"
+MAX_REFUSALS_PER_EVENT = 20
+AuditAction = Literal["answered", "cancelled", "timed_out", "defaulted", "refused"]
+
+
+class AuditEntry(BaseModel):
+    """One line of an event's audit trail."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    request_id: str
+    action: AuditAction
+    by: str | None = Field(description="the identity: token name, link identity, or user name")
+    via: str = Field(description="the channel: form, api, cli, python, timeout")
+    at: AwareDatetime
+    shown_sha256: str = Field(description="SHA-256 of the prompt, type and schema shown")
+    detail: str | None = Field(default=None, description="refused: why (not_assigned, ...)")
+
+
+def shown_digest(record: EventRecord) -> str:
+    """SHA-256 (hex) of what a person was shown: the prompt (and how it is rendered), the
+    description, the type and its JSON Schema."""
+    shown = {
+        "prompt": record.prompt,
+        "prompt_type": record.prompt_type,
+        "description": record.description,
+        "data_type": record.data_type,
+        "json_schema": record.json_schema,
+    }
+    canonical = json.dumps(shown, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def audit_prefix(request_id: str) -> str:
+    """The key prefix of one event's audit entries."""
+    return f"{AUDIT_PREFIX}{request_id[:8]}/{request_id}-"
+
+
+def resolution_entry(outcome: Outcome) -> AuditEntry:
+    """The trail's entry for an event's outcome."""
+    return AuditEntry(
+        request_id=outcome.request_id,
+        action=outcome.status,
+        by=outcome.by,
+        via=outcome.via,
+        at=outcome.at,
+        shown_sha256=outcome.shown_sha256 or "",
+    )
+
+
+async def record_refusal(
+    store: Store, record: EventRecord, *, by: str | None, via: str, detail: str
+) -> None:
+    """Append a refused attempt, unless the event has `MAX_REFUSALS_PER_EVENT` already."""
+    keys = await store.list_async(audit_prefix(record.id))
+    if sum("-refused-" in key for key in keys) >= MAX_REFUSALS_PER_EVENT:
+        return
+    entry = AuditEntry(
+        request_id=record.id,
+        action="refused",
+        by=by,
+        via=via,
+        at=utcnow(),
+        shown_sha256=shown_digest(record),
+        detail=detail,
+    )
+    await _append(store, entry)
+
+
+async def read_audit(store: Store, request_id: str) -> list[AuditEntry]:
+    """The audit entries of `request_id`, oldest first: refusals, and the outcome."""
+    keys = await store.list_async(audit_prefix(request_id))
+    blobs = await asyncio.gather(
+        *(store.get_async(key) for key in [outcome_key(request_id), *keys])
+    )
+    entries = []
+    if blobs[0] is not None:
+        with contextlib.suppress(ValidationError):
+            entries.append(resolution_entry(Outcome.model_validate_json(blobs[0])))
+        blobs = blobs[1:]
+    for blob in blobs:
+        if blob is None:
+            continue
+        try:
+            entries.append(AuditEntry.model_validate_json(blob))
+        except ValidationError:
+            continue  # not written by hitlkit; the trail shows what it can read
+    return sorted(entries, key=lambda e: e.at)
+
+
+async def _append(store: Store, entry: AuditEntry) -> None:
+    stamp = entry.at.strftime("%Y%m%dT%H%M%S%fZ")
+    key = f"{audit_prefix(entry.request_id)}{stamp}-{entry.action}-{secrets.token_hex(4)}.json"
+    await store.put_if_absent_async(key, entry.model_dump_json().encode())

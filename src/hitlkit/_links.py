@@ -1,0 +1,125 @@
+"""Signed answer links: a URL that lets its holder answer one event, until it expires.
+
+A link's token is the event id, the intended responder's identity and the expiry,
+signed with HMAC-SHA256 (itsdangerous) under a secret from configuration
+(`HITL_SECRET`). Changing any part breaks the signature; a token made for one
+event is refused for every other; an expired token is refused; and once the event
+is resolved, the app refuses the answer like any other (409/410), so a link cannot
+be replayed. Every replica of the app, and every process that makes links, must
+share the secret.
+
+```python
+token = sign_answer_link(secret, event.request_id, identity="ana", expires_at=deadline)
+url = answer_url("https://hitl.example.com", event.request_id, token)
+link = verify_answer_link(secret, token, request_id=event.request_id)   # AnswerLink
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from hitlkit._exceptions import ConfigurationError, InvalidLinkError
+from hitlkit._records import is_event_id, utcnow
+
+__all__ = [
+    "MIN_SECRET_LENGTH",
+    "AnswerLink",
+    "answer_url",
+    "sign_answer_link",
+    "verify_answer_link",
+]
+
+MIN_SECRET_LENGTH = 16
+"""Shorter secrets are refused: a guessable secret lets anyone forge links."""
+
+_SALT = "hitlkit.answer-link.v1"
+_INVALID = "the answer link is not valid; ask for a new one"
+
+
+@dataclass(frozen=True)
+class AnswerLink:
+    """What a verified link allows: answering `request_id` as `identity` until `expires_at`."""
+
+    request_id: str
+    identity: str | None
+    expires_at: datetime
+
+
+def sign_answer_link(
+    secret: str, request_id: str, *, identity: str | None, expires_at: datetime
+) -> str:
+    """A link token: its holder may answer `request_id`, as `identity`, until `expires_at`.
+
+    `expires_at` must be timezone-aware. The token is URL-safe.
+
+    ```python
+    token = sign_answer_link(secret, "5f0c1a2b3c4d5e6f7a8b9c0d", identity="ana",
+                             expires_at=utcnow() + timedelta(hours=1))
+    ```
+    """
+    if not is_event_id(request_id):
+        raise ValueError(f"expected an event id of 24 hex digits, got {request_id!r}")
+    if expires_at.tzinfo is None:
+        raise ValueError("expires_at must be timezone-aware (UTC)")
+    payload = {"r": request_id, "i": identity, "e": int(expires_at.timestamp())}
+    token = _serializer(secret).dumps(payload)
+    return token if isinstance(token, str) else token.decode()
+
+
+def answer_url(base_url: str, request_id: str, token: str) -> str:
+    """The form URL of `request_id` carrying the link `token`.
+
+    ```python
+    answer_url("http://127.0.0.1:8080", request_id, token)
+    # 'http://127.0.0.1:8080/form/5f0c...?token=eyJy...'
+    ```
+    """
+    return f"{base_url.rstrip('/')}/form/{quote(request_id, safe='')}?token={quote(token, safe='')}"
+
+
+def verify_answer_link(
+    secret: str, token: str, *, request_id: str | None = None, now: datetime | None = None
+) -> AnswerLink:
+    """The link `token` stands for, if it is authentic, unexpired, and (given `request_id`) for it.
+
+    Raises `InvalidLinkError` with `reason` `invalid` (forged, altered, not a link),
+    `expired` or `other_event`.
+    """
+    try:
+        payload: Any = _serializer(secret).loads(token)
+    except (BadSignature, ValueError, TypeError):
+        raise InvalidLinkError(_INVALID, reason="invalid") from None
+    if not (
+        isinstance(payload, dict)
+        and isinstance(payload.get("r"), str)
+        and is_event_id(payload["r"])
+        and isinstance(payload.get("e"), int)
+        and (payload.get("i") is None or isinstance(payload.get("i"), str))
+    ):
+        raise InvalidLinkError(_INVALID, reason="invalid")
+    expires_at = datetime.fromtimestamp(payload["e"], timezone.utc)
+    if (now or utcnow()) >= expires_at:
+        raise InvalidLinkError("the answer link has expired; ask for a new one", reason="expired")
+    if request_id is not None and payload["r"] != request_id:
+        raise InvalidLinkError("the answer link is for another event", reason="other_event")
+    return AnswerLink(request_id=payload["r"], identity=payload["i"], expires_at=expires_at)
+
+
+def check_secret(secret: str) -> str:
+    """Return `secret` if it is long enough to sign links, else raise `ConfigurationError`."""
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigurationError(
+            f"HITL_SECRET must be at least {MIN_SECRET_LENGTH} characters, got {len(secret)}; "
+            'make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
+    return secret
+
+
+def _serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(check_secret(secret), salt=_SALT)

@@ -1,0 +1,195 @@
+"""Who is asking: API tokens, signed answer links, or nobody (loopback only).
+
+| configuration  | requests need                              | identity recorded          |
+|----------------|--------------------------------------------|----------------------------|
+| no tokens file | nothing (serve on 127.0.0.1 only)          | the client's `by`, or link |
+| tokens file    | `Authorization: Bearer <token>`, or a link | the token's name, or link  |
+
+A link (a token signed with the secret, see `hitlkit._links`) grants reading and
+answering its one event: `?token=` on the form, the hidden `link` field of the form
+post, or `Authorization: Bearer <link token>` on the JSON API. An API token grants
+everything. A presented credential that is not valid is refused even where none is
+needed: a caller never silently loses the identity it meant to answer as.
+Browsers may sign in with an API token at `/login` (`hitlkit._server._session`);
+that cookie counts on the HTML pages only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from starlette.requests import Request
+
+from hitlkit import _config
+from hitlkit._exceptions import ConfigurationError, InvalidLinkError
+from hitlkit._links import check_secret, verify_answer_link
+from hitlkit._server._session import read_session
+from hitlkit._tokens import TOKEN_PREFIX, TokenTable
+
+__all__ = [
+    "AuthFailure",
+    "AuthSettings",
+    "Caller",
+    "auth_settings",
+    "authenticate",
+    "check_serving",
+]
+
+LINK_IDENTITY = "link"
+"""Recorded as who answered through a link made without an identity."""
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How the app tells callers apart; made once per app by `create_app`."""
+
+    tokens: TokenTable | None = None
+    secret: str | None = None
+    csrf_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    """Signs form tokens and sign-in cookies: derived from the secret, else random per app."""
+
+    @classmethod
+    def build(cls, *, tokens_file: str | Path | None, secret: str | None) -> AuthSettings:
+        """Settings from the app's options; `ConfigurationError` if they cannot be used."""
+        secret = secret or None  # an empty variable means "not set"
+        if secret is not None:
+            check_secret(secret)
+        tokens = TokenTable(Path(tokens_file)) if tokens_file else None
+        if secret:
+            # Replicas sharing the secret accept each other's form tokens.
+            csrf_key = hmac.new(secret.encode(), b"hitlkit.csrf.v1", hashlib.sha256).digest()
+            return cls(tokens=tokens, secret=secret, csrf_key=csrf_key)
+        return cls(tokens=tokens)
+
+    @property
+    def required(self) -> bool:
+        """Whether every request must carry a credential."""
+        return self.tokens is not None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: `kind` says how they proved it."""
+
+    kind: Literal["nobody", "token", "link"]
+    identity: str | None = None
+    link_for: str | None = None
+
+    def by(self, claimed: str | None) -> str:
+        """The identity to record: the credential's, or (without one) what the client claims."""
+        if self.kind == "nobody":
+            return claimed or "anonymous"
+        return self.identity or LINK_IDENTITY
+
+
+class AuthFailure(Exception):
+    """A request refused for want of a valid credential (401) or of permission (403)."""
+
+    def __init__(self, status_code: int, error: str, message: str, *, html: bool) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.error = error
+        self.html = html
+
+
+_MISSING = (
+    "this app needs a credential: an API token (Authorization: Bearer TOKEN) or an answer link"
+)
+_INVALID = "the credential is not valid"
+
+
+def authenticate(
+    request: Request,
+    *,
+    request_id: str | None = None,
+    link: str | None = None,
+    needs: Literal["read", "answer", "all"],
+    html: bool = False,
+) -> Caller:
+    """The caller of `request`, if it may do what `needs` says to `request_id`.
+
+    `needs="all"` (listing, cancelling) takes an API token; `read` and `answer` of one
+    event also take a link for it. `link` is a link token sent outside the
+    `Authorization` header (the form's `?token=` or hidden field).
+    Raises `AuthFailure`.
+    """
+    settings = auth_settings(request)
+    presented = _bearer(request, html=html) or link or None
+    if presented is None:
+        signed_in = _session_caller(request, settings) if html else None
+        if signed_in is not None:
+            return signed_in
+        if settings.required:
+            raise AuthFailure(401, "unauthorized", _MISSING, html=html)
+        return Caller("nobody")
+    if presented.startswith(TOKEN_PREFIX):
+        identity = settings.tokens.identify(presented) if settings.tokens else None
+        if identity is None:
+            raise AuthFailure(401, "unauthorized", _INVALID, html=html)
+        return Caller("token", identity)
+    caller = _link_caller(settings, presented, request_id, html=html)
+    if needs == "all":
+        message = "an answer link allows answering its event only; this needs an API token"
+        raise AuthFailure(403, "forbidden", message, html=html)
+    return caller
+
+
+def _session_caller(request: Request, settings: AuthSettings) -> Caller | None:
+    digest = read_session(request, settings.csrf_key) if settings.tokens else None
+    identity = settings.tokens.identify_hash(digest) if settings.tokens and digest else None
+    return Caller("token", identity) if identity else None
+
+
+def auth_settings(request: Request) -> AuthSettings:
+    """The app's settings; from the environment if its state lost them.
+
+    A host may replace `app.state` after `create_app` (Flyte's app environment does,
+    to pickle the app): then `HITL_TOKENS_FILE` and `HITL_SECRET` configure it.
+    """
+    settings = getattr(request.app.state, "auth", None)
+    if not isinstance(settings, AuthSettings):
+        settings = AuthSettings.build(tokens_file=_config.tokens_file(), secret=_config.secret())
+        request.app.state.auth = settings
+    return settings
+
+
+def _link_caller(
+    settings: AuthSettings, token: str, request_id: str | None, *, html: bool
+) -> Caller:
+    if settings.secret is None:
+        raise AuthFailure(401, "unauthorized", _INVALID, html=html)
+    try:
+        link = verify_answer_link(settings.secret, token, request_id=request_id)
+    except InvalidLinkError as exc:
+        if exc.reason == "expired":
+            raise AuthFailure(401, "link_expired", str(exc), html=html) from None
+        if exc.reason == "other_event":
+            raise AuthFailure(403, "wrong_event", str(exc), html=html) from None
+        raise AuthFailure(401, "unauthorized", _INVALID, html=html) from None
+    return Caller("link", link.identity, link.request_id)
+
+
+def _bearer(request: Request, *, html: bool) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise AuthFailure(401, "unauthorized", "expected Authorization: Bearer TOKEN", html=html)
+    return value.strip()
+
+
+def check_serving(host: str, *, tokens_file: object, insecure: bool) -> None:
+    """Refuse to serve beyond loopback without authentication, unless told it is on purpose."""
+    if host in _config.LOOPBACK_HOSTS or tokens_file or insecure:
+        return
+    raise ConfigurationError(
+        f"refusing to serve on {host} without authentication: anyone who reaches it could "
+        "answer events; set --tokens-file (HITL_TOKENS_FILE, make tokens with `hitl token "
+        "create NAME`), or pass --insecure (HITL_INSECURE=1) behind an authenticating proxy"
+    )
