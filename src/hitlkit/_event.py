@@ -354,8 +354,10 @@ class Event(Generic[T]):
           that may answer; others get `NotAssignedError` (HTTP 403). Default: anyone.
         - `notify`: Apprise URLs (`slack://…`, `mailto://…`, `json://…`) told when
           this call creates the event (not when it finds it again): the prompt, a
-          link to answer, the deadline, the run. Defaults to `HITL_NOTIFY`; `[]`
-          sends nothing. Sent in the background; needs `hitlkit[notify]`.
+          link to answer (a signed answer link when `HITL_SECRET` is set), the
+          deadline, the run. Defaults to `HITL_NOTIFY`; `[]` sends nothing. Sent in
+          the background; needs `hitlkit[notify]`. A URL Apprise cannot use raises
+          `ConfigurationError` before the event is created.
         - `remind_before`: seconds before the deadline to remind the same targets,
           if the event is still open then; sent once, by a process in `wait()`.
           Defaults to `HITL_REMIND_BEFORE` (when shorter than the timeout).
