@@ -372,6 +372,7 @@ class Event(Generic[T]):
         if not isinstance(default, _NotGiven):
             default = value_type.validate(default)
         notices = await Notices.resolve(notify, remind_before, timeout_seconds)
+        the_endpoint = (endpoint or _config.default_endpoint()).rstrip("/")
         the_store = open_store(store if store is not None else _config.default_store_url())
         record, created = await _ops.create_event(
             the_store,
@@ -389,15 +390,16 @@ class Event(Generic[T]):
             description=description,
             initial=_initial_data(initial),
         )
-        the_endpoint = (endpoint or _config.default_endpoint()).rstrip("/")
+        if created:
+            # Now, not after the app starts: were that to fail, a retry would find the
+            # event and never tell anyone.
+            notices.opened(record, the_endpoint)
         if serve if serve is not None else _config.autostart():
             # The web app sits above events; importing it here keeps that direction
             # at import time and spares processes that never serve the cost.
             from hitlkit._server._embedded import ensure_app
 
             await ensure_app(the_store, the_endpoint)
-        if created:
-            notices.opened(record, the_endpoint)
         return Event(
             record,
             value_type=value_type,
