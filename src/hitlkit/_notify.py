@@ -18,9 +18,11 @@ never written to the store.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -108,9 +110,16 @@ def notices_for(
     return Notices(targets, remind_before)
 
 
+@functools.cache
 def _apprise() -> ModuleType:
     try:
-        import apprise
+        with warnings.catch_warnings():
+            # Apprise's email plugin imports the standard library's imghdr, deprecated on
+            # 3.11 and 3.12; its plugins load on first use, so load them all here, once.
+            warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
+            import apprise
+
+            _schemes()
     except ImportError:
         raise ModuleNotFoundError(INSTALL_HINT, name="apprise") from None
     return apprise
@@ -132,12 +141,13 @@ def _check_target(url: object) -> None:
     raise ConfigurationError(f"notify URL {redact(url)!r} is not a valid Apprise URL: {why}")
 
 
-def _schemes() -> set[str]:
+@functools.cache
+def _schemes() -> frozenset[str]:
     try:
         plugins = importlib.import_module("apprise.manager_plugins")
-        return {str(s).lower() for s in plugins.NotificationManager().schemas()}
-    except (ImportError, AttributeError):  # pragma: no cover - another Apprise layout
-        return set()
+        return frozenset(str(s).lower() for s in plugins.NotificationManager().schemas())
+    except AttributeError:  # pragma: no cover - another Apprise layout
+        return frozenset()
 
 
 _LONG_WORD = re.compile(r"[A-Za-z0-9_-]{9,}")
