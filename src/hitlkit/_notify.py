@@ -163,10 +163,10 @@ def redact(url: str) -> str:
     """
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return "(unparseable URL)"
+    host = parts.netloc.rpartition("@")[2].removesuffix(port)  # as written: tokens keep case
     if "." not in host and host != "localhost" and ":" not in host:
         host = _LONG_WORD.sub(lambda m: m.group()[:2] + "…", host)
     user = ""
