@@ -1,25 +1,30 @@
 """The audit trail: who resolved an event, when, through which channel, having seen what.
 
-Each entry is its own create-once key, so the trail is append-only and survives
-restarts like everything else in the store:
+The resolution (answered, cancelled, timed out, defaulted) is the event's
+outcome itself: written once, with who, when, the channel and `shown_sha256`,
+so it is in the trail the moment it counts, with no second write. Refused
+attempts (not assigned, already resolved) are entries of their own, each a
+create-once key, at most `MAX_REFUSALS_PER_EVENT` per event, so nobody can grow
+the store by knocking:
 
 ```
-audit/<run8>/<request_id>-<UTC time>-<action>-<random>.json
+audit/<run8>/<request_id>-<UTC time>-refused-<random>.json
+audit/<run8>/<request_id>-<UTC time>-notified-<random>.json
 ```
 
-An entry is written for every resolution (answered, cancelled, timed out,
-defaulted), for refused attempts (not assigned, already resolved), at most
-`MAX_REFUSALS_PER_EVENT` of those per event, so nobody can grow the store by
-knocking, and for each notification sent about the event (`notified`: the
-channel in `via`, then `opened` or `reminder`, `ok` or `failed` and the target,
-its credentials redacted, in `detail`). `shown_sha256` is the SHA-256 of what
-the form showed (prompt and its rendering, description, type and JSON Schema,
-canonical JSON): it proves later which question an answer was given to.
+Each notification sent about the event is an entry too (`notified`: the
+service in `via`; `opened` or `reminder`, `ok` or `failed`, and the target with
+its credentials redacted, in `detail`).
+
+`shown_sha256` is the SHA-256 of what the form showed (prompt and its rendering,
+description, type and JSON Schema, canonical JSON): it proves later which
+question an answer was given to.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import secrets
@@ -27,7 +32,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from hitlkit._records import EventRecord, Outcome, utcnow
+from hitlkit._records import EventRecord, Outcome, outcome_key, utcnow
 from hitlkit._store import Store
 
 __all__ = [
@@ -38,7 +43,7 @@ __all__ = [
     "read_audit",
     "record_notice",
     "record_refusal",
-    "record_resolution",
+    "resolution_entry",
     "shown_digest",
 ]
 
@@ -87,17 +92,16 @@ def audit_prefix(request_id: str) -> str:
     return f"{AUDIT_PREFIX}{request_id[:8]}/{request_id}-"
 
 
-async def record_resolution(store: Store, record: EventRecord, outcome: Outcome) -> None:
-    """Append the entry for `outcome`, just recorded for `record`."""
-    entry = AuditEntry(
-        request_id=record.id,
+def resolution_entry(outcome: Outcome) -> AuditEntry:
+    """The trail's entry for an event's outcome."""
+    return AuditEntry(
+        request_id=outcome.request_id,
         action=outcome.status,
         by=outcome.by,
         via=outcome.via,
         at=outcome.at,
-        shown_sha256=shown_digest(record),
+        shown_sha256=outcome.shown_sha256 or "",
     )
-    await _append(store, entry)
 
 
 async def record_refusal(
@@ -137,10 +141,16 @@ def record_notice(store: Store, record: EventRecord, *, via: str, detail: str) -
 
 
 async def read_audit(store: Store, request_id: str) -> list[AuditEntry]:
-    """The audit entries of `request_id`, oldest first."""
+    """The audit entries of `request_id`, oldest first: refusals, and the outcome."""
     keys = await store.list_async(audit_prefix(request_id))
-    blobs = await asyncio.gather(*(store.get_async(key) for key in keys))
+    blobs = await asyncio.gather(
+        *(store.get_async(key) for key in [outcome_key(request_id), *keys])
+    )
     entries = []
+    if blobs[0] is not None:
+        with contextlib.suppress(ValidationError):
+            entries.append(resolution_entry(Outcome.model_validate_json(blobs[0])))
+        blobs = blobs[1:]
     for blob in blobs:
         if blob is None:
             continue

@@ -72,7 +72,11 @@ app = typer.Typer(
 
 StoreOption = Annotated[
     str,
-    typer.Option("--store", envvar="HITL_STORE", help="Store folder or URL (file://, memory://)."),
+    typer.Option(
+        "--store",
+        envvar="HITL_STORE",
+        help="Store folder or URL (file://, s3://, gs://, az://, memory://).",
+    ),
 ]
 EndpointOption = Annotated[
     str | None,

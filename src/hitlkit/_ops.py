@@ -279,6 +279,7 @@ async def answer_event(
         by=by,
         via=via,
         at=utcnow(),
+        shown_sha256=_audit.shown_digest(record),
     )
     return await _record_or_raise(store, outcome, record)
 
@@ -309,7 +310,13 @@ async def cancel_event(
     state = await get_event_state(store, request_id)
     await _refuse_if_resolved(store, state, by=by, via=via)
     outcome = Outcome(
-        request_id=request_id, status="cancelled", by=by, via=via, at=utcnow(), reason=reason
+        request_id=request_id,
+        status="cancelled",
+        by=by,
+        via=via,
+        at=utcnow(),
+        reason=reason,
+        shown_sha256=_audit.shown_digest(state.record),
     )
     return await _record_or_raise(store, outcome, state.record)
 
@@ -340,10 +347,9 @@ async def expire_event(store: Store, record: EventRecord) -> Outcome:
         by="hitlkit",
         via="timeout",
         at=max(utcnow(), record.deadline),
+        shown_sha256=_audit.shown_digest(record),
     )
-    written, winner = await _record(store, outcome)
-    if written:
-        await _audit.record_resolution(store, record, outcome)
+    _, winner = await _record(store, outcome)
     return winner
 
 
@@ -413,7 +419,6 @@ async def _record_or_raise(store: Store, outcome: Outcome, record: EventRecord) 
     written, winner = await _record(store, outcome)
     if not written:
         raise await _refused(store, record, winner, by=outcome.by, via=outcome.via)
-    await _audit.record_resolution(store, record, outcome)
     return outcome
 
 

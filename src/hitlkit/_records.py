@@ -139,3 +139,7 @@ class Outcome(BaseModel):
     via: str = Field(description="form, api, cli, python, timeout or cancel")
     at: AwareDatetime
     reason: str | None = None
+    shown_sha256: str | None = Field(
+        default=None,
+        description="SHA-256 of what was shown (prompt, its rendering, description, type, schema)",
+    )

@@ -77,12 +77,14 @@ def test_the_trail_survives_a_restart_and_cannot_be_rewritten(secured: App) -> N
         http.post(f"/api/events/{event.request_id}/answer", json={"value": 5})
 
     reopened = LocalStore(secured.store.root)
-    [key] = reopened.list(f"audit/{event.request_id[:8]}/")
+    # The resolution's entry is the outcome itself, written once.
+    [key] = reopened.list(f"outcomes/{event.request_id[:8]}/")
     forged = json.dumps({"by": "mallory"}).encode()
 
     assert reopened.put_if_absent(key, forged) is False
     [entry] = Client(store=reopened).audit(event.request_id)
-    assert entry.by == "bo"
+    assert (entry.action, entry.by, entry.via) == ("answered", "bo", "api")
+    assert entry.shown_sha256 == shown_sha256(event)
     reopened.close()
 
 
