@@ -188,8 +188,8 @@ def message_for(
     a link to answer, the deadline (UTC) and the run."""
     deadline = record.deadline.strftime("%Y-%m-%d %H:%M:%S UTC")
     if reminder:
-        left = max(0, round(((record.deadline - (now or utcnow())).total_seconds()) / 60))
-        title = f"hitlkit: {record.name} still waits for an answer ({left} min left)"
+        left = _duration((record.deadline - (now or utcnow())).total_seconds())
+        title = f"hitlkit: {record.name} still waits for an answer ({left} left)"
     else:
         title = f"hitlkit: {record.name} is waiting for an answer"
     body = "\n\n".join(
@@ -200,6 +200,16 @@ def message_for(
         ]
     )
     return Message(title, body)
+
+
+def _duration(seconds: float) -> str:
+    """`seconds` as people say it: 45 s, 10 min, 3 h."""
+    seconds = max(0, round(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{round(seconds / 60)} min"
+    return f"{round(seconds / 3600)} h"
 
 
 def event_link(record: EventRecord, endpoint: str) -> str:

@@ -220,7 +220,8 @@ def test_the_reminder_is_sent_once_by_several_waiters(
 
     assert results == [9, 9, 9]
     assert opened["title"] == "hitlkit: deploy is waiting for an answer"
-    assert reminder["title"].startswith("hitlkit: deploy still waits for an answer")
+    assert reminder["title"].startswith("hitlkit: deploy still waits for an answer (")
+    assert reminder["title"].endswith(" s left)")
     assert links_in(reminder["message"]) == links_in(opened["message"])
     assert [p["title"] for p in posts].count(reminder["title"]) == 1
 
