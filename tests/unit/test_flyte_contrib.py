@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +52,33 @@ def test_a_flyte_event_is_a_hitlkit_event() -> None:
     assert isinstance(event, hitlkit.Event)
     event.answer(3)
     assert event.wait() == 3
+
+
+def test_the_flyte_drop_in_notifies_and_reminds_like_the_core() -> None:
+    from tests.receivers import HookServer
+
+    hook = HookServer()
+    try:
+        event = flyteplugins.hitl.new_event(
+            "n2",
+            data_type=int,
+            store="memory://flyte-notify",
+            timeout_seconds=3,
+            notify=[hook.url],
+            remind_before=2.5,
+        )
+        hook.wait_for(1)
+        waited: list[int] = []
+        thread = threading.Thread(target=lambda: waited.append(event.wait()))
+        thread.start()
+        opened, reminder = hook.wait_for(2)
+        event.answer(3)
+        thread.join(30)
+    finally:
+        hook.close()
+    assert waited == [3]
+    assert opened["title"] == "hitlkit: n2 is waiting for an answer"
+    assert reminder["title"].startswith("hitlkit: n2 still waits for an answer")
 
 
 def test_outside_a_task_every_default_is_hitlkits() -> None:
