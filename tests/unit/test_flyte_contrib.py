@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import threading
 import warnings
 from collections.abc import Iterator
@@ -44,6 +45,26 @@ def test_env_is_a_task_environment_that_deploys_the_app() -> None:
     assert isinstance(app_env, FastAPIAppEnvironment)
     assert app_env.requires_auth
     assert app_env.scaling.replicas == (0, 1)
+
+
+def test_the_flyte_create_takes_every_option_of_the_core() -> None:
+    core = inspect.signature(hitlkit.Event.create.aio)
+    flyte_create = inspect.signature(flyteplugins.hitl.Event.create.aio)
+    assert list(flyte_create.parameters) == list(core.parameters)
+
+
+def test_a_flyte_event_with_assignees_refuses_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    event = flyteplugins.hitl.new_event(
+        "assigned", data_type=int, store="memory://flyte-assignees", assignees=["ana"]
+    )
+    monkeypatch.setenv("HITL_USER", "bo")
+    with pytest.raises(hitlkit.NotAssignedError):
+        event.answer(1)
+    monkeypatch.setenv("HITL_USER", "ana")
+    event.answer(2)
+
+    assert event.assignees == ("ana",)
+    assert event.wait() == 2
 
 
 def test_a_flyte_event_is_a_hitlkit_event() -> None:
