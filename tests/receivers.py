@@ -1,168 +1,144 @@
-"""Real message receivers on 127.0.0.1 for notification tests: a webhook, a mail server, a void."""
+"""Real receivers of notifications on 127.0.0.1: an HTTP server taking Apprise's `json://`
+posts, and an SMTP server (aiosmtpd) taking `mailto://` mail."""
 
 from __future__ import annotations
 
 import email
 import email.policy
-import http.server
 import json
+import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any, TypeVar
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-T = TypeVar("T")
+LINK = re.compile(r"https?://[^\s<>()\"']+")
 
 
-def eventually(find: Callable[[], T | None], *, timeout: float = 30, what: str = "it") -> T:
-    """Poll `find` until it returns something, or fail after `timeout` seconds."""
+def links_in(text: str) -> list[str]:
+    """The URLs in `text`."""
+    return LINK.findall(text)
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """Poll `check` until it holds; fail naming `what` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
-    while True:
-        found = find()
-        if found is not None:
-            return found
-        assert time.monotonic() < deadline, f"gave up waiting for {what}"
-        time.sleep(0.05)
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
 
 
 @dataclass
-class Webhook:
-    """An HTTP server taking Apprise `json://` posts; the first `fail_first` get HTTP 500."""
+class HookServer:
+    """An HTTP server that records JSON posts and answers with `statuses`, then 200.
 
-    fail_first: int = 0
+    With `hold` set, it keeps every request open (no answer) until `release()`.
+    """
+
+    statuses: list[int] = field(default_factory=list)
+    hold: bool = False
     posts: list[dict[str, Any]] = field(default_factory=list)
-    tries: int = 0
-    port: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    arrived: int = 0
+    _released: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                with receiver._lock:
+                    receiver.arrived += 1
+                if receiver.hold:
+                    receiver._released.wait(60)
+                with receiver._lock:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    if status == 200:
+                        receiver.posts.append(json.loads(body))
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
 
     @property
     def url(self) -> str:
-        return f"json://127.0.0.1:{self.port}/hook"
+        """The Apprise URL that posts here."""
+        return f"json://127.0.0.1:{self._server.server_port}/hook"
 
-    def take(self, body: dict[str, Any]) -> int:
-        with self.lock:
-            self.tries += 1
-            if self.tries <= self.fail_first:
-                return 500
-            self.posts.append(body)
-            return 200
+    def wait_for(self, count: int) -> list[dict[str, Any]]:
+        """The posts, once `count` of them were answered with 200."""
+        wait_until(lambda: len(self.posts) >= count, f"{count} notification(s) at {self.url}")
+        return list(self.posts)
 
-    def about(self, request_id: str) -> list[dict[str, Any]]:
-        """The posts that mention `request_id`."""
-        with self.lock:
-            return [post for post in self.posts if request_id in post.get("message", "")]
+    def release(self) -> None:
+        """Answer the held requests."""
+        self._released.set()
 
-    def wait_for(self, request_id: str, count: int = 1) -> list[dict[str, Any]]:
-        def found() -> list[dict[str, Any]] | None:
-            posts = self.about(request_id)
-            return posts if len(posts) >= count else None
-
-        return eventually(found, what=f"{count} post(s) about {request_id}")
+    def close(self) -> None:
+        self.release()
+        self._server.shutdown()
+        self._server.server_close()
 
 
-@contextmanager
-def webhook(fail_first: int = 0) -> Iterator[Webhook]:
-    receiver = Webhook(fail_first=fail_first)
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            status = receiver.take(json.loads(self.rfile.read(length)))
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.port = server.server_port
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@dataclass
-class Mailbox:
-    """Mail received by a local SMTP server."""
-
-    port: int = 0
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    def url(self, to: str = "ana@example.com") -> str:
-        return f"mailto://127.0.0.1:{self.port}?from=hitl@example.com&to={to}"
-
-    def wait_for(self, request_id: str) -> EmailMessage:
-        def found() -> EmailMessage | None:
-            for message in list(self.messages):
-                if request_id in text_of(message):
-                    return message
-            return None
-
-        return eventually(found, what=f"mail about {request_id}")
-
-
-def text_of(message: EmailMessage, subtype: str = "plain") -> str:
-    part = message.get_body(preferencelist=(subtype,))
-    return "" if part is None else str(part.get_content())
-
-
-class _Handler:
-    def __init__(self, mailbox: Mailbox) -> None:
-        self.mailbox = mailbox
+class _Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
-        parsed = email.message_from_bytes(content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.mailbox.messages.append(parsed)
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+class MailServer:
+    """A plain SMTP server (no TLS, no login) keeping the mail it receives."""
+
+    def __init__(self) -> None:
+        self._mailbox = _Mailbox()
+        with socket.socket() as probe:  # aiosmtpd needs a port number up front
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self._controller = Controller(self._mailbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def url(self, to: str) -> str:
+        """The Apprise URL that mails `to` through this server, without TLS."""
+        return f"mailto://127.0.0.1:{self.port}?from=hitlkit@example.com&to={to}&mode=insecure"
+
+    @property
+    def recipients(self) -> list[list[str]]:
+        return self._mailbox.recipients
+
+    def wait_for(self, count: int) -> list[EmailMessage]:
+        """The messages, once `count` arrived."""
+        messages = self._mailbox.messages
+        wait_until(lambda: len(messages) >= count, f"{count} mail(s) on port {self.port}")
+        return list(messages)
+
+    def close(self) -> None:
+        self._controller.stop()
 
 
-@contextmanager
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    for _ in range(3):  # a free port may be taken by someone else before the server binds it
-        box.port = _free_port()
-        controller = Controller(_Handler(box), hostname="127.0.0.1", port=box.port)
-        try:
-            controller.start()
-        except (OSError, RuntimeError):
-            continue
-        break
-    else:
-        raise RuntimeError("could not start the SMTP server")
-    try:
-        yield box
-    finally:
-        controller.stop()
-
-
-@contextmanager
-def void() -> Iterator[int]:
-    """A port that takes connections and never answers; yields the port."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    try:
-        yield int(sock.getsockname()[1])
-    finally:
-        sock.close()
+def text_of(message: EmailMessage) -> str:
+    """Every text part of `message`, decoded, one after the other."""
+    parts = [part.get_content() for part in message.walk() if part.get_content_maintype() == "text"]
+    return "\n".join(str(part) for part in parts)

@@ -4,7 +4,7 @@ Every error hitlkit raises on purpose derives from `HitlError`:
 
 ```
 HitlError
-├── ConfigurationError        bad store or notify URL, endpoint taken by another program
+├── ConfigurationError        bad store URL, endpoint taken by another program
 ├── UnsupportedTypeError      a data_type hitlkit cannot ask for (also TypeError)
 ├── EventConflictError        same identity created again with another data_type
 ├── EventNotFoundError        no event with that id (HTTP 404)

@@ -1,126 +1,239 @@
-"""Messages to the people who answer: when an event opens, and before its deadline.
+"""Tell people that an event waits for them, through Apprise (Slack, email, webhooks, ...).
 
-Targets are [Apprise](https://github.com/caronc/apprise) URLs (`slack://…`,
-`mailto://…`, `json://…`, …), checked when the event is created, so a bad one
-fails `new_event` rather than a message later. Sending happens in the
-background (`_delivery`): it never blocks, delays or fails the workflow.
+`new_event(..., notify=[...])` (or `HITL_NOTIFY`) sends one message when the call
+creates the event, not when a restarted program finds it again; with
+`remind_before=` (or `HITL_REMIND_BEFORE`) the waiting process sends a reminder
+that many seconds before the deadline if the event is still open then. A
+create-once key, `notices/<run8>/<id>-reminder.json`, makes that reminder go out
+once, however many processes wait and restart.
 
-- The "opened" message is sent by the call that created the event, never by
-  one that found it (a restarted workflow), so a restart does not send it again.
-- The reminder is sent by a waiting process, `remind_before` seconds before the
-  deadline, if the event is still open then. A create-once marker in the store
-  (`reminder_key`) lets one waiter of all those sharing the store send it.
+A message holds the prompt, a link to answer (signed for the single assignee,
+or for anyone, until the deadline, when `HITL_SECRET` is set; else the form's
+URL), the deadline in UTC and the run. Delivery runs in the background
+(`hitlkit._outbox`), and each result is written to the audit trail.
+
+Notify targets stay in the process: they often hold credentials, so they are
+never written to the store.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
+import functools
+import importlib
 import math
 import re
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
-from hitlkit import _config, _delivery, _ops
+from hitlkit import _audit, _config
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._links import answer_url, check_secret, sign_answer_link
 from hitlkit._markdown import render_prompt
-from hitlkit._records import EventRecord, reminder_key, utcnow
+from hitlkit._ops import load_outcome
+from hitlkit._outbox import Delivery, outbox
+from hitlkit._records import EventRecord, utcnow
+from hitlkit._store import Store
 
-if TYPE_CHECKING:
-    from hitlkit._store import Store
+__all__ = [
+    "INSTALL_HINT",
+    "Notices",
+    "announce",
+    "message_for",
+    "notices_for",
+    "redact",
+    "remind",
+    "reminder_key",
+]
 
-__all__ = ["NO_NOTICES", "Message", "Notices", "Target", "answer_link", "redact", "split_urls"]
-
-log = logging.getLogger("hitlkit.notify")
-
-INSTALL_HINT = 'pip install "hitlkit[notify]"'
-_NEXT_URL = re.compile(r"\s+|,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
-_HOST_PORT = re.compile(r"(\[[^\]]*\]|[^:]*)(?::[0-9]+)?")
-_HOST = re.compile(r"localhost|[0-9.]+|\[[0-9A-Fa-f:.]+\]|(?:[\w-]+\.)+[A-Za-z]{2,}")
-
-
-def split_urls(text: str) -> list[str]:
-    """URLs separated by whitespace or commas (a comma inside a URL's query stays)."""
-    return [part for part in _NEXT_URL.split(text) if part]
-
-
-def redact(url: str) -> str:
-    """`url` safe to show: the scheme and a host name, never user names, passwords or tokens.
-
-    ```python
-    redact("mailto://ana:pw@smtp.example.com?to=b@example.com")  # 'mailto://…@smtp.example.com?…'
-    redact("slack://T0/B0/XXXX")                                  # 'slack://…/…'
-    ```
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    tail = rest[len(authority) :]
-    _user, at, host = authority.rpartition("@")
-    parts = _HOST_PORT.fullmatch(host)
-    if parts is None or _HOST.fullmatch(parts[1]) is None:
-        shown_host = "…" if host else ""
-    else:
-        shown_host = parts[0]
-    shown = ("…@" if at else "") + shown_host
-    if tail:
-        shown += tail[0] + "…"
-    return f"{scheme}{sep}{shown}"
+INSTALL_HINT = 'notifications need apprise: pip install "hitlkit[notify]"'
+MAX_TARGETS = 20
+NOTICES_PREFIX = "notices/"
 
 
 @dataclass(frozen=True)
-class Target:
-    """An Apprise URL that Apprise accepted; `shown` is safe to log, `url` is not."""
+class Notices:
+    """Where to send an event's notifications, and when to remind (seconds before the deadline)."""
 
-    url: str = field(repr=False)
-    shown: str
+    targets: tuple[str, ...]
+    remind_before: float | None = None
 
 
-def _apprise() -> Any:
+@dataclass(frozen=True)
+class Message:
+    """A notification's title, its Markdown body, and the same as safe HTML (for email)."""
+
+    title: str
+    body: str
+    html: str = ""
+
+
+def notices_for(
+    notify: Sequence[str] | None, remind_before: float | None, *, timeout_seconds: float
+) -> Notices | None:
+    """Check the `notify=` and `remind_before=` options (or their configured defaults).
+
+    Returns `None` when nobody is to be told. Bad URLs raise `ConfigurationError`
+    naming the URL with its credentials redacted.
+    """
+    if isinstance(notify, str):
+        raise TypeError("notify must be a list of Apprise URLs, not one string")
+    targets = _config.notify_targets() if notify is None else tuple(dict.fromkeys(notify))
+    if remind_before is not None:
+        if isinstance(remind_before, bool) or not isinstance(remind_before, (int, float)):
+            raise TypeError(f"remind_before must be a number of seconds, got {remind_before!r}")
+        if not (math.isfinite(remind_before) and 0 < remind_before < timeout_seconds):
+            raise ValueError(
+                "remind_before must be a positive number of seconds less than "
+                f"timeout_seconds ({timeout_seconds:g}), got {remind_before!r}"
+            )
+        if not targets:
+            raise ValueError(
+                "remind_before needs someone to remind: pass notify= or set HITL_NOTIFY"
+            )
+    else:
+        configured = _config.remind_before()
+        # A configured default fits some events and not others: it skips those it does not fit.
+        if configured is not None and configured < timeout_seconds:
+            remind_before = configured
+    if not targets:
+        return None
+    if len(targets) > MAX_TARGETS:
+        raise ValueError(f"notify takes at most {MAX_TARGETS} URLs, got {len(targets)}")
+    for url in targets:
+        _check_target(url)
+    secret = _config.secret()
+    if secret is not None:
+        check_secret(secret)  # the links are signed later, in the background: fail here
+    return Notices(targets, remind_before)
+
+
+@functools.cache
+def _apprise() -> ModuleType:
     try:
-        import apprise
+        with warnings.catch_warnings():
+            # Apprise's email plugin imports the standard library's imghdr, deprecated on
+            # 3.11 and 3.12; its plugins load on first use, so load them all here, once.
+            warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
+            import apprise
+
+            _schemes()
     except ImportError:
-        raise ConfigurationError(
-            f"notifications (notify=, HITL_NOTIFY) need Apprise: {INSTALL_HINT}"
-        ) from None
+        raise ModuleNotFoundError(INSTALL_HINT, name="apprise") from None
     return apprise
 
 
-def load_targets(urls: Sequence[str], source: str) -> tuple[Target, ...]:
-    """Check each URL with Apprise; a bad one raises `ConfigurationError` naming it (redacted)."""
-    if not urls:
-        return ()
+def _check_target(url: object) -> None:
+    if not isinstance(url, str):
+        raise TypeError(f"each notify target must be an Apprise URL (text), got {url!r}")
     apprise = _apprise()
-    targets = []
-    for number, url in enumerate(urls, 1):
-        where = f"{source}" if len(urls) == 1 else f"{source}, URL {number} of {len(urls)}"
-        if not isinstance(url, str):
-            raise TypeError(f"notify URLs must be text, got {type(url).__name__} ({where})")
-        plugin = apprise.Apprise.instantiate(url.strip())
-        if plugin is None:
-            raise ConfigurationError(
-                f"{redact(url.strip())!r} ({where}) is not a notification URL Apprise can use: "
-                "expected a supported scheme with its required parts, such as "
-                "slack://TokenA/TokenB/TokenC, mailto://user:password@example.com or "
-                "json://host/path (https://github.com/caronc/apprise/wiki)"
-            )
-        shown = str(plugin.url(privacy=True)).partition("?")[0]
-        targets.append(Target(url.strip(), shown))
-    return tuple(targets)
+    if apprise.Apprise.instantiate(url) is not None:
+        return
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if not scheme:
+        why = "it has no scheme (such as json://, mailto://, slack://)"
+    elif scheme not in _schemes():
+        why = f"Apprise has no service {scheme + '://'!r}"
+    else:
+        why = f"it is not a valid {scheme}:// URL (see Apprise's page for that service)"
+    raise ConfigurationError(f"notify URL {redact(url)!r} is not a valid Apprise URL: {why}")
 
 
-def answer_link(record: EventRecord, endpoint: str) -> str:
-    """The link a message carries: a signed answer link when `HITL_SECRET` is set, else the form.
+@functools.cache
+def _schemes() -> frozenset[str]:
+    try:
+        plugins = importlib.import_module("apprise.manager_plugins")
+        return frozenset(str(s).lower() for s in plugins.NotificationManager().schemas())
+    except AttributeError:  # pragma: no cover - another Apprise layout
+        return frozenset()
 
-    The signed link names the event's one assignee, if it has exactly one (else no
-    identity), and expires at the deadline.
+
+_LONG_WORD = re.compile(r"[A-Za-z0-9_-]{9,}")
+
+
+def redact(url: str) -> str:
+    """`url` with what may be a credential hidden: passwords, paths, queries, token-like hosts.
+
+    ```python
+    redact("slack://T1234abcd/B5678efgh/xoxb-secret")      # 'slack://T1…/…'
+    redact("mailtos://ana:hunter2@gmail.com?to=bo@x.org")  # 'mailtos://ana:****@gmail.com/…'
+    ```
+    """
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(unparseable URL)"
+    host = parts.netloc.rpartition("@")[2].removesuffix(port)  # as written: tokens keep case
+    if "." not in host and host != "localhost" and ":" not in host:
+        host = _LONG_WORD.sub(lambda m: m.group()[:2] + "…", host)
+    user = ""
+    if parts.username:
+        user = _LONG_WORD.sub(lambda m: m.group()[:2] + "…", parts.username)
+        user += ":****@" if parts.password else "@"
+    rest = "/…" if parts.path.strip("/") or parts.query else ""
+    return f"{parts.scheme}://{user}{host}{port}{rest}"
+
+
+def _channel(url: str) -> str:
+    return url.partition("://")[0].lower() or "apprise"
+
+
+def message_for(
+    record: EventRecord, endpoint: str, *, reminder: bool = False, now: datetime | None = None
+) -> Message:
+    """The notification about `record`: title, and a Markdown body with the prompt,
+    a link to answer, the deadline (UTC) and the run."""
+    deadline = record.deadline.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if reminder:
+        left = _duration((record.deadline - (now or utcnow())).total_seconds())
+        title = f"hitlkit: {record.name} still waits for an answer ({left} left)"
+    else:
+        title = f"hitlkit: {record.name} is waiting for an answer"
+    link = event_link(record, endpoint)
+    facts = [
+        f"deadline: {deadline}",
+        f"run: {record.run_id}",
+        f"event: {record.name} ({record.id})",
+    ]
+    body = "\n\n".join(
+        [record.prompt, f"Answer here: <{link}>", "\n".join(f"- {fact}" for fact in facts)]
+    )
+    return Message(title, body, _html(record, link, facts))
+
+
+def _html(record: EventRecord, link: str, facts: list[str]) -> str:
+    """The body as HTML: the prompt escaped, or rendered from Markdown and sanitized, as on the
+    form, so that markup in a prompt never reaches an email as markup."""
+    prompt = render_prompt(record.prompt, record.prompt_type)
+    if record.prompt_type != "markdown":
+        prompt = Markup('<p style="white-space: pre-wrap">{}</p>').format(prompt)
+    items = Markup("").join(Markup("<li>{}</li>").format(fact) for fact in facts)
+    answer = Markup('<p>Answer here: <a href="{}">{}</a></p>').format(link, link)
+    return str(prompt + answer + Markup("<ul>{}</ul>").format(items))
+
+
+def _duration(seconds: float) -> str:
+    """`seconds` as people say it: 45 s, 10 min, 3 h."""
+    seconds = max(0, round(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{round(seconds / 60)} min"
+    return f"{round(seconds / 3600)} h"
+
+
+def event_link(record: EventRecord, endpoint: str) -> str:
+    """A signed answer link when `HITL_SECRET` is set, else the form's URL.
+
+    The link names the single assignee, if there is exactly one, and lasts until
+    the deadline.
     """
     secret = _config.secret()
     if secret is None:
@@ -131,180 +244,63 @@ def answer_link(record: EventRecord, endpoint: str) -> str:
     return answer_url(endpoint, record.id, token)
 
 
-@dataclass(frozen=True)
-class Message:
-    """A message in the three forms targets take: plain text, Markdown and HTML."""
-
-    title: str
-    text: str
-    markdown: str
-    html: str
-
-    def body(self, body_format: str) -> str:
-        """The body for a target preferring `body_format` ("text", "markdown", "html")."""
-        return {"markdown": self.markdown, "html": self.html}.get(body_format, self.text)
+def announce(store: Store, record: EventRecord, notices: Notices, endpoint: str) -> None:
+    """Send the message that `record` opened to every target, in the background."""
+    _send(store, record, notices, message_for(record, endpoint), kind="opened")
 
 
-def compose(record: EventRecord, link: str, *, reminder: bool = False) -> Message:
-    """The message for `record`: prompt, answer link, deadline in UTC, run and name."""
-    left = _duration((record.deadline - utcnow()).total_seconds())
-    deadline = f"{record.deadline.strftime('%Y-%m-%d %H:%M:%S')} UTC (in {left})"
-    run = f'{record.run_id}, event "{record.name}" ({record.id})'
-    still = "still " if reminder else ""
-    title = f"hitlkit: {record.name} is {still}waiting for an answer"
-    lead = f"Reminder: the deadline is in {left}.\n\n" if reminder else ""
-    text = f"{lead}{record.prompt}\n\nAnswer: {link}\nDeadline: {deadline}\nRun: {run}\n"
-    markdown = (
-        f"{lead}{record.prompt}\n\n- Answer: <{link}>\n- Deadline: {deadline}\n- Run: {run}\n"
-    )
-    prompt = render_prompt(record.prompt, record.prompt_type)
-    if record.prompt_type != "markdown":
-        prompt = Markup('<p style="white-space: pre-wrap">{}</p>').format(prompt)
-    html = Markup(
-        '{}{}<ul><li>Answer: <a href="{}">{}</a></li><li>Deadline: {}</li><li>Run: {}</li></ul>'
-    ).format(
-        Markup("<p>{}</p>").format(lead.strip()) if lead else "",
-        prompt,
-        link,
-        link,
-        deadline,
-        run,
-    )
-    return Message(title=title, text=text, markdown=markdown, html=str(html))
+def reminder_key(request_id: str) -> str:
+    """The create-once key that marks the reminder of `request_id` as sent."""
+    return f"{NOTICES_PREFIX}{request_id[:8]}/{request_id}-reminder.json"
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(seconds, 0.0)
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= 2 * size:
-            count = round(seconds / size)
-            return f"{count} {unit}s"
-    count = round(seconds)
-    return f"{count} second{'' if count == 1 else 's'}"
+async def remind(store: Store, record: EventRecord, notices: Notices, endpoint: str) -> bool:
+    """Send the reminder of `record` if it is still open and nobody sent it yet."""
+    if record.is_expired() or await load_outcome(store, record.id) is not None:
+        return False
+    marker = f'{{"at": "{utcnow().isoformat()}", "by": "{_config.host_and_pid()}"}}'
+    if not await store.put_if_absent_async(reminder_key(record.id), marker.encode()):
+        return False  # another waiter, or this one before a restart, sent it
+    _send(store, record, notices, message_for(record, endpoint, reminder=True), kind="reminder")
+    return True
 
 
-def _attempt(target: Target, message: Message) -> _delivery.Attempt:
-    def attempt() -> bool:
-        plugin = _apprise().Apprise.instantiate(target.url)
-        if plugin is None:
-            return False
-        body_format = _format_of(plugin)
-        # The plugin's own notify() sends from this thread: `Apprise.notify` would hand
-        # the request to a pool whose threads the interpreter joins at exit, so a dead
-        # endpoint could keep the process alive.
-        return bool(
-            plugin.notify(
-                body=message.body(body_format), title=message.title, body_format=body_format
+def _send(
+    store: Store, record: EventRecord, notices: Notices, message: Message, *, kind: str
+) -> None:
+    apprise = _apprise()
+    for url in notices.targets:
+        label = redact(url)
+
+        def send(url: str = url) -> bool:
+            service: Any = apprise.Apprise.instantiate(url)
+            if service is None:
+                return False
+            # HTML targets (email) get HTML made here, where the prompt is escaped or
+            # sanitized; Apprise would pass markup in a Markdown body through as is.
+            as_html = _preferred_format(service) == "html"
+            return bool(
+                service.notify(
+                    body=message.html if as_html else message.body,
+                    title=message.title,
+                    body_format=apprise.NotifyFormat.HTML
+                    if as_html
+                    else apprise.NotifyFormat.MARKDOWN,
+                )
             )
-        )
 
-    return attempt
+        def on_done(ok: bool, url: str = url, label: str = label) -> None:
+            detail = f"{kind} {'ok' if ok else 'failed'}: {label}"
+            _audit.record_notice(store, record, via=_channel(url), detail=detail)
+
+        outbox().submit(Delivery(label=label, send=send, on_done=on_done))
 
 
-def _format_of(plugin: Any) -> str:
-    """The body format a plugin prefers (honouring a `?format=` in its URL)."""
-    resolve = getattr(plugin, "resolve_format", None)
-    chosen = resolve() if callable(resolve) else plugin.notify_format
+def _preferred_format(service: Any) -> str:
+    """The body format an Apprise service prefers ("text", "markdown", "html"),
+    honouring a `?format=` in its URL."""
+    resolve = getattr(service, "resolve_format", None)
+    chosen = resolve() if callable(resolve) else service.notify_format
     if isinstance(chosen, (tuple, list)):
         chosen = chosen[0] if chosen else "text"
     return str(getattr(chosen, "value", chosen))
-
-
-@dataclass(frozen=True)
-class Notices:
-    """Where an event's messages go, and when to remind (seconds before the deadline)."""
-
-    targets: tuple[Target, ...] = ()
-    remind_before: float | None = None
-
-    @classmethod
-    async def resolve(
-        cls,
-        notify: Sequence[str] | str | None,
-        remind_before: float | None,
-        timeout_seconds: float,
-    ) -> Notices:
-        """The targets and reminder for `new_event`'s options, defaulting to the configuration."""
-        if remind_before is not None:
-            _check_remind_before(remind_before, timeout_seconds)
-        else:
-            configured = _config.remind_before()
-            remind_before = configured if configured and configured < timeout_seconds else None
-        if notify is None:
-            urls, source = split_urls(_config.notify_urls()), "HITL_NOTIFY"
-        elif isinstance(notify, str):
-            urls, source = split_urls(notify), "notify="
-        else:
-            urls, source = list(notify), "notify="
-        if not urls:
-            return NO_NOTICES
-        secret = _config.secret()
-        if secret is not None:
-            check_secret(secret)  # links are signed with it: a bad one fails here, not later
-        # Apprise loads its plugins on first use: off the loop, which others share.
-        targets = await asyncio.to_thread(load_targets, urls, source)
-        return cls(targets, remind_before)
-
-    def opened(self, record: EventRecord, endpoint: str) -> None:
-        """Send "`name` is waiting for an answer" to every target, in the background."""
-        self._send(record, endpoint, reminder=False)
-
-    def start_reminder(
-        self, store: Store, record: EventRecord, endpoint: str
-    ) -> asyncio.Task[None] | None:
-        """While a waiter waits: the task that sends the reminder when it is due."""
-        if not self.targets or self.remind_before is None:
-            return None
-        return asyncio.get_running_loop().create_task(
-            self._remind(store, record, endpoint, self.remind_before)
-        )
-
-    async def _remind(
-        self, store: Store, record: EventRecord, endpoint: str, remind_before: float
-    ) -> None:
-        due = record.deadline - timedelta(seconds=remind_before)
-        try:
-            await asyncio.sleep(max((due - utcnow()).total_seconds(), 0.0))
-            if record.is_expired() or await _ops.load_outcome(store, record.id) is not None:
-                return
-            marker = json.dumps({"by": _config.host_and_pid(), "at": utcnow().isoformat()})
-            if await store.put_if_absent_async(reminder_key(record.id), marker.encode()):
-                self._send(record, endpoint, reminder=True)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the reminder is a courtesy: never fail the waiter over it
-            log.exception("could not check whether to remind about %r (%s)", record.name, record.id)
-
-    def _send(self, record: EventRecord, endpoint: str, *, reminder: bool) -> None:
-        what = f"{'the reminder' if reminder else 'the message'} about {record.name!r}"
-        try:
-            message = compose(record, answer_link(record, endpoint), reminder=reminder)
-        except Exception:
-            log.exception("could not write %s (%s)", what, record.id)
-            return
-        for target in self.targets:
-            try:
-                _delivery.send(_attempt(target, message), what=what, target=target.shown)
-            except Exception:  # no thread to be had, say: the workflow goes on regardless
-                log.exception("could not start sending %s to %s", what, target.shown)
-
-
-NO_NOTICES = Notices()
-"""No targets, no reminder."""
-
-
-def _check_remind_before(remind_before: float, timeout_seconds: float) -> None:
-    if (
-        isinstance(remind_before, bool)
-        or not isinstance(remind_before, (int, float))
-        or not math.isfinite(remind_before)
-        or not remind_before > 0
-    ):
-        raise ValueError(
-            f"remind_before must be a positive number of seconds, got {remind_before!r}"
-        )
-    if remind_before >= timeout_seconds:
-        raise ValueError(
-            f"remind_before must be less than timeout_seconds ({timeout_seconds:g}), "
-            f"got {remind_before:g}"
-        )

@@ -61,6 +61,7 @@ __all__ = [
     "list_event_states",
     "load_event",
     "load_outcome",
+    "open_event",
 ]
 
 StatusFilter = Literal["pending", "resolved", "all"]
@@ -148,7 +149,16 @@ class EventInfo(BaseModel):
     )
 
 
-async def create_event(
+async def create_event(store: Store, **options: Any) -> EventRecord:
+    """Create the event (run_id, name), or return it if it exists with the same type.
+
+    Takes the options of `open_event`.
+    """
+    record, _ = await open_event(store, **options)
+    return record
+
+
+async def open_event(
     store: Store,
     *,
     name: str,
@@ -167,8 +177,9 @@ async def create_event(
 ) -> tuple[EventRecord, bool]:
     """Create the event (run_id, name), or find it if it exists with the same type.
 
-    `assignees`, when given, are the only identities that may answer. Returns the
-    record and whether this call created it (`False` when it found it).
+    Returns the record and whether this call created it (`False` when a restarted
+    program finds its event again). `assignees`, when given, are the only
+    identities that may answer.
     """
     request_id = event_id(scope, run_id, name)
     now = utcnow()
@@ -197,9 +208,6 @@ async def create_event(
     if await store.put_if_absent_async(key, record.model_dump_json().encode()):
         return record, True
     existing = await load_event(store, request_id)
-    if existing == record:
-        # Our own write, acknowledged late: a client retried a create that had succeeded.
-        return existing, True
     if existing.data_type != value_type.name or (
         existing.validation == "schema" and existing.json_schema != record.json_schema
     ):

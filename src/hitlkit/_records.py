@@ -30,7 +30,6 @@ __all__ = [
     "is_event_id",
     "outcome_key",
     "outcome_prefix",
-    "reminder_key",
     "utcnow",
 ]
 
@@ -41,7 +40,6 @@ OutcomeStatus = Literal["answered", "timed_out", "defaulted", "cancelled"]
 
 EVENTS_PREFIX = "events/"
 OUTCOMES_PREFIX = "outcomes/"
-NOTICES_PREFIX = "notices/"
 _ID = re.compile(r"[0-9a-f]{24}")
 
 
@@ -77,11 +75,6 @@ def outcome_prefix(request_id: str) -> str:
 def outcome_key(request_id: str) -> str:
     """The store key of an event's outcome. `request_id` must be a valid id."""
     return f"{outcome_prefix(request_id)}{request_id}.json"
-
-
-def reminder_key(request_id: str) -> str:
-    """The store key marking that an event's reminder was sent (by whom, when)."""
-    return f"{NOTICES_PREFIX}{request_id[:8]}/{request_id}.reminder.json"
 
 
 class EventRecord(BaseModel):

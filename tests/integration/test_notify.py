@@ -1,241 +1,376 @@
-"""Notifications through Apprise to real receivers on 127.0.0.1: a webhook and a mail server."""
+"""Notifications through Apprise, to real receivers on 127.0.0.1: a webhook and an SMTP server.
+
+The links they carry answer the event through a real app with `HITL_SECRET` set.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 import hitlkit
 from hitlkit import ConfigurationError, LocalStore
-from hitlkit._delivery import drain, pending
-from hitlkit._records import reminder_key
+from hitlkit._links import verify_answer_link
+from hitlkit._server import create_app
 from tests.forms import form_fields
-from tests.receivers import eventually, mailbox, text_of, void, webhook
+from tests.integration.conftest import serve_in_thread
+from tests.receivers import HookServer, MailServer, links_in, text_of, wait_until
 
-LINK = re.compile(r"https?://127\.0\.0\.1:[0-9]+/form/([0-9a-f]{24})")
-
-
-@pytest.fixture(autouse=True)
-def _deliveries_finish() -> Iterator[None]:
-    yield
-    drain(60)
+SECRET = "notify-secret-0123456789abcdef"
 
 
-def ask(store: LocalStore, endpoint: str, name: str, **options: Any) -> hitlkit.Event[Any]:
-    options.setdefault("run_id", "run-notify")
-    options.setdefault("data_type", int)
-    return hitlkit.new_event(name, store=store, endpoint=endpoint, serve=False, **options)
+@pytest.fixture
+def hook() -> Iterator[HookServer]:
+    server = HookServer()
+    yield server
+    server.close()
 
 
-def answer_through_link(http: httpx.Client, link: str, value: str) -> None:
-    """Open the link as a person would, then post the form it shows."""
-    match = LINK.match(link)
-    assert match is not None
-    fields = form_fields(http, link)
-    assert fields["request_id"] == match[1]
-    posted = http.post("/submit", data={**fields, "value": value})
+@pytest.fixture
+def mail() -> Iterator[MailServer]:
+    server = MailServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def app_url(app_store: LocalStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A real app over `app_store` verifying links signed with `SECRET` (also in HITL_SECRET)."""
+    monkeypatch.setenv("HITL_SECRET", SECRET)
+    server, thread, port = serve_in_thread(create_app(app_store, secret=SECRET))
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def ask(store: LocalStore, endpoint: str, name: str = "deploy", **options: Any) -> Any:
+    options.setdefault("run_id", "run-7")
+    return hitlkit.new_event(
+        name,
+        int,
+        prompt="How many replicas?",
+        store=store,
+        endpoint=endpoint,
+        serve=False,
+        **options,
+    )
+
+
+def notices_of(event: Any) -> list[hitlkit.AuditEntry]:
+    return [
+        e
+        for e in hitlkit.Client(store=event.store).audit(event.request_id)
+        if e.action == "notified"
+    ]
+
+
+def test_a_webhook_gets_the_prompt_and_a_signed_link_that_answers_as_the_assignee(
+    hook: HookServer, app_store: LocalStore, app_url: str
+) -> None:
+    event = ask(app_store, app_url, notify=[hook.url], assignees=["ana"])
+
+    [post] = hook.wait_for(1)
+    message = post["message"]
+    assert post["title"] == "hitlkit: deploy is waiting for an answer"
+    assert "How many replicas?" in message
+    assert event.deadline.strftime("%Y-%m-%d %H:%M:%S UTC") in message
+    assert "run-7" in message
+    [link] = links_in(message)
+    assert link.startswith(f"{app_url}/form/{event.request_id}?token=")
+
+    with httpx.Client(base_url=app_url, timeout=10, trust_env=False) as browser:
+        fields = form_fields(browser, link)
+        posted = browser.post("/submit", data={**fields, "value": "4"})
     assert posted.status_code == 200, posted.text
+    assert event.wait() == 4
+    outcome = event.outcome()
+    assert outcome is not None
+    assert (outcome.by, outcome.via) == ("ana", "form")
+    wait_until(lambda: bool(notices_of(event)), "the audit entry of the notification")
+    [entry] = notices_of(event)
+    assert entry.via == "json"
+    assert entry.detail == f"opened ok: {hook.url.removesuffix('/hook')}/…"
 
 
-def test_a_webhook_is_told_when_an_event_opens_and_its_link_answers_it(
-    app_store: LocalStore, app_url: str, client: httpx.Client
+def test_an_email_carries_a_link_that_answers_through_the_api(
+    mail: MailServer, app_store: LocalStore, app_url: str
 ) -> None:
-    with webhook() as hook:
-        event = ask(app_store, app_url, "add_to_x", prompt="What should I add to x?",
-                    notify=[hook.url])  # fmt: skip
-        [post] = hook.wait_for(event.request_id)
-        assert post["title"] == "hitlkit: add_to_x is waiting for an answer"
-        message = post["message"]
-        assert "What should I add to x?" in message
-        assert f"Answer: {event.form_url}" in message
-        assert event.deadline.strftime("%Y-%m-%d %H:%M:%S UTC") in message
-        assert "run-notify" in message
-        assert event.request_id in message
-        [link] = [m[0] for m in LINK.finditer(message)]
-        answer_through_link(client, link, "5")
-        assert event.wait() == 5
+    event = ask(app_store, app_url, notify=[mail.url("ana@example.com")])
+
+    [message] = mail.wait_for(1)
+    assert message["Subject"] == "hitlkit: deploy is waiting for an answer"
+    assert mail.recipients == [["ana@example.com"]]
+    text = text_of(message)
+    assert "How many replicas?" in text
+    assert event.deadline.strftime("%Y-%m-%d %H:%M:%S UTC") in text
+    assert "run-7" in text
+    link = links_in(text)[0]
+    token = parse_qs(urlsplit(link).query)["token"][0]
+
+    answered = httpx.post(
+        f"{app_url}/api/events/{event.request_id}/answer",
+        json={"value": 6},
+        headers={"Authorization": f"Bearer {token}"},
+        trust_env=False,
+    )
+    assert answered.status_code == 200, answered.text
+    assert event.wait() == 6
 
 
-def test_mail_carries_the_prompt_and_a_link_that_answers(
-    app_store: LocalStore, app_url: str, client: httpx.Client
+def test_without_a_secret_the_message_links_to_the_form(
+    hook: HookServer, app_store: LocalStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with mailbox() as box:
-        event = ask(app_store, app_url, "approve", data_type=bool,
-                    prompt="Ship **v2**? <script>alert(1)</script>",
-                    prompt_type="markdown", notify=[box.url()])  # fmt: skip
-        mail = box.wait_for(event.request_id)
-        assert mail["Subject"] == "hitlkit: approve is waiting for an answer"
-        assert mail["To"] == "ana@example.com"
-        html, text = text_of(mail, "html"), text_of(mail, "plain")
-        assert "<strong>v2</strong>" in html
-        assert "<script>" not in html
-        assert f'<a href="{event.form_url}">' in html
-        assert event.deadline.strftime("%Y-%m-%d %H:%M:%S UTC") in html
-        assert event.form_url in text
-        assert "run-notify" in text
-        link = LINK.search(text)
-        assert link is not None
-        answer_through_link(client, link[0], "yes")
-        assert event.wait() is True
+    monkeypatch.delenv("HITL_SECRET", raising=False)
+    event = ask(app_store, "http://127.0.0.1:9", notify=[hook.url])
+
+    [post] = hook.wait_for(1)
+    assert links_in(post["message"]) == [event.form_url]
 
 
-def test_finding_an_event_again_does_not_tell_anyone_again(
-    app_store: LocalStore, app_url: str
-) -> None:
-    with webhook() as hook:
-        first = ask(app_store, app_url, "once", notify=[hook.url])
-        hook.wait_for(first.request_id)
-        again = ask(app_store, app_url, "once", notify=[hook.url])  # a restarted workflow
-        assert again.request_id == first.request_id
-        assert drain(60)
-        assert len(hook.about(first.request_id)) == 1
-
-
-def test_a_receiver_failing_twice_gets_the_message_on_the_third_try(
+def test_a_receiver_failing_twice_gets_the_message_on_the_third_attempt(
     app_store: LocalStore, app_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="hitlkit.notify")
-    with webhook(fail_first=2) as hook:
-        event = ask(app_store, app_url, "flaky", notify=[hook.url])
-        [post] = hook.wait_for(event.request_id)
-        assert event.form_url in post["message"]
-        assert hook.tries == 3
-    retries = [r for r in caplog.records if "trying again" in r.getMessage()]
-    assert [r.levelno for r in retries] == [logging.WARNING, logging.WARNING]
-    assert "try 1 of 5" in retries[0].getMessage()
-    assert any("sent the message about 'flaky'" in r.getMessage() for r in caplog.records)
+    flaky = HookServer(statuses=[500, 500])
+    try:
+        with caplog.at_level(logging.WARNING, logger="hitlkit.notify"):
+            event = ask(app_store, app_url, notify=[flaky.url])
+            [post] = flaky.wait_for(1)
+        assert flaky.arrived == 3
+        assert post["title"] == "hitlkit: deploy is waiting for an answer"
+        label = flaky.url.removesuffix("/hook")
+        failures = [r.getMessage() for r in caplog.records if label in r.getMessage()]
+        assert len(failures) == 2
+        assert "failed (attempt 1 of" in failures[0]
+        wait_until(lambda: bool(notices_of(event)), "the audit entry of the notification")
+        assert [e.detail for e in notices_of(event)] == [f"opened ok: {label}/…"]
+    finally:
+        flaky.close()
 
 
-@pytest.mark.slow
-def test_a_receiver_that_never_answers_holds_up_nothing(
-    app_store: LocalStore, app_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    with void() as port:
-        url = f"json://hitl:s3cr3t-pw@127.0.0.1:{port}/hook?rto=30"
-        event = ask(app_store, app_url, "nobody_listens", notify=[url])
-        event.answer(7)
-        assert event.wait() == 7
-        assert pending() >= 1  # the message is still on its way, and nobody waited for it
-    assert drain(60)
-    failures = [r.getMessage() for r in caplog.records if r.name == "hitlkit.notify"]
-    assert any("could not send the message about 'nobody_listens'" in m for m in failures)
-    assert any("gave up sending the message about 'nobody_listens'" in m for m in failures)
-    assert all("s3cr3t-pw" not in m for m in failures)
-
-
-def test_the_reminder_goes_out_once_however_many_wait(app_store: LocalStore, app_url: str) -> None:
-    with webhook() as hook:
-        event = ask(app_store, app_url, "remind_me", timeout_seconds=60, remind_before=58.5,
-                    notify=[hook.url])  # fmt: skip
-        again = ask(app_store, app_url, "remind_me", timeout_seconds=60, remind_before=58.5,
-                    notify=[hook.url])  # fmt: skip
-        threads = [threading.Thread(target=e.wait, daemon=True) for e in (event, again)]
-        for thread in threads:
-            thread.start()
-        posts = hook.wait_for(event.request_id, count=2)
-        assert eventually(lambda: app_store.get(reminder_key(event.request_id)), what="the marker")
-        event.answer(1)
-        for thread in threads:
-            thread.join(30)
-        assert drain(60)
-        posts = hook.about(event.request_id)
-        titles = [post["title"] for post in posts]
-        assert titles == [
-            "hitlkit: remind_me is waiting for an answer",
-            "hitlkit: remind_me is still waiting for an answer",
-        ]
-        assert posts[1]["message"].startswith("Reminder: the deadline is in ")
-        assert event.form_url in posts[1]["message"]
-
-
-def test_no_reminder_for_an_event_answered_before_it_is_due(
+def test_a_receiver_that_never_answers_blocks_neither_new_event_nor_wait(
     app_store: LocalStore, app_url: str
 ) -> None:
-    with webhook() as hook:
-        event = ask(app_store, app_url, "answered_early", timeout_seconds=60, remind_before=59,
-                    notify=[hook.url])  # fmt: skip
+    stuck = HookServer(hold=True)
+    try:
+        event = ask(app_store, app_url, notify=[stuck.url])
+        wait_until(lambda: stuck.arrived >= 1, "the notification to reach the receiver")
         event.answer(2)
         assert event.wait() == 2
-        assert drain(60)
-        assert [p["title"] for p in hook.about(event.request_id)] == [
-            "hitlkit: answered_early is waiting for an answer"
-        ]
-        assert app_store.get(reminder_key(event.request_id)) is None
+        assert stuck.posts == []  # still held: nothing was answered while wait() returned
+    finally:
+        stuck.close()
 
 
-def test_hitl_remind_before_is_the_default_when_shorter_than_the_timeout(
-    app_store: LocalStore, app_url: str, monkeypatch: pytest.MonkeyPatch
+def test_an_unreachable_receiver_is_logged_and_does_not_block_wait(
+    app_store: LocalStore, app_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setenv("HITL_REMIND_BEFORE", "59")
-    with webhook() as hook:
-        event = ask(app_store, app_url, "configured_reminder", timeout_seconds=60,
-                    notify=[hook.url])  # fmt: skip
-        waiter = threading.Thread(target=event.wait, daemon=True)
-        waiter.start()
-        posts = hook.wait_for(event.request_id, count=2)
-        assert posts[1]["title"] == "hitlkit: configured_reminder is still waiting for an answer"
+    with caplog.at_level(logging.WARNING, logger="hitlkit.notify"):
+        event = ask(app_store, app_url, notify=["json://127.0.0.1:9/hook"])
         event.answer(1)
-        waiter.join(30)
-        short = ask(app_store, app_url, "too_short_to_remind", timeout_seconds=30,
-                    notify=[hook.url])  # fmt: skip
-        short.answer(1)
-        short.wait()
-        assert drain(60)
-        assert len(hook.about(short.request_id)) == 1
+        assert event.wait() == 1
+        wait_until(
+            lambda: any("json://127.0.0.1:9/…" in r.getMessage() for r in caplog.records),
+            "the failed attempt in the log",
+        )
 
 
-def test_hitl_notify_is_the_default_and_an_empty_list_opts_out(
-    app_store: LocalStore, app_url: str, monkeypatch: pytest.MonkeyPatch
+def test_finding_the_event_again_sends_nothing(
+    hook: HookServer, app_store: LocalStore, app_url: str
 ) -> None:
-    with webhook() as hook, webhook() as other:
-        monkeypatch.setenv("HITL_NOTIFY", f"{hook.url}, {other.url}")
-        told = ask(app_store, app_url, "configured")
-        hook.wait_for(told.request_id)
-        other.wait_for(told.request_id)
-        quiet = ask(app_store, app_url, "quiet", notify=[])
-        assert drain(60)
-        assert hook.about(quiet.request_id) == []
-        assert other.about(quiet.request_id) == []
+    first = ask(app_store, app_url, notify=[hook.url])
+    hook.wait_for(1)
+    again = ask(app_store, app_url, notify=[hook.url])
+    assert again.request_id == first.request_id
+    other = ask(app_store, app_url, "other", notify=[hook.url])  # sent after the re-attach
+
+    posts = hook.wait_for(2)
+    assert [p["title"] for p in posts].count("hitlkit: deploy is waiting for an answer") == 1
+    assert other.request_id in posts[1]["message"]
+    wait_until(lambda: bool(notices_of(other)), "the second event's audit entry")
+    assert len(notices_of(first)) == 1
 
 
-@pytest.mark.parametrize(
-    ("url", "shown"),
-    [
-        ("slak://xoxb-secret-token", "'slak://…'"),
-        ("mailto://ana:hunter2@127.0.0.1:25?from=", "'mailto://…@127.0.0.1:25?…'"),
-        ("hooks.slack.com/services/T0/B0/secret", "'hooks.slack.com/…'"),
-    ],
-)
-def test_a_bad_url_is_refused_by_name_without_its_secrets(
-    app_store: LocalStore, app_url: str, url: str, shown: str
+def test_the_reminder_is_sent_once_by_several_waiters(
+    hook: HookServer, app_store: LocalStore, app_url: str
 ) -> None:
-    with pytest.raises(ConfigurationError) as caught:
-        ask(app_store, app_url, "never", notify=["json://127.0.0.1:9/ok", url])
-    message = str(caught.value)
-    assert shown in message
-    assert "URL 2 of 2" in message
-    assert "secret" not in message
-    assert "hunter2" not in message
-    assert app_store.list("events/") == []  # nothing was created
+    waiters = [
+        ask(app_store, app_url, notify=[hook.url], timeout_seconds=4, remind_before=3)
+        for _ in range(3)
+    ]
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda e=e: results.append(e.wait())) for e in waiters]
+    for thread in threads:
+        thread.start()
+
+    opened, reminder = hook.wait_for(2)
+    waiters[0].answer(9)
+    for thread in threads:
+        thread.join(30)
+    ask(app_store, app_url, "barrier", notify=[hook.url])
+    posts = hook.wait_for(3)
+
+    assert results == [9, 9, 9]
+    assert opened["title"] == "hitlkit: deploy is waiting for an answer"
+    assert reminder["title"].startswith("hitlkit: deploy still waits for an answer (")
+    assert reminder["title"].endswith(" s left)")
+    assert links_in(reminder["message"]) == links_in(opened["message"])
+    assert [p["title"] for p in posts].count(reminder["title"]) == 1
 
 
-def test_a_bad_url_in_hitl_notify_is_refused_too(
-    app_store: LocalStore, app_url: str, monkeypatch: pytest.MonkeyPatch
+def test_bad_urls_are_refused_with_their_credentials_hidden(
+    app_store: LocalStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HITL_NOTIFY", "nope://token")
-    with pytest.raises(ConfigurationError, match=r"'nope://…' \(HITL_NOTIFY\)"):
-        ask(app_store, app_url, "never")
+    with pytest.raises(ConfigurationError) as unknown:
+        ask(app_store, "http://127.0.0.1:9", notify=["nosuch://xoxb-verysecrettoken@team"])
+    with pytest.raises(ConfigurationError) as malformed:
+        ask(app_store, "http://127.0.0.1:9", notify=["json://ana:hunter2hunter2@bad host/x"])
+    monkeypatch.setenv("HITL_NOTIFY", "slack://")
+    with pytest.raises(ConfigurationError) as configured:
+        ask(app_store, "http://127.0.0.1:9")
+
+    assert "'nosuch://xo…@team'" in str(unknown.value)
+    assert "no service 'nosuch://'" in str(unknown.value)
+    assert "verysecrettoken" not in str(unknown.value)
+    assert "hunter2" not in str(malformed.value)
+    assert "json://ana:****@" in str(malformed.value)
+    assert "slack://" in str(configured.value)
+    assert hitlkit.list_events(store=app_store) == []  # refused before anything was created
 
 
-@pytest.mark.parametrize("remind_before", [0, -5, float("nan"), 3600, True])
-def test_remind_before_must_be_a_positive_time_before_the_deadline(
-    app_store: LocalStore, app_url: str, remind_before: float
+def test_hitl_notify_is_the_default_and_notify_empty_turns_it_off(
+    hook: HookServer, mail: MailServer, app_store: LocalStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(ValueError, match="remind_before must be"):
-        ask(app_store, app_url, "never", notify=[], remind_before=remind_before)
+    monkeypatch.setenv("HITL_NOTIFY", f"{hook.url}, {mail.url('bo@example.com,cy@example.com')}")
+    ask(app_store, "http://127.0.0.1:9", "quiet", notify=[])
+    ask(app_store, "http://127.0.0.1:9", "loud")
+
+    [post] = hook.wait_for(1)
+    messages = mail.wait_for(2)  # Apprise sends one mail per recipient
+    assert post["title"] == "hitlkit: loud is waiting for an answer"
+    assert {m["Subject"] for m in messages} == {post["title"]}
+    assert sorted(mail.recipients) == [["bo@example.com"], ["cy@example.com"]]
+
+
+def test_options_that_do_not_fit_are_refused(hook: HookServer, app_store: LocalStore) -> None:
+    with pytest.raises(ValueError, match="less than timeout_seconds"):
+        ask(
+            app_store, "http://127.0.0.1:9", notify=[hook.url], timeout_seconds=60, remind_before=60
+        )
+    with pytest.raises(ValueError, match="pass notify= or set HITL_NOTIFY"):
+        ask(app_store, "http://127.0.0.1:9", remind_before=30)
+    with pytest.raises(TypeError, match="list of Apprise URLs"):
+        ask(app_store, "http://127.0.0.1:9", notify=hook.url)
+
+
+def _run(script: str, tmp_path: Path, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "HITL_STORE": str(tmp_path / "store"), "HITL_AUTOSTART": "0"}
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_without_apprise_notify_names_the_extra_to_install(tmp_path: Path) -> None:
+    done = _run(
+        """
+        import sys
+        sys.modules["apprise"] = None   # as if it were not installed
+        import hitlkit
+        hitlkit.new_event("x", int, notify=["json://127.0.0.1:9/"])
+        """,
+        tmp_path,
+    )
+    assert done.returncode == 1
+    assert 'pip install "hitlkit[notify]"' in done.stderr
+
+
+def test_an_exiting_process_does_not_hang_on_a_receiver_that_never_answers(
+    tmp_path: Path,
+) -> None:
+    stuck = HookServer(hold=True)
+    try:
+        done = _run(
+            f"""
+            import hitlkit
+            event = hitlkit.new_event("x", int, notify=["{stuck.url}"])
+            print(event.request_id)
+            """,
+            tmp_path,
+        )
+        assert stuck.arrived >= 1
+    finally:
+        stuck.close()
+    assert done.returncode == 0, done.stderr
+    assert "notification(s) left undelivered at exit" in done.stderr
+
+
+def test_a_workflow_that_ends_at_once_still_sends_its_message(
+    hook: HookServer, tmp_path: Path
+) -> None:
+    done = _run(
+        f"""
+        import hitlkit
+        event = hitlkit.new_event("x", int, notify=["{hook.url}"])
+        event.answer(1)
+        print(event.wait())
+        """,
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    [post] = hook.posts  # delivered while the process was exiting, not lost with it
+    assert post["title"] == "hitlkit: x is waiting for an answer"
+
+
+def test_with_several_assignees_the_link_names_nobody(
+    hook: HookServer, app_store: LocalStore, app_url: str
+) -> None:
+    ask(app_store, app_url, notify=[hook.url], assignees=["ana", "bo"])
+    [post] = hook.wait_for(1)
+    [link] = links_in(post["message"])
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    assert verify_answer_link(SECRET, token).identity is None
+
+
+def test_a_secret_too_short_to_sign_links_fails_new_event(
+    app_store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_SECRET", "short")
+    with pytest.raises(ConfigurationError, match="HITL_SECRET must be at least"):
+        ask(app_store, "http://127.0.0.1:9", notify=["json://127.0.0.1:9/hook"])
+    assert app_store.list("events/") == []
+
+
+@pytest.mark.parametrize("prompt_type", ["text", "markdown"])
+def test_markup_in_a_prompt_never_reaches_an_email_as_markup(
+    mail: MailServer, app_store: LocalStore, prompt_type: str
+) -> None:
+    prompt = "Ship **v2**? <img src=x onerror=alert(1)><script>alert(2)</script>"
+    event = hitlkit.new_event(
+        "deploy", bool, prompt=prompt, prompt_type=prompt_type,  # type: ignore[arg-type]
+        store=app_store, endpoint="http://127.0.0.1:9", serve=False, notify=[mail.url("ana@x.org")],
+    )  # fmt: skip
+    [message] = mail.wait_for(1)
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None
+    html = str(part.get_content())
+    assert "<script" not in html
+    assert "<img" not in html
+    assert f'<a href="{event.form_url}">' in html
+    if prompt_type == "markdown":
+        assert "<strong>v2</strong>" in html
+    else:
+        assert "&lt;script&gt;" in html

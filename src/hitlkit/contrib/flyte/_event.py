@@ -90,7 +90,8 @@ class Event(_CoreEvent[T]):
         store: Store | str | None = None,
         endpoint: str | None = None,
         serve: bool | None = None,
-        notify: Sequence[str] | str | None = None,
+        assignees: Sequence[str] | None = None,
+        notify: Sequence[str] | None = None,
         remind_before: float | None = None,
     ) -> Event[U]:
         """Create the event `name` in this Flyte run, or find it if it exists.
@@ -124,6 +125,7 @@ class Event(_CoreEvent[T]):
             store=store if store is not None else found.store,
             endpoint=endpoint,
             serve=serve,
+            assignees=assignees,
             notify=notify,
             remind_before=remind_before,
         )
