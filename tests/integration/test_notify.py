@@ -374,3 +374,15 @@ def test_markup_in_a_prompt_never_reaches_an_email_as_markup(
         assert "<strong>v2</strong>" in html
     else:
         assert "&lt;script&gt;" in html
+
+
+def test_a_bad_endpoint_fails_before_the_event_is_created(
+    hook: HookServer, app_store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_ENDPOINT", "ftp://nowhere")
+    with pytest.raises(ConfigurationError, match="HITL_ENDPOINT"):
+        hitlkit.new_event("late", int, store=app_store, serve=False, notify=[hook.url])
+    monkeypatch.delenv("HITL_ENDPOINT")
+    event = hitlkit.new_event("late", int, store=app_store, serve=False, notify=[hook.url])
+    [post] = hook.wait_for(1)  # the retry created it, so the retry told them
+    assert event.request_id in post["message"]
