@@ -387,6 +387,9 @@ class Event(Generic[T]):
         if not isinstance(default, _NotGiven):
             default = value_type.validate(default)
         notices = _notify.notices_for(notify, remind_before, timeout_seconds=timeout_seconds)
+        # Before the event is created: were a bad HITL_ENDPOINT to fail after, a retry would
+        # find the event and never announce it.
+        the_endpoint = (endpoint or _config.default_endpoint()).rstrip("/")
         the_store = open_store(store if store is not None else _config.default_store_url())
         record, created = await _ops.open_event(
             the_store,
@@ -404,7 +407,6 @@ class Event(Generic[T]):
             description=description,
             initial=_initial_data(initial),
         )
-        the_endpoint = (endpoint or _config.default_endpoint()).rstrip("/")
         if created and notices is not None:
             _notify.announce(the_store, record, notices, the_endpoint)
         if serve if serve is not None else _config.autostart():

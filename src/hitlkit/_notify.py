@@ -30,9 +30,12 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
+from markupsafe import Markup
+
 from hitlkit import _audit, _config
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._links import answer_url, check_secret, sign_answer_link
+from hitlkit._markdown import render_prompt
 from hitlkit._ops import load_outcome
 from hitlkit._outbox import Delivery, outbox
 from hitlkit._records import EventRecord, utcnow
@@ -64,10 +67,11 @@ class Notices:
 
 @dataclass(frozen=True)
 class Message:
-    """A notification's title and Markdown body."""
+    """A notification's title, its Markdown body, and the same as safe HTML (for email)."""
 
     title: str
     body: str
+    html: str = ""
 
 
 def notices_for(
@@ -192,14 +196,27 @@ def message_for(
         title = f"hitlkit: {record.name} still waits for an answer ({left} left)"
     else:
         title = f"hitlkit: {record.name} is waiting for an answer"
+    link = event_link(record, endpoint)
+    facts = [
+        f"deadline: {deadline}",
+        f"run: {record.run_id}",
+        f"event: {record.name} ({record.id})",
+    ]
     body = "\n\n".join(
-        [
-            record.prompt,
-            f"Answer here: <{event_link(record, endpoint)}>",
-            f"- deadline: {deadline}\n- run: {record.run_id}\n- event: {record.name} ({record.id})",
-        ]
+        [record.prompt, f"Answer here: <{link}>", "\n".join(f"- {fact}" for fact in facts)]
     )
-    return Message(title, body)
+    return Message(title, body, _html(record, link, facts))
+
+
+def _html(record: EventRecord, link: str, facts: list[str]) -> str:
+    """The body as HTML: the prompt escaped, or rendered from Markdown and sanitized, as on the
+    form, so that markup in a prompt never reaches an email as markup."""
+    prompt = render_prompt(record.prompt, record.prompt_type)
+    if record.prompt_type != "markdown":
+        prompt = Markup('<p style="white-space: pre-wrap">{}</p>').format(prompt)
+    items = Markup("").join(Markup("<li>{}</li>").format(fact) for fact in facts)
+    answer = Markup('<p>Answer here: <a href="{}">{}</a></p>').format(link, link)
+    return str(prompt + answer + Markup("<ul>{}</ul>").format(items))
 
 
 def _duration(seconds: float) -> str:
@@ -257,11 +274,18 @@ def _send(
 
         def send(url: str = url) -> bool:
             service: Any = apprise.Apprise.instantiate(url)
-            return service is not None and bool(
+            if service is None:
+                return False
+            # HTML targets (email) get HTML made here, where the prompt is escaped or
+            # sanitized; Apprise would pass markup in a Markdown body through as is.
+            as_html = _preferred_format(service) == "html"
+            return bool(
                 service.notify(
-                    body=message.body,
+                    body=message.html if as_html else message.body,
                     title=message.title,
-                    body_format=apprise.NotifyFormat.MARKDOWN,
+                    body_format=apprise.NotifyFormat.HTML
+                    if as_html
+                    else apprise.NotifyFormat.MARKDOWN,
                 )
             )
 
@@ -270,3 +294,13 @@ def _send(
             _audit.record_notice(store, record, via=_channel(url), detail=detail)
 
         outbox().submit(Delivery(label=label, send=send, on_done=on_done))
+
+
+def _preferred_format(service: Any) -> str:
+    """The body format an Apprise service prefers ("text", "markdown", "html"),
+    honouring a `?format=` in its URL."""
+    resolve = getattr(service, "resolve_format", None)
+    chosen = resolve() if callable(resolve) else service.notify_format
+    if isinstance(chosen, (tuple, list)):
+        chosen = chosen[0] if chosen else "text"
+    return str(getattr(chosen, "value", chosen))

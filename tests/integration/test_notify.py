@@ -20,6 +20,7 @@ import pytest
 
 import hitlkit
 from hitlkit import ConfigurationError, LocalStore
+from hitlkit._links import verify_answer_link
 from hitlkit._server import create_app
 from tests.forms import form_fields
 from tests.integration.conftest import serve_in_thread
@@ -315,3 +316,73 @@ def test_an_exiting_process_does_not_hang_on_a_receiver_that_never_answers(
         stuck.close()
     assert done.returncode == 0, done.stderr
     assert "notification(s) left undelivered at exit" in done.stderr
+
+
+def test_a_workflow_that_ends_at_once_still_sends_its_message(
+    hook: HookServer, tmp_path: Path
+) -> None:
+    done = _run(
+        f"""
+        import hitlkit
+        event = hitlkit.new_event("x", int, notify=["{hook.url}"])
+        event.answer(1)
+        print(event.wait())
+        """,
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    [post] = hook.posts  # delivered while the process was exiting, not lost with it
+    assert post["title"] == "hitlkit: x is waiting for an answer"
+
+
+def test_with_several_assignees_the_link_names_nobody(
+    hook: HookServer, app_store: LocalStore, app_url: str
+) -> None:
+    ask(app_store, app_url, notify=[hook.url], assignees=["ana", "bo"])
+    [post] = hook.wait_for(1)
+    [link] = links_in(post["message"])
+    token = parse_qs(urlsplit(link).query)["token"][0]
+    assert verify_answer_link(SECRET, token).identity is None
+
+
+def test_a_secret_too_short_to_sign_links_fails_new_event(
+    app_store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_SECRET", "short")
+    with pytest.raises(ConfigurationError, match="HITL_SECRET must be at least"):
+        ask(app_store, "http://127.0.0.1:9", notify=["json://127.0.0.1:9/hook"])
+    assert app_store.list("events/") == []
+
+
+@pytest.mark.parametrize("prompt_type", ["text", "markdown"])
+def test_markup_in_a_prompt_never_reaches_an_email_as_markup(
+    mail: MailServer, app_store: LocalStore, prompt_type: str
+) -> None:
+    prompt = "Ship **v2**? <img src=x onerror=alert(1)><script>alert(2)</script>"
+    event = hitlkit.new_event(
+        "deploy", bool, prompt=prompt, prompt_type=prompt_type,  # type: ignore[arg-type]
+        store=app_store, endpoint="http://127.0.0.1:9", serve=False, notify=[mail.url("ana@x.org")],
+    )  # fmt: skip
+    [message] = mail.wait_for(1)
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None
+    html = str(part.get_content())
+    assert "<script" not in html
+    assert "<img" not in html
+    assert f'<a href="{event.form_url}">' in html
+    if prompt_type == "markdown":
+        assert "<strong>v2</strong>" in html
+    else:
+        assert "&lt;script&gt;" in html
+
+
+def test_a_bad_endpoint_fails_before_the_event_is_created(
+    hook: HookServer, app_store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_ENDPOINT", "ftp://nowhere")
+    with pytest.raises(ConfigurationError, match="HITL_ENDPOINT"):
+        hitlkit.new_event("late", int, store=app_store, serve=False, notify=[hook.url])
+    monkeypatch.delenv("HITL_ENDPOINT")
+    event = hitlkit.new_event("late", int, store=app_store, serve=False, notify=[hook.url])
+    [post] = hook.wait_for(1)  # the retry created it, so the retry told them
+    assert event.request_id in post["message"]
