@@ -21,6 +21,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HITL_USER", "tester")
     monkeypatch.delenv("HITL_RUN_ID", raising=False)
     monkeypatch.delenv("HITL_ENDPOINT", raising=False)
+    monkeypatch.delenv("HITL_NOTIFY", raising=False)  # nobody gets mail from the tests
+    monkeypatch.delenv("HITL_REMIND_BEFORE", raising=False)
 
 
 def make_store(kind: str, root: Path) -> Store:

@@ -9,7 +9,12 @@ the store by knocking:
 
 ```
 audit/<run8>/<request_id>-<UTC time>-refused-<random>.json
+audit/<run8>/<request_id>-<UTC time>-notified-<random>.json
 ```
+
+Each notification sent about the event is an entry too (`notified`: the
+service in `via`; `opened` or `reminder`, `ok` or `failed`, and the target with
+its credentials redacted, in `detail`).
 
 `shown_sha256` is the SHA-256 of what the form showed (prompt and its rendering,
 description, type and JSON Schema, canonical JSON): it proves later which
@@ -36,6 +41,7 @@ __all__ = [
     "AuditEntry",
     "audit_prefix",
     "read_audit",
+    "record_notice",
     "record_refusal",
     "resolution_entry",
     "shown_digest",
@@ -43,7 +49,7 @@ __all__ = [
 
 AUDIT_PREFIX = "audit/"
 MAX_REFUSALS_PER_EVENT = 20
-AuditAction = Literal["answered", "cancelled", "timed_out", "defaulted", "refused"]
+AuditAction = Literal["answered", "cancelled", "timed_out", "defaulted", "refused", "notified"]
 
 
 class AuditEntry(BaseModel):
@@ -54,10 +60,17 @@ class AuditEntry(BaseModel):
     request_id: str
     action: AuditAction
     by: str | None = Field(description="the identity: token name, link identity, or user name")
-    via: str = Field(description="the channel: form, api, cli, python, timeout")
+    via: str = Field(
+        description="the channel: form, api, cli, python, timeout; for notified, the service "
+        "(json, mailto, slack, ...)"
+    )
     at: AwareDatetime
     shown_sha256: str = Field(description="SHA-256 of the prompt, type and schema shown")
-    detail: str | None = Field(default=None, description="refused: why (not_assigned, ...)")
+    detail: str | None = Field(
+        default=None,
+        description="refused: why (not_assigned, ...); notified: opened or reminder, ok or "
+        "failed, and the target with its credentials redacted",
+    )
 
 
 def shown_digest(record: EventRecord) -> str:
@@ -110,6 +123,23 @@ async def record_refusal(
     await _append(store, entry)
 
 
+def record_notice(store: Store, record: EventRecord, *, via: str, detail: str) -> None:
+    """Append that a notification about `record` was sent (or failed) through `via`.
+
+    Blocking: notifications are delivered from threads of their own.
+    """
+    entry = AuditEntry(
+        request_id=record.id,
+        action="notified",
+        by="hitlkit",
+        via=via,
+        at=utcnow(),
+        shown_sha256=shown_digest(record),
+        detail=detail,
+    )
+    store.put_if_absent(*_entry_item(entry))
+
+
 async def read_audit(store: Store, request_id: str) -> list[AuditEntry]:
     """The audit entries of `request_id`, oldest first: refusals, and the outcome."""
     keys = await store.list_async(audit_prefix(request_id))
@@ -132,6 +162,10 @@ async def read_audit(store: Store, request_id: str) -> list[AuditEntry]:
 
 
 async def _append(store: Store, entry: AuditEntry) -> None:
+    await store.put_if_absent_async(*_entry_item(entry))
+
+
+def _entry_item(entry: AuditEntry) -> tuple[str, bytes]:
     stamp = entry.at.strftime("%Y%m%dT%H%M%S%fZ")
     key = f"{audit_prefix(entry.request_id)}{stamp}-{entry.action}-{secrets.token_hex(4)}.json"
-    await store.put_if_absent_async(key, entry.model_dump_json().encode())
+    return key, entry.model_dump_json().encode()

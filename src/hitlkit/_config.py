@@ -11,12 +11,16 @@
 | `HITL_TOKENS_FILE`| none                     | API tokens (hashes) the app accepts          |
 | `HITL_TOKEN`      | none                     | the API token clients send                   |
 | `HITL_INSECURE`   | `0`                      | serve beyond loopback without authentication |
+| `HITL_NOTIFY`     | none                     | Apprise URLs told when an event opens        |
+| `HITL_REMIND_BEFORE` | none                  | seconds before the deadline to remind them   |
 """
 
 from __future__ import annotations
 
 import getpass
+import math
 import os
+import re
 import secrets
 import socket
 from datetime import datetime, timezone
@@ -36,6 +40,8 @@ __all__ = [
     "default_store_url",
     "host_and_pid",
     "insecure",
+    "notify_targets",
+    "remind_before",
     "secret",
     "tokens_file",
 ]
@@ -121,3 +127,38 @@ def client_token() -> str | None:
 def insecure() -> bool:
     """`HITL_INSECURE`: serve beyond loopback without authentication (behind a proxy)."""
     return os.environ.get("HITL_INSECURE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+# Apprise URLs may hold commas and spaces in their queries (`?to=a@x.org,b@x.org`): a URL
+# ends only where a separator is followed by the next `scheme://`, as Apprise splits them.
+_URLS = re.compile(r"((?<![a-z0-9])[a-z0-9]+?://.*?)(?=$|[\s,;]{1,32}[a-z0-9]{1,32}?://)", re.I)
+
+
+def notify_targets() -> tuple[str, ...]:
+    """`HITL_NOTIFY`: Apprise URLs (separated by whitespace or commas) told when an event opens."""
+    text = os.environ.get("HITL_NOTIFY", "").strip()
+    if not text:
+        return ()
+    urls = tuple(url.strip(" \t\r\n,;") for url in _URLS.findall(text))
+    if not urls:
+        raise ConfigurationError(
+            "HITL_NOTIFY must hold Apprise URLs such as json://host/path or "
+            "mailto://user:password@example.com, separated by spaces or commas"
+        )
+    return urls
+
+
+def remind_before() -> float | None:
+    """`HITL_REMIND_BEFORE`: seconds before the deadline to send a reminder; unset or 0: none."""
+    text = os.environ.get("HITL_REMIND_BEFORE", "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ConfigurationError(
+            f"HITL_REMIND_BEFORE must be a number of seconds (0 for no reminder), got {text!r}"
+        )
+    return seconds or None

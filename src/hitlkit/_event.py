@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import logging
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -12,7 +13,7 @@ from typing import Any, Final, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
-from hitlkit import _config, _ops
+from hitlkit import _config, _notify, _ops
 from hitlkit._exceptions import ConfigurationError, EventCancelledError, EventTimeoutError
 from hitlkit._links import answer_url, sign_answer_link
 from hitlkit._records import (
@@ -29,6 +30,8 @@ from hitlkit._types import ValueType, to_json, value_type_for
 from hitlkit._watch import watcher_for
 
 __all__ = ["NOT_GIVEN", "Event", "PromptType", "new_event"]
+
+log = logging.getLogger("hitlkit.notify")
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -80,12 +83,14 @@ class Event(Generic[T]):
         store: Store,
         endpoint: str,
         default: T | _NotGiven = NOT_GIVEN,
+        notices: _notify.Notices | None = None,
     ) -> None:
         self._record = record
         self._value_type = value_type
         self._store = store
         self._endpoint = endpoint
         self._default = default
+        self._notices = notices
 
     # -- the seed's properties ----------------------------------------------
 
@@ -262,6 +267,7 @@ class Event(Generic[T]):
             self.poll_interval_seconds,
             endpoint=self._endpoint,
         )
+        reminder = self._schedule_reminder()
         try:
             while True:
                 woken = loop.create_future()
@@ -278,6 +284,25 @@ class Event(Generic[T]):
                     timer.cancel()
         finally:
             unsubscribe()
+            if reminder is not None:
+                reminder.cancel()
+
+    def _schedule_reminder(self) -> asyncio.Task[None] | None:
+        """Start the reminder's timer, if this event has one; the task never raises."""
+        notices = self._notices
+        if notices is None or notices.remind_before is None:
+            return None
+        remind_at = self.deadline - timedelta(seconds=notices.remind_before)
+        delay = max(0.0, (remind_at - utcnow()).total_seconds())
+
+        async def remind_later() -> None:
+            await asyncio.sleep(delay)
+            try:
+                await _notify.remind(self._store, self._record, notices, self._endpoint)
+            except Exception as exc:  # a reminder never fails the wait
+                log.warning("could not send the reminder of %s: %s", self.request_id, exc)
+
+        return asyncio.ensure_future(remind_later())
 
     def _result(self, outcome: Outcome) -> T:
         if outcome.status in ("answered", "defaulted"):
@@ -317,6 +342,8 @@ class Event(Generic[T]):
         endpoint: str | None = None,
         serve: bool | None = None,
         assignees: Sequence[str] | None = None,
+        notify: Sequence[str] | None = None,
+        remind_before: float | None = None,
     ) -> Event[U]:
         """Create the event `name` in this run, or find it if it exists.
 
@@ -341,6 +368,14 @@ class Event(Generic[T]):
           endpoint; defaults to `HITL_AUTOSTART` (on).
         - `assignees`: the identities (token names, link identities, user names)
           that may answer; others get `NotAssignedError` (HTTP 403). Default: anyone.
+        - `notify`: Apprise URLs (`slack://…`, `mailto://…`, `json://…`) told when
+          this call creates the event (not when it finds it again): the prompt, a
+          link to answer (signed when `HITL_SECRET` is set), the deadline and the
+          run. Sent in the background, with retries. Default: `HITL_NOTIFY`; `[]`
+          sends nothing. Needs `pip install "hitlkit[notify]"`.
+        - `remind_before`: seconds before the deadline at which a waiting process
+          reminds the same targets, once, if the event is still open. Default:
+          `HITL_REMIND_BEFORE` (where shorter than the timeout), else none.
 
         ```python
         event = await Event.create.aio("ok", data_type=bool, prompt="Deploy?")
@@ -351,8 +386,12 @@ class Event(Generic[T]):
         _check_texts(description, prompt_type)
         if not isinstance(default, _NotGiven):
             default = value_type.validate(default)
+        notices = _notify.notices_for(notify, remind_before, timeout_seconds=timeout_seconds)
+        # Before the event is created: were a bad HITL_ENDPOINT to fail after, a retry would
+        # find the event and never announce it.
+        the_endpoint = (endpoint or _config.default_endpoint()).rstrip("/")
         the_store = open_store(store if store is not None else _config.default_store_url())
-        record = await _ops.create_event(
+        record, created = await _ops.open_event(
             the_store,
             name=name,
             value_type=value_type,
@@ -368,7 +407,8 @@ class Event(Generic[T]):
             description=description,
             initial=_initial_data(initial),
         )
-        the_endpoint = (endpoint or _config.default_endpoint()).rstrip("/")
+        if created and notices is not None:
+            _notify.announce(the_store, record, notices, the_endpoint)
         if serve if serve is not None else _config.autostart():
             # The web app sits above events; importing it here keeps that direction
             # at import time and spares processes that never serve the cost.
@@ -376,7 +416,12 @@ class Event(Generic[T]):
 
             await ensure_app(the_store, the_endpoint)
         return Event(
-            record, value_type=value_type, store=the_store, endpoint=the_endpoint, default=default
+            record,
+            value_type=value_type,
+            store=the_store,
+            endpoint=the_endpoint,
+            default=default,
+            notices=notices,
         )
 
 
@@ -450,6 +495,8 @@ async def new_event(
     endpoint: str | None = None,
     serve: bool | None = None,
     assignees: Sequence[str] | None = None,
+    notify: Sequence[str] | None = None,
+    remind_before: float | None = None,
 ) -> Event[T]:
     """Ask a person for a value of `data_type`; same as `Event.create`, whose docstring
     describes every option.
@@ -478,4 +525,6 @@ async def new_event(
         endpoint=endpoint,
         serve=serve,
         assignees=assignees,
+        notify=notify,
+        remind_before=remind_before,
     )

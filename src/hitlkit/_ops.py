@@ -61,6 +61,7 @@ __all__ = [
     "list_event_states",
     "load_event",
     "load_outcome",
+    "open_event",
 ]
 
 StatusFilter = Literal["pending", "resolved", "all"]
@@ -148,7 +149,16 @@ class EventInfo(BaseModel):
     )
 
 
-async def create_event(
+async def create_event(store: Store, **options: Any) -> EventRecord:
+    """Create the event (run_id, name), or return it if it exists with the same type.
+
+    Takes the options of `open_event`.
+    """
+    record, _ = await open_event(store, **options)
+    return record
+
+
+async def open_event(
     store: Store,
     *,
     name: str,
@@ -164,10 +174,12 @@ async def create_event(
     prompt_type: Literal["text", "markdown"] = "text",
     description: str | None = None,
     initial: Any = None,
-) -> EventRecord:
-    """Create the event (run_id, name), or return it if it exists with the same type.
+) -> tuple[EventRecord, bool]:
+    """Create the event (run_id, name), or find it if it exists with the same type.
 
-    `assignees`, when given, are the only identities that may answer.
+    Returns the record and whether this call created it (`False` when a restarted
+    program finds its event again). `assignees`, when given, are the only
+    identities that may answer.
     """
     request_id = event_id(scope, run_id, name)
     now = utcnow()
@@ -194,7 +206,7 @@ async def create_event(
     )
     key = event_key(request_id)
     if await store.put_if_absent_async(key, record.model_dump_json().encode()):
-        return record
+        return record, True
     existing = await load_event(store, request_id)
     if existing.data_type != value_type.name or (
         existing.validation == "schema" and existing.json_schema != record.json_schema
@@ -204,7 +216,7 @@ async def create_event(
             f"event {name!r} of run {run_id!r} exists with data_type {existing.data_type}{how}, "
             f"not {value_type.name}; use another name or run id"
         )
-    return existing
+    return existing, False
 
 
 async def load_event(store: Store, request_id: str) -> EventRecord:

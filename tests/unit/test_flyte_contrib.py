@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,12 +47,59 @@ def test_env_is_a_task_environment_that_deploys_the_app() -> None:
     assert app_env.scaling.replicas == (0, 1)
 
 
+def test_the_flyte_create_takes_every_option_of_the_core() -> None:
+    core = inspect.signature(hitlkit.Event.create.aio)
+    flyte_create = inspect.signature(flyteplugins.hitl.Event.create.aio)
+    assert list(flyte_create.parameters) == list(core.parameters)
+
+
+def test_a_flyte_event_with_assignees_refuses_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    event = flyteplugins.hitl.new_event(
+        "assigned", data_type=int, store="memory://flyte-assignees", assignees=["ana"]
+    )
+    monkeypatch.setenv("HITL_USER", "bo")
+    with pytest.raises(hitlkit.NotAssignedError):
+        event.answer(1)
+    monkeypatch.setenv("HITL_USER", "ana")
+    event.answer(2)
+
+    assert event.assignees == ("ana",)
+    assert event.wait() == 2
+
+
 def test_a_flyte_event_is_a_hitlkit_event() -> None:
     event = flyteplugins.hitl.new_event("n", data_type=int, store="memory://flyte-unit")
     assert isinstance(event, flyteplugins.hitl.Event)
     assert isinstance(event, hitlkit.Event)
     event.answer(3)
     assert event.wait() == 3
+
+
+def test_the_flyte_drop_in_notifies_and_reminds_like_the_core() -> None:
+    from tests.receivers import HookServer
+
+    hook = HookServer()
+    try:
+        event = flyteplugins.hitl.new_event(
+            "n2",
+            data_type=int,
+            store="memory://flyte-notify",
+            timeout_seconds=3,
+            notify=[hook.url],
+            remind_before=2.5,
+        )
+        hook.wait_for(1)
+        waited: list[int] = []
+        thread = threading.Thread(target=lambda: waited.append(event.wait()))
+        thread.start()
+        opened, reminder = hook.wait_for(2)
+        event.answer(3)
+        thread.join(30)
+    finally:
+        hook.close()
+    assert waited == [3]
+    assert opened["title"] == "hitlkit: n2 is waiting for an answer"
+    assert reminder["title"].startswith("hitlkit: n2 still waits for an answer")
 
 
 def test_outside_a_task_every_default_is_hitlkits() -> None:

@@ -7,7 +7,7 @@ import html
 import logging
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
@@ -90,6 +90,9 @@ class Event(_CoreEvent[T]):
         store: Store | str | None = None,
         endpoint: str | None = None,
         serve: bool | None = None,
+        assignees: Sequence[str] | None = None,
+        notify: Sequence[str] | None = None,
+        remind_before: float | None = None,
     ) -> Event[U]:
         """Create the event `name` in this Flyte run, or find it if it exists.
 
@@ -122,6 +125,9 @@ class Event(_CoreEvent[T]):
             store=store if store is not None else found.store,
             endpoint=endpoint,
             serve=serve,
+            assignees=assignees,
+            notify=notify,
+            remind_before=remind_before,
         )
         event = Event(
             core.record,
@@ -129,6 +135,7 @@ class Event(_CoreEvent[T]):
             store=core.store,
             endpoint=core.endpoint,
             default=default,
+            notices=core._notices,
         )
         if found.in_task:
             await _announce(event)

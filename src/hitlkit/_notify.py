@@ -1,0 +1,306 @@
+"""Tell people that an event waits for them, through Apprise (Slack, email, webhooks, ...).
+
+`new_event(..., notify=[...])` (or `HITL_NOTIFY`) sends one message when the call
+creates the event, not when a restarted program finds it again; with
+`remind_before=` (or `HITL_REMIND_BEFORE`) the waiting process sends a reminder
+that many seconds before the deadline if the event is still open then. A
+create-once key, `notices/<run8>/<id>-reminder.json`, makes that reminder go out
+once, however many processes wait and restart.
+
+A message holds the prompt, a link to answer (signed for the single assignee,
+or for anyone, until the deadline, when `HITL_SECRET` is set; else the form's
+URL), the deadline in UTC and the run. Delivery runs in the background
+(`hitlkit._outbox`), and each result is written to the audit trail.
+
+Notify targets stay in the process: they often hold credentials, so they are
+never written to the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import math
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
+
+from markupsafe import Markup
+
+from hitlkit import _audit, _config
+from hitlkit._exceptions import ConfigurationError
+from hitlkit._links import answer_url, check_secret, sign_answer_link
+from hitlkit._markdown import render_prompt
+from hitlkit._ops import load_outcome
+from hitlkit._outbox import Delivery, outbox
+from hitlkit._records import EventRecord, utcnow
+from hitlkit._store import Store
+
+__all__ = [
+    "INSTALL_HINT",
+    "Notices",
+    "announce",
+    "message_for",
+    "notices_for",
+    "redact",
+    "remind",
+    "reminder_key",
+]
+
+INSTALL_HINT = 'notifications need apprise: pip install "hitlkit[notify]"'
+MAX_TARGETS = 20
+NOTICES_PREFIX = "notices/"
+
+
+@dataclass(frozen=True)
+class Notices:
+    """Where to send an event's notifications, and when to remind (seconds before the deadline)."""
+
+    targets: tuple[str, ...]
+    remind_before: float | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """A notification's title, its Markdown body, and the same as safe HTML (for email)."""
+
+    title: str
+    body: str
+    html: str = ""
+
+
+def notices_for(
+    notify: Sequence[str] | None, remind_before: float | None, *, timeout_seconds: float
+) -> Notices | None:
+    """Check the `notify=` and `remind_before=` options (or their configured defaults).
+
+    Returns `None` when nobody is to be told. Bad URLs raise `ConfigurationError`
+    naming the URL with its credentials redacted.
+    """
+    if isinstance(notify, str):
+        raise TypeError("notify must be a list of Apprise URLs, not one string")
+    targets = _config.notify_targets() if notify is None else tuple(dict.fromkeys(notify))
+    if remind_before is not None:
+        if isinstance(remind_before, bool) or not isinstance(remind_before, (int, float)):
+            raise TypeError(f"remind_before must be a number of seconds, got {remind_before!r}")
+        if not (math.isfinite(remind_before) and 0 < remind_before < timeout_seconds):
+            raise ValueError(
+                "remind_before must be a positive number of seconds less than "
+                f"timeout_seconds ({timeout_seconds:g}), got {remind_before!r}"
+            )
+        if not targets:
+            raise ValueError(
+                "remind_before needs someone to remind: pass notify= or set HITL_NOTIFY"
+            )
+    else:
+        configured = _config.remind_before()
+        # A configured default fits some events and not others: it skips those it does not fit.
+        if configured is not None and configured < timeout_seconds:
+            remind_before = configured
+    if not targets:
+        return None
+    if len(targets) > MAX_TARGETS:
+        raise ValueError(f"notify takes at most {MAX_TARGETS} URLs, got {len(targets)}")
+    for url in targets:
+        _check_target(url)
+    secret = _config.secret()
+    if secret is not None:
+        check_secret(secret)  # the links are signed later, in the background: fail here
+    return Notices(targets, remind_before)
+
+
+@functools.cache
+def _apprise() -> ModuleType:
+    try:
+        with warnings.catch_warnings():
+            # Apprise's email plugin imports the standard library's imghdr, deprecated on
+            # 3.11 and 3.12; its plugins load on first use, so load them all here, once.
+            warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
+            import apprise
+
+            _schemes()
+    except ImportError:
+        raise ModuleNotFoundError(INSTALL_HINT, name="apprise") from None
+    return apprise
+
+
+def _check_target(url: object) -> None:
+    if not isinstance(url, str):
+        raise TypeError(f"each notify target must be an Apprise URL (text), got {url!r}")
+    apprise = _apprise()
+    if apprise.Apprise.instantiate(url) is not None:
+        return
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if not scheme:
+        why = "it has no scheme (such as json://, mailto://, slack://)"
+    elif scheme not in _schemes():
+        why = f"Apprise has no service {scheme + '://'!r}"
+    else:
+        why = f"it is not a valid {scheme}:// URL (see Apprise's page for that service)"
+    raise ConfigurationError(f"notify URL {redact(url)!r} is not a valid Apprise URL: {why}")
+
+
+@functools.cache
+def _schemes() -> frozenset[str]:
+    try:
+        plugins = importlib.import_module("apprise.manager_plugins")
+        return frozenset(str(s).lower() for s in plugins.NotificationManager().schemas())
+    except AttributeError:  # pragma: no cover - another Apprise layout
+        return frozenset()
+
+
+_LONG_WORD = re.compile(r"[A-Za-z0-9_-]{9,}")
+
+
+def redact(url: str) -> str:
+    """`url` with what may be a credential hidden: passwords, paths, queries, token-like hosts.
+
+    ```python
+    redact("slack://T1234abcd/B5678efgh/xoxb-secret")      # 'slack://T1…/…'
+    redact("mailtos://ana:hunter2@gmail.com?to=bo@x.org")  # 'mailtos://ana:****@gmail.com/…'
+    ```
+    """
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(unparseable URL)"
+    host = parts.netloc.rpartition("@")[2].removesuffix(port)  # as written: tokens keep case
+    if "." not in host and host != "localhost" and ":" not in host:
+        host = _LONG_WORD.sub(lambda m: m.group()[:2] + "…", host)
+    user = ""
+    if parts.username:
+        user = _LONG_WORD.sub(lambda m: m.group()[:2] + "…", parts.username)
+        user += ":****@" if parts.password else "@"
+    rest = "/…" if parts.path.strip("/") or parts.query else ""
+    return f"{parts.scheme}://{user}{host}{port}{rest}"
+
+
+def _channel(url: str) -> str:
+    return url.partition("://")[0].lower() or "apprise"
+
+
+def message_for(
+    record: EventRecord, endpoint: str, *, reminder: bool = False, now: datetime | None = None
+) -> Message:
+    """The notification about `record`: title, and a Markdown body with the prompt,
+    a link to answer, the deadline (UTC) and the run."""
+    deadline = record.deadline.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if reminder:
+        left = _duration((record.deadline - (now or utcnow())).total_seconds())
+        title = f"hitlkit: {record.name} still waits for an answer ({left} left)"
+    else:
+        title = f"hitlkit: {record.name} is waiting for an answer"
+    link = event_link(record, endpoint)
+    facts = [
+        f"deadline: {deadline}",
+        f"run: {record.run_id}",
+        f"event: {record.name} ({record.id})",
+    ]
+    body = "\n\n".join(
+        [record.prompt, f"Answer here: <{link}>", "\n".join(f"- {fact}" for fact in facts)]
+    )
+    return Message(title, body, _html(record, link, facts))
+
+
+def _html(record: EventRecord, link: str, facts: list[str]) -> str:
+    """The body as HTML: the prompt escaped, or rendered from Markdown and sanitized, as on the
+    form, so that markup in a prompt never reaches an email as markup."""
+    prompt = render_prompt(record.prompt, record.prompt_type)
+    if record.prompt_type != "markdown":
+        prompt = Markup('<p style="white-space: pre-wrap">{}</p>').format(prompt)
+    items = Markup("").join(Markup("<li>{}</li>").format(fact) for fact in facts)
+    answer = Markup('<p>Answer here: <a href="{}">{}</a></p>').format(link, link)
+    return str(prompt + answer + Markup("<ul>{}</ul>").format(items))
+
+
+def _duration(seconds: float) -> str:
+    """`seconds` as people say it: 45 s, 10 min, 3 h."""
+    seconds = max(0, round(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{round(seconds / 60)} min"
+    return f"{round(seconds / 3600)} h"
+
+
+def event_link(record: EventRecord, endpoint: str) -> str:
+    """A signed answer link when `HITL_SECRET` is set, else the form's URL.
+
+    The link names the single assignee, if there is exactly one, and lasts until
+    the deadline.
+    """
+    secret = _config.secret()
+    if secret is None:
+        return f"{endpoint}/form/{record.id}"
+    assignees = record.assignees or ()
+    identity = assignees[0] if len(assignees) == 1 else None
+    token = sign_answer_link(secret, record.id, identity=identity, expires_at=record.deadline)
+    return answer_url(endpoint, record.id, token)
+
+
+def announce(store: Store, record: EventRecord, notices: Notices, endpoint: str) -> None:
+    """Send the message that `record` opened to every target, in the background."""
+    _send(store, record, notices, message_for(record, endpoint), kind="opened")
+
+
+def reminder_key(request_id: str) -> str:
+    """The create-once key that marks the reminder of `request_id` as sent."""
+    return f"{NOTICES_PREFIX}{request_id[:8]}/{request_id}-reminder.json"
+
+
+async def remind(store: Store, record: EventRecord, notices: Notices, endpoint: str) -> bool:
+    """Send the reminder of `record` if it is still open and nobody sent it yet."""
+    if record.is_expired() or await load_outcome(store, record.id) is not None:
+        return False
+    marker = f'{{"at": "{utcnow().isoformat()}", "by": "{_config.host_and_pid()}"}}'
+    if not await store.put_if_absent_async(reminder_key(record.id), marker.encode()):
+        return False  # another waiter, or this one before a restart, sent it
+    _send(store, record, notices, message_for(record, endpoint, reminder=True), kind="reminder")
+    return True
+
+
+def _send(
+    store: Store, record: EventRecord, notices: Notices, message: Message, *, kind: str
+) -> None:
+    apprise = _apprise()
+    for url in notices.targets:
+        label = redact(url)
+
+        def send(url: str = url) -> bool:
+            service: Any = apprise.Apprise.instantiate(url)
+            if service is None:
+                return False
+            # HTML targets (email) get HTML made here, where the prompt is escaped or
+            # sanitized; Apprise would pass markup in a Markdown body through as is.
+            as_html = _preferred_format(service) == "html"
+            return bool(
+                service.notify(
+                    body=message.html if as_html else message.body,
+                    title=message.title,
+                    body_format=apprise.NotifyFormat.HTML
+                    if as_html
+                    else apprise.NotifyFormat.MARKDOWN,
+                )
+            )
+
+        def on_done(ok: bool, url: str = url, label: str = label) -> None:
+            detail = f"{kind} {'ok' if ok else 'failed'}: {label}"
+            _audit.record_notice(store, record, via=_channel(url), detail=detail)
+
+        outbox().submit(Delivery(label=label, send=send, on_done=on_done))
+
+
+def _preferred_format(service: Any) -> str:
+    """The body format an Apprise service prefers ("text", "markdown", "html"),
+    honouring a `?format=` in its URL."""
+    resolve = getattr(service, "resolve_format", None)
+    chosen = resolve() if callable(resolve) else service.notify_format
+    if isinstance(chosen, (tuple, list)):
+        chosen = chosen[0] if chosen else "text"
+    return str(getattr(chosen, "value", chosen))
