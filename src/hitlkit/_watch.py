@@ -118,7 +118,11 @@ class Watcher:
             return sum(len(subs) for subs in self._subs.values())
 
     def _on_write(self, key: str) -> None:
-        self._wake(key.rpartition("/")[0] + "/", {key})
+        # A run's waiters follow its own prefix; the inbox follows all of `events/`.
+        with self._lock:
+            prefixes = [prefix for prefix in self._subs if key.startswith(prefix)]
+        for prefix in prefixes:
+            self._wake(prefix, {key})
 
     def _wake(self, prefix: str, keys: set[str]) -> None:
         with self._lock:

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import metrics, trace
 
-from hitlkit._server import _api, _pages
+from hitlkit._server import _api, _inbox, _pages
 from hitlkit._server._auth import AuthSettings
 from hitlkit._server._context import app_version
 from hitlkit._server._errors import install_error_handlers
@@ -42,7 +42,8 @@ Answer the questions that running workflows ask, from programs.
 - An event with assignees refuses everyone else with **403** `not_assigned`.
 - Browsers' cross-site writes (`Sec-Fetch-Site: cross-site`) get **403** `cross_site`.
 
-People answer at `/` (the inbox) and `/form/{{request_id}}`.
+People answer at `/` (the inbox, which `/api/inbox/changes` keeps live) and
+`/form/{{request_id}}`.
 """
 
 
@@ -89,6 +90,7 @@ def create_app(
         app.add_middleware(AllowedHosts, hosts=tuple(allowed_hosts))
     app.add_middleware(SecurityHeaders)
     app.include_router(_api.router)
+    app.include_router(_inbox.router)
     app.include_router(_pages.router)
     return app
 

@@ -1,10 +1,10 @@
-"""HTML routes: the inbox, the answer form, and the form's post."""
+"""HTML routes: the answer form, the form's post, and the static files pages load."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter
@@ -20,13 +20,12 @@ from hitlkit._exceptions import (
     NotAssignedError,
 )
 from hitlkit._forms import FormField, error_names, form_fields, parse_form
-from hitlkit._ops import StatusFilter
 from hitlkit._records import EventRecord, Outcome
 from hitlkit._server._auth import Caller, auth_settings, authenticate
 from hitlkit._server._context import StoreDep
 from hitlkit._server._csrf import FIELD, csrf_field, csrf_valid, set_csrf_cookie
 from hitlkit._server._session import set_session
-from hitlkit._server._templates import STYLESHEET, render, shown
+from hitlkit._server._templates import SCRIPT, STYLESHEET, render, shown
 from hitlkit._server._views import MAX_BY_LENGTH
 from hitlkit._tokens import TOKEN_PREFIX, token_hash
 from hitlkit._types import value_type_named
@@ -53,20 +52,19 @@ class _BadForm(Exception):
         self.title = title
 
 
+_STATIC_HEADERS = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+
+
 @router.get("/static/hitlkit.css")
 async def stylesheet() -> Response:
     """The one stylesheet; pages have no inline styles or scripts."""
-    headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
-    return Response(STYLESHEET, media_type="text/css", headers=headers)
+    return Response(STYLESHEET, media_type="text/css", headers=_STATIC_HEADERS)
 
 
-@router.get("/", response_class=HTMLResponse)
-async def inbox(request: Request, store: StoreDep, status: str = "pending") -> HTMLResponse:
-    """Events waiting for an answer, newest first (or resolved ones, or all)."""
-    authenticate(request, needs="all", html=True)
-    chosen = cast(StatusFilter, status if status in ("resolved", "all") else "pending")
-    states = await _ops.list_event_states(store, status=chosen)
-    return render(request, "inbox.html", states=states, status=chosen)
+@router.get("/static/hitlkit.js")
+async def script() -> Response:
+    """The one script: live updates of the inbox. Every page works without it."""
+    return Response(SCRIPT, media_type="text/javascript", headers=_STATIC_HEADERS)
 
 
 @router.get("/form/{request_id}", response_class=HTMLResponse)

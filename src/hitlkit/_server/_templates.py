@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import html
 import json
+import re
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
@@ -13,19 +17,23 @@ from starlette.responses import HTMLResponse
 
 from hitlkit._exceptions import UnsupportedTypeError
 from hitlkit._markdown import render_prompt
+from hitlkit._ops import EventState
 from hitlkit._records import EventRecord, utcnow
 from hitlkit._schema import UnsupportedSchema, check_supported
 from hitlkit._types import value_type_named
 
-__all__ = ["STYLESHEET", "render", "shown"]
+__all__ = ["SCRIPT", "STYLESHEET", "render", "shown"]
 
-STYLESHEET = (resources.files("hitlkit._server") / "static" / "hitlkit.css").read_bytes()
+_STATIC = resources.files("hitlkit._server") / "static"
+STYLESHEET = (_STATIC / "hitlkit.css").read_bytes()
+SCRIPT = (_STATIC / "hitlkit.js").read_bytes()
 
-# Pages load nothing but our stylesheet and post only to this app; no script runs.
+# Pages load nothing but our stylesheet and script, which only reads from this app,
+# and post only to this app; no inline script or style runs.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; "
+        "img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -102,6 +110,24 @@ def excerpt(text: str, length: int = 160) -> str:
     return flat if len(flat) <= length else flat[: length - 1].rstrip() + "…"
 
 
+def prompt_excerpt(record: EventRecord, length: int = 160) -> str:
+    """The start of an event's prompt as plain text, on one line (markdown rendered first)."""
+    text = record.prompt
+    if record.prompt_type == "markdown":
+        rendered = _BLOCK_END.sub(" ", render_prompt(text, "markdown"))
+        text = html.unescape(_TAG.sub("", rendered))
+    return excerpt(text, length)
+
+
+def signature(states: Iterable[EventState]) -> str:
+    """A short digest of which events a list shows, in which state: tells lists apart."""
+    text = ",".join(f"{state.record.id}:{state.status}" for state in states)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+_BLOCK_END = re.compile(r"</(?:p|td|th|tr|li|h[1-6]|pre|blockquote)>|<br\s*/?>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
+
 _env = Environment(
     loader=PackageLoader("hitlkit._server", "templates"),
     autoescape=True,
@@ -115,6 +141,8 @@ _env.filters.update(
     relative=relative,
     utc=utc,
     excerpt=excerpt,
+    signature=signature,
+    prompt_excerpt=prompt_excerpt,
     prompt_html=render_prompt,
     status_words=STATUS_WORDS.get,
 )
