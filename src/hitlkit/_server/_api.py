@@ -15,7 +15,7 @@ from hitlkit import _audit, _ops
 from hitlkit._ops import EventInfo, EventState, StatusFilter
 from hitlkit._records import is_event_id
 from hitlkit._server._auth import authenticate
-from hitlkit._server._context import StoreDep, app_version, store_fingerprint
+from hitlkit._server._context import app_version, store_fingerprint, store_of
 from hitlkit._server._views import (
     AnswerBody,
     AuditList,
@@ -68,20 +68,21 @@ _ANSWER_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/health", response_model=Health, tags=["app"])
-async def health(store: StoreDep) -> Health:
+async def health(request: Request) -> Health:
     """Which app answers here, and a fingerprint of the store it serves."""
+    store = store_of(request)
     return Health(version=app_version(), store=store_fingerprint(store))
 
 
 @router.get("/api/events", response_model=EventList, responses=_INVALID, tags=["events"])
 async def list_events(
     request: Request,
-    store: StoreDep,
     status: StatusFilter = "pending",
     run_id: str | None = None,
     name: str | None = None,
 ) -> EventList:
     """Events, newest first: `pending` (open, before the deadline), `resolved` or `all`."""
+    store = store_of(request)
     authenticate(request, needs="all")
     states = await _ops.list_event_states(store, status=status, run_id=run_id, name=name)
     base = str(request.base_url)
@@ -91,8 +92,9 @@ async def list_events(
 @router.get(
     "/api/events/{request_id}", response_model=EventInfo, responses=_NOT_FOUND, tags=["events"]
 )
-async def get_event(request: Request, store: StoreDep, request_id: str) -> EventInfo:
+async def get_event(request: Request, request_id: str) -> EventInfo:
     """One event, with its outcome once it has one."""
+    store = store_of(request)
     authenticate(request, request_id=request_id, needs="read")
     state = await _ops.get_event_state(store, request_id)
     return _info(state, str(request.base_url))
@@ -104,13 +106,12 @@ async def get_event(request: Request, store: StoreDep, request_id: str) -> Event
     responses=_ANSWER_ERRORS,
     tags=["events"],
 )
-async def answer(
-    request: Request, store: StoreDep, request_id: str, body: AnswerBody
-) -> OutcomeBody:
+async def answer(request: Request, request_id: str, body: AnswerBody) -> OutcomeBody:
     """Answer the event. The first answer wins; later ones get 409 with the winner.
 
     With a credential (API token or answer link), its identity is recorded and `by` is ignored.
     """
+    store = store_of(request)
     caller = authenticate(request, request_id=request_id, needs="answer")
     outcome = await _ops.answer_event(
         store, request_id, body.value, by=caller.by(body.by), via=body.via
@@ -126,11 +127,11 @@ async def answer(
 )
 async def cancel(
     request: Request,
-    store: StoreDep,
     request_id: str,
     body: Annotated[CancelBody | None, Body()] = None,
 ) -> OutcomeBody:
     """Call the event off; its waiter gets `EventCancelledError`. Needs an API token if any."""
+    store = store_of(request)
     caller = authenticate(request, request_id=request_id, needs="all")
     body = body or CancelBody()
     outcome = await _ops.cancel_event(
@@ -145,8 +146,9 @@ async def cancel(
     responses=_NOT_FOUND,
     tags=["events"],
 )
-async def audit(request: Request, store: StoreDep, request_id: str) -> AuditList:
+async def audit(request: Request, request_id: str) -> AuditList:
     """The event's audit trail, oldest first: resolutions and refused attempts."""
+    store = store_of(request)
     authenticate(request, request_id=request_id, needs="all")
     record = await _ops.load_event(store, request_id)
     return AuditList(entries=await _audit.read_audit(store, record.id))
@@ -162,7 +164,7 @@ async def audit(request: Request, store: StoreDep, request_id: str) -> AuditList
     tags=["events"],
 )
 async def changes(
-    store: StoreDep,
+    request: Request,
     prefix: Annotated[
         str, Query(pattern=r"^outcomes/[0-9a-f]{8}/$", examples=["outcomes/5f0c1a2b/"])
     ],
@@ -174,6 +176,7 @@ async def changes(
     `data: <request_id>` (earlier ones may come too); a comment line every 15 seconds
     keeps the connection open. An event only says "look again": read the outcome to learn it.
     """
+    store = store_of(request)
     return StreamingResponse(
         _outcome_events(store, prefix),
         media_type="text/event-stream",
@@ -212,8 +215,9 @@ async def _outcome_events(store: Store, prefix: str) -> AsyncIterator[str]:
 @router.post(
     "/submit/json", response_model=SubmitJsonResult, responses=_ANSWER_ERRORS, tags=["seed"]
 )
-async def submit_json(request: Request, store: StoreDep, body: SubmitJsonBody) -> SubmitJsonResult:
+async def submit_json(request: Request, body: SubmitJsonBody) -> SubmitJsonResult:
     """flyteplugins-hitl's answer route. `data_type` and `response_path` are ignored."""
+    store = store_of(request)
     caller = authenticate(request, request_id=body.request_id, needs="answer")
     # Read before answering: once the answer is in, the waiting process may exit at once,
     # and with it the worker threads this app's store reads run on.
@@ -223,8 +227,9 @@ async def submit_json(request: Request, store: StoreDep, body: SubmitJsonBody) -
 
 
 @router.get("/status/{request_id}", response_model=StatusView, responses=_NOT_FOUND, tags=["seed"])
-async def status(request: Request, store: StoreDep, request_id: str) -> StatusView:
+async def status(request: Request, request_id: str) -> StatusView:
     """flyteplugins-hitl's status route: "completed" means answered."""
+    store = store_of(request)
     authenticate(request, request_id=request_id, needs="read")
     state = await _ops.get_event_state(store, request_id)
     view = _info(state, str(request.base_url))

@@ -5,15 +5,13 @@ from __future__ import annotations
 import functools
 import hashlib
 from importlib import metadata
-from typing import Annotated
 
-from fastapi import Depends
 from starlette.requests import Request
 
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._store import Store
 
-__all__ = ["StoreDep", "app_version", "store_fingerprint"]
+__all__ = ["app_version", "store_fingerprint", "store_of"]
 
 
 def store_fingerprint(store: Store) -> str:
@@ -30,12 +28,13 @@ def app_version() -> str:
         return "unknown"
 
 
-async def _store(request: Request) -> Store:
+def store_of(request: Request) -> Store:
+    """The store the app serves.
+
+    Read in each route rather than declared as a dependency: FastAPI spends a
+    good part of a short request on resolving each dependency.
+    """
     store = getattr(request.app.state, "store", None)
     if not isinstance(store, Store):
         raise ConfigurationError("this hitlkit app was started without a store")
     return store
-
-
-StoreDep = Annotated[Store, Depends(_store)]
-"""The store the app serves, as a route parameter."""

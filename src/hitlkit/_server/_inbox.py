@@ -27,7 +27,7 @@ from hitlkit._exceptions import EventNotFoundError
 from hitlkit._ops import EventState, StatusFilter
 from hitlkit._records import EVENTS_PREFIX, OUTCOMES_PREFIX, EventRecord, outcome_key, utcnow
 from hitlkit._server._auth import AuthFailure, auth_settings, authenticate
-from hitlkit._server._context import StoreDep
+from hitlkit._server._context import store_of
 from hitlkit._server._csrf import csrf_field, set_csrf_cookie
 from hitlkit._server._templates import render
 from hitlkit._server._views import ErrorBody
@@ -94,17 +94,19 @@ async def inbox_states(store: Store, query: InboxQuery) -> list[EventState]:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def inbox(
-    request: Request, store: StoreDep, status: str = "pending", run_id: str = "", name: str = ""
+    request: Request, status: str = "pending", run_id: str = "", name: str = ""
 ) -> HTMLResponse:
     """Events waiting for an answer, newest first (or resolved ones, or all), filtered."""
+    store = store_of(request)
     return await _render_inbox(request, store, "inbox.html", InboxQuery.parse(status, run_id, name))
 
 
 @router.get("/inbox/list", response_class=HTMLResponse, include_in_schema=False)
 async def inbox_list(
-    request: Request, store: StoreDep, status: str = "pending", run_id: str = "", name: str = ""
+    request: Request, status: str = "pending", run_id: str = "", name: str = ""
 ) -> HTMLResponse:
     """The inbox's list alone, for pages that refresh it in place."""
+    store = store_of(request)
     query = InboxQuery.parse(status, run_id, name)
     return await _render_inbox(request, store, "_inbox_list.html", query)
 
@@ -133,7 +135,7 @@ async def _render_inbox(
     },
     tags=["events"],
 )
-async def inbox_changes(request: Request, store: StoreDep) -> StreamingResponse:
+async def inbox_changes(request: Request) -> StreamingResponse:
     """Tells an open inbox when to look again, as server-sent events.
 
     Sends `event: changed` once when it starts following, then whenever an event
@@ -143,6 +145,7 @@ async def inbox_changes(request: Request, store: StoreDep) -> StreamingResponse:
     A comment line every 15 seconds keeps the connection open. Takes an API token
     (or a browser signed in with one), like the list of events.
     """
+    store = store_of(request)
     try:
         authenticate(request, needs="all", html=True)  # also takes a signed-in browser
     except AuthFailure:

@@ -22,11 +22,12 @@ from hitlkit._exceptions import (
 from hitlkit._forms import FormField, error_names, form_fields, parse_form
 from hitlkit._records import EventRecord, Outcome
 from hitlkit._server._auth import Caller, auth_settings, authenticate
-from hitlkit._server._context import StoreDep
+from hitlkit._server._context import store_of
 from hitlkit._server._csrf import FIELD, csrf_field, csrf_valid, set_csrf_cookie
 from hitlkit._server._session import set_session
 from hitlkit._server._templates import SCRIPT, STYLESHEET, render, shown
 from hitlkit._server._views import MAX_BY_LENGTH
+from hitlkit._store import Store
 from hitlkit._tokens import TOKEN_PREFIX, token_hash
 from hitlkit._types import value_type_named
 
@@ -68,8 +69,9 @@ async def script() -> Response:
 
 
 @router.get("/form/{request_id}", response_class=HTMLResponse)
-async def form(request: Request, store: StoreDep, request_id: str) -> HTMLResponse:
+async def form(request: Request, request_id: str) -> HTMLResponse:
     """The answer form, or how the event ended. `?token=` carries an answer link."""
+    store = store_of(request)
     link = request.query_params.get("token") or None
     caller = authenticate(request, request_id=request_id, link=link, needs="read", html=True)
     try:
@@ -83,8 +85,9 @@ async def form(request: Request, store: StoreDep, request_id: str) -> HTMLRespon
 
 
 @router.post("/submit", response_class=HTMLResponse)
-async def submit(request: Request, store: StoreDep) -> HTMLResponse:
+async def submit(request: Request) -> HTMLResponse:
     """Record the form's answer, or show the form again with what was wrong."""
+    store = store_of(request)
     try:
         fields = await _form_fields(request)
     except _BadForm as exc:
@@ -136,7 +139,7 @@ class _Form:
         )
 
 
-async def _forged(form: _Form, store: StoreDep, fields: dict[str, list[str]]) -> HTMLResponse:
+async def _forged(form: _Form, store: Store, fields: dict[str, list[str]]) -> HTMLResponse:
     """A post without its form token: how the event ended, or the form again to resubmit."""
     record = form.record
     outcome = await _ops.load_outcome(store, record.id)
@@ -149,9 +152,7 @@ async def _forged(form: _Form, store: StoreDep, fields: dict[str, list[str]]) ->
     return form.again(error=error, kept=_first(fields, "value"), status_code=403)
 
 
-async def _submit_fields(
-    form: _Form, store: StoreDep, fields: dict[str, list[str]]
-) -> HTMLResponse:
+async def _submit_fields(form: _Form, store: Store, fields: dict[str, list[str]]) -> HTMLResponse:
     """Answer an event of a rich type from its form fields, or show them again with errors."""
     request, record = form.request, form.record
     posted = {k: [v.replace("\r\n", "\n") for v in vs] for k, vs in fields.items()}

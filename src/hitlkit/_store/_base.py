@@ -59,6 +59,9 @@ class Store(ABC):
     url: str
     #: Whether only this process can write the store (then every write is announced here).
     in_process: bool = False
+    #: Whether `get_async` answers without waiting (a local folder, memory): then reading
+    #: two keys one after the other is cheaper than starting two tasks.
+    reads_inline: bool = False
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []

@@ -33,6 +33,7 @@ class CountingStore(Store):
         super().__init__()
         self.inner = inner
         self.url = inner.url
+        self.reads_inline = inner.reads_inline
         self.counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
         inner.add_listener(self._announce)

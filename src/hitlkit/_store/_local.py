@@ -38,6 +38,8 @@ class LocalStore(Store):
     ```
     """
 
+    reads_inline = True
+
     def __init__(self, root: str | os.PathLike[str], *, notify: bool = True) -> None:
         super().__init__()
         self.notify = notify

@@ -23,6 +23,7 @@ class MemoryStore(Store):
     """
 
     in_process = True
+    reads_inline = True
 
     def __init__(self, name: str = "") -> None:
         super().__init__()
