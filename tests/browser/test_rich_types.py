@@ -3,39 +3,18 @@ dates, and a nested model, with the app's field errors."""
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
 import pytest
 from playwright.sync_api import Page, expect
-from pydantic import BaseModel, Field
 
 import hitlkit
 from hitlkit import LocalStore
 from tests.browser.support import Served
+from tests.models import Deploy, Env, Limits
 
 pytestmark = pytest.mark.browser
-
-
-class Env(enum.Enum):
-    PROD = "prod"
-    STAGING = "staging"
-
-
-class Limits(BaseModel):
-    cpu: int = Field(default=2, ge=1, le=8, description="CPU cores per replica")
-
-
-class Deploy(BaseModel):
-    """What to deploy, where."""
-
-    version: str = Field(pattern=r"^v[0-9]+$", max_length=10, description="a tag like v2")
-    env: Env
-    replicas: int = Field(default=3, ge=1, le=10)
-    flags: set[Literal["canary", "dry-run"]] = set()
-    limits: Limits
-    notify: bool = False
 
 
 def ask(store: LocalStore, data_type: Any, **options: Any) -> hitlkit.Event[Any]:
