@@ -111,6 +111,12 @@ class EventRecord(BaseModel):
     assignees: tuple[str, ...] | None = None
     """Who may answer (identities); `None` lets anyone who can reach the event answer."""
 
+    def model_post_init(self, context: Any, /) -> None:
+        # A record read from the store has every field set: share one set of their names
+        # (about 2 KB) rather than keep one per record, with 10,000 events waiting in a process.
+        if self.__pydantic_fields_set__ == _ALL_RECORD_FIELDS:
+            object.__setattr__(self, "__pydantic_fields_set__", _ALL_RECORD_FIELDS)
+
     def is_expired(self, now: datetime | None = None) -> bool:
         """Whether the deadline has passed."""
         return (now or utcnow()) >= self.deadline
@@ -118,6 +124,9 @@ class EventRecord(BaseModel):
     def may_answer(self, identity: str | None) -> bool:
         """Whether `identity` may answer: anyone without assignees, else only them."""
         return self.assignees is None or identity in self.assignees
+
+
+_ALL_RECORD_FIELDS = set(EventRecord.model_fields)
 
 
 class Outcome(BaseModel):
