@@ -14,6 +14,8 @@ the rules live in one place:
 from __future__ import annotations
 
 import asyncio
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -220,13 +222,50 @@ async def open_event(
 
 
 async def load_event(store: Store, request_id: str) -> EventRecord:
-    """The record of `request_id`, or `EventNotFoundError` (also for malformed ids)."""
+    """The record of `request_id`, or `EventNotFoundError` (also for malformed ids).
+
+    Records are written once and never change, so the last `RECORD_CACHE_SIZE`
+    read from each store are kept: the inbox and the pages read them again and again.
+    """
     if not is_event_id(request_id):
         raise EventNotFoundError(request_id)
+    cached = _records.get(store, request_id)
+    if cached is not None:
+        return cached
     data = await store.get_async(event_key(request_id))
     if data is None:
         raise EventNotFoundError(request_id)
-    return EventRecord.model_validate_json(data)
+    record = EventRecord.model_validate_json(data)
+    _records.put(store, record)
+    return record
+
+
+RECORD_CACHE_SIZE = 4096
+
+
+class _RecordCache:
+    """Recently read event records, per store object (a record never changes once written)."""
+
+    def __init__(self) -> None:
+        self._by_store: weakref.WeakKeyDictionary[Store, dict[str, EventRecord]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, store: Store, request_id: str) -> EventRecord | None:
+        with self._lock:
+            records = self._by_store.get(store)
+            return None if records is None else records.get(request_id)
+
+    def put(self, store: Store, record: EventRecord) -> None:
+        with self._lock:
+            records = self._by_store.setdefault(store, {})
+            if len(records) >= RECORD_CACHE_SIZE:
+                del records[next(iter(records))]  # the oldest
+            records[record.id] = record
+
+
+_records = _RecordCache()
 
 
 async def load_outcome(store: Store, request_id: str) -> Outcome | None:
