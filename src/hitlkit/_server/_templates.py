@@ -134,6 +134,7 @@ _env = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # packaged templates do not change while the app runs: no stat per use
 )
 _env.filters.update(
     shown=shown,
