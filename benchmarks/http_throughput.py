@@ -222,7 +222,9 @@ records it create-once, flushed to disk (`fsync` of the file; one `fsync` of the
 batch of concurrent answers) before replying; the seed converts the value with the type the
 client sends and overwrites the response file without flushing it.
 
-- **form**: `GET /form/{{id}}` of one pending event, read from the store on every request.
+- **form**: `GET /form/{{id}}` of one pending event. hitlkit reads its outcome from the store
+  on every request, and its record once (records never change, so the app keeps the last
+  4,096 it read); the seed reads its request file every time.
 - **different events**: a wrk Lua script posts `{{"request_id": …, "value": 1}}` to
   {args.events:,} pre-created pending events in turn, so (while they last) every request
   records a first answer. If wrk gets through all of them it wraps around, and hitlkit
