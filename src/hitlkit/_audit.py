@@ -111,16 +111,7 @@ async def record_refusal(
     keys = await store.list_async(audit_prefix(record.id))
     if sum("-refused-" in key for key in keys) >= MAX_REFUSALS_PER_EVENT:
         return
-    entry = AuditEntry(
-        request_id=record.id,
-        action="refused",
-        by=by,
-        via=via,
-        at=utcnow(),
-        shown_sha256=shown_digest(record),
-        detail=detail,
-    )
-    await _append(store, entry)
+    await store.put_if_absent_async(*_new_entry(record, "refused", by, via, detail))
 
 
 def record_notice(store: Store, record: EventRecord, *, via: str, detail: str) -> None:
@@ -128,16 +119,7 @@ def record_notice(store: Store, record: EventRecord, *, via: str, detail: str) -
 
     Blocking: notifications are delivered from threads of their own.
     """
-    entry = AuditEntry(
-        request_id=record.id,
-        action="notified",
-        by="hitlkit",
-        via=via,
-        at=utcnow(),
-        shown_sha256=shown_digest(record),
-        detail=detail,
-    )
-    store.put_if_absent(*_entry_item(entry))
+    store.put_if_absent(*_new_entry(record, "notified", "hitlkit", via, detail))
 
 
 async def read_audit(store: Store, request_id: str) -> list[AuditEntry]:
@@ -161,11 +143,19 @@ async def read_audit(store: Store, request_id: str) -> list[AuditEntry]:
     return sorted(entries, key=lambda e: e.at)
 
 
-async def _append(store: Store, entry: AuditEntry) -> None:
-    await store.put_if_absent_async(*_entry_item(entry))
-
-
-def _entry_item(entry: AuditEntry) -> tuple[str, bytes]:
+def _new_entry(
+    record: EventRecord, action: AuditAction, by: str | None, via: str, detail: str
+) -> tuple[str, bytes]:
+    """The key and body of a new entry about `record`, stamped now."""
+    entry = AuditEntry(
+        request_id=record.id,
+        action=action,
+        by=by,
+        via=via,
+        at=utcnow(),
+        shown_sha256=shown_digest(record),
+        detail=detail,
+    )
     stamp = entry.at.strftime("%Y%m%dT%H%M%S%fZ")
     key = f"{audit_prefix(entry.request_id)}{stamp}-{entry.action}-{secrets.token_hex(4)}.json"
     return key, entry.model_dump_json().encode()

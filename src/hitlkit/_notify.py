@@ -35,7 +35,6 @@ from markupsafe import Markup
 from hitlkit import _audit, _config
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._links import answer_url, check_secret, sign_answer_link
-from hitlkit._markdown import render_prompt
 from hitlkit._ops import load_outcome
 from hitlkit._outbox import Delivery, outbox
 from hitlkit._records import EventRecord, utcnow
@@ -211,6 +210,8 @@ def message_for(
 def _html(record: EventRecord, link: str, facts: list[str]) -> str:
     """The body as HTML: the prompt escaped, or rendered from Markdown and sanitized, as on the
     form, so that markup in a prompt never reaches an email as markup."""
+    from hitlkit._markdown import render_prompt  # markdown-it and nh3 only when mail goes out
+
     prompt = render_prompt(record.prompt, record.prompt_type)
     if record.prompt_type != "markdown":
         prompt = Markup('<p style="white-space: pre-wrap">{}</p>').format(prompt)

@@ -45,7 +45,7 @@ from hitlkit._records import (
     outcome_key,
     utcnow,
 )
-from hitlkit._schema import check_supported, from_text, invalid, validate_answer
+from hitlkit._schema import validate_answer, validate_text
 from hitlkit._store import Store
 from hitlkit._types import Validation, ValueType, to_json, value_type_named
 
@@ -57,7 +57,6 @@ __all__ = [
     "answer_data",
     "answer_event",
     "cancel_event",
-    "create_event",
     "expire_event",
     "get_event_state",
     "list_event_states",
@@ -149,15 +148,6 @@ class EventInfo(BaseModel):
     assignees: list[str] | None = Field(
         default=None, description="who may answer; null lets anyone who may reach it answer"
     )
-
-
-async def create_event(store: Store, **options: Any) -> EventRecord:
-    """Create the event (run_id, name), or return it if it exists with the same type.
-
-    Takes the options of `open_event`.
-    """
-    record, _ = await open_event(store, **options)
-    return record
 
 
 async def open_event(
@@ -336,11 +326,7 @@ def answer_data(record: EventRecord, value: object, *, as_text: bool = False) ->
     """
     if record.validation == "schema":
         if as_text:
-            shape = check_supported(record.json_schema)
-            try:
-                value = from_text(shape, str(value))
-            except ValueError as exc:
-                raise invalid(shape, value, [{"loc": ["value"], "msg": str(exc)}]) from None
+            return validate_text(record.json_schema, str(value))
         return validate_answer(record.json_schema, to_json(value))
     value_type = value_type_named(record.data_type)
     parsed = value_type.parse_text(str(value)) if as_text else value_type.validate(value)

@@ -37,6 +37,7 @@ __all__ = [
     "schema_errors",
     "shape_of",
     "validate_answer",
+    "validate_text",
 ]
 
 SUPPORTED = (
@@ -287,6 +288,16 @@ def _is_datetime(value: object) -> bool:
 
 def _parse_datetime(text: str) -> datetime:
     return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+
+
+def validate_text(schema: dict[str, Any], text: str) -> Any:
+    """An answer typed as `text` (a form field, the CLI), read and checked against `schema`."""
+    shape = check_supported(schema)
+    try:
+        value = from_text(shape, text)
+    except ValueError as exc:
+        raise invalid(shape, text, [{"loc": ["value"], "msg": str(exc)}]) from None
+    return validate_answer(schema, value)
 
 
 def validate_answer(schema: dict[str, Any], value: Any) -> Any:

@@ -27,9 +27,9 @@ from hitlkit._schema import (
     Shape,
     UnsupportedSchema,
     check_supported,
-    from_text,
     invalid,
     validate_answer,
+    validate_text,
 )
 
 __all__ = ["Validation", "ValueType", "to_json", "value_type_for", "value_type_named"]
@@ -63,12 +63,7 @@ class ValueType(Generic[T]):
     def parse_text(self, text: str) -> T:
         """Parse an answer typed by a person, such as a form field or a CLI argument."""
         if self.schema is not None:
-            try:
-                data = from_text(check_supported(self.schema), text)
-            except ValueError as exc:
-                shape = check_supported(self.schema)
-                raise invalid(shape, text, [{"loc": ["value"], "msg": str(exc)}]) from None
-            return self.load(validate_answer(self.schema, data))
+            return self.load(validate_text(self.schema, text))
         if self.python_type is str:
             return self._validate(text, text, strict=False)
         stripped = text.strip()
