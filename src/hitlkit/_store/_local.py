@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import ctypes
+import itertools
 import os
 import queue
-import tempfile
 import threading
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 
 import watchfiles
@@ -47,13 +48,21 @@ class LocalStore(Store):
         self.url = self.root.as_uri()
         self._tmp = self.root / _TMP
         self._swept = False
-        self._writer = _Writer(self)
+        self._names = itertools.count(int.from_bytes(os.urandom(4), "big") << 32)
+        self._flusher = _Flusher()
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
-        path = self._link(key, data)
-        if path is None:
+        path = self._path(key)
+        fd, tmp = self._stage(data)
+        try:
+            os.fsync(fd)
+            placed = _place(tmp, path)
+        finally:
+            os.close(fd)
+            os.unlink(tmp)
+        if not placed:
             return False
-        _fsync_dir(path.parent)
+        _fsync(str(path.parent))
         self._announce(key)
         return True
 
@@ -77,14 +86,24 @@ class LocalStore(Store):
             keys.extend(base + name for name in filenames if (base + name).startswith(prefix))
         return sorted(keys)
 
-    # A record is a few hundred bytes in a local folder: reading it costs less than
-    # handing it to a worker thread. A write waits for the disk, so writes go to one
-    # thread per store, which flushes each folder once for all the writes waiting.
+    # A record is a few hundred bytes in a local folder: writing, linking or reading it
+    # costs less than handing it to a worker thread, so that happens here, on the loop.
+    # Only the flushes wait for the disk: they go to the store's flusher threads, which
+    # take every flush waiting at once (concurrent flushes of one filesystem share a
+    # journal commit) and flush each folder once for all the links made in it.
 
     async def put_if_absent_async(self, key: str, data: bytes) -> bool:
-        self._path(key)  # a bad key fails here, in the caller
-        if not await self._writer.write(key, data):
+        path = self._path(key)
+        fd, tmp = self._stage(data)
+        try:
+            await self._flusher.flush(fd)
+            placed = _place(tmp, path)
+        finally:
+            os.close(fd)
+            os.unlink(tmp)
+        if not placed:
             return False
+        await self._flusher.flush(str(path.parent))
         self._announce(key)
         return True
 
@@ -106,7 +125,12 @@ class LocalStore(Store):
             keys = set()
             for _change, changed in changes:
                 with contextlib.suppress(ValueError):
-                    keys.add(Path(changed).relative_to(self.root).as_posix())
+                    key = Path(changed).relative_to(self.root).as_posix()
+                    keys.add(key)
+                    if os.path.isdir(changed):
+                        # Files linked into a new folder before it was watched are not
+                        # reported: look for them.
+                        keys.update(self.list(key + "/"))
             if keys:
                 yield keys
 
@@ -115,28 +139,22 @@ class LocalStore(Store):
         return self.root.joinpath(*check_key(key).split("/"))
 
     def close(self) -> None:
-        self._writer.stop()
+        self._flusher.stop()
 
-    def _link(self, key: str, data: bytes) -> Path | None:
-        """Write `data` at `key` unless it exists; the folder is not flushed yet."""
-        path = self._path(key)
-        if path.exists():
-            return None
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def _stage(self, data: bytes) -> tuple[int, str]:
+        """Write `data` to a new temporary file; return its descriptor (open) and path."""
         self._prepare_tmp()
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, suffix=".part")
+        tmp = f"{self._tmp}/{os.getpid()}-{next(self._names)}.part"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            try:
-                os.link(tmp_name, path)
-            except FileExistsError:
-                return None
-        finally:
-            os.unlink(tmp_name)
-        return path
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BaseException:
+            os.close(fd)
+            os.unlink(tmp)
+            raise
+        return fd, tmp
 
     def _prepare_tmp(self) -> None:
         # The folder is made on the first write, so reading an absent store leaves no trace.
@@ -154,44 +172,82 @@ class LocalStore(Store):
                     leftover.unlink()
 
 
-class _Write:
-    __slots__ = ("data", "future", "key", "loop", "path")
+def _place(tmp: str, path: Path) -> bool:
+    """Link the flushed file `tmp` at `path`; False if something is there already."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except FileNotFoundError:  # the first key in its folder
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+    return True
 
-    def __init__(self, key: str, data: bytes) -> None:
-        self.key = key
-        self.data = data
-        self.loop = asyncio.get_running_loop()
-        self.future: asyncio.Future[bool] = self.loop.create_future()
-        self.path: Path | None = None
+
+def _fsync(target: int | str) -> None:
+    """Flush an open file (a descriptor) or a folder (a path) to disk."""
+    if isinstance(target, int):
+        os.fsync(target)
+        return
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
-class _Writer:
-    """The thread that makes a store's async writes durable, in batches.
+def _find_syncfs() -> Callable[[int], int] | None:
+    # Linux flushes a whole filesystem in one call: cheaper than a flush per file
+    # when several writes wait at once.
+    try:
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (AttributeError, OSError):
+        return None
 
-    It takes every write waiting, writes and links each file, then flushes each
-    folder touched once (a group commit), and only then reports the writes done.
-    A daemon thread, it keeps serving an app that answers its last requests
-    while the interpreter exits.
+
+_syncfs = _find_syncfs()
+
+_Waiting = list[tuple["int | str", "asyncio.Future[None]"]]
+
+
+class _Flusher:
+    """The thread that flushes a store's files and folders to disk for its async writes.
+
+    The flushes asked for in one turn of an event loop go to the thread together, and
+    the thread takes all that wait: one file or folder is flushed alone, several (on
+    Linux) with one `syncfs` of their filesystem. Then it wakes each loop once. A daemon,
+    it keeps serving an app that answers its last requests while the interpreter exits.
     """
 
-    MAX_BATCH = 256
-
-    def __init__(self, store: LocalStore) -> None:
-        self._store = store
-        self._queue: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, _Waiting] | None] = (
+            queue.SimpleQueue()
+        )
+        self._gathering: dict[asyncio.AbstractEventLoop, _Waiting] = {}
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    async def write(self, key: str, data: bytes) -> bool:
-        write = _Write(key, data)
+    async def flush(self, target: int | str) -> None:
+        """Return once `target` (an open file's descriptor, or a folder) is on disk."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        waiting = self._gathering.get(loop)
+        if waiting is None:
+            waiting = self._gathering[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        waiting.append((target, future))
+        await future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        waiting = self._gathering.pop(loop)
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="hitlkit-local-writer", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="hitlkit-fsync", daemon=True)
                 self._thread.start()
-            self._queue.put(write)
-        return await write.future
+            self._queue.put((loop, waiting))
 
     def stop(self) -> None:
         with self._lock:
@@ -201,51 +257,58 @@ class _Writer:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
+            item = self._queue.get()
+            if item is None:
                 return
-            batch = [first]
-            while len(batch) < self.MAX_BATCH:
+            work = [item]
+            while True:
                 try:
-                    more = self._queue.get_nowait()
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if more is None:
-                    self._queue.put(None)  # stop after this batch
+                if item is None:
+                    self._queue.put(None)  # stop after this
                     break
-                batch.append(more)
-            self._commit(batch)
-
-    def _commit(self, batch: list[_Write]) -> None:
-        failed: dict[_Write, BaseException] = {}
-        for write in batch:
-            try:
-                write.path = self._store._link(write.key, write.data)
-            except Exception as exc:  # reported to the writer, who raises it
-                failed[write] = exc
-        for folder in {w.path.parent for w in batch if w.path is not None}:
-            try:
-                _fsync_dir(folder)
-            except OSError as exc:
-                failed.update((w, exc) for w in batch if w.path and w.path.parent == folder)
-        for write in batch:
-            outcome = failed.get(write)
-            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
-                write.loop.call_soon_threadsafe(_settle, write.future, write.path, outcome)
+                work.append(item)
+            errors = _flush_all({target for _, waiting in work for target, _ in waiting})
+            for loop, waiting in work:
+                settled = [(future, errors.get(target)) for target, future in waiting]
+                with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
+                    loop.call_soon_threadsafe(_settle, settled)
 
 
-def _settle(future: asyncio.Future[bool], path: Path | None, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(path is not None)
+def _flush_all(targets: set[int | str]) -> dict[int | str, OSError]:
+    """Flush every target; return the errors, by target."""
+    if len(targets) > 1 and _syncfs is not None:
+        fd = next((t for t in targets if isinstance(t, int)), None)
+        try:
+            if fd is None:
+                fd = os.open(str(next(iter(targets))), os.O_RDONLY)
+                try:
+                    failed = _syncfs(fd)
+                finally:
+                    os.close(fd)
+            else:
+                failed = _syncfs(fd)
+            if failed:
+                raise OSError(ctypes.get_errno(), "syncfs failed")
+        except OSError as exc:
+            return dict.fromkeys(targets, exc)
+        return {}
+    errors: dict[int | str, OSError] = {}
+    for target in targets:
+        try:
+            _fsync(target)
+        except OSError as exc:
+            errors[target] = exc
+    return errors
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _settle(settled: list[tuple[asyncio.Future[None], OSError | None]]) -> None:
+    for future, error in settled:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(None)
