@@ -84,6 +84,7 @@ def create_app(
         app.state.store = store
     app.state.auth = AuthSettings.build(tokens_file=tokens_file, secret=secret)
     install_error_handlers(app)
+    app.add_middleware(_api.SubmitJsonLane)  # innermost: after every guard below
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(NoCrossSiteWrites)
     if allowed_hosts is not None:

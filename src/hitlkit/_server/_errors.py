@@ -23,7 +23,13 @@ from hitlkit._exceptions import (
 from hitlkit._server._auth import AuthFailure, auth_settings
 from hitlkit._server._templates import render
 
-__all__ = ["error_response", "install_error_handlers", "short"]
+__all__ = [
+    "auth_failure_response",
+    "error_response",
+    "hitl_error_response",
+    "install_error_handlers",
+    "short",
+]
 
 log = logging.getLogger("hitlkit")
 
@@ -95,6 +101,11 @@ async def _on_hitl_error(request: Request, exc: Exception) -> Response:
 
 async def _on_auth_failure(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AuthFailure)
+    return auth_failure_response(request, exc)
+
+
+def auth_failure_response(request: Request, exc: AuthFailure) -> Response:
+    """The response to a refused credential: a page where one was asked for, else JSON."""
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     if exc.html:
         title = "Sign-in needed" if exc.status_code == 401 else "Not allowed"

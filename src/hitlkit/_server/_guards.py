@@ -54,7 +54,7 @@ class BodyLimit:
                 return
             chunks.append(chunk)
             more_body = message.get("more_body", False)
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
+        await self.app(scope, replay(b"".join(chunks), receive), send)
 
     async def _reject(self, send: Send) -> None:
         message = f"the request body is larger than the limit of {self.max_bytes} bytes"
@@ -173,7 +173,8 @@ async def _send_error(
     await send({"type": "http.response.body", "body": body})
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
+    """`receive`, but first giving `body` as the whole request body."""
     sent = False
 
     async def replay() -> Message:
