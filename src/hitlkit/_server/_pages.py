@@ -22,7 +22,7 @@ from hitlkit._exceptions import (
 from hitlkit._forms import FormField, error_names, form_fields, parse_form
 from hitlkit._records import EventRecord, Outcome
 from hitlkit._server._auth import Caller, auth_settings, authenticate
-from hitlkit._server._context import store_of
+from hitlkit._server._context import root_of, store_of
 from hitlkit._server._csrf import FIELD, csrf_field, csrf_valid, set_csrf_cookie
 from hitlkit._server._session import set_session
 from hitlkit._server._templates import SCRIPT, STYLESHEET, render, shown
@@ -209,8 +209,7 @@ async def login(request: Request) -> Response:
     identity = settings.tokens.identify(token) if settings.tokens else None
     if identity is None or not token.startswith(TOKEN_PREFIX):
         return _login_page(request, error="That token is not valid.", status_code=401)
-    root = str(request.scope.get("root_path", "")).rstrip("/")
-    response = RedirectResponse(f"{root}/", status_code=303)
+    response = RedirectResponse(f"{root_of(request)}/", status_code=303)
     set_session(request, response, settings.csrf_key, token_hash(token))
     return response
 
