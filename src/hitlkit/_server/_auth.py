@@ -107,18 +107,20 @@ def authenticate(
     link: str | None = None,
     needs: Literal["read", "answer", "all"],
     html: bool = False,
+    session: bool = False,
 ) -> Caller:
     """The caller of `request`, if it may do what `needs` says to `request_id`.
 
     `needs="all"` (listing, cancelling) takes an API token; `read` and `answer` of one
     event also take a link for it. `link` is a link token sent outside the
     `Authorization` header (the form's `?token=` or hidden field).
-    Raises `AuthFailure`.
+    A browser's sign-in cookie counts on HTML pages (`html`: refusals come as
+    pages) and where `session` says so. Raises `AuthFailure`.
     """
     settings = auth_settings(request)
     presented = _bearer(request, html=html) or link or None
     if presented is None:
-        signed_in = _session_caller(request, settings) if html else None
+        signed_in = _session_caller(request, settings) if html or session else None
         if signed_in is not None:
             return signed_in
         if settings.required:
