@@ -47,6 +47,8 @@ __all__ = [
 ]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+"""Loopback names: serving here needs no authentication, and an app here answers
+only to these Host names by default (against DNS rebinding)."""
 LOCAL_HOSTS = LOOPBACK_HOSTS | {"0.0.0.0"}
 """Hosts that mean "this machine": an app here may be started, and no proxy is used."""
 

@@ -41,6 +41,7 @@ from hitlkit._records import (
     Outcome,
     event_id,
     event_key,
+    id_of_key,
     is_event_id,
     outcome_key,
     utcnow,
@@ -398,8 +399,8 @@ async def list_event_states(
     event_keys, outcome_keys = await asyncio.gather(
         store.list_async(EVENTS_PREFIX), store.list_async(OUTCOMES_PREFIX)
     )
-    with_outcome = {_id_of(key) for key in outcome_keys}
-    ids = [_id_of(key) for key in event_keys]
+    with_outcome = {id_of_key(key) for key in outcome_keys}
+    ids = [i for i in map(id_of_key, event_keys) if i is not None]
     if status == "pending":
         ids = [i for i in ids if i not in with_outcome]
     states = await asyncio.gather(*(_state_or_none(store, i) for i in ids))
@@ -457,7 +458,3 @@ async def _state_or_none(store: Store, request_id: str) -> EventState | None:
         return await get_event_state(store, request_id)
     except (EventNotFoundError, ValidationError):
         return None
-
-
-def _id_of(key: str) -> str:
-    return key.rpartition("/")[2].removesuffix(".json")

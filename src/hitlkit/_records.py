@@ -27,6 +27,7 @@ __all__ = [
     "OutcomeStatus",
     "event_id",
     "event_key",
+    "id_of_key",
     "is_event_id",
     "outcome_key",
     "outcome_prefix",
@@ -75,6 +76,14 @@ def outcome_prefix(request_id: str) -> str:
 def outcome_key(request_id: str) -> str:
     """The store key of an event's outcome. `request_id` must be a valid id."""
     return f"{outcome_prefix(request_id)}{request_id}.json"
+
+
+def id_of_key(key: str) -> str | None:
+    """The id of the event whose record or outcome is stored at `key`; `None` for other keys."""
+    request_id = key.rpartition("/")[2].removesuffix(".json")
+    if is_event_id(request_id) and key in (event_key(request_id), outcome_key(request_id)):
+        return request_id
+    return None
 
 
 class EventRecord(BaseModel):

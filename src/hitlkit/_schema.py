@@ -293,11 +293,7 @@ def _parse_datetime(text: str) -> datetime:
 def validate_text(schema: dict[str, Any], text: str) -> Any:
     """An answer typed as `text` (a form field, the CLI), read and checked against `schema`."""
     shape = check_supported(schema)
-    try:
-        value = from_text(shape, text)
-    except ValueError as exc:
-        raise invalid(shape, text, [{"loc": ["value"], "msg": str(exc)}]) from None
-    return validate_answer(schema, value)
+    return _validated(shape, schema, _read_text(shape, text))
 
 
 def validate_answer(schema: dict[str, Any], value: Any) -> Any:
@@ -310,10 +306,18 @@ def validate_answer(schema: dict[str, Any], value: Any) -> Any:
         shape.kind == "choice" and any(isinstance(o, str) for o in shape.options)
     )
     if isinstance(value, str) and not text_is_data:
-        try:
-            value = from_text(shape, value)
-        except ValueError as exc:
-            raise invalid(shape, value, [{"loc": ["value"], "msg": str(exc)}]) from None
+        value = _read_text(shape, value)
+    return _validated(shape, schema, value)
+
+
+def _read_text(shape: Shape, text: str) -> Any:
+    try:
+        return from_text(shape, text)
+    except ValueError as exc:
+        raise invalid(shape, text, [{"loc": ["value"], "msg": str(exc)}]) from None
+
+
+def _validated(shape: Shape, schema: dict[str, Any], value: Any) -> Any:
     if value is MISSING:
         raise invalid(shape, "", [{"loc": ["value"], "msg": "an answer is required"}])
     value = _normalize(shape, value)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -16,11 +13,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hitlkit import _audit, _ops
 from hitlkit._exceptions import HitlError
 from hitlkit._ops import EventInfo, EventState, StatusFilter
-from hitlkit._records import is_event_id
+from hitlkit._records import id_of_key
 from hitlkit._server._auth import AuthFailure, authenticate
 from hitlkit._server._context import app_version, store_fingerprint, store_of
 from hitlkit._server._errors import auth_failure_response, hitl_error_response
 from hitlkit._server._guards import replay
+from hitlkit._server._sse import Follower, event_stream, follow
 from hitlkit._server._views import (
     AnswerBody,
     AuditList,
@@ -33,14 +31,11 @@ from hitlkit._server._views import (
     SubmitJsonBody,
     SubmitJsonResult,
 )
-from hitlkit._store import Store
-from hitlkit._watch import watcher_for
 
 __all__ = ["SubmitJsonLane", "router"]
 
 router = APIRouter()
 
-KEEPALIVE_SECONDS = 15.0
 STREAM_POLL_SECONDS = 0.1
 """While a change stream is open, how often the app lists the run's outcomes in a store
 that cannot notify: one listing per run per app, however many streams."""
@@ -181,40 +176,23 @@ async def changes(
     `data: <request_id>` (earlier ones may come too); a comment line every 15 seconds
     keeps the connection open. An event only says "look again": read the outcome to learn it.
     """
-    store = store_of(request)
-    return StreamingResponse(
-        _outcome_events(store, prefix),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return event_stream(follow(store_of(request), (prefix,), STREAM_POLL_SECONDS, _Outcomes()))
 
 
-async def _outcome_events(store: Store, prefix: str) -> AsyncIterator[str]:
-    loop = asyncio.get_running_loop()
-    found: asyncio.Queue[set[str]] = asyncio.Queue()
+class _Outcomes(Follower):
+    """Tells of each outcome key once."""
 
-    def on_keys(keys: set[str]) -> None:
-        with contextlib.suppress(RuntimeError):  # the app's loop has closed
-            loop.call_soon_threadsafe(found.put_nowait, keys)
+    def __init__(self) -> None:
+        self.sent: set[str] = set()
 
-    # Ended by the `finally` when the client goes away: the response is cancelled then.
-    unsubscribe = watcher_for(store).subscribe_prefix(prefix, on_keys, STREAM_POLL_SECONDS)
-    sent: set[str] = set()
-    try:
-        yield ": following answers\n\n"
-        while True:
-            try:
-                keys = await asyncio.wait_for(found.get(), KEEPALIVE_SECONDS)
-            except asyncio.TimeoutError:
-                yield ": keep-alive\n\n"
-                continue
-            for key in sorted(keys - sent):
-                sent.add(key)
-                request_id = key.removeprefix(prefix).removesuffix(".json")
-                if is_event_id(request_id):
-                    yield f"event: outcome\ndata: {request_id}\n\n"
-    finally:
-        unsubscribe()
+    async def start(self) -> str:
+        return ": following answers\n\n"
+
+    async def changed(self, keys: set[str]) -> str:
+        new = keys - self.sent
+        self.sent |= new
+        ids = sorted(i for i in map(id_of_key, new) if i is not None)
+        return "".join(f"event: outcome\ndata: {request_id}\n\n" for request_id in ids)
 
 
 @router.post(

@@ -56,15 +56,13 @@ class AuthSettings:
     @classmethod
     def build(cls, *, tokens_file: str | Path | None, secret: str | None) -> AuthSettings:
         """Settings from the app's options; `ConfigurationError` if they cannot be used."""
-        secret = secret or None  # an empty variable means "not set"
-        if secret is not None:
-            check_secret(secret)
         tokens = TokenTable(Path(tokens_file)) if tokens_file else None
-        if secret:
-            # Replicas sharing the secret accept each other's form tokens.
-            csrf_key = hmac.new(secret.encode(), b"hitlkit.csrf.v1", hashlib.sha256).digest()
-            return cls(tokens=tokens, secret=secret, csrf_key=csrf_key)
-        return cls(tokens=tokens)
+        if not secret:  # an empty variable means "not set"
+            return cls(tokens=tokens)
+        # Replicas sharing the secret accept each other's form tokens.
+        key = check_secret(secret).encode()
+        csrf_key = hmac.new(key, b"hitlkit.csrf.v1", hashlib.sha256).digest()
+        return cls(tokens=tokens, secret=secret, csrf_key=csrf_key)
 
     @property
     def required(self) -> bool:
@@ -78,7 +76,6 @@ class Caller:
 
     kind: Literal["nobody", "token", "link"]
     identity: str | None = None
-    link_for: str | None = None
 
     def by(self, claimed: str | None) -> str:
         """The identity to record: the credential's, or (without one) what the client claims."""
@@ -110,18 +107,20 @@ def authenticate(
     link: str | None = None,
     needs: Literal["read", "answer", "all"],
     html: bool = False,
+    session: bool = False,
 ) -> Caller:
     """The caller of `request`, if it may do what `needs` says to `request_id`.
 
     `needs="all"` (listing, cancelling) takes an API token; `read` and `answer` of one
     event also take a link for it. `link` is a link token sent outside the
     `Authorization` header (the form's `?token=` or hidden field).
-    Raises `AuthFailure`.
+    A browser's sign-in cookie counts on HTML pages (`html`: refusals come as
+    pages) and where `session` says so. Raises `AuthFailure`.
     """
     settings = auth_settings(request)
     presented = _bearer(request, html=html) or link or None
     if presented is None:
-        signed_in = _session_caller(request, settings) if html else None
+        signed_in = _session_caller(request, settings) if html or session else None
         if signed_in is not None:
             return signed_in
         if settings.required:
@@ -171,7 +170,7 @@ def _link_caller(
         if exc.reason == "other_event":
             raise AuthFailure(403, "wrong_event", str(exc), html=html) from None
         raise AuthFailure(401, "unauthorized", _INVALID, html=html) from None
-    return Caller("link", link.identity, link.request_id)
+    return Caller("link", link.identity)
 
 
 def _bearer(request: Request, *, html: bool) -> str | None:

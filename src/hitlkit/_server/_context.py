@@ -1,4 +1,4 @@
-"""What every route needs: the app's store, and how the app names itself."""
+"""What every route needs: the app's store, where it is mounted, and how the app names itself."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import hashlib
 from importlib import metadata
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._store import Store
 
-__all__ = ["app_version", "store_fingerprint", "store_of"]
+__all__ = ["app_version", "root_of", "set_cookie", "store_fingerprint", "store_of"]
 
 
 def store_fingerprint(store: Store) -> str:
@@ -38,3 +39,23 @@ def store_of(request: Request) -> Store:
     if not isinstance(store, Store):
         raise ConfigurationError("this hitlkit app was started without a store")
     return store
+
+
+def root_of(request: Request) -> str:
+    """The path the app is mounted at, without a trailing slash ("" at the root)."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, *, max_age: int | None = None
+) -> None:
+    """Set a cookie only this app reads: HttpOnly, SameSite=Strict, Secure over HTTPS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path=root_of(request) + "/",
+    )

@@ -19,6 +19,8 @@ import secrets
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hitlkit._server._context import set_cookie
+
 __all__ = ["COOKIE", "FIELD", "csrf_field", "csrf_valid", "set_csrf_cookie"]
 
 COOKIE = "hitl_csrf"
@@ -36,14 +38,7 @@ def csrf_field(request: Request, key: bytes) -> tuple[str, str]:
 
 def set_csrf_cookie(request: Request, response: Response, cookie: str) -> None:
     """Give the browser the cookie half of the form token."""
-    response.set_cookie(
-        COOKIE,
-        cookie,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path=str(request.scope.get("root_path", "")).rstrip("/") + "/",
-    )
+    set_cookie(request, response, COOKIE, cookie)
 
 
 def csrf_valid(request: Request, key: bytes, field: str | None) -> bool:

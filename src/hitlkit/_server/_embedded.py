@@ -40,7 +40,6 @@ from hitlkit._exceptions import ConfigurationError
 from hitlkit._server._app import create_app
 from hitlkit._server._auth import check_serving
 from hitlkit._server._context import store_fingerprint
-from hitlkit._server._guards import LOOPBACK_NAMES
 from hitlkit._store import Store
 
 __all__ = ["ensure_app", "serve", "stop_started_apps"]
@@ -262,7 +261,7 @@ def _embedded_app(store: Store, host: str) -> FastAPI:
 
 def _default_hosts(host: str) -> list[str] | None:
     """Loopback names for a loopback app (against DNS rebinding); any host otherwise."""
-    return [*LOOPBACK_NAMES, host] if host in LOOPBACK_HOSTS else None
+    return sorted(LOOPBACK_HOSTS) if host in LOOPBACK_HOSTS else None
 
 
 class RedactLinks(logging.Filter):

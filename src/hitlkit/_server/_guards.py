@@ -8,9 +8,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["MAX_BODY_BYTES", "AllowedHosts", "BodyLimit", "NoCrossSiteWrites", "SecurityHeaders"]
 
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
-"""The Host names a loopback-only app answers to by default (against DNS rebinding)."""
-
 MAX_BODY_BYTES = 64 * 1024
 """The largest request body the app accepts, in bytes; larger ones get 413."""
 

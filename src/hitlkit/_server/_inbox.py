@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast, get_args
@@ -25,26 +23,32 @@ from starlette.responses import HTMLResponse, StreamingResponse
 from hitlkit import _ops
 from hitlkit._exceptions import EventNotFoundError
 from hitlkit._ops import EventState, StatusFilter
-from hitlkit._records import EVENTS_PREFIX, OUTCOMES_PREFIX, EventRecord, outcome_key, utcnow
-from hitlkit._server._auth import AuthFailure, auth_settings, authenticate
+from hitlkit._records import (
+    EVENTS_PREFIX,
+    OUTCOMES_PREFIX,
+    EventRecord,
+    id_of_key,
+    outcome_key,
+    utcnow,
+)
+from hitlkit._server._auth import auth_settings, authenticate
 from hitlkit._server._context import store_of
 from hitlkit._server._csrf import csrf_field, set_csrf_cookie
+from hitlkit._server._sse import KEEPALIVE, KEEPALIVE_SECONDS, Follower, event_stream, follow
 from hitlkit._server._templates import render
 from hitlkit._server._views import ErrorBody
 from hitlkit._store import Store
-from hitlkit._watch import watcher_for
 
 __all__ = ["InboxQuery", "router"]
 
 router = APIRouter()
 
 MAX_FILTER_LENGTH = 200
-KEEPALIVE_SECONDS = 15.0
 INBOX_POLL_SECONDS = 1.0
 """While an inbox is open, how often the app lists `events/` and `outcomes/` in a store
 that cannot notify (one listing of each per app, however many inboxes are open)."""
 
-_KEY = re.compile(r"(?:events|outcomes)/[0-9a-f]{8}/([0-9a-f]{24})\.json")
+_PREFIXES = (EVENTS_PREFIX, OUTCOMES_PREFIX)
 _STATUSES: tuple[str, ...] = get_args(StatusFilter)
 
 
@@ -146,19 +150,11 @@ async def inbox_changes(request: Request) -> StreamingResponse:
     (or a browser signed in with one), like the list of events.
     """
     store = store_of(request)
-    try:
-        authenticate(request, needs="all", html=True)  # also takes a signed-in browser
-    except AuthFailure:
-        authenticate(request, needs="all")  # refuses in JSON, as the rest of the API
-        raise
-    return StreamingResponse(
-        _changes(store),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    authenticate(request, needs="all", session=True)
+    return event_stream(follow(store, _PREFIXES, INBOX_POLL_SECONDS, _Follower(store)))
 
 
-class _Follower:
+class _Follower(Follower):
     """What one stream knows of the store: the keys seen, and pending events' deadlines."""
 
     def __init__(self, store: Store) -> None:
@@ -166,32 +162,42 @@ class _Follower:
         self.seen: set[str] = set()
         self.deadlines: dict[str, datetime] = {}
 
-    async def start(self) -> None:
-        events, outcomes = await asyncio.gather(
-            self.store.list_async(EVENTS_PREFIX), self.store.list_async(OUTCOMES_PREFIX)
-        )
-        self.seen = {key for key in [*events, *outcomes] if _KEY.fullmatch(key)}
-        pending = await _ops.list_event_states(self.store, status="pending")
-        self.deadlines = {state.record.id: state.record.deadline for state in pending}
+    async def start(self) -> str:
+        listed = await asyncio.gather(*(self.store.list_async(p) for p in _PREFIXES))
+        await self.update({key for keys in listed for key in keys})
+        self.expire()  # past their deadline already: the page shows them closed from the start
+        return "retry: 2000\nevent: changed\ndata: start\n\n"
+
+    async def changed(self, keys: set[str]) -> str:
+        return "event: changed\ndata: store\n\n" if await self.update(keys) else ""
+
+    def seconds_to_wait(self) -> float:
+        if not self.deadlines:
+            return KEEPALIVE_SECONDS
+        to_deadline = (min(self.deadlines.values()) - utcnow()).total_seconds()
+        return min(KEEPALIVE_SECONDS, max(0.0, to_deadline) + 0.05)
+
+    def quiet(self) -> str:
+        return "event: changed\ndata: deadline\n\n" if self.expire() else KEEPALIVE
 
     async def update(self, keys: set[str]) -> bool:
         """Take in reported keys; whether any of them is new."""
-        new = {key for key in keys - self.seen if _KEY.fullmatch(key)}
-        self.seen |= new
-        for key in sorted(new):
-            request_id = key.rpartition("/")[2].removesuffix(".json")
+        new = {key: request_id for key in keys - self.seen if (request_id := id_of_key(key))}
+        self.seen |= new.keys()
+        opened: list[str] = []
+        for key, request_id in new.items():
             if key.startswith(OUTCOMES_PREFIX):
                 self.deadlines.pop(request_id, None)
             elif outcome_key(request_id) not in self.seen:
-                with contextlib.suppress(EventNotFoundError, ValidationError):
-                    record = await _ops.load_event(self.store, request_id)
-                    self.deadlines[request_id] = record.deadline
+                opened.append(request_id)
+        records = await asyncio.gather(*(self._record(request_id) for request_id in opened))
+        self.deadlines |= {r.id: r.deadline for r in records if r is not None}
         return bool(new)
 
-    def seconds_to_next_deadline(self) -> float | None:
-        if not self.deadlines:
-            return None
-        return max(0.0, (min(self.deadlines.values()) - utcnow()).total_seconds())
+    async def _record(self, request_id: str) -> EventRecord | None:
+        with contextlib.suppress(EventNotFoundError, ValidationError):
+            return await _ops.load_event(self.store, request_id)
+        return None
 
     def expire(self) -> bool:
         """Forget events whose deadline has passed; whether there were any."""
@@ -200,42 +206,3 @@ class _Follower:
         for request_id in due:
             del self.deadlines[request_id]
         return bool(due)
-
-
-async def _changes(store: Store) -> AsyncIterator[str]:
-    loop = asyncio.get_running_loop()
-    found: asyncio.Queue[set[str]] = asyncio.Queue()
-
-    def on_keys(keys: set[str]) -> None:
-        with contextlib.suppress(RuntimeError):  # the app's loop has closed
-            loop.call_soon_threadsafe(found.put_nowait, keys)
-
-    watcher = watcher_for(store)
-    # Ended by the `finally` when the client goes away: the response is cancelled then.
-    unsubscribes = [
-        watcher.subscribe_prefix(prefix, on_keys, INBOX_POLL_SECONDS)
-        for prefix in (EVENTS_PREFIX, OUTCOMES_PREFIX)
-    ]
-    try:
-        follower = _Follower(store)
-        await follower.start()
-        # Subscribed first, then listed: a change made after this point is reported.
-        yield "retry: 2000\nevent: changed\ndata: start\n\n"
-        while True:
-            wait = KEEPALIVE_SECONDS
-            to_deadline = follower.seconds_to_next_deadline()
-            if to_deadline is not None:
-                wait = min(wait, to_deadline + 0.05)
-            try:
-                keys = await asyncio.wait_for(found.get(), wait)
-            except asyncio.TimeoutError:
-                expired = follower.expire()
-                yield "event: changed\ndata: deadline\n\n" if expired else ": keep-alive\n\n"
-                continue
-            while not found.empty():
-                keys |= found.get_nowait()
-            if await follower.update(keys):
-                yield "event: changed\ndata: store\n\n"
-    finally:
-        for unsubscribe in unsubscribes:
-            unsubscribe()

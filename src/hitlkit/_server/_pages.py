@@ -22,14 +22,13 @@ from hitlkit._exceptions import (
 from hitlkit._forms import FormField, error_names, form_fields, parse_form
 from hitlkit._records import EventRecord, Outcome
 from hitlkit._server._auth import Caller, auth_settings, authenticate
-from hitlkit._server._context import store_of
+from hitlkit._server._context import root_of, store_of
 from hitlkit._server._csrf import FIELD, csrf_field, csrf_valid, set_csrf_cookie
 from hitlkit._server._session import set_session
-from hitlkit._server._templates import SCRIPT, STYLESHEET, render, shown
+from hitlkit._server._templates import SCRIPT, STYLESHEET, expected_words, render, shown
 from hitlkit._server._views import MAX_BY_LENGTH
 from hitlkit._store import Store
 from hitlkit._tokens import TOKEN_PREFIX, token_hash
-from hitlkit._types import value_type_named
 
 __all__ = ["router"]
 
@@ -107,7 +106,7 @@ async def submit(request: Request) -> HTMLResponse:
         return await _submit_fields(form, store, fields)
     value = fields["value"][0] if fields.get("value") else None
     if value is None:
-        error = f"expected {value_type_named(record.data_type).expected}, got no answer"
+        error = f"expected {expected_words(record)}, got no answer"
         return form.again(error=error, status_code=422)
     value = value.replace("\r\n", "\n")  # browsers send textarea line breaks as CRLF
     try:
@@ -206,11 +205,10 @@ async def login(request: Request) -> Response:
         error = "This form expired or was not sent from this page. Please sign in again."
         return _login_page(request, error=error, status_code=403)
     token = _first(fields, "token").strip()
-    identity = settings.tokens.identify(token) if settings.tokens else None
-    if identity is None or not token.startswith(TOKEN_PREFIX):
+    tokens = settings.tokens if token.startswith(TOKEN_PREFIX) else None  # the cheap check first
+    if tokens is None or tokens.identify(token) is None:
         return _login_page(request, error="That token is not valid.", status_code=401)
-    root = str(request.scope.get("root_path", "")).rstrip("/")
-    response = RedirectResponse(f"{root}/", status_code=303)
+    response = RedirectResponse(f"{root_of(request)}/", status_code=303)
     set_session(request, response, settings.csrf_key, token_hash(token))
     return response
 

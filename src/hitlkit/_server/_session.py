@@ -14,6 +14,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hitlkit._server._context import set_cookie
+
 __all__ = ["COOKIE", "MAX_AGE_SECONDS", "read_session", "set_session"]
 
 COOKIE = "hitl_session"
@@ -24,15 +26,8 @@ _SALT = "hitlkit.session.v1"
 def set_session(request: Request, response: Response, key: bytes, digest: str) -> None:
     """Sign the browser in as the token whose hash is `digest`."""
     value = URLSafeTimedSerializer(key, salt=_SALT).dumps({"h": digest})
-    response.set_cookie(
-        COOKIE,
-        value if isinstance(value, str) else value.decode(),
-        max_age=MAX_AGE_SECONDS,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path=str(request.scope.get("root_path", "")).rstrip("/") + "/",
-    )
+    text = value if isinstance(value, str) else value.decode()
+    set_cookie(request, response, COOKIE, text, max_age=MAX_AGE_SECONDS)
 
 
 def read_session(request: Request, key: bytes) -> str | None:

@@ -20,6 +20,7 @@ from hitlkit._markdown import render_prompt
 from hitlkit._ops import EventState
 from hitlkit._records import EventRecord, utcnow
 from hitlkit._schema import UnsupportedSchema, check_supported
+from hitlkit._server._context import root_of
 from hitlkit._types import value_type_named
 
 __all__ = ["SCRIPT", "STYLESHEET", "render", "shown"]
@@ -55,8 +56,7 @@ def render(
     request: Request, template: str, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     """The page `template` rendered with `context`, every value escaped."""
-    root = str(request.scope.get("root_path", "")).rstrip("/")
-    html = _env.get_template(template).render(root=root, now=utcnow(), **context)
+    html = _env.get_template(template).render(root=root_of(request), now=utcnow(), **context)
     return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
 
 

@@ -127,7 +127,7 @@ class LocalStore(Store):
                 with contextlib.suppress(ValueError):
                     key = Path(changed).relative_to(self.root).as_posix()
                     keys.add(key)
-                    if os.path.isdir(changed):
+                    if os.path.isdir(changed):  # noqa: ASYNC240 - one stat, rarely
                         # Files linked into a new folder before it was watched are not
                         # reported: look for them.
                         keys.update(self.list(key + "/"))
