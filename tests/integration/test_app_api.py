@@ -297,6 +297,63 @@ def test_submit_json_errors_use_the_error_shape(
     assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body", "status", "error"),
+    [
+        ("application/json", b'{"request_id": ', 422, "invalid_request"),
+        ("application/json", b'{"value": 1}', 422, "invalid_request"),
+        ("application/json", b"[1, 2]", 422, "invalid_request"),
+        ("text/plain", b'{"request_id": "ID", "value": 1}', 422, "invalid_request"),
+        ("application/json; charset=utf-8", b'{"request_id": "ID", "value": 1}', 200, None),
+        ("Application/JSON", b'{"request_id": "ID", "value": "1"}', 200, None),
+    ],
+)
+def test_submit_json_reads_json_bodies_and_explains_the_rest(
+    client: httpx.Client,
+    app_store: LocalStore,
+    content_type: str,
+    body: bytes,
+    status: int,
+    error: str | None,
+) -> None:
+    event = ask(app_store, "count", int)
+
+    response = client.post(
+        "/submit/json",
+        content=body.replace(b"ID", event.request_id.encode()),
+        headers={"Content-Type": content_type},
+    )
+
+    assert response.status_code == status, response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+    if error is None:
+        assert response.json()["value"] == 1
+        assert event.wait() == 1
+    else:
+        assert response.json()["error"] == error
+        assert response.json()["errors"][0]["loc"][0] == "body"
+        assert client.get(f"/api/events/{event.request_id}").json()["status"] == "pending"
+
+
+def test_submit_json_refuses_a_second_answer_and_a_closed_event(
+    client: httpx.Client, app_store: LocalStore
+) -> None:
+    answered = ask(app_store, "answered", int)
+    cancelled = ask(app_store, "cancelled", int)
+    cancelled.cancel()
+
+    first = client.post("/submit/json", json={"request_id": answered.request_id, "value": 1})
+    second = client.post("/submit/json", json={"request_id": answered.request_id, "value": 2})
+    closed = client.post("/submit/json", json={"request_id": cancelled.request_id, "value": 1})
+
+    assert first.status_code == 200
+    assert (second.status_code, second.json()["error"]) == (409, "already_answered")
+    assert second.json()["outcome"]["value"] == 1
+    assert (closed.status_code, closed.json()["error"]) == (410, "closed")
+    assert closed.json()["outcome"]["status"] == "cancelled"
+    assert answered.wait() == 1
+
+
 def test_status_keeps_the_seed_shape(client: httpx.Client, app_store: LocalStore) -> None:
     event = ask(app_store, "count", int, prompt="How many?")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from pathlib import Path
 
@@ -151,6 +152,55 @@ def test_local_watch_reports_writes_from_another_store_object(tmp_path: Path) ->
         return seen
 
     assert "outcomes/r/x.json" in asyncio.run(main())
+
+
+def test_local_watch_reports_the_first_keys_of_new_folders(tmp_path: Path) -> None:
+    # A write makes its folder and links its file at once, before the watch can
+    # follow the new folder: the file must still be reported.
+    watching, writing = LocalStore(tmp_path / "s"), LocalStore(tmp_path / "s")
+    written = {f"outcomes/r{i}/x.json" for i in range(5)}
+
+    async def main() -> set[str]:
+        changes = watching.watch("outcomes/")
+        assert changes is not None
+        seen: set[str] = set()
+
+        async def collect() -> None:
+            async for keys in changes:
+                seen.update(keys)
+                if written <= seen:
+                    return
+
+        task = asyncio.ensure_future(collect())
+        await asyncio.sleep(0.3)  # let the watch start before writing
+        for key in sorted(written):
+            writing.put_if_absent(key, b"{}")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(task, 10)
+        await changes.aclose()
+        return seen
+
+    assert written <= asyncio.run(main())
+
+
+def test_concurrent_async_writes_each_land_once(store: Store) -> None:
+    async def main() -> tuple[list[bool], list[bool]]:
+        many = await asyncio.gather(
+            *(store.put_if_absent_async(f"outcomes/m/{i}.json", b"%d" % i) for i in range(200))
+        )
+        racing = await asyncio.gather(
+            *(store.put_if_absent_async("outcomes/one/x.json", b"%d" % i) for i in range(8))
+        )
+        return many, racing
+
+    many, racing = asyncio.run(main())
+
+    assert all(many)
+    assert [store.get(f"outcomes/m/{i}.json") for i in range(200)] == [
+        b"%d" % i for i in range(200)
+    ]
+    assert racing.count(True) == 1
+    assert store.get("outcomes/one/x.json") == b"%d" % racing.index(True)
 
 
 def test_local_store_without_notifications_has_no_watch(tmp_path: Path) -> None:

@@ -13,13 +13,7 @@ from hitlkit._server import _api, _inbox, _pages
 from hitlkit._server._auth import AuthSettings
 from hitlkit._server._context import app_version
 from hitlkit._server._errors import install_error_handlers
-from hitlkit._server._guards import (
-    MAX_BODY_BYTES,
-    AllowedHosts,
-    BodyLimit,
-    NoCrossSiteWrites,
-    SecurityHeaders,
-)
+from hitlkit._server._guards import MAX_BODY_BYTES, Guards
 from hitlkit._store import Store
 
 __all__ = ["create_app"]
@@ -84,12 +78,8 @@ def create_app(
         app.state.store = store
     app.state.auth = AuthSettings.build(tokens_file=tokens_file, secret=secret)
     install_error_handlers(app)
-    app.add_middleware(_api.SubmitJsonLane)  # innermost: after every guard below
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(NoCrossSiteWrites)
-    if allowed_hosts is not None:
-        app.add_middleware(AllowedHosts, hosts=tuple(allowed_hosts))
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(_api.SubmitJsonLane)  # after the guards: it needs their checks
+    app.add_middleware(Guards, hosts=allowed_hosts, max_bytes=MAX_BODY_BYTES)
     app.include_router(_api.router)
     app.include_router(_inbox.router)
     app.include_router(_pages.router)
