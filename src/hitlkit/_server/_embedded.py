@@ -276,7 +276,9 @@ class RedactLinks(logging.Filter):
     _TOKEN = re.compile(r"([?&]token=)[^&\s]*")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, str) and "token=" in arg for arg in record.args
+        ):
             record.args = tuple(
                 self._TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
                 for arg in record.args
