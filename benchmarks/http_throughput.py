@@ -141,7 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--events", type=int, default=20000, help="pending events for submit")
+    parser.add_argument("--events", type=int, default=60000, help="pending events for submit")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
@@ -218,9 +218,10 @@ uvicorn runs on httptools and uvloop where they are installed. hitlkit depends o
 the seed does not, so as installed it runs on h11 and asyncio ("seed"). The seed was also
 run with both added ("seed on httptools + uvloop"), to show what the server alone is worth.
 hitlkit checks every answer against the event's recorded type (one read of the event) and
-records it create-once, flushed to disk (`fsync` of the file; one `fsync` of the folder per
-batch of concurrent answers) before replying; the seed converts the value with the type the
-client sends and overwrites the response file without flushing it.
+records it create-once (written to a temporary file, flushed, linked into place, and its
+folder flushed) before replying; the answers that arrive together share their flushes (one
+`syncfs` per batch on Linux). The seed converts the value with the type the client sends
+and overwrites the response file without flushing it.
 
 - **form**: `GET /form/{{id}}` of one pending event. hitlkit reads its outcome from the store
   on every request, and its record once (records never change, so the app keeps the last

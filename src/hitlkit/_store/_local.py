@@ -29,7 +29,10 @@ class LocalStore(Store):
 
     Writes go to a temporary file first, are flushed to disk, then linked into
     place with `os.link`, which fails if the key exists: so a record is never
-    torn and the first writer wins, across processes. Other processes' writes
+    torn and the first writer wins, across processes. The folder is flushed too
+    before a write returns. Async writes made at the same time share their
+    flushes: on Linux, one `syncfs` of the filesystem serves them all, which
+    also flushes what other programs wrote there. Other processes' writes
     are seen through filesystem notifications (`watchfiles`); pass
     `notify=False` where those do not work (some network filesystems), and
     waiters poll every `poll_interval_seconds` instead.
@@ -54,6 +57,8 @@ class LocalStore(Store):
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
+        if os.path.lexists(path):
+            return False
         fd, tmp = self._stage(data)
         try:
             os.fsync(fd)
@@ -95,12 +100,13 @@ class LocalStore(Store):
 
     # A record is a few hundred bytes in a local folder: writing, linking or reading it
     # costs less than handing it to a worker thread, so that happens here, on the loop.
-    # Only the flushes wait for the disk: they go to the store's flusher threads, which
-    # take every flush waiting at once (concurrent flushes of one filesystem share a
-    # journal commit) and flush each folder once for all the links made in it.
+    # Only the flushes wait for the disk: they go to the store's flusher thread, which
+    # takes every flush waiting at once (see `_Flusher`).
 
     async def put_if_absent_async(self, key: str, data: bytes) -> bool:
         path = self._path(key)
+        if os.path.lexists(path):  # spares writing and flushing a file for nothing
+            return False
         fd, tmp = self._stage(data)
         try:
             await self._flusher.flush(fd)
@@ -134,7 +140,7 @@ class LocalStore(Store):
                 with contextlib.suppress(ValueError):
                     key = Path(changed).relative_to(self.root).as_posix()
                     keys.add(key)
-                    if os.path.isdir(changed):  # noqa: ASYNC240 - one stat, rarely
+                    if os.path.isdir(changed):
                         # Files linked into a new folder before it was watched are not
                         # reported: look for them.
                         keys.update(self.list(key + "/"))
