@@ -230,7 +230,7 @@ class SubmitJsonLane:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
-            or scope["path"] != "/submit/json"
+            or scope["path"] != scope.get("root_path", "") + "/submit/json"
             or scope["method"] != "POST"
             or not _is_json(scope)
         ):
