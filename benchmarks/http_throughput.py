@@ -1,6 +1,6 @@
 """Web app throughput: `POST /submit/json` and `GET /form/{id}` under `wrk`, hitlkit vs the seed.
 
-Run from the checkout's root: `.venv/bin/python -m benchmarks.http_throughput [--seconds 10]`.
+Run from the checkout's root: `.venv/bin/python -m benchmarks.http_throughput [--rounds 3]`.
 Needs `wrk` (Debian: `apt-get install wrk`). Prints a table and updates its section of
 `docs/benchmarks.md`; makes the seed's venv on first use (`HITL_SEED_VENV`).
 
@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import json
+import os
 import re
 import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -120,53 +124,77 @@ def create_seed_events(root: Path, count: int) -> list[str]:
 def measure(
     endpoint: str, ids: list[str], tmp: Path, seconds: int, connections: int
 ) -> dict[str, dict[str, float]]:
+    """One round of the three rows against one app; `ids` are pending events of its own."""
     lua = tmp / "spread.lua"
     lua.write_text(SPREAD_LUA)
-    spread = tmp / "ids.txt"
-    spread.write_text("\n".join(ids[1:]) + "\n")
-    once = tmp / "one.txt"
-    once.write_text(ids[1] + "\n")
+    spread = tmp / f"ids-{uuid.uuid4().hex}.txt"
+    spread.write_text("\n".join(ids[1:-1]) + "\n")
+    once = tmp / f"one-{uuid.uuid4().hex}.txt"
+    once.write_text(ids[0] + "\n")
+    form = ids[-1]  # answered by no row
     results = {
-        "form": wrk(f"{endpoint}/form/{ids[0]}", seconds, connections, None, None),
+        "form": wrk(f"{endpoint}/form/{form}", seconds, connections, None, None),
         "spread": wrk(endpoint, seconds, connections, lua, spread),
     }
     # The same-event row starts on an event that already has an answer.
-    body = {"request_id": ids[1], "value": 1, "data_type": "int"}
+    body = {"request_id": ids[0], "value": 1, "data_type": "int"}
     httpx.post(f"{endpoint}/submit/json", json=body, timeout=30)
     results["again"] = wrk(endpoint, seconds, connections, lua, once)
     return results
+
+
+def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The run with the median requests/s (its latencies come with it)."""
+    return sorted(runs, key=lambda run: run["rps"])[len(runs) // 2]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--events", type=int, default=60000, help="pending events for submit")
+    parser.add_argument(
+        "--events", type=int, default=60000, help="pending events per app and round"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; each row shows the median")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
 
-    with tempfile.TemporaryDirectory() as tmp:
+    per_app = args.rounds * args.events
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as apps:
         root = Path(tmp)
         store = hitl.LocalStore(root / "hitlkit")
-        ids = asyncio.run(create_hitlkit_events(store, args.events + 1))
+        events = {"hitlkit": asyncio.run(create_hitlkit_events(store, per_app))}
         store.close()
-        port = free_port()
-        endpoint = f"http://127.0.0.1:{port}"
-        serve = hitl_serve(port, str(root / "hitlkit"))
-        with running(serve, clean_env(), f"{endpoint}/health"):
-            ours = measure(endpoint, ids, root, args.seconds, args.connections)
-
-        seeds = {}
-        for fast in (False, True):
-            folder = root / f"seed-{fast}"
-            seed_ids = create_seed_events(folder, args.events + 1)
+        commands: dict[str, Callable[[int], list[str]]] = {
+            "hitlkit": functools.partial(hitl_serve, store=str(root / "hitlkit"))
+        }
+        envs = {"hitlkit": clean_env()}
+        for name, fast in (("seed", False), ("fast seed", True)):
+            folder = root / name.replace(" ", "-")
+            events[name] = create_seed_events(folder, per_app)
+            commands[name] = functools.partial(seed_serve, fast=fast)
+            envs[name] = clean_env(RAW_DATA_PATH=str(folder))
+        endpoints = {}
+        for name, command in commands.items():
             port = free_port()
-            endpoint = f"http://127.0.0.1:{port}"
-            env = clean_env(RAW_DATA_PATH=str(folder))
-            with running(seed_serve(port, fast=fast), env, f"{endpoint}/health"):
-                seeds[fast] = measure(endpoint, seed_ids, root, args.seconds, args.connections)
-    seed, fast_seed = seeds[False], seeds[True]
+            endpoints[name] = f"http://127.0.0.1:{port}"
+            apps.enter_context(running(command(port), envs[name], f"{endpoints[name]}/health"))
+        # The apps take turns, round after round, so that a slow spell of the machine
+        # falls on all of them alike.
+        runs: dict[str, list[dict[str, dict[str, float]]]] = {name: [] for name in commands}
+        for round_ in range(args.rounds):
+            for name, endpoint in endpoints.items():
+                ids = events[name][round_ * args.events : (round_ + 1) * args.events]
+                # Write out what was left unflushed (the events just made, the seed's
+                # answers), so no app waits on another's writes: hitlkit's answers that
+                # come together are flushed with one `syncfs`, which writes out all of it.
+                os.sync()
+                runs[name].append(measure(endpoint, ids, root, args.seconds, args.connections))
+    ours, seed, fast_seed = (
+        {key: median_run([run[key] for run in runs[name]]) for key in ("form", "spread", "again")}
+        for name in ("hitlkit", "seed", "fast seed")
+    )
 
     rows = []
     what = {
@@ -204,6 +232,16 @@ def main() -> None:
         ],
         rows,
     )
+    rounds = "\n".join(
+        f"- {name}: "
+        + ", ".join(
+            f"{run['spread']['rps']:.0f} ({run['spread']['p99']:.1f})" for run in runs[name]
+        )
+        for name in runs
+    )
+    text += (
+        f"\n\n`POST /submit/json` to different events, req/s (p99 ms) of each round:\n\n{rounds}"
+    )
     print(text)
     write_section(
         "Web app throughput",
@@ -213,6 +251,12 @@ uvicorn worker on 127.0.0.1, each app over a local folder: hitlkit `hitl serve -
 the seed `uvicorn flyteplugins.hitl._app:app --workers 1` with `RAW_DATA_PATH=DIR` (its
 startup hook, `flyte.init_in_cluster`, passes on a machine without a cluster). wrk runs
 on the same machine and takes CPU from the app. Both log each request (uvicorn's access log).
+The three apps run side by side and take turns, {args.rounds} rounds of every row, so that
+a slow spell of the machine falls on all of them alike; each row shows the round with the
+median requests/s, and that round's latencies. From one run to the next the figures move
+by about a tenth. Before each turn `os.sync()` writes out what earlier steps left unflushed
+(the events just made, the seed's answers): hitlkit flushes answers that arrive together
+with one `syncfs`, which would otherwise write all of that out too and stall for it.
 
 uvicorn runs on httptools and uvloop where they are installed. hitlkit depends on both;
 the seed does not, so as installed it runs on h11 and asyncio ("seed"). The seed was also
