@@ -203,6 +203,26 @@ def test_concurrent_async_writes_each_land_once(store: Store) -> None:
     assert store.get("outcomes/one/x.json") == b"%d" % racing.index(True)
 
 
+def test_writes_cancelled_midway_leave_the_others_whole(store: Store) -> None:
+    async def main() -> list[bool]:
+        tasks = [
+            asyncio.ensure_future(store.put_if_absent_async(f"outcomes/c/{i}.json", b"%d" % i))
+            for i in range(40)
+        ]
+        await asyncio.sleep(0)  # every write has started
+        for task in tasks[::2]:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return [task.result() for task in tasks[1::2]]
+
+    assert all(asyncio.run(main()))
+    for i in range(1, 40, 2):
+        assert store.get(f"outcomes/c/{i}.json") == b"%d" % i
+    # A cancelled write either landed whole or not at all.
+    for i in range(0, 40, 2):
+        assert store.get(f"outcomes/c/{i}.json") in (None, b"%d" % i)
+
+
 def test_local_store_without_notifications_has_no_watch(tmp_path: Path) -> None:
     assert LocalStore(tmp_path / "s", notify=False).watch("outcomes/") is None
 

@@ -53,7 +53,7 @@ class LocalStore(Store):
         self._tmp = self.root / _TMP
         self._swept = False
         self._names = itertools.count(int.from_bytes(os.urandom(4), "big") << 32)
-        self._flusher = _Flusher()
+        self._flusher = _Flusher(self._base)
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
@@ -236,7 +236,8 @@ class _Flusher:
     it keeps serving an app that answers its last requests while the interpreter exits.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, root: str) -> None:
+        self._root = root
         self._queue: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, _Waiting] | None] = (
             queue.SimpleQueue()
         )
@@ -284,28 +285,25 @@ class _Flusher:
                     self._queue.put(None)  # stop after this
                     break
                 work.append(item)
-            errors = _flush_all({target for _, waiting in work for target, _ in waiting})
+            targets = {target for _, waiting in work for target, _ in waiting}
+            errors = _flush_all(self._root, targets)
             for loop, waiting in work:
                 settled = [(future, errors.get(target)) for target, future in waiting]
                 with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
                     loop.call_soon_threadsafe(_settle, settled)
 
 
-def _flush_all(targets: set[int | str]) -> dict[int | str, OSError]:
-    """Flush every target; return the errors, by target."""
+def _flush_all(root: str, targets: set[int | str]) -> dict[int | str, OSError]:
+    """Flush every target (all on the filesystem of `root`); return the errors, by target."""
     if len(targets) > 1 and _syncfs is not None:
-        fd = next((t for t in targets if isinstance(t, int)), None)
+        # Through a descriptor of its own: a writer whose wait was cancelled closes its file.
         try:
-            if fd is None:
-                fd = os.open(str(next(iter(targets))), os.O_RDONLY)
-                try:
-                    failed = _syncfs(fd)
-                finally:
-                    os.close(fd)
-            else:
-                failed = _syncfs(fd)
-            if failed:
-                raise OSError(ctypes.get_errno(), "syncfs failed")
+            fd = os.open(root, os.O_RDONLY)
+            try:
+                if _syncfs(fd) != 0:
+                    raise OSError(ctypes.get_errno(), "syncfs failed")
+            finally:
+                os.close(fd)
         except OSError as exc:
             return dict.fromkeys(targets, exc)
         return {}
