@@ -54,6 +54,9 @@ class LocalStore(Store):
         self._swept = False
         self._names = itertools.count(int.from_bytes(os.urandom(4), "big") << 32)
         self._flusher = _Flusher(self._base)
+        # Keys are never removed: those known to exist are refused without a look at the
+        # disk (an app answers the repeats of an answer it recorded from memory).
+        self._present = _RecentKeys(4096)
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
@@ -105,7 +108,7 @@ class LocalStore(Store):
 
     async def put_if_absent_async(self, key: str, data: bytes) -> bool:
         path = self._path(key)
-        if os.path.lexists(path):  # spares writing and flushing a file for nothing
+        if key in self._present:  # spares writing and flushing a file for nothing
             return False
         fd, tmp = self._stage(data)
         try:
@@ -114,6 +117,7 @@ class LocalStore(Store):
         finally:
             os.close(fd)
             os.unlink(tmp)
+        self._present.add(key)
         if not placed:
             return False
         await self._flusher.flush(os.path.dirname(path))
@@ -184,6 +188,24 @@ class LocalStore(Store):
             with contextlib.suppress(OSError):
                 if leftover.stat().st_mtime < cutoff:
                     leftover.unlink()
+
+
+class _RecentKeys:
+    """The last `size` keys added, for membership tests; safe across threads."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._keys: dict[str, None] = {}
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._keys
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self._keys[key] = None
+            if len(self._keys) > self._size:
+                del self._keys[next(iter(self._keys))]
 
 
 def _place(tmp: str, path: str) -> bool:
