@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -130,57 +131,54 @@ def test_two_local_store_objects_share_one_folder(tmp_path: Path) -> None:
     assert two.get("k/1") == b"from one"
 
 
-def test_local_watch_reports_writes_from_another_store_object(tmp_path: Path) -> None:
-    watching, writing = LocalStore(tmp_path / "s"), LocalStore(tmp_path / "s")
+def watch_while_writing(
+    root: Path, prefix: str, keys: set[str], write: Callable[[LocalStore], Awaitable[None]]
+) -> set[str]:
+    """The keys a watch of `prefix` reports while another store object over `root` writes,
+    once all of `keys` are among them or after 10 s."""
+    watching, writing = LocalStore(root), LocalStore(root)
 
     async def main() -> set[str]:
-        changes = watching.watch("outcomes/r/")
+        changes = watching.watch(prefix)
         assert changes is not None
         seen: set[str] = set()
 
         async def collect() -> None:
-            async for keys in changes:
-                seen.update(keys)
-                if "outcomes/r/x.json" in seen:
+            async for reported in changes:
+                seen.update(reported)
+                if keys <= seen:
                     return
 
         task = asyncio.ensure_future(collect())
         await asyncio.sleep(0.3)  # let the watch start before writing
-        await writing.put_if_absent_async("outcomes/r/x.json", b"{}")
-        await asyncio.wait_for(task, 10)
-        await changes.aclose()
-        return seen
-
-    assert "outcomes/r/x.json" in asyncio.run(main())
-
-
-def test_local_watch_reports_the_first_keys_of_new_folders(tmp_path: Path) -> None:
-    # A write makes its folder and links its file at once, before the watch can
-    # follow the new folder: the file must still be reported.
-    watching, writing = LocalStore(tmp_path / "s"), LocalStore(tmp_path / "s")
-    written = {f"outcomes/r{i}/x.json" for i in range(5)}
-
-    async def main() -> set[str]:
-        changes = watching.watch("outcomes/")
-        assert changes is not None
-        seen: set[str] = set()
-
-        async def collect() -> None:
-            async for keys in changes:
-                seen.update(keys)
-                if written <= seen:
-                    return
-
-        task = asyncio.ensure_future(collect())
-        await asyncio.sleep(0.3)  # let the watch start before writing
-        for key in sorted(written):
-            writing.put_if_absent(key, b"{}")
+        await write(writing)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(task, 10)
         await changes.aclose()
         return seen
 
-    assert written <= asyncio.run(main())
+    return asyncio.run(main())
+
+
+def test_local_watch_reports_writes_from_another_store_object(tmp_path: Path) -> None:
+    async def write(store: LocalStore) -> None:
+        await store.put_if_absent_async("outcomes/r/x.json", b"{}")
+
+    seen = watch_while_writing(tmp_path / "s", "outcomes/r/", {"outcomes/r/x.json"}, write)
+
+    assert "outcomes/r/x.json" in seen
+
+
+def test_local_watch_reports_the_first_keys_of_new_folders(tmp_path: Path) -> None:
+    # A write makes its folder and links its file at once, before the watch can
+    # follow the new folder: the file must still be reported.
+    written = {f"outcomes/r{i}/x.json" for i in range(5)}
+
+    async def write(store: LocalStore) -> None:
+        for key in sorted(written):
+            store.put_if_absent(key, b"{}")
+
+    assert written <= watch_while_writing(tmp_path / "s", "outcomes/", written, write)
 
 
 def test_concurrent_async_writes_each_land_once(store: Store) -> None:

@@ -236,7 +236,8 @@ class SubmitJsonLane:
         ):
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        message = await receive()  # the guards hand the body on whole, in one message
+        body = message.get("body", b"")
         try:
             parsed = SubmitJsonBody.model_validate_json(body)
         except ValidationError:
@@ -261,15 +262,6 @@ def _is_json(scope: Scope) -> bool:
             media_type: bytes = value.partition(b";")[0].strip().lower()
             return media_type == b"application/json"
     return False
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 @router.get("/status/{request_id}", response_model=StatusView, responses=_NOT_FOUND, tags=["seed"])

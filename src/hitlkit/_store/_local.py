@@ -60,7 +60,7 @@ class LocalStore(Store):
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
-        if os.path.lexists(path):
+        if key in self._present:
             return False
         fd, tmp = self._stage(data)
         try:
@@ -69,6 +69,7 @@ class LocalStore(Store):
         finally:
             os.close(fd)
             os.unlink(tmp)
+        self._present.add(key)
         if not placed:
             return False
         _fsync(os.path.dirname(path))
