@@ -41,6 +41,7 @@ from tests.unit.test_store_contract import (
     test_list_by_prefix_is_sorted_and_exact,
     test_listeners_hear_each_successful_write_once,
     test_put_if_absent_writes_once,
+    test_writes_cancelled_midway_leave_the_others_whole,
 )
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "test_recreating_with_another_type_is_a_clear_error",
     "test_timeout_raises_a_builtin_timeout_error",
     "test_waiters_share_one_watcher",
+    "test_writes_cancelled_midway_leave_the_others_whole",
 ]
 
 
