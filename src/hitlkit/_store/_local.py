@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
+from typing import Any, cast
 
 import watchfiles
 
@@ -27,9 +28,11 @@ _STALE_TMP_SECONDS = 3600.0
 class LocalStore(Store):
     """A store in a folder, one file per key.
 
-    Writes go to a temporary file first, are flushed to disk, then linked into
-    place with `os.link`, which fails if the key exists: so a record is never
-    torn and the first writer wins, across processes. The folder is flushed too
+    Writes go to a new file first, are flushed to disk, then linked into place,
+    which fails if the key exists: so a record is never torn and the first
+    writer wins, across processes. On Linux the new file has no name until it is
+    linked (`O_TMPFILE`), so a write deletes nothing and a killed process leaves
+    nothing behind; elsewhere it is a temporary file in `.tmp`. The folder is flushed too
     before a write returns. Async writes made at the same time share their
     flushes: on Linux, one `syncfs` of the filesystem serves them all, which
     also flushes what other programs wrote there. Other processes' writes
@@ -52,6 +55,7 @@ class LocalStore(Store):
         self._base = str(self.root)
         self._tmp = self.root / _TMP
         self._swept = False
+        self._unnamed = False  # decided with the first write: see `_prepare_tmp`
         self._names = itertools.count(int.from_bytes(os.urandom(4), "big") << 32)
         self._flusher = _Flusher(self._base)
         # Keys are never removed: those known to exist are refused without a look at the
@@ -65,10 +69,11 @@ class LocalStore(Store):
         fd, tmp = self._stage(data)
         try:
             os.fsync(fd)
-            placed = _place(tmp, path)
+            placed = _place(fd, tmp, path)
         finally:
             os.close(fd)
-            os.unlink(tmp)
+            if tmp is not None:
+                os.unlink(tmp)
         self._present.add(key)
         if not placed:
             return False
@@ -114,10 +119,11 @@ class LocalStore(Store):
         fd, tmp = self._stage(data)
         try:
             await self._flusher.flush(fd)
-            placed = _place(tmp, path)
+            placed = _place(fd, tmp, path)
         finally:
             os.close(fd)
-            os.unlink(tmp)
+            if tmp is not None:
+                os.unlink(tmp)
         self._present.add(key)
         if not placed:
             return False
@@ -160,18 +166,27 @@ class LocalStore(Store):
     def close(self) -> None:
         self._flusher.stop()
 
-    def _stage(self, data: bytes) -> tuple[int, str]:
-        """Write `data` to a new temporary file; return its descriptor (open) and path."""
+    def _stage(self, data: bytes) -> tuple[int, str | None]:
+        """Write `data` to a new file; return its descriptor (open) and temporary path.
+
+        The path is None for a file with no name. Deleting temporary files is not free:
+        on a filesystem without a journal, each file deleted in the last minute makes
+        creating the next one slower, and a busy app deletes thousands.
+        """
         self._prepare_tmp()
-        tmp = f"{self._tmp}/{os.getpid()}-{next(self._names)}.part"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        tmp = None if self._unnamed else f"{self._tmp}/{os.getpid()}-{next(self._names)}.part"
+        if tmp is None:
+            fd = os.open(self._tmp, os.O_WRONLY | os.O_TMPFILE | os.O_CLOEXEC, 0o644)
+        else:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
         except BaseException:
             os.close(fd)
-            os.unlink(tmp)
+            if tmp is not None:
+                os.unlink(tmp)
             raise
         return fd, tmp
 
@@ -180,6 +195,7 @@ class LocalStore(Store):
         if not self._swept:
             self._tmp.mkdir(parents=True, exist_ok=True)
             self._sweep_stale_temp_files()
+            self._unnamed = _links_unnamed_files(str(self._tmp))
             self._swept = True
 
     def _sweep_stale_temp_files(self) -> None:
@@ -209,18 +225,50 @@ class _RecentKeys:
                 del self._keys[next(iter(self._keys))]
 
 
-def _place(tmp: str, path: str) -> bool:
-    """Link the flushed file `tmp` at `path`; False if something is there already."""
+def _place(fd: int, tmp: str | None, path: str) -> bool:
+    """Link the flushed file `fd` (named `tmp`) at `path`; False if something is there already."""
     try:
-        os.link(tmp, path)
+        _link(fd, tmp, path)
     except FileExistsError:
         return False
     except FileNotFoundError:  # the first key in its folder
         os.makedirs(os.path.dirname(path), exist_ok=True)
         try:
-            os.link(tmp, path)
+            _link(fd, tmp, path)
         except FileExistsError:
             return False
+    return True
+
+
+def _link(fd: int, tmp: str | None, path: str) -> None:
+    if tmp is not None:
+        os.link(tmp, path)
+        return
+    # A file with no name is linked through its descriptor's entry in /proc, followed.
+    # (`os.link` cannot ask to follow it without a folder descriptor.)
+    assert _linkat is not None  # files have no name only where it is found
+    source = f"/proc/self/fd/{fd}".encode()
+    if _linkat(_AT_FDCWD, source, _AT_FDCWD, os.fsencode(path), _AT_FOLLOW) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), path)
+
+
+def _links_unnamed_files(folder: str) -> bool:
+    """Whether a file made in `folder` with `O_TMPFILE` can be linked into place."""
+    if _linkat is None or not hasattr(os, "O_TMPFILE"):
+        return False
+    probe = f"{folder}/{os.getpid()}-probe.part"  # swept like any temp file if left
+    try:
+        fd = os.open(folder, os.O_WRONLY | os.O_TMPFILE | os.O_CLOEXEC, 0o644)
+    except OSError:  # not on this system or filesystem
+        return False
+    try:
+        _link(fd, None, probe)
+    except OSError:  # no /proc, say
+        return False
+    finally:
+        os.close(fd)
+    os.unlink(probe)
     return True
 
 
@@ -236,16 +284,24 @@ def _fsync(target: int | str) -> None:
         os.close(fd)
 
 
-def _find_syncfs() -> Callable[[int], int] | None:
-    # Linux flushes a whole filesystem in one call: cheaper than a flush per file
-    # when several writes wait at once.
+def _libc_function(name: str, *argtypes: type[Any]) -> Callable[..., int] | None:
     try:
-        return ctypes.CDLL(None, use_errno=True).syncfs
-    except (AttributeError, OSError):
+        function = getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (AttributeError, OSError):  # not this system's C library
         return None
+    function.argtypes = argtypes
+    function.restype = ctypes.c_int
+    return cast("Callable[..., int]", function)
 
 
-_syncfs = _find_syncfs()
+# Linux flushes a whole filesystem in one call: cheaper than a flush per file when
+# several writes wait at once.
+_syncfs = _libc_function("syncfs", ctypes.c_int)
+_linkat = _libc_function(
+    "linkat", ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int
+)
+_AT_FDCWD = -100
+_AT_FOLLOW = 0x400  # AT_SYMLINK_FOLLOW
 
 _Waiting = list[tuple["int | str", "asyncio.Future[None]"]]
 
