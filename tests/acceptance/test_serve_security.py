@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 from typing import TYPE_CHECKING
 
@@ -99,6 +100,10 @@ def test_tokens_and_links_from_the_cli_end_to_end(
     link_token = url.partition("?token=")[2]
     assert "token=[redacted]" in server.stdout + server.stderr
     assert link_token not in server.stdout + server.stderr
+    # uvicorn's access line, as uvicorn formats it.
+    request_line = re.escape(f"GET /form/{event.request_id}?token=[redacted] HTTP/1.1")
+    form_line = rf'^INFO:     127\.0\.0\.1:\d+ - "{request_line}" 200 OK$'
+    assert re.search(form_line, server.stdout, re.MULTILINE), server.stdout
 
 
 def test_a_link_needs_the_secret(hitl: Hitl, hitl_env: HitlEnv) -> None:

@@ -18,6 +18,7 @@ import uvicorn
 
 from hitlkit import LocalStore
 from hitlkit._server import create_app
+from hitlkit._server._embedded import uvicorn_server
 
 
 def serve_in_thread(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
@@ -25,8 +26,7 @@ def serve_in_thread(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
-    server = uvicorn.Server(config)
+    server = uvicorn_server(app, embedded=True)  # as in a workflow process: warnings only
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

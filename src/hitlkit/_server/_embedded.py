@@ -25,7 +25,6 @@ import errno
 import gc
 import logging
 import os
-import re
 import socket
 import threading
 import time
@@ -41,6 +40,7 @@ from hitlkit._exceptions import ConfigurationError
 from hitlkit._server._app import create_app
 from hitlkit._server._auth import check_serving
 from hitlkit._server._context import store_fingerprint
+from hitlkit._server._uvicorn import RedactLinks, http_protocol, log_config
 from hitlkit._store import Store
 
 __all__ = ["ensure_app", "serve", "stop_started_apps"]
@@ -110,7 +110,7 @@ def serve(
             f"cannot serve on {host}:{port}: {exc.strerror or exc}; "
             f"choose another port, e.g. --port {_another_port(port)}"
         ) from None
-    server = _server(app, embedded=False)
+    server = uvicorn_server(app, embedded=False)
     # What exists now (modules, the app, its models) lives as long as the process: the
     # collector need not go through it again, which it would do in long pauses under load.
     gc.collect()
@@ -236,7 +236,7 @@ def _start(store: Store, endpoint: str, host: str, port: int, fingerprint: str) 
             f"cannot start the hitlkit app at {endpoint}: {exc.strerror or exc}; set "
             f"HITL_ENDPOINT to a free local port, e.g. http://127.0.0.1:{_another_port(port)}"
         ) from None
-    server = _server(_embedded_app(store, host), embedded=True)
+    server = uvicorn_server(_embedded_app(store, host), embedded=True)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="hitlkit-app", daemon=True
     )
@@ -270,28 +270,14 @@ def _default_hosts(host: str) -> list[str] | None:
     return sorted(LOOPBACK_HOSTS) if host in LOOPBACK_HOSTS else None
 
 
-class RedactLinks(logging.Filter):
-    """Keep answer-link tokens (`?token=...`) out of the access log."""
-
-    _TOKEN = re.compile(r"([?&]token=)[^&\s]*")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(
-            isinstance(arg, str) and "token=" in arg for arg in record.args
-        ):
-            record.args = tuple(
-                self._TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
-                for arg in record.args
-            )
-        return True
-
-
-def _server(app: FastAPI, *, embedded: bool) -> uvicorn.Server:
+def uvicorn_server(app: FastAPI, *, embedded: bool) -> uvicorn.Server:
+    """The uvicorn server that runs `app` as hitlkit does (`embedded`: in a workflow process)."""
     # Inside a workflow process, leave its logging setup alone and report only problems.
     config = uvicorn.Config(
         app,
         log_level="warning" if embedded else "info",
-        log_config=None if embedded else uvicorn.config.LOGGING_CONFIG,
+        log_config=None if embedded else log_config(),
+        http=http_protocol(),
         lifespan="off",
         ws="none",
         server_header=False,
