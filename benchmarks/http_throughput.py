@@ -250,7 +250,8 @@ def main() -> None:
 uvicorn worker on 127.0.0.1, each app over a local folder: hitlkit `hitl serve --store DIR`,
 the seed `uvicorn flyteplugins.hitl._app:app --workers 1` with `RAW_DATA_PATH=DIR` (its
 startup hook, `flyte.init_in_cluster`, passes on a machine without a cluster). wrk runs
-on the same machine and takes CPU from the app. Both log each request (uvicorn's access log).
+on the same machine and takes CPU from the app. Both log each request with uvicorn's access
+line (hitlkit makes the same text without copying each record).
 The three apps run side by side and take turns, {args.rounds} rounds of every row, so that
 a slow spell of the machine falls on all of them alike; each row shows the round with the
 median requests/s, and that round's latencies. From one run to the next the figures move
@@ -262,10 +263,10 @@ uvicorn runs on httptools and uvloop where they are installed. hitlkit depends o
 the seed does not, so as installed it runs on h11 and asyncio ("seed"). The seed was also
 run with both added ("seed on httptools + uvloop"), to show what the server alone is worth.
 hitlkit checks every answer against the event's recorded type (one read of the event) and
-records it create-once (written to a temporary file, flushed, linked into place, and its
-folder flushed) before replying; the answers that arrive together share their flushes (one
-`syncfs` per batch on Linux). The seed converts the value with the type the client sends
-and overwrites the response file without flushing it.
+records it create-once (written to a new file with no name, `O_TMPFILE`, flushed, linked
+into place, and its folder flushed) before replying; the answers that arrive together
+share their flushes (one `syncfs` per batch on Linux). The seed converts the value with
+the type the client sends and overwrites the response file without flushing it.
 
 - **form**: `GET /form/{{id}}` of one pending event. hitlkit reads its outcome from the store
   on every request, and its record once (records never change, so the app keeps the last
