@@ -8,7 +8,9 @@ whose `gcs_base_url` is the server and whose `disable_oauth` skips the token.
 fake-gcs-server (1.54.0 in the wheel) serves reads of the XML API that obstore
 uses, but answers its uploads (`PUT /BUCKET/OBJECT`) with `400 invalid
 uploadType`: it takes uploads through the JSON API only. So obstore cannot write
-here, and the server is ready once its bucket is made through the JSON API.
+here, and the server is ready once its bucket is made through the JSON API. Nor
+could the JSON API stand in: its uploads ignore `ifGenerationMatch=0` and
+overwrite, so two writers would both win.
 """
 
 from __future__ import annotations

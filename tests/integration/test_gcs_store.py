@@ -23,7 +23,7 @@ NO_XML_UPLOADS = (
     "fake-gcs-server 1.54.0 answers the XML API upload that obstore makes for every write "
     "(PUT /BUCKET/OBJECT with x-goog-if-generation-match: 0) with 400 'invalid uploadType': "
     "it takes uploads through the JSON API only (fakestorage/upload.go, insertObject; "
-    "https://github.com/fsouza/fake-gcs-server)"
+    "https://github.com/fsouza/fake-gcs-server), and those ignore ifGenerationMatch=0"
 )
 
 
