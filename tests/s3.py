@@ -65,7 +65,8 @@ def find_weed() -> str | None:
     return shutil.which("weed")
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports free on 127.0.0.1 right now."""
     with ExitStack() as stack:
         sockets = []
         for _ in range(count):
@@ -92,7 +93,7 @@ def start_seaweedfs(weed: str, folder: Path) -> S3Server:
     config.write_text(json.dumps(identities))
     # Every listener gets its own free port, gRPC ones included, so parallel sessions can't clash.
     names = ["master", "volume", "filer", "s3", "admin"]
-    ports = _free_ports(2 * len(names))
+    ports = free_ports(2 * len(names))
     http = dict(zip(names, ports[: len(names)], strict=True))
     grpc = dict(zip(names, ports[len(names) :], strict=True))
     args = [
@@ -140,7 +141,7 @@ def _wait_until_writable(server: S3Server) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while True:
         if server.process.poll() is not None:
-            raise RuntimeError(f"SeaweedFS exited at start:\n{_tail(server.log)}")
+            raise RuntimeError(f"SeaweedFS exited at start:\n{log_tail(server.log)}")
         try:
             obstore.put(probe, "ready", b"ok")
             return
@@ -148,15 +149,16 @@ def _wait_until_writable(server: S3Server) -> None:
             if time.monotonic() > deadline:
                 raise RuntimeError(
                     f"SeaweedFS took over {READY_SECONDS:g} s to accept a write ({exc}):\n"
-                    f"{_tail(server.log)}"
+                    f"{log_tail(server.log)}"
                 ) from exc
             time.sleep(0.1)
 
 
-def _tail(log: Path, lines: int = 40) -> str:
+def log_tail(log: Path, lines: int = 40) -> str:
+    """The last lines of a server's log, for a failure message."""
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def in_ci() -> bool:
-    """Whether tests run in CI, where a missing S3 server is a failure, not a skip."""
+    """Whether tests run in CI, where a missing test server is a failure, not a skip."""
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -31,12 +31,15 @@ _LIST_CHUNK = 1000  # one page of an S3 listing
 class ObjectStore(Store):
     """A store in a bucket, one object per key, under the URL's path.
 
-    Writes are conditional creates (`If-None-Match: *` on S3), so of several
+    Writes are conditional creates (`If-None-Match: *` on S3 and Azure,
+    `x-goog-if-generation-match: 0` on Google Cloud Storage), so of several
     writers on any number of hosts exactly one gets `True`. Credentials and
     endpoints come from each cloud's usual environment variables (`AWS_*`,
-    `GOOGLE_*`, `AZURE_*`); `config` and `client_options` are passed to
-    obstore and override them. Buckets cannot notify, so waiters poll: one
-    listing per run per poll interval, however many wait.
+    `GOOGLE_*`, `AZURE_*`; the README lists them, emulators included);
+    `config` and `client_options` are passed to obstore and override them
+    (`config={"use_emulator": True}`, `client_options={"allow_http": True}`).
+    The bucket or container must exist. Buckets cannot notify, so waiters
+    poll: one listing per run per poll interval, however many wait.
 
     ```python
     store = ObjectStore("s3://my-bucket/hitl")   # or open_store("s3://my-bucket/hitl")
