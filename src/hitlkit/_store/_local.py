@@ -32,11 +32,11 @@ class LocalStore(Store):
     which fails if the key exists: so a record is never torn and the first
     writer wins, across processes. On Linux the new file has no name until it is
     linked (`O_TMPFILE`), so a write deletes nothing and a killed process leaves
-    nothing behind; elsewhere it is a temporary file in `.tmp`. The folder is flushed too
-    before a write returns. Async writes made at the same time share their
-    flushes: on Linux, one `syncfs` of the filesystem serves them all, which
-    also flushes what other programs wrote there. Other processes' writes
-    are seen through filesystem notifications (`watchfiles`); pass
+    nothing behind; elsewhere it is a temporary file in `.tmp`. The folder is
+    flushed too before a write returns. Async writes made at the same time
+    share their flushes: on Linux, one `syncfs` of the filesystem serves them
+    all, which also flushes what other programs wrote there. Other processes'
+    writes are seen through filesystem notifications (`watchfiles`); pass
     `notify=False` where those do not work (some network filesystems), and
     waiters poll every `poll_interval_seconds` instead.
 
@@ -257,7 +257,7 @@ def _links_unnamed_files(folder: str) -> bool:
     """Whether a file made in `folder` with `O_TMPFILE` can be linked into place."""
     if _linkat is None or not hasattr(os, "O_TMPFILE"):
         return False
-    probe = f"{folder}/{os.getpid()}-probe.part"  # swept like any temp file if left
+    probe = f"{folder}/{os.getpid()}-{os.urandom(4).hex()}.part"  # swept like any left behind
     try:
         fd = os.open(folder, os.O_WRONLY | os.O_TMPFILE | os.O_CLOEXEC, 0o644)
     except OSError:  # not on this system or filesystem
