@@ -40,7 +40,7 @@ from hitlkit._exceptions import ConfigurationError
 from hitlkit._server._app import create_app
 from hitlkit._server._auth import check_serving
 from hitlkit._server._context import store_fingerprint
-from hitlkit._server._uvicorn import RedactLinks, http_protocol, log_config
+from hitlkit._server._uvicorn import OneWriteHttpToolsProtocol, RedactLinks, log_config
 from hitlkit._store import Store
 
 __all__ = ["ensure_app", "serve", "stop_started_apps"]
@@ -277,7 +277,7 @@ def uvicorn_server(app: FastAPI, *, embedded: bool) -> uvicorn.Server:
         app,
         log_level="warning" if embedded else "info",
         log_config=None if embedded else log_config(),
-        http=http_protocol(),
+        http=OneWriteHttpToolsProtocol,
         lifespan="off",
         ws="none",
         server_header=False,

@@ -16,8 +16,9 @@ from typing import Any, cast
 
 import uvicorn.config
 import uvicorn.logging
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["AccessFormatter", "RedactLinks", "http_protocol", "log_config"]
+__all__ = ["AccessFormatter", "OneWriteHttpToolsProtocol", "RedactLinks", "log_config"]
 
 
 class RedactLinks(logging.Filter):
@@ -69,20 +70,13 @@ def log_config() -> dict[str, Any]:
     return config
 
 
-def http_protocol() -> type[asyncio.Protocol] | str:
-    """uvicorn's httptools protocol sending a response in one write; "auto" without httptools."""
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-    except ImportError:  # pragma: no cover - httptools is a dependency; h11 then
-        return "auto"
+class OneWriteHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, sending what a response writes in one turn as one write."""
 
-    class OneWriteHttpToolsProtocol(HttpToolsProtocol):
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            # Every write of this connection, the requests' included, goes through here.
-            self.transport = cast("asyncio.Transport", WritesPerTurn(transport, self.loop))
-
-    return OneWriteHttpToolsProtocol
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        # Every write of this connection, the requests' included, goes through here.
+        self.transport = cast("asyncio.Transport", WritesPerTurn(transport, self.loop))
 
 
 class WritesPerTurn:

@@ -71,9 +71,7 @@ class LocalStore(Store):
             os.fsync(fd)
             placed = _place(fd, tmp, path)
         finally:
-            os.close(fd)
-            if tmp is not None:
-                os.unlink(tmp)
+            _discard(fd, tmp)
         self._present.add(key)
         if not placed:
             return False
@@ -121,9 +119,7 @@ class LocalStore(Store):
             await self._flusher.flush(fd)
             placed = _place(fd, tmp, path)
         finally:
-            os.close(fd)
-            if tmp is not None:
-                os.unlink(tmp)
+            _discard(fd, tmp)
         self._present.add(key)
         if not placed:
             return False
@@ -174,19 +170,18 @@ class LocalStore(Store):
         creating the next one slower, and a busy app deletes thousands.
         """
         self._prepare_tmp()
-        tmp = None if self._unnamed else f"{self._tmp}/{os.getpid()}-{next(self._names)}.part"
-        if tmp is None:
+        tmp = None
+        if self._unnamed:
             fd = os.open(self._tmp, os.O_WRONLY | os.O_TMPFILE | os.O_CLOEXEC, 0o644)
         else:
+            tmp = f"{self._tmp}/{os.getpid()}-{next(self._names)}.part"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
         except BaseException:
-            os.close(fd)
-            if tmp is not None:
-                os.unlink(tmp)
+            _discard(fd, tmp)
             raise
         return fd, tmp
 
@@ -238,6 +233,13 @@ def _place(fd: int, tmp: str | None, path: str) -> bool:
         except FileExistsError:
             return False
     return True
+
+
+def _discard(fd: int, tmp: str | None) -> None:
+    """Close a staged file, and delete its temporary name if it has one."""
+    os.close(fd)
+    if tmp is not None:
+        os.unlink(tmp)
 
 
 def _link(fd: int, tmp: str | None, path: str) -> None:
