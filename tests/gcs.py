@@ -18,14 +18,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.s3 import free_ports, log_tail
+from tests.servers import free_ports, start_logged, wait_until_ready
 
 BUCKET = "hitlkit"
 READY_SECONDS = 30.0
@@ -101,10 +100,7 @@ def start_fake_gcs_server(binary: str, folder: Path) -> GcsServer:
         "-log-level=warn",
     ]
     log = folder / "fake-gcs-server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=folder
-        )
+    process = start_logged(args, folder, log)
     server = GcsServer(endpoint, process, log, service_account)
     try:
         _wait_until_writable(server)
@@ -121,21 +117,20 @@ def _wait_until_writable(server: GcsServer) -> None:
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    deadline = time.monotonic() + READY_SECONDS
-    while True:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"fake-gcs-server exited at start:\n{log_tail(server.log)}")
+
+    def create_bucket() -> None:
         try:
             with urllib.request.urlopen(request, timeout=10):
-                return
+                pass
         except urllib.error.HTTPError as exc:
-            if exc.code == 409:  # made by a try whose answer was lost
-                return
-            raise RuntimeError(f"fake-gcs-server refused the bucket: {exc}") from exc
-        except OSError as exc:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"fake-gcs-server took over {READY_SECONDS:g} s to answer ({exc}):\n"
-                    f"{log_tail(server.log)}"
-                ) from exc
-            time.sleep(0.1)
+            if exc.code != 409:  # 409: made by a try whose answer was lost
+                raise RuntimeError(f"fake-gcs-server refused the bucket: {exc}") from exc
+
+    wait_until_ready(
+        "fake-gcs-server",
+        server.process,
+        server.log,
+        create_bucket,
+        seconds=READY_SECONDS,
+        retry_on=OSError,
+    )

@@ -7,17 +7,15 @@ access key. Tests reach it the way users reach S3: through `AWS_*` variables.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
 import tempfile
-import time
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.servers import free_ports, start_logged, wait_until_ready
 
 BUCKET = "hitlkit"
 ACCESS_KEY = "hitlkit-test"
@@ -65,17 +63,6 @@ def find_weed() -> str | None:
     return shutil.which("weed")
 
 
-def free_ports(count: int) -> list[int]:
-    """`count` distinct ports free on 127.0.0.1 right now."""
-    with ExitStack() as stack:
-        sockets = []
-        for _ in range(count):
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [int(s.getsockname()[1]) for s in sockets]
-
-
 def start_seaweedfs(weed: str, folder: Path) -> S3Server:
     """Start `weed mini` in `folder`; return once an object can be written."""
     data = folder / "data"
@@ -113,10 +100,7 @@ def start_seaweedfs(weed: str, folder: Path) -> S3Server:
         *(f"-{name}.port.grpc={grpc[name]}" for name in names),
     ]
     log = folder / "weed.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=folder
-        )
+    process = start_logged(args, folder, log)
     server = S3Server(f"http://127.0.0.1:{http['s3']}", process, log, tuple(ports))
     try:
         _wait_until_writable(server)
@@ -138,27 +122,10 @@ def _wait_until_writable(server: S3Server) -> None:
         endpoint=server.endpoint,
         client_options={"allow_http": True},
     )
-    deadline = time.monotonic() + READY_SECONDS
-    while True:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"SeaweedFS exited at start:\n{log_tail(server.log)}")
-        try:
-            obstore.put(probe, "ready", b"ok")
-            return
-        except Exception as exc:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"SeaweedFS took over {READY_SECONDS:g} s to accept a write ({exc}):\n"
-                    f"{log_tail(server.log)}"
-                ) from exc
-            time.sleep(0.1)
-
-
-def log_tail(log: Path, lines: int = 40) -> str:
-    """The last lines of a server's log, for a failure message."""
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def in_ci() -> bool:
-    """Whether tests run in CI, where a missing test server is a failure, not a skip."""
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    wait_until_ready(
+        "SeaweedFS",
+        server.process,
+        server.log,
+        lambda: obstore.put(probe, "ready", b"ok"),
+        seconds=READY_SECONDS,
+    )

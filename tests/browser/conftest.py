@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, e
 
 from hitlkit import LocalStore
 from tests.browser.support import Served, chromium, find_chromium, hitl_serve
-from tests.s3 import in_ci
+from tests.servers import in_ci
 
 expect.set_options(timeout=15_000)
 

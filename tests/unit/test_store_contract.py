@@ -113,30 +113,9 @@ def test_local_store_writes_through_named_temp_files_where_it_must(tmp_path: Pat
     store = LocalStore(tmp_path / "s")
     assert store.put_if_absent("k/first", b"decides how files are made") is True
     store._unnamed = False
-    results: list[bool] = []
-    barrier = threading.Barrier(8)
 
-    def write(i: int) -> None:
-        barrier.wait()
-        results.append(store.put_if_absent("k/race", f"writer {i}".encode()))
-
-    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    async def write_async() -> list[bool]:
-        return list(
-            await asyncio.gather(
-                *(store.put_if_absent_async(f"k/{i % 5}", str(i).encode()) for i in range(10))
-            )
-        )
-
-    landed = asyncio.run(write_async())
-    assert sorted(results) == [False] * 7 + [True]
-    assert landed == [True] * 5 + [False] * 5
-    assert [store.get(f"k/{i}") for i in range(5)] == [b"0", b"1", b"2", b"3", b"4"]
+    test_concurrent_writers_have_exactly_one_winner(store)
+    test_concurrent_async_writes_each_land_once(store)
     assert list((tmp_path / "s" / ".tmp").iterdir()) == []
     store.close()
 
