@@ -105,3 +105,13 @@ def test_the_emulator_flag_can_be_given_in_code(
 
     assert in_code.put_if_absent("k/1", b"in code") is True
     assert store.get("k/1") == b"in code"
+
+
+def test_an_abfs_url_reaches_the_same_container(azure_url: str, store: Store) -> None:
+    # `abfs://` (Azure Data Lake's name for the same blobs) is served like `az://`.
+    abfs = ObjectStore("abfs://" + azure_url.removeprefix("az://"))
+
+    assert store.put_if_absent("k/1", b"through az") is True
+    assert abfs.put_if_absent("k/1", b"through abfs") is False
+    assert abfs.get("k/1") == b"through az"
+    assert abfs.list("k/") == ["k/1"]
