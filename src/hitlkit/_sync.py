@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import contextlib
 import functools
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from hitlkit._exceptions import HitlError
 
@@ -25,6 +26,7 @@ R = TypeVar("R")
 S = TypeVar("S")
 
 STOP_TIMEOUT_SECONDS = 1.0
+SIGNAL_CHECK_SECONDS = 0.1
 
 _loop: asyncio.AbstractEventLoop | None = None
 _thread: threading.Thread | None = None
@@ -75,7 +77,12 @@ def _stop_background_loop(loop: asyncio.AbstractEventLoop, thread: threading.Thr
 
 
 def run_sync(coro: Coroutine[Any, Any, R]) -> R:
-    """Run `coro` on the background loop and block until it finishes."""
+    """Run `coro` on the background loop and block until it finishes.
+
+    Ctrl-C (or `SystemExit`) while blocked stops the work on the loop: whatever
+    moment it lands in, the coroutine is either cancelled as a task or closed
+    without having run, and nothing is left pending.
+    """
     try:
         loop = background_loop()
         if threading.current_thread() is _thread:
@@ -83,17 +90,83 @@ def run_sync(coro: Coroutine[Any, Any, R]) -> R:
                 "a blocking hitlkit call was made from hitlkit's own event loop; "
                 "use the .aio() form"
             )
-        future = asyncio.run_coroutine_threadsafe(coro, loop)
     except BaseException:
-        # Not handed to the loop (an error, or Ctrl-C just now): it will never run.
         coro.close()
         raise
+    handoff = _Handoff(coro)
     try:
-        return future.result()
-    except (KeyboardInterrupt, SystemExit):
-        # Interrupted while blocked (Ctrl-C): stop the work we started, then let it propagate.
-        future.cancel()
+        loop.call_soon_threadsafe(handoff.start)
+        return handoff.result()
+    except BaseException:
+        handoff.abandon(loop)
         raise
+
+
+class _Handoff(Generic[R]):
+    """A coroutine handed from a blocked thread to the background loop.
+
+    Built for being interrupted at any moment, which `run_coroutine_threadsafe`
+    is not: a Ctrl-C landing while it hands over leaves the blocked thread
+    unsure whether the loop has the coroutine. Here the loop decides: `start`
+    and `stop` both run on it, in the order they were asked for. And the loop
+    never waits for a lock the blocked thread may hold: it only releases one.
+    """
+
+    def __init__(self, coro: Coroutine[Any, Any, R]) -> None:
+        self._coro = coro
+        self._task: asyncio.Task[R] | None = None
+        self._started = False
+        self._value: R | None = None
+        self._error: BaseException | None = None
+        self._settled = threading.Lock()
+        self._settled.acquire()
+
+    def start(self) -> None:
+        """On the loop: run the coroutine as a task, unless already stopped."""
+        if self._started:
+            return
+        self._started = True
+        self._task = asyncio.get_running_loop().create_task(self._coro)
+        self._task.add_done_callback(self._settle)
+
+    def stop(self) -> None:
+        """On the loop: cancel the task, or close the coroutine if it never started."""
+        if not self._started:
+            self._started = True
+            self._coro.close()
+        elif self._task is not None:
+            self._task.cancel()
+
+    def abandon(self, loop: asyncio.AbstractEventLoop) -> None:
+        """From the blocked thread, when it stops waiting: have the loop `stop`."""
+        try:
+            loop.call_soon_threadsafe(self.stop)
+        except RuntimeError:  # the loop is closed, so nothing runs the coroutine
+            self._coro.close()
+
+    def result(self) -> R:
+        """Block until the task is done; return its result or raise its error.
+
+        The main thread, where Python runs signal handlers, waits in slices: a
+        Ctrl-C that arrives just before a blocking wait begins does not end it,
+        and would otherwise go unnoticed until the wait ends, maybe never.
+        """
+        main = threading.current_thread() is threading.main_thread()
+        while not self._settled.acquire(timeout=SIGNAL_CHECK_SECONDS if main else -1):
+            pass
+        if self._error is not None:
+            raise self._error
+        return cast(R, self._value)
+
+    def _settle(self, task: asyncio.Task[R]) -> None:
+        self._task = None  # freed on the loop, never in the blocked thread
+        if task.cancelled():
+            self._error = concurrent.futures.CancelledError()
+        elif (error := task.exception()) is not None:
+            self._error = error
+        else:
+            self._value = task.result()
+        self._settled.release()
 
 
 class Syncified(Generic[P, R]):
