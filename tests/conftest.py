@@ -115,9 +115,14 @@ def s3_url(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def s3_store(s3_url: str) -> Iterator[Store]:
     """An `ObjectStore` over the test S3 server, empty."""
+    yield from object_store(s3_url)
+
+
+def object_store(url: str) -> Iterator[Store]:
+    """An `ObjectStore` over `url`, closed afterwards."""
     from hitlkit._store._object import ObjectStore
 
-    the_store = ObjectStore(s3_url)
+    the_store = ObjectStore(url)
     yield the_store
     the_store.close()
 
@@ -143,11 +148,7 @@ def azure_url(azure_server: AzureServer, monkeypatch: pytest.MonkeyPatch) -> str
 @pytest.fixture
 def azure_store(azure_url: str) -> Iterator[Store]:
     """An `ObjectStore` over the Azurite server, empty."""
-    from hitlkit._store._object import ObjectStore
-
-    the_store = ObjectStore(azure_url)
-    yield the_store
-    the_store.close()
+    yield from object_store(azure_url)
 
 
 @pytest.fixture(scope="session")
