@@ -15,6 +15,8 @@ HitlError
 │   └── EventClosedError      it timed out or was cancelled (HTTP 410)
 ├── EventTimeoutError         `wait()` reached the deadline (also the builtin TimeoutError)
 ├── EventCancelledError       `wait()` found the event cancelled
+├── CorruptRecordError        a stored record that cannot be read as one (names the key)
+├── StoreUnavailableError     the store did not answer (HTTP 503); names the store and the cause
 ├── AccessDeniedError         no valid credential, or one that does not allow this (HTTP 401/403)
 │   ├── InvalidLinkError      an answer link that is forged, altered, expired or for another event
 │   └── NotAssignedError      the event is assigned to other people (HTTP 403)
@@ -33,6 +35,7 @@ __all__ = [
     "AccessDeniedError",
     "AlreadyAnsweredError",
     "ConfigurationError",
+    "CorruptRecordError",
     "EventCancelledError",
     "EventClosedError",
     "EventConflictError",
@@ -44,6 +47,7 @@ __all__ = [
     "InvalidLinkError",
     "InvalidValueError",
     "NotAssignedError",
+    "StoreUnavailableError",
     "TransportError",
     "UnsupportedTypeError",
 ]
@@ -128,6 +132,33 @@ class EventCancelledError(HitlError):
     def __init__(self, message: str, outcome: Outcome) -> None:
         super().__init__(message)
         self.outcome = outcome
+
+
+class CorruptRecordError(HitlError):
+    """A stored record cannot be read: not a regular file, unreadable, not valid, or
+    naming another event than its key does.
+
+    `key` is the record's store key (never a server path), `reason` what is wrong.
+    """
+
+    def __init__(self, key: str, reason: str, *, store: str = "") -> None:
+        where = f" in {store}" if store else ""
+        super().__init__(f"record {key!r}{where} cannot be read: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+class StoreUnavailableError(HitlError):
+    """The store did not answer: a bucket that is down, a full or read-only disk.
+
+    `store` names it (with no credentials), `cause` says what failed. The app
+    answers 503 with `Retry-After`; nothing was recorded.
+    """
+
+    def __init__(self, store: str, cause: str) -> None:
+        super().__init__(f"store {store} is unavailable: {cause}")
+        self.store = store
+        self.cause = cause
 
 
 class AccessDeniedError(HitlError, PermissionError):
