@@ -323,7 +323,7 @@ def answer(
                 outcome = _answer_interactively(client, event)
         except AlreadyAnsweredError as exc:
             _fail(
-                f"event {event.request_id} was already answered "
+                f"event {event.request_id} was already answered with "
                 f"{answer_line(exc.outcome, utcnow())}; the first answer wins, "
                 "so yours was not recorded"
             )
