@@ -69,7 +69,6 @@ __all__ = [
     "cancel_event",
     "expire_event",
     "get_event_state",
-    "idempotency_digest",
     "list_event_states",
     "load_event",
     "load_outcome",
@@ -352,7 +351,7 @@ async def answer_event(
         if recorded is not None:
             raise await _refused(store, record, recorded, by=by, via=via) from None
         raise
-    key_digest = idempotency_digest(idempotency_key)
+    key_digest = _idempotency_digest(idempotency_key)
     if record.is_expired():
         winner = await expire_event(store, record)
     else:
@@ -374,7 +373,7 @@ async def answer_event(
     raise await _refused(store, record, winner, by=by, via=via)
 
 
-def idempotency_digest(key: str | None) -> str | None:
+def _idempotency_digest(key: str | None) -> str | None:
     """What an outcome keeps of an idempotency key: its SHA-256, never the key itself."""
     return None if key is None else hashlib.sha256(key.encode()).hexdigest()
 

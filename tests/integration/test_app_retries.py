@@ -9,6 +9,7 @@ through FastAPI's route), `/api/events/{id}/answer` and the form.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
 import sys
@@ -243,14 +244,18 @@ def test_a_recorded_timeout_replays_as_a_timeout_whatever_the_default_now(
     assert (outcome.status, outcome.value) == ("timed_out", None)
 
 
-def test_a_default_given_only_after_a_restart_is_not_recorded(app_store: LocalStore) -> None:
+def test_a_default_given_only_after_a_restart_is_not_recorded(
+    app_store: LocalStore, caplog: pytest.LogCaptureFixture
+) -> None:
     ask(app_store, "count", int, timeout_seconds=0.3)  # the first run, gone before its deadline
     time.sleep(0.4)
 
-    restarted = ask(app_store, "count", int, timeout_seconds=0.3, default=7)
+    with caplog.at_level(logging.WARNING, logger="hitlkit"):
+        restarted = ask(app_store, "count", int, timeout_seconds=0.3, default=7)
 
     with pytest.raises(hitlkit.EventTimeoutError):
         restarted.wait()
+    assert "was created with no default" in caplog.text
 
 
 def test_a_recorded_default_replays_as_recorded(app_store: LocalStore) -> None:
