@@ -506,6 +506,12 @@ async def _state_or_none(
     except EventNotFoundError:
         return None
     except CorruptRecordError as exc:
-        log.warning("skipped event %s: %s (run `hitl doctor`)", request_id, exc)
         bad.append(exc)
+        if (store.url, exc.key) not in _warned and len(_warned) < MAX_WARNED:
+            _warned.add((store.url, exc.key))  # once per process: an inbox lists again and again
+            log.warning("left out of listings: %s (run `hitl doctor`)", exc)
         return None
+
+
+MAX_WARNED = 10_000
+_warned: set[tuple[str, str]] = set()

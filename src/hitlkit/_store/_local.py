@@ -90,7 +90,11 @@ class LocalStore(Store):
     def get(self, key: str) -> bytes | None:
         try:
             return self._read(key)
-        except (IsADirectoryError, PermissionError) as exc:  # this entry, not the store
+        except IsADirectoryError:  # this entry, not the store
+            raise CorruptRecordError(
+                key, "a folder stands where the record should be", store=self.url
+            ) from None
+        except PermissionError as exc:
             raise CorruptRecordError(key, error_cause(exc), store=self.url) from None
 
     def _read(self, key: str) -> bytes | None:
