@@ -210,6 +210,7 @@ def reports_outage(
 
 _URL = re.compile(r"\s*\b[a-z][a-z0-9+.-]*://\S+")
 _ROOT_MESSAGE = re.compile(r'message: "([^"]+)"')
+_RETRIES = re.compile(r" in [0-9.]+\w*s, after (\d+) retries, max_retries: \d+, retry_timeout: \w+")
 MAX_CAUSE_LENGTH = 300
 
 
@@ -224,7 +225,8 @@ def error_cause(exc: BaseException) -> str:
         name = errno.errorcode[exc.errno]
         return f"{exc.strerror or name} ({name})"
     text = str(exc)
-    first = " ".join(_URL.sub("", (text.splitlines() or [""])[0]).split())
+    first = _URL.sub("", (text.splitlines() or [""])[0])
+    first = " ".join(_RETRIES.sub(r" after \1 retries", first).split())
     roots = _ROOT_MESSAGE.findall(text)
     if roots and roots[-1] not in first:
         first = f"{first} ({roots[-1]})" if first else roots[-1]
