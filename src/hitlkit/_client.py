@@ -220,7 +220,7 @@ async def list_events(
     name: str | None = None,
     store: Store | str | None = None,
     endpoint: str | None = None,
-) -> list[EventInfo]:
+) -> Listing[EventInfo]:
     """`Client(store=..., endpoint=...).list_events(...)`; see `Client`.
 
     ```python

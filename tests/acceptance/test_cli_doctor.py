@@ -34,7 +34,8 @@ def test_doctor_names_each_bad_entry_with_its_reason(hitl: Hitl, hitl_env: HitlE
     assert result.code == 1, result.stderr
     lines = result.stdout.splitlines()
     [torn] = [line for line in lines if event_key(ids["torn"]) in line]
-    assert torn.startswith("problem: ") and "Invalid JSON" in torn
+    assert torn.startswith("problem: ")
+    assert "Invalid JSON" in torn
     [folder] = [line for line in lines if outcome_key(ids["folder"]) in line]
     assert "a folder stands where the record should be" in folder
     assert any("notes\\x1b]52;c;aGk=\\x07.txt" in line for line in lines)

@@ -141,7 +141,9 @@ def test_a_deadline_on_a_full_disk_ends_as_the_timeout_once_space_is_back(
         "deploy", data_type=int, store=store, timeout_seconds=1, poll_interval_seconds=1
     )
     filler = fill(small_disk)
-    threading.Timer(2.5, lambda: filler.unlink(missing_ok=True)).start()  # space is back after the deadline
+    threading.Timer(
+        2.5, lambda: filler.unlink(missing_ok=True)
+    ).start()  # space is back after the deadline
     with pytest.raises(hitlkit.EventTimeoutError):
         event.wait()
     outcome = event.outcome()
