@@ -163,7 +163,7 @@ def _reporting_errors(interrupted: str = "interrupted") -> Iterator[None]:
     """
     try:
         yield
-    except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+    except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort):
         raise
     except KeyboardInterrupt:
         _fail(interrupted, EXIT_INTERRUPTED)
