@@ -12,6 +12,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,10 +64,13 @@ def find_weed() -> str | None:
     return shutil.which("weed")
 
 
-def start_seaweedfs(weed: str, folder: Path) -> S3Server:
-    """Start `weed mini` in `folder`; return once an object can be written."""
+def start_seaweedfs(weed: str, folder: Path, *, ports: Sequence[int] | None = None) -> S3Server:
+    """Start `weed mini` in `folder`; return once an object can be written.
+
+    `ports` (a stopped server's) restarts it where it was, with the data it had.
+    """
     data = folder / "data"
-    data.mkdir(parents=True)
+    data.mkdir(parents=True, exist_ok=ports is not None)
     identities = {
         "identities": [
             {
@@ -80,7 +84,7 @@ def start_seaweedfs(weed: str, folder: Path) -> S3Server:
     config.write_text(json.dumps(identities))
     # Every listener gets its own free port, gRPC ones included, so parallel sessions can't clash.
     names = ["master", "volume", "filer", "s3", "admin"]
-    ports = free_ports(2 * len(names))
+    ports = list(ports) if ports is not None else free_ports(2 * len(names))
     http = dict(zip(names, ports[: len(names)], strict=True))
     grpc = dict(zip(names, ports[len(names) :], strict=True))
     args = [

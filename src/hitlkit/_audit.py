@@ -32,6 +32,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from hitlkit._exceptions import CorruptRecordError
 from hitlkit._records import EventRecord, Outcome, outcome_key, utcnow
 from hitlkit._store import Store
 
@@ -126,7 +127,7 @@ async def read_audit(store: Store, request_id: str) -> list[AuditEntry]:
     """The audit entries of `request_id`, oldest first: refusals, and the outcome."""
     keys = await store.list_async(audit_prefix(request_id))
     blobs = await asyncio.gather(
-        *(store.get_async(key) for key in [outcome_key(request_id), *keys])
+        store.get_async(outcome_key(request_id)), *(_entry_blob(store, key) for key in keys)
     )
     entries = []
     if blobs[0] is not None:
@@ -141,6 +142,13 @@ async def read_audit(store: Store, request_id: str) -> list[AuditEntry]:
         except ValidationError:
             continue  # not written by hitlkit; the trail shows what it can read
     return sorted(entries, key=lambda e: e.at)
+
+
+async def _entry_blob(store: Store, key: str) -> bytes | None:
+    try:
+        return await store.get_async(key)
+    except CorruptRecordError:  # one bad entry (a folder, say) does not hide the others
+        return None
 
 
 def _new_entry(

@@ -2,24 +2,28 @@
 
 `ls`, `show`, `answer` and `cancel` go through a `Client`: on the store by
 default, over HTTP when `--endpoint` (or `HITL_CLIENT_ENDPOINT`) names an app.
-Errors become one `error: ...` line on stderr and a non-zero exit code.
+Errors become one `error: ...` line on stderr and a non-zero exit code;
+`--debug` (or `HITL_DEBUG=1`) prints the traceback too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import re
 import sys
+import traceback
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal, NoReturn
 
+import click
 import typer
 
-from hitlkit import __version__
+from hitlkit import __version__, _doctor
 from hitlkit._cli_ask import Asker, NoMoreInput
 from hitlkit._cli_render import (
     answer_line,
@@ -42,6 +46,7 @@ from hitlkit._exceptions import (
 from hitlkit._links import answer_url, sign_answer_link
 from hitlkit._records import Outcome, is_event_id, utcnow
 from hitlkit._store import open_store
+from hitlkit._sync import run_sync
 from hitlkit._types import value_type_named
 
 __all__ = ["app", "main"]
@@ -58,7 +63,8 @@ EPILOG = (
     "they go through a running hitlkit app instead. HITL_ENDPOINT, where workflows "
     "start their app, is not used for this.\n\n"
     "Exit codes: 0 done; 1 hitlkit error (invalid value, already answered, not found, "
-    "app unreachable, no answer in time); 2 usage error; 130 interrupted."
+    "app or store unreachable, no answer in time, doctor found problems); 2 usage error; "
+    "130 interrupted."
 )
 
 app = typer.Typer(
@@ -145,15 +151,38 @@ def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
+_debug = False  # set from --debug (or HITL_DEBUG) by the root command
+
+
+def _debugging() -> bool:
+    return _debug
+
+
 @contextlib.contextmanager
 def _reporting_errors(interrupted: str = "interrupted") -> Iterator[None]:
-    """Turn hitlkit errors, bad input and Ctrl-C into one stderr line and an exit code."""
+    """Turn hitlkit errors, bad input and Ctrl-C into one stderr line and an exit code.
+
+    Anything else is a bug: one line too, saying how to see the traceback.
+    """
     try:
         yield
+    except (typer.Exit, typer.Abort, click.exceptions.Exit, click.ClickException, click.Abort):
+        raise
     except KeyboardInterrupt:
         _fail(interrupted, EXIT_INTERRUPTED)
     except (HitlError, ValueError, OSError) as exc:
+        _show_traceback()
         _fail(str(exc) or type(exc).__name__)
+    except Exception as exc:
+        _show_traceback()
+        first = (str(exc).splitlines() or [""])[0]
+        hint = "" if _debugging() else " (run with --debug to see where)"
+        _fail(f"unexpected {type(exc).__name__}: {first}{hint}")
+
+
+def _show_traceback() -> None:
+    if _debugging():
+        traceback.print_exc(file=sys.stderr)
 
 
 def _client(
@@ -223,11 +252,17 @@ def _root(
             "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", envvar="HITL_DEBUG", help="On an error, print the traceback too."),
+    ] = False,
 ) -> None:
     """Answer the questions hitlkit workflows ask, and serve the web app they use.
 
     New here? Run [bold]hitl demo[/bold].
     """
+    global _debug
+    _debug = debug
 
 
 @app.command("ls")
@@ -264,6 +299,13 @@ def list_command(
             typer.echo(f"No {kind}events{named}{where}.")
         else:
             show(event_table(events, utcnow(), terminal_width()))
+        if events.skipped:
+            typer.echo(
+                f"note: {events.skipped} record{'' if events.skipped == 1 else 's'} could not "
+                f"be read and {'was' if events.skipped == 1 else 'were'} left out; "
+                "run `hitl doctor` to see which",
+                err=True,
+            )
 
 
 @app.command("show")
@@ -396,6 +438,34 @@ def cancel(
 
 
 @app.command()
+def doctor(
+    store: StoreOption = DEFAULT_STORE,
+    as_json: JsonOption = False,
+) -> None:
+    """Read every record in the store and name those that cannot be read, with why.
+
+    Also checks that the store answers and (for a folder) takes writes. Exits 1
+    if anything is wrong, 0 if not.
+    """
+    with _reporting_errors():
+        report = run_sync(_doctor.examine(open_store(store)))
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(report) | {"ok": report.ok}, indent=2))
+    else:
+        for kind, findings in (("problem", report.problems), ("note", report.notes)):
+            for finding in findings:
+                where = f"{_printable(finding.key)}: " if finding.key else ""
+                typer.echo(f"{kind}: {where}{_printable(finding.reason)}")
+        problems = len(report.problems)
+        verdict = (
+            "no problems" if not problems else f"{problems} problem{'' if problems == 1 else 's'}"
+        )
+        typer.echo(f"Checked {report.records} records in {report.store}: {verdict}.")
+    if not report.ok:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(envvar="HITL_HOST", help="Address to listen on.")] = (
         "127.0.0.1"
@@ -448,6 +518,11 @@ def serve(
                 insecure=insecure,
                 allowed_hosts=_split_hosts(allowed_host),
             )
+
+
+def _printable(text: str) -> str:
+    """`text` with control characters escaped: a file name can hold any, ESC included."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def _split_hosts(given: list[str] | None) -> list[str] | None:

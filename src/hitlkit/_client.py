@@ -29,14 +29,16 @@ from hitlkit._audit import AuditEntry
 from hitlkit._exceptions import (
     AccessDeniedError,
     AlreadyAnsweredError,
+    CorruptRecordError,
     EventClosedError,
     EventNotFoundError,
     InvalidLinkError,
     InvalidValueError,
     NotAssignedError,
+    StoreUnavailableError,
     TransportError,
 )
-from hitlkit._ops import EventInfo
+from hitlkit._ops import EventInfo, Listing
 from hitlkit._records import Outcome
 from hitlkit._store import Store, open_store
 from hitlkit._sync import syncify, syncmethod
@@ -87,16 +89,20 @@ class Client:
         *,
         run_id: str | None = None,
         name: str | None = None,
-    ) -> list[EventInfo]:
-        """Events newest first; `status` is "pending" (open), "resolved" or "all"."""
+    ) -> Listing[EventInfo]:
+        """Events newest first; `status` is "pending" (open), "resolved" or "all".
+
+        Records that cannot be read are left out; the list's `skipped` counts them.
+        """
         if self.store is not None:
             states = await _ops.list_event_states(
                 self.store, status=status, run_id=run_id, name=name
             )
-            return [s.info() for s in states]
+            return Listing((s.info() for s in states), skipped=states.skipped)
         params = {k: v for k, v in {"status": status, "run_id": run_id, "name": name}.items() if v}
         body = await self._request("GET", "/api/events", params=params)
-        return [EventInfo.model_validate(e) for e in body["events"]]
+        events = (EventInfo.model_validate(e) for e in body["events"])
+        return Listing(events, skipped=int(body.get("skipped", 0)))
 
     @syncmethod
     async def get_event(self, request_id: str) -> EventInfo:
@@ -197,14 +203,14 @@ class Client:
             ) from None
         if response.is_success:
             return body
-        raise _error_from(response.status_code, body, path)
+        raise _error_from(response.status_code, body, path, endpoint=self.endpoint or "")
 
 
 def _path(request_id: str) -> str:
     return "/api/events/" + httpx.URL(request_id).raw_path.decode().lstrip("/")
 
 
-def _error_from(status: int, body: Any, path: str) -> Exception:
+def _error_from(status: int, body: Any, path: str, *, endpoint: str = "") -> Exception:
     message = body.get("message", "") if isinstance(body, dict) else ""
     message = message or f"the app answered {status}"
     if status == 404 and isinstance(body, dict) and body.get("error") == "not_found":
@@ -225,6 +231,11 @@ def _error_from(status: int, body: Any, path: str) -> Exception:
             got=None,
             errors=errors if isinstance(errors, list) else None,
         )
+    if status == 503 and error == "store_unavailable":
+        cause = body.get("cause") if isinstance(body, dict) else None
+        return StoreUnavailableError(f"of the app at {endpoint}", str(cause or message))
+    if error == "corrupt_record" and isinstance(body, dict) and isinstance(body.get("key"), str):
+        return CorruptRecordError(body["key"], str(body.get("reason") or message))
     if status in (409, 410) and isinstance(body, dict) and "outcome" in body:
         try:
             outcome = Outcome.model_validate(body["outcome"])
@@ -243,7 +254,7 @@ async def list_events(
     name: str | None = None,
     store: Store | str | None = None,
     endpoint: str | None = None,
-) -> list[EventInfo]:
+) -> Listing[EventInfo]:
     """`Client(store=..., endpoint=...).list_events(...)`; see `Client`.
 
     ```python

@@ -14,7 +14,12 @@ from typing import Any, Final, Generic, Literal, TypeVar
 from pydantic import BaseModel
 
 from hitlkit import _config, _notify, _ops
-from hitlkit._exceptions import ConfigurationError, EventCancelledError, EventTimeoutError
+from hitlkit._exceptions import (
+    ConfigurationError,
+    EventCancelledError,
+    EventTimeoutError,
+    StoreUnavailableError,
+)
 from hitlkit._links import answer_url, sign_answer_link
 from hitlkit._records import (
     EventRecord,
@@ -32,6 +37,7 @@ from hitlkit._watch import watcher_for
 __all__ = ["NOT_GIVEN", "Event", "PromptType", "new_event"]
 
 log = logging.getLogger("hitlkit.notify")
+store_log = logging.getLogger("hitlkit")
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -214,6 +220,12 @@ class Event(Generic[T]):
         `TimeoutError`) at the deadline otherwise, and `EventCancelledError` if the
         event was cancelled.
         `await event.wait.aio()` is the async form.
+
+        While the store does not answer, it keeps trying (logged once), and the
+        deadline ends the wait once the store answers again. Still failing
+        ten poll intervals (`poll_interval_seconds`) after the deadline, it raises
+        `StoreUnavailableError`. A record that cannot be read raises
+        `CorruptRecordError`, naming its key.
         """
         return await self._wait()
 
@@ -270,16 +282,20 @@ class Event(Generic[T]):
             endpoint=self._endpoint,
         )
         reminder = self._schedule_reminder()
+        outage = _Outage(self)
         try:
             while True:
                 woken = loop.create_future()
-                outcome = await _ops.load_outcome(self._store, self.request_id)
-                if outcome is not None:
-                    return self._result(outcome)
-                remaining = (self.deadline - utcnow()).total_seconds()
-                if remaining <= 0:
-                    return self._result(await _ops.expire_event(self._store, self._record))
-                timer = loop.call_later(remaining, _settle, woken)
+                try:
+                    outcome = await self._look()
+                except StoreUnavailableError as exc:
+                    delay = outage.retry_in(exc)  # raises once it is time to give up
+                else:
+                    outage.over()
+                    if outcome is not None:
+                        return self._result(outcome)
+                    delay = (self.deadline - utcnow()).total_seconds()
+                timer = loop.call_later(delay, _settle, woken)
                 try:
                     await woken
                 finally:
@@ -288,6 +304,13 @@ class Event(Generic[T]):
             unsubscribe()
             if reminder is not None:
                 reminder.cancel()
+
+    async def _look(self) -> Outcome | None:
+        """The outcome, recording the timeout once the deadline has passed; None while open."""
+        outcome = await _ops.load_outcome(self._store, self.request_id)
+        if outcome is None and not self.deadline > utcnow():
+            outcome = await _ops.expire_event(self._store, self._record)
+        return outcome
 
     def _schedule_reminder(self) -> asyncio.Task[None] | None:
         """Start the reminder's timer, if this event has one; the task never raises."""
@@ -444,6 +467,43 @@ def _warn_if_default_differs(
         record.run_id,
         recorded,
     )
+
+
+OUTAGE_GRACE_POLLS = 10
+"""How many poll intervals past the deadline a waiter keeps trying a store that fails."""
+FIRST_RETRY_SECONDS = 0.05
+
+
+class _Outage:
+    """A waiter's view of a store that fails: when to look again, and when to give up.
+
+    Retries back off from `FIRST_RETRY_SECONDS`, doubling up to the poll interval.
+    """
+
+    def __init__(self, event: Event[Any]) -> None:
+        self._event = event
+        self._delay = 0.0
+
+    def retry_in(self, exc: StoreUnavailableError) -> float:
+        """Seconds until the next look; raises `exc` once past the deadline's grace."""
+        event = self._event
+        grace = event.poll_interval_seconds * OUTAGE_GRACE_POLLS
+        if (utcnow() - event.deadline).total_seconds() > grace:
+            raise exc
+        if not self._delay:
+            store_log.warning(
+                "waiting for %s (%s): %s; retrying until it answers",
+                event.name,
+                event.request_id,
+                exc,
+            )
+        self._delay = min(max(self._delay * 2, FIRST_RETRY_SECONDS), event.poll_interval_seconds)
+        return self._delay
+
+    def over(self) -> None:
+        if self._delay:
+            store_log.warning("store %s answers again", self._event.store.url)
+        self._delay = 0.0
 
 
 def _check_options(

@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import threading
 import weakref
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -63,6 +64,7 @@ __all__ = [
     "EventInfo",
     "EventState",
     "EventStatus",
+    "Listing",
     "StatusFilter",
     "answer_data",
     "answer_event",
@@ -74,6 +76,11 @@ __all__ = [
     "load_outcome",
     "open_event",
 ]
+
+log = logging.getLogger("hitlkit")
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 StatusFilter = Literal["pending", "resolved", "all"]
 EventStatus = Literal["pending", "expired", "answered", "timed_out", "defaulted", "cancelled"]
@@ -245,7 +252,7 @@ async def load_event(store: Store, request_id: str) -> EventRecord:
     data = await store.get_async(key)
     if data is None:
         raise EventNotFoundError(request_id)
-    record = EventRecord.model_validate_json(data)
+    record = _parsed(EventRecord, data, key, store)
     _check_names(store, key, request_id, record.id)
     _records.put(store, record)
     return record
@@ -287,7 +294,7 @@ async def load_outcome(store: Store, request_id: str) -> Outcome | None:
     data = await store.get_async(key)
     if data is None:
         return None
-    outcome = Outcome.model_validate_json(data)
+    outcome = _parsed(Outcome, data, key, store)
     _check_names(store, key, request_id, outcome.request_id)
     return outcome
 
@@ -298,6 +305,26 @@ def _check_names(store: Store, key: str, request_id: str, named: str) -> None:
         shown = named if len(named) <= 40 else named[:37] + "..."
         reason = f"it names event {shown!r}, not {request_id}"
         raise CorruptRecordError(key, reason, store=store.url)
+
+
+def _parsed(model: type[M], data: bytes, key: str, store: Store) -> M:
+    """The record stored at `key`, or `CorruptRecordError` saying what is wrong with it."""
+    try:
+        return model.model_validate_json(data)
+    except ValidationError as exc:
+        what = "an event record" if model is EventRecord else "an outcome"
+        raise CorruptRecordError(
+            key, f"not {what}: {_first_problem(exc)}", store=store.url
+        ) from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    # Where and what, never the input: it may be large, or not text at all.
+    error = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(map(str, error["loc"]))
+    more = len(exc.errors()) - 1
+    also = f" (and {more} more)" if more else ""
+    return f"{where}: {error['msg']}{also}" if where else f"{error['msg']}{also}"
 
 
 async def get_event_state(store: Store, request_id: str) -> EventState:
@@ -462,17 +489,31 @@ async def expire_event(store: Store, record: EventRecord) -> Outcome:
     return winner
 
 
+class Listing(list[T], Generic[T]):
+    """A list of events that also says how many records could not be read.
+
+    `skipped` counts the bad entries left out (each logged as a warning);
+    `hitl doctor` names them.
+    """
+
+    def __init__(self, items: Any = (), *, skipped: int = 0) -> None:
+        super().__init__(items)
+        self.skipped = skipped
+
+
 async def list_event_states(
     store: Store,
     *,
     status: StatusFilter = "pending",
     run_id: str | None = None,
     name: str | None = None,
-) -> list[EventState]:
+) -> Listing[EventState]:
     """Events in the store, newest first, filtered by status, run id and name.
 
     "pending" means open and before the deadline; "resolved" means closed:
     with an outcome, or past the deadline with none recorded yet ("expired").
+    A record that cannot be read is left out with a warning, and counted in
+    `skipped`: one bad entry does not hide every other event.
     """
     event_keys, outcome_keys = await asyncio.gather(
         store.list_async(EVENTS_PREFIX), store.list_async(OUTCOMES_PREFIX)
@@ -481,7 +522,8 @@ async def list_event_states(
     ids = [i for i in map(id_of_key, event_keys) if i is not None]
     if status == "pending":
         ids = [i for i in ids if i not in with_outcome]
-    states = await asyncio.gather(*(_state_or_none(store, i) for i in ids))
+    bad: list[CorruptRecordError] = []
+    states = await asyncio.gather(*(_state_or_none(store, i, bad) for i in ids))
     found = [
         s
         for s in states
@@ -490,7 +532,7 @@ async def list_event_states(
         and (name is None or s.record.name == name)
         and (status == "all" or (s.status == "pending") == (status == "pending"))
     ]
-    return sorted(found, key=lambda s: s.record.created_at, reverse=True)
+    return Listing(sorted(found, key=lambda s: s.record.created_at, reverse=True), skipped=len(bad))
 
 
 def resolved_error(outcome: Outcome) -> EventResolvedError:
@@ -536,8 +578,20 @@ async def _record_or_raise(store: Store, outcome: Outcome, record: EventRecord) 
     return outcome
 
 
-async def _state_or_none(store: Store, request_id: str) -> EventState | None:
+async def _state_or_none(
+    store: Store, request_id: str, bad: list[CorruptRecordError]
+) -> EventState | None:
     try:
         return await get_event_state(store, request_id)
-    except (EventNotFoundError, CorruptRecordError, ValidationError):
+    except EventNotFoundError:
         return None
+    except CorruptRecordError as exc:
+        bad.append(exc)
+        if (store.url, exc.key) not in _warned and len(_warned) < MAX_WARNED:
+            _warned.add((store.url, exc.key))  # once per process: an inbox lists again and again
+            log.warning("left out of listings: %s (run `hitl doctor`)", exc)
+        return None
+
+
+MAX_WARNED = 10_000
+_warned: set[tuple[str, str]] = set()

@@ -38,6 +38,9 @@ __all__ = ["SubmitJsonLane", "router"]
 
 router = APIRouter()
 
+MAX_LIST_LIMIT = 10_000
+"""The most events `GET /api/events?limit=` returns in one response."""
+
 STREAM_POLL_SECONDS = 0.1
 """While a change stream is open, how often the app lists the run's outcomes in a store
 that cannot notify: one listing per run per app, however many streams."""
@@ -66,6 +69,11 @@ _INVALID: dict[int | str, dict[str, Any]] = {
         "`not_assigned`, `cross_site`",
     },
     422: {"model": ErrorBody, "description": "`invalid_request`: see `errors`"},
+    500: {"model": ErrorBody, "description": "`corrupt_record`: a stored record cannot be read"},
+    503: {
+        "model": ErrorBody,
+        "description": "`store_unavailable`: the store did not answer; see `Retry-After`",
+    },
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     **_INVALID,
@@ -98,13 +106,22 @@ async def list_events(
     status: StatusFilter = "pending",
     run_id: str | None = None,
     name: str | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_LIST_LIMIT)] = None,
 ) -> EventList:
-    """Events, newest first: `pending` (open, before the deadline), `resolved` or `all`."""
+    """Events, newest first: `pending` (open, before the deadline), `resolved` or `all`.
+
+    `limit` keeps the newest ones (default: every event); `total` says how many match.
+    Records that cannot be read are left out and counted in `skipped`.
+    """
     store = store_of(request)
     authenticate(request, needs="all")
     states = await _ops.list_event_states(store, status=status, run_id=run_id, name=name)
     base = str(request.base_url)
-    return EventList(events=[_info(state, base) for state in states])
+    return EventList(
+        events=[_info(state, base) for state in states[:limit]],
+        total=len(states),
+        skipped=states.skipped,
+    )
 
 
 @router.get(

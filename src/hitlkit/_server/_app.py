@@ -38,6 +38,8 @@ Answer the questions that running workflows ask, from programs.
   is the credential's; `by` in a body counts only where the app needs no credential.
 - An event with assignees refuses everyone else with **403** `not_assigned`.
 - Browsers' cross-site writes (`Sec-Fetch-Site: cross-site`) get **403** `cross_site`.
+- A store that does not answer gives **503** `store_unavailable` with `Retry-After`
+  (nothing was recorded); a stored record that cannot be read, **500** `corrupt_record`.
 
 People answer at `/` (the inbox, which `/api/inbox/changes` keeps live) and
 `/form/{{request_id}}`.

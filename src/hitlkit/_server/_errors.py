@@ -20,16 +20,19 @@ from hitlkit._exceptions import (
     HitlError,
     InvalidValueError,
     NotAssignedError,
+    StoreUnavailableError,
 )
 from hitlkit._server._auth import AuthFailure, auth_settings
 from hitlkit._server._templates import render
 
 __all__ = [
     "auth_failure_response",
+    "corrupt_record_response",
     "error_response",
     "hitl_error_response",
     "install_error_handlers",
     "short",
+    "store_unavailable_response",
 ]
 
 log = logging.getLogger("hitlkit")
@@ -41,6 +44,9 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 for a store that does not answer tells clients to wait before trying again."""
 
 _HTTP_MESSAGES = {
     400: "the request body could not be read",
@@ -81,14 +87,39 @@ def hitl_error_response(exc: HitlError) -> JSONResponse:
         return error_response(409, "already_answered", str(exc), outcome=outcome)
     if isinstance(exc, EventClosedError):
         return error_response(410, "closed", str(exc), outcome=exc.outcome.model_dump(mode="json"))
+    if isinstance(exc, StoreUnavailableError):
+        return store_unavailable_response(exc)
     if isinstance(exc, CorruptRecordError):
-        # The store's key and what is wrong, not the store's URL (a server path, for a folder).
-        log.error("hitlkit app: %s", exc)
-        message = f"the stored record {exc.key!r} cannot be read: {exc.reason}"
-        return error_response(500, "corrupt_record", message, key=exc.key)
+        return corrupt_record_response(exc)
     # Anything else is a fault on this side; its text may name the store, so keep it in the log.
     log.error("hitlkit app: %s", exc)
     return error_response(500, "internal_error", "the app failed to handle this request")
+
+
+_RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def store_unavailable_response(exc: StoreUnavailableError) -> JSONResponse:
+    """503 with `Retry-After`: the store did not answer, nothing was recorded."""
+    log.error("hitlkit app: %s", exc)
+    return error_response(
+        503, "store_unavailable", _unavailable(exc), headers=_RETRY_AFTER, cause=exc.cause
+    )
+
+
+def corrupt_record_response(exc: CorruptRecordError) -> JSONResponse:
+    """500 naming the bad record by its store key (never a server path)."""
+    log.error("hitlkit app: %s", exc)
+    return error_response(500, "corrupt_record", _corrupt(exc), key=exc.key, reason=exc.reason)
+
+
+def _unavailable(exc: StoreUnavailableError) -> str:
+    # The cause names no path or address; the store's URL may be a server path: not shown.
+    return f"the store did not answer ({exc.cause}); nothing was recorded, try again later"
+
+
+def _corrupt(exc: CorruptRecordError) -> str:
+    return f"the stored record {exc.key} cannot be read: {exc.reason}; run `hitl doctor`"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -102,6 +133,27 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _on_hitl_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HitlError)
+    if _wants_html(request):  # a person at a page (the inbox, a form): the same words, as a page
+        if isinstance(exc, StoreUnavailableError):
+            log.error("hitlkit app: %s", exc)
+            page = render(
+                request,
+                "error.html",
+                status_code=503,
+                title="Storage unavailable",
+                message=_unavailable(exc),
+            )
+            page.headers.update(_RETRY_AFTER)
+            return page
+        if isinstance(exc, CorruptRecordError):
+            log.error("hitlkit app: %s", exc)
+            return render(
+                request,
+                "error.html",
+                status_code=500,
+                title="Unreadable record",
+                message=_corrupt(exc),
+            )
     return hitl_error_response(exc)
 
 

@@ -16,12 +16,11 @@ from typing import cast, get_args
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, StreamingResponse
 
 from hitlkit import _ops
-from hitlkit._exceptions import EventNotFoundError
+from hitlkit._exceptions import CorruptRecordError, EventNotFoundError
 from hitlkit._ops import EventState, StatusFilter
 from hitlkit._records import (
     EVENTS_PREFIX,
@@ -44,6 +43,9 @@ __all__ = ["InboxQuery", "router"]
 router = APIRouter()
 
 MAX_FILTER_LENGTH = 200
+INBOX_LIMIT = 200
+"""How many events the inbox shows by default, newest first (`?limit=` changes it)."""
+MAX_INBOX_LIMIT = 2000
 INBOX_POLL_SECONDS = 1.0
 """While an inbox is open, how often the app lists `events/` and `outcomes/` in a store
 that cannot notify (one listing of each per app, however many inboxes are open)."""
@@ -54,19 +56,24 @@ _STATUSES: tuple[str, ...] = get_args(StatusFilter)
 
 @dataclass(frozen=True)
 class InboxQuery:
-    """What the inbox shows: a status, and words the run id and name must contain."""
+    """What the inbox shows: a status, words the run id and name must contain, how many."""
 
     status: StatusFilter = "pending"
     run_id: str = ""
     name: str = ""
+    limit: int = INBOX_LIMIT
 
     @classmethod
-    def parse(cls, status: str, run_id: str, name: str) -> InboxQuery:
-        """The query from a request's parameters; an unknown status means "pending"."""
+    def parse(cls, status: str, run_id: str, name: str, limit: str = "") -> InboxQuery:
+        """The query from a request's parameters; an unknown status means "pending".
+
+        A `limit` that is not a number means the default; one out of range is clamped.
+        """
         return cls(
             status=cast(StatusFilter, status if status in _STATUSES else "pending"),
             run_id=run_id.strip()[:MAX_FILTER_LENGTH],
             name=name.strip()[:MAX_FILTER_LENGTH],
+            limit=_clamped(limit),
         )
 
     @property
@@ -83,35 +90,47 @@ class InboxQuery:
 
     def search(self, **changes: str) -> str:
         """The query string (with `?`, or empty) of this query with `changes` applied."""
-        fields = {"status": self.status, "run_id": self.run_id, "name": self.name, **changes}
+        fields = {"status": self.status, "run_id": self.run_id, "name": self.name}
+        if self.limit != INBOX_LIMIT:
+            fields["limit"] = str(self.limit)
+        fields.update(changes)
         if fields["status"] == "pending":
             del fields["status"]
         params = {key: value for key, value in fields.items() if value}
         return "?" + urlencode(params) if params else ""
 
 
-async def inbox_states(store: Store, query: InboxQuery) -> list[EventState]:
-    """The events the inbox shows for `query`, newest first."""
+def _clamped(limit: str) -> int:
+    try:
+        return min(max(int(limit), 1), MAX_INBOX_LIMIT)
+    except ValueError:
+        return INBOX_LIMIT
+
+
+async def inbox_states(store: Store, query: InboxQuery) -> _ops.Listing[EventState]:
+    """Every event matching `query`, newest first, and how many records were skipped."""
     states = await _ops.list_event_states(store, status=query.status)
-    return [state for state in states if query.matches(state.record)]
+    matching = [state for state in states if query.matches(state.record)]
+    return _ops.Listing(matching, skipped=states.skipped)
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def inbox(
-    request: Request, status: str = "pending", run_id: str = "", name: str = ""
+    request: Request, status: str = "pending", run_id: str = "", name: str = "", limit: str = ""
 ) -> HTMLResponse:
     """Events waiting for an answer, newest first (or resolved ones, or all), filtered."""
     store = store_of(request)
-    return await _render_inbox(request, store, "inbox.html", InboxQuery.parse(status, run_id, name))
+    query = InboxQuery.parse(status, run_id, name, limit)
+    return await _render_inbox(request, store, "inbox.html", query)
 
 
 @router.get("/inbox/list", response_class=HTMLResponse, include_in_schema=False)
 async def inbox_list(
-    request: Request, status: str = "pending", run_id: str = "", name: str = ""
+    request: Request, status: str = "pending", run_id: str = "", name: str = "", limit: str = ""
 ) -> HTMLResponse:
     """The inbox's list alone, for pages that refresh it in place."""
     store = store_of(request)
-    query = InboxQuery.parse(status, run_id, name)
+    query = InboxQuery.parse(status, run_id, name, limit)
     return await _render_inbox(request, store, "_inbox_list.html", query)
 
 
@@ -123,7 +142,16 @@ async def _render_inbox(
     states = await inbox_states(store, query)
     # The Approve and Reject buttons post forms: they carry a form token like the event page.
     cookie, csrf = csrf_field(request, auth_settings(request).csrf_key)
-    response = render(request, template, states=states, query=query, csrf=csrf)
+    response = render(
+        request,
+        template,
+        states=states[: query.limit],  # the newest: a page of 20,000 events helps nobody
+        total=len(states),
+        skipped=states.skipped,
+        max_limit=MAX_INBOX_LIMIT,
+        query=query,
+        csrf=csrf,
+    )
     set_csrf_cookie(request, response, cookie)
     return response
 
@@ -195,7 +223,7 @@ class _Follower(Follower):
         return bool(new)
 
     async def _record(self, request_id: str) -> EventRecord | None:
-        with contextlib.suppress(EventNotFoundError, ValidationError):
+        with contextlib.suppress(EventNotFoundError, CorruptRecordError):
             return await _ops.load_event(self.store, request_id)
         return None
 

@@ -35,6 +35,11 @@ class EventList(BaseModel):
     """Events, newest first."""
 
     events: list[EventInfo]
+    total: int = Field(description="how many events match, before `limit`")
+    skipped: int = Field(
+        default=0,
+        description="records that could not be read and were left out; `hitl doctor` names them",
+    )
 
 
 class AnswerBody(BaseModel):

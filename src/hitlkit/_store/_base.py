@@ -10,14 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextvars
+import errno
+import functools
+import inspect
 import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
-from hitlkit._exceptions import ConfigurationError
+from hitlkit._exceptions import ConfigurationError, StoreUnavailableError
 
-__all__ = ["Store", "check_key"]
+__all__ = ["STORE_THREADS", "Store", "check_key", "error_cause", "reports_outage"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+S = TypeVar("S", bound="Store")
+
+STORE_THREADS = 8
+"""Threads per store for its blocking calls: a slow bucket holds at most these, never the
+event loop's own executor, which the app and other stores need."""
 
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(?:/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
 
@@ -42,9 +56,14 @@ class Store(ABC):
     """A place to keep event records and outcomes.
 
     Subclasses implement the sync methods; the `_async` twins default to
-    running them in a worker thread, and backends with native async I/O
-    override them. Successful writes are announced to in-process listeners,
-    so a waiter in the same process wakes at once.
+    running them on the store's own threads (at most `STORE_THREADS`), and
+    backends with native async I/O override them. Successful writes are
+    announced to in-process listeners, so a waiter in the same process wakes
+    at once.
+
+    A store that does not answer (a bucket that is down, a full or read-only
+    disk) raises `StoreUnavailableError`; a record that cannot be read as one
+    (a folder in its place, an unreadable file) raises `CorruptRecordError`.
 
     ```python
     store = MemoryStore()
@@ -66,6 +85,7 @@ class Store(ABC):
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
 
     # -- the contract -------------------------------------------------------
 
@@ -88,15 +108,15 @@ class Store(ABC):
 
     async def put_if_absent_async(self, key: str, data: bytes) -> bool:
         """Async twin of `put_if_absent`."""
-        return await asyncio.to_thread(self.put_if_absent, key, data)
+        return await self.in_thread(self.put_if_absent, key, data)
 
     async def get_async(self, key: str) -> bytes | None:
         """Async twin of `get`."""
-        return await asyncio.to_thread(self.get, key)
+        return await self.in_thread(self.get, key)
 
     async def list_async(self, prefix: str = "") -> builtins.list[str]:
         """Async twin of `list`."""
-        return await asyncio.to_thread(self.list, prefix)
+        return await self.in_thread(self.list, prefix)
 
     def watch(self, prefix: str) -> AsyncGenerator[set[str], None] | None:
         """Changes under `prefix` made by other processes, as sets of keys.
@@ -106,8 +126,32 @@ class Store(ABC):
         """
         return None
 
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release resources held by the store."""
+    def close(self) -> None:
+        """Release resources held by the store (subclasses call this too)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- blocking calls and failures --------------------------------------
+
+    async def in_thread(self, function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run a blocking call on this store's own threads, as `asyncio.to_thread` would."""
+        executor = self._executor
+        if executor is None:
+            with self._listeners_lock:
+                executor = self._executor
+                if executor is None:
+                    executor = self._executor = ThreadPoolExecutor(
+                        STORE_THREADS, thread_name_prefix="hitlkit-store"
+                    )
+        call = functools.partial(contextvars.copy_context().run, function, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(executor, call)
+
+    def unavailable(self, cause: str | BaseException) -> StoreUnavailableError:
+        """The error for a failure of the store itself, named by its URL and the cause."""
+        return StoreUnavailableError(
+            self.url, cause if isinstance(cause, str) else error_cause(cause)
+        )
 
     # -- in-process notifications ---------------------------------------
 
@@ -130,6 +174,64 @@ class Store(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
+
+
+def reports_outage(
+    *kinds: type[BaseException],
+) -> Callable[[Callable[Concatenate[S, P], R]], Callable[Concatenate[S, P], R]]:
+    """Make a store method (sync or async) raise `StoreUnavailableError` for `kinds`.
+
+    Failures a method handles itself (a missing key, a corrupt record) never get here.
+    """
+
+    def decorate(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+        if inspect.iscoroutinefunction(method):
+
+            @functools.wraps(method)
+            async def run_async(self: S, *args: P.args, **kwargs: P.kwargs) -> Any:
+                try:
+                    return await method(self, *args, **kwargs)
+                except kinds as exc:
+                    raise self.unavailable(exc) from exc
+
+            return cast("Callable[Concatenate[S, P], R]", run_async)
+
+        @functools.wraps(method)
+        def run(self: S, *args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(self, *args, **kwargs)
+            except kinds as exc:
+                raise self.unavailable(exc) from exc
+
+        return cast("Callable[Concatenate[S, P], R]", run)
+
+    return decorate
+
+
+_URL = re.compile(r"\s*\b[a-z][a-z0-9+.-]*://\S+")
+_ROOT_MESSAGE = re.compile(r'message: "([^"]+)"')
+_RETRIES = re.compile(r" in [0-9.]+\w*s, after (\d+) retries, max_retries: \d+, retry_timeout: \w+")
+MAX_CAUSE_LENGTH = 300
+
+
+def error_cause(exc: BaseException) -> str:
+    """What went wrong, in one short line without paths or addresses.
+
+    An operating-system error gives its description and code ("No space left on
+    device (ENOSPC)"); others (obstore's) their first line, URLs removed, and the
+    innermost message of their debug dump ("Connection refused").
+    """
+    if isinstance(exc, OSError) and exc.errno is not None and exc.errno in errno.errorcode:
+        name = errno.errorcode[exc.errno]
+        return f"{exc.strerror or name} ({name})"
+    text = str(exc)
+    first = _URL.sub("", (text.splitlines() or [""])[0])
+    first = " ".join(_RETRIES.sub(r" after \1 retries", first).split())
+    roots = _ROOT_MESSAGE.findall(text)
+    if roots and roots[-1] not in first:
+        first = f"{first} ({roots[-1]})" if first else roots[-1]
+    first = first or type(exc).__name__
+    return first if len(first) <= MAX_CAUSE_LENGTH else first[: MAX_CAUSE_LENGTH - 3] + "..."
 
 
 OBJECT_SCHEMES = ("s3", "gs", "az", "abfs", "abfss")

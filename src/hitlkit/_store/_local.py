@@ -17,11 +17,13 @@ from typing import Any, cast
 
 import watchfiles
 
-from hitlkit._store._base import Store, check_key, check_prefix
+from hitlkit._exceptions import CorruptRecordError
+from hitlkit._store._base import Store, check_key, check_prefix, error_cause, reports_outage
 
 __all__ = ["LocalStore"]
 
 _TMP = ".tmp"
+_RECORD_SUFFIX = ".json"
 _STALE_TMP_SECONDS = 3600.0
 
 
@@ -39,6 +41,10 @@ class LocalStore(Store):
     writes are seen through filesystem notifications (`watchfiles`); pass
     `notify=False` where those do not work (some network filesystems), and
     waiters poll every `poll_interval_seconds` instead.
+
+    A failing disk (full, read-only, I/O errors) raises `StoreUnavailableError`. A
+    folder where a record should be (a name ending in `.json`) is listed as a key,
+    and reading it, or a file that cannot be read, raises `CorruptRecordError`.
 
     ```python
     store = LocalStore(".hitl")
@@ -62,6 +68,7 @@ class LocalStore(Store):
         # disk (an app answers the repeats of an answer it recorded from memory).
         self._present = _RecentKeys(4096)
 
+    @reports_outage(OSError)
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
         if key in self._present:
@@ -79,7 +86,18 @@ class LocalStore(Store):
         self._announce(key)
         return True
 
+    @reports_outage(OSError)
     def get(self, key: str) -> bytes | None:
+        try:
+            return self._read(key)
+        except IsADirectoryError:  # this entry, not the store
+            raise CorruptRecordError(
+                key, "a folder stands where the record should be", store=self.url
+            ) from None
+        except PermissionError as exc:
+            raise CorruptRecordError(key, error_cause(exc), store=self.url) from None
+
+    def _read(self, key: str) -> bytes | None:
         try:
             fd = os.open(self._path(key), os.O_RDONLY | os.O_CLOEXEC)
         except (FileNotFoundError, NotADirectoryError):
@@ -92,6 +110,7 @@ class LocalStore(Store):
         finally:
             os.close(fd)
 
+    @reports_outage(OSError)
     def list(self, prefix: str = "") -> builtins.list[str]:
         check_prefix(prefix)
         folder = self.root / prefix.rpartition("/")[0]
@@ -99,10 +118,14 @@ class LocalStore(Store):
             return []
         keys: builtins.list[str] = []
         for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = [d for d in dirnames if d != _TMP]
+            # A folder named like a record stands where one should be: listed, so that
+            # reading it reports it, rather than the record vanishing unseen.
+            misplaced = [d for d in dirnames if d.endswith(_RECORD_SUFFIX)]
+            dirnames[:] = [d for d in dirnames if d != _TMP and d not in misplaced]
             rel = Path(dirpath).relative_to(self.root).as_posix()
             base = "" if rel == "." else rel + "/"
-            keys.extend(base + name for name in filenames if (base + name).startswith(prefix))
+            names = [*filenames, *misplaced]
+            keys.extend(base + name for name in names if (base + name).startswith(prefix))
         return sorted(keys)
 
     # A record is a few hundred bytes in a local folder: writing, linking or reading it
@@ -110,6 +133,7 @@ class LocalStore(Store):
     # Only the flushes wait for the disk: they go to the store's flusher thread, which
     # takes every flush waiting at once (see `_Flusher`).
 
+    @reports_outage(OSError)
     async def put_if_absent_async(self, key: str, data: bytes) -> bool:
         path = self._path(key)
         if key in self._present:  # spares writing and flushing a file for nothing
@@ -161,6 +185,7 @@ class LocalStore(Store):
 
     def close(self) -> None:
         self._flusher.stop()
+        super().close()
 
     def _stage(self, data: bytes) -> tuple[int, str | None]:
         """Write `data` to a new file; return its descriptor (open) and temporary path.

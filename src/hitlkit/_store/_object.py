@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from hitlkit._exceptions import ConfigurationError
-from hitlkit._store._base import OBJECT_SCHEMES, Store, check_key, check_prefix
+from hitlkit._store._base import OBJECT_SCHEMES, Store, check_key, check_prefix, reports_outage
 
 try:
     import obstore
@@ -39,7 +39,8 @@ class ObjectStore(Store):
     `config` and `client_options` are passed to obstore and override them
     (`config={"use_emulator": True}`, `client_options={"allow_http": True}`).
     The bucket or container must exist. Buckets cannot notify, so waiters
-    poll: one listing per run per poll interval, however many wait.
+    poll: one listing per run per poll interval, however many wait. A bucket that
+    does not answer (after obstore's retries) raises `StoreUnavailableError`.
 
     ```python
     store = ObjectStore("s3://my-bucket/hitl")   # or open_store("s3://my-bucket/hitl")
@@ -72,6 +73,7 @@ class ObjectStore(Store):
             reason = (str(exc).splitlines() or [type(exc).__name__])[0]  # not the debug dump
             raise ConfigurationError(f"cannot open store {self.url!r}: {reason}") from exc
 
+    @reports_outage(obstore.exceptions.BaseError, OSError)
     def put_if_absent(self, key: str, data: bytes) -> bool:
         try:
             obstore.put(self._bucket, check_key(key), data, mode="create")
@@ -80,6 +82,7 @@ class ObjectStore(Store):
         self._announce(key)
         return True
 
+    @reports_outage(obstore.exceptions.BaseError, OSError)
     def get(self, key: str) -> bytes | None:
         try:
             result = obstore.get(self._bucket, check_key(key))
@@ -87,12 +90,13 @@ class ObjectStore(Store):
             return None
         return bytes(result.bytes())
 
+    @reports_outage(obstore.exceptions.BaseError, OSError)
     def list(self, prefix: str = "") -> builtins.list[str]:
         folder = _folder(prefix)
         stream = obstore.list(self._bucket, folder, chunk_size=_LIST_CHUNK)
         return _matching(prefix, (meta["path"] for page in stream for meta in page))
 
-    # The `_async` twins are the base class's: the sync calls in a worker thread.
+    # The `_async` twins are the base class's: the sync calls on the store's own threads.
     # obstore's own async calls complete on its runtime's threads, which call back
     # into Python; one still in flight while the interpreter exits can abort the
     # process. A worker thread is cheap next to a network round trip.

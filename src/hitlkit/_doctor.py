@@ -1,0 +1,132 @@
+"""`hitl doctor`: look at every record in a store and name the ones that cannot be read.
+
+Listing events skips a bad entry with a warning and a count, so that one bad
+file hides nothing else; this says which entries they are, and why. It also
+checks that the store answers, that a local folder takes writes, and whether
+killed writers left temporary files behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hitlkit import _ops
+from hitlkit._exceptions import CorruptRecordError, EventNotFoundError, StoreUnavailableError
+from hitlkit._records import EVENTS_PREFIX, OUTCOMES_PREFIX, event_key, id_of_key
+from hitlkit._store import LocalStore, Store
+from hitlkit._store._base import error_cause
+from hitlkit._store._local import _STALE_TMP_SECONDS, _TMP
+
+__all__ = ["Finding", "Report", "examine"]
+
+READS_AT_ONCE = 32
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing found: where (a store key, or "" for the store itself) and what."""
+
+    key: str
+    reason: str
+
+
+@dataclass
+class Report:
+    """What `examine` found. `problems` make `hitl doctor` fail; `notes` do not."""
+
+    store: str
+    records: int = 0
+    problems: list[Finding] = field(default_factory=list)
+    notes: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing is wrong."""
+        return not self.problems
+
+
+async def examine(store: Store) -> Report:
+    """Read every event record and outcome in `store`; report what cannot be read.
+
+    A store that does not answer is one problem, and nothing more is checked.
+    """
+    report = Report(store.url)
+    try:
+        listed = [await store.list_async(prefix) for prefix in (EVENTS_PREFIX, OUTCOMES_PREFIX)]
+    except StoreUnavailableError as exc:
+        report.problems.append(Finding("", f"the store does not answer: {exc.cause}"))
+        return report
+    keys = [key for keys in listed for key in keys]
+    if isinstance(store, LocalStore):
+        _check_folder(store, report)
+    gate = asyncio.Semaphore(READS_AT_ONCE)
+    findings = await asyncio.gather(*(_check_key(store, key, set(keys), gate) for key in keys))
+    report.records = len(keys)
+    report.problems.extend(f for f in findings if f is not None)
+    return report
+
+
+async def _check_key(
+    store: Store, key: str, keys: set[str], gate: asyncio.Semaphore
+) -> Finding | None:
+    request_id = id_of_key(key)
+    if request_id is None:
+        return Finding(key, "not a record hitlkit writes (expected PREFIX/RUN/ID.json)")
+    async with gate:
+        try:
+            if key.startswith(EVENTS_PREFIX):
+                await _ops.load_event(store, request_id)
+            else:
+                await _ops.load_outcome(store, request_id)
+        except CorruptRecordError as exc:
+            return Finding(key, exc.reason)
+        except EventNotFoundError:
+            return Finding(key, "listed, but gone when read")
+        except StoreUnavailableError as exc:
+            return Finding(key, f"could not be read: {exc.cause}")
+    if key.startswith(OUTCOMES_PREFIX) and event_key(request_id) not in keys:
+        return Finding(key, "an outcome whose event record is missing")
+    return None
+
+
+def _check_folder(store: LocalStore, report: Report) -> None:
+    """A local folder: does it take a write, and did killed writers leave files behind?"""
+    if not store.root.is_dir():
+        report.notes.append(Finding("", "the store folder does not exist yet (no event so far)"))
+        return
+    tmp = store.root / _TMP
+    try:
+        tmp.mkdir(exist_ok=True)
+        probe = tmp / f"doctor-{os.getpid()}-{os.urandom(4).hex()}.part"
+        try:
+            probe.write_bytes(b"hitl doctor: a write test\n" * 40)
+            with probe.open("rb") as written:
+                os.fsync(written.fileno())
+        finally:
+            probe.unlink(missing_ok=True)
+    except OSError as exc:
+        report.problems.append(Finding("", f"the store folder takes no writes: {error_cause(exc)}"))
+    stale = _stale_temp_files(tmp)
+    if stale:
+        report.notes.append(
+            Finding(
+                f"{_TMP}/",
+                f"{stale} temporary file{'' if stale == 1 else 's'} left by writers that "
+                "stopped midway; harmless, and removed by the next write",
+            )
+        )
+
+
+def _stale_temp_files(tmp: Path) -> int:
+    cutoff = time.time() - _STALE_TMP_SECONDS
+    count = 0
+    with contextlib.suppress(OSError):
+        for leftover in tmp.glob("*.part"):
+            with contextlib.suppress(OSError):
+                count += leftover.stat().st_mtime < cutoff
+    return count

@@ -1,0 +1,101 @@
+"""`hitl doctor`, `hitl ls` around bad records, and a store outage seen from the command line."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import hitlkit
+from hitlkit._records import event_key, outcome_key
+from tests.servers import free_ports
+
+if TYPE_CHECKING:
+    from tests.acceptance.conftest import Hitl, HitlEnv
+
+
+def make_events(env: HitlEnv, *names: str) -> dict[str, str]:
+    return {
+        name: hitlkit.new_event(
+            name, data_type=int, run_id="r1", store=str(env.store), serve=False
+        ).request_id
+        for name in names
+    }
+
+
+def test_doctor_names_each_bad_entry_with_its_reason(hitl: Hitl, hitl_env: HitlEnv) -> None:
+    ids = make_events(hitl_env, "good", "torn", "folder")
+    store = hitl_env.store
+    (store / event_key(ids["torn"])).write_text("{")
+    (store / outcome_key(ids["folder"])).mkdir(parents=True)
+    stray = store / "events" / ids["good"][:8] / "notes\x1b]52;c;aGk=\x07.txt"  # a hostile name
+    stray.write_text("hi")
+
+    result = hitl("doctor")
+    assert result.code == 1, result.stderr
+    lines = result.stdout.splitlines()
+    [torn] = [line for line in lines if event_key(ids["torn"]) in line]
+    assert torn.startswith("problem: ")
+    assert "Invalid JSON" in torn
+    [folder] = [line for line in lines if outcome_key(ids["folder"]) in line]
+    assert "a folder stands where the record should be" in folder
+    assert any("notes\\x1b]52;c;aGk=\\x07.txt" in line for line in lines)
+    assert "\x1b" not in result.stdout
+    assert lines[-1].endswith("3 problems.")
+
+    as_json = json.loads(hitl("doctor", "--json").stdout)
+    assert as_json["ok"] is False
+    assert {p["key"] for p in as_json["problems"]} >= {
+        event_key(ids["torn"]),
+        outcome_key(ids["folder"]),
+    }
+
+
+def test_doctor_on_a_healthy_store_exits_0(hitl: Hitl, hitl_env: HitlEnv) -> None:
+    make_events(hitl_env, "a", "b")
+    result = hitl("doctor")
+    assert result.code == 0, result.stdout + result.stderr
+    assert "no problems" in result.stdout
+
+
+def test_ls_lists_the_readable_events_and_notes_the_rest(hitl: Hitl, hitl_env: HitlEnv) -> None:
+    ids = make_events(hitl_env, "good", "torn")
+    (hitl_env.store / event_key(ids["torn"])).write_text("{")
+    result = hitl("ls")
+    assert result.code == 0, result.stderr
+    assert ids["good"] in result.stdout
+    assert "1 record could not be read" in result.stderr
+    assert "hitl doctor" in result.stderr
+
+
+def test_show_of_a_bad_record_is_one_line_naming_its_key(hitl: Hitl, hitl_env: HitlEnv) -> None:
+    ids = make_events(hitl_env, "torn")
+    (hitl_env.store / event_key(ids["torn"])).write_text("{")
+    result = hitl("show", ids["torn"])
+    assert result.code == 1
+    assert event_key(ids["torn"]) in result.error_line()
+
+
+def test_a_store_outage_is_one_line_naming_the_store_and_the_cause(hitl: Hitl) -> None:
+    (port,) = free_ports(1)  # nothing listens there: the bucket is down
+    bucket = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_ACCESS_KEY_ID": "nobody",
+        "AWS_SECRET_ACCESS_KEY": "nothing",
+        "AWS_REGION": "us-east-1",
+    }
+    result = hitl("ls", "--store", "s3://hitlkit/prefix", **bucket)
+    assert result.code == 1
+    line = result.error_line()
+    assert "s3://hitlkit/prefix" in line
+    assert "Connection refused" in line
+
+    debug = hitl("--debug", "ls", "--store", "s3://hitlkit/prefix", **bucket)
+    assert debug.code == 1
+    assert "Traceback" in debug.stderr
+    assert debug.stderr.rstrip().splitlines()[-1].startswith("error: store s3://hitlkit/prefix")
+
+    doctor = hitl("doctor", "--store", "s3://hitlkit/prefix", **bucket)
+    assert doctor.code == 1
+    assert "the store does not answer" in doctor.stdout
+    assert doctor.stderr == ""
