@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
 import hitlkit as hitl
 from hitlkit import Event, Store
@@ -146,7 +148,7 @@ def test_an_answer_through_another_replica_wakes_the_waiter_before_its_poll(
 @pytest.fixture
 def serve_with_tokens(tmp_path: Path) -> Iterator[Callable[[Store], tuple[str, str]]]:
     """Serves the app over a store with a tokens file; returns its base URL and a token."""
-    servers = []
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start(store: Store) -> tuple[str, str]:
         tokens_file = tmp_path / f"tokens-{len(servers)}.json"
@@ -196,7 +198,7 @@ def test_a_waiter_without_a_token_polls_and_says_once_why(
         return [r for r in caplog.records if "HITL_TOKEN" in r.getMessage()]
 
     async def main() -> list[int]:
-        values = []
+        values: list[int] = []
         for run in ("run-a", "run-b"):
             event = hitl.new_event(
                 "q",
