@@ -8,6 +8,7 @@ Errors become one `error: ...` line on stderr and a non-zero exit code.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import sys
@@ -21,6 +22,7 @@ import typer
 from hitlkit import __version__
 from hitlkit._cli_ask import Asker, NoMoreInput
 from hitlkit._cli_render import (
+    answer_line,
     event_details,
     event_table,
     format_value,
@@ -31,6 +33,7 @@ from hitlkit._client import Client, EventInfo
 from hitlkit._config import DEFAULT_ENDPOINT, DEFAULT_STORE
 from hitlkit._demo import new_run_id, run_demo
 from hitlkit._exceptions import (
+    AlreadyAnsweredError,
     ConfigurationError,
     EventNotFoundError,
     HitlError,
@@ -305,15 +308,40 @@ def answer(
     endpoint: EndpointOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Answer an event; the first answer recorded wins. Without VALUE, ask for it."""
+    """Answer an event; the first answer recorded wins. Without VALUE, ask for it.
+
+    Running the same command again is a retry: it says the answer was already recorded.
+    """
     with _reporting_errors():
         client = _client(ctx, store, endpoint, user=by, token=token)
         event = _find(client, event_id)
-        if value is not None:
-            outcome = client.answer(event.request_id, value, as_text=True)
+        try:
+            if value is not None:
+                key = _retry_key(event.request_id, value, client.user, token)
+                outcome = client.answer(event.request_id, value, as_text=True, idempotency_key=key)
+            else:
+                outcome = _answer_interactively(client, event)
+        except AlreadyAnsweredError as exc:
+            _fail(
+                f"event {event.request_id} was already answered with "
+                f"{answer_line(exc.outcome, utcnow())}; the first answer wins, "
+                "so yours was not recorded"
+            )
+        if event.status == "answered":  # before this call: the same answer, sent again
+            typer.echo(
+                f"Already recorded: {answer_line(outcome, utcnow())}, "
+                f"for {event.name} ({event.request_id})."
+            )
         else:
-            outcome = _answer_interactively(client, event)
-        typer.echo(f"Recorded {format_value(outcome.value)} for {event.name} ({event.request_id}).")
+            typer.echo(
+                f"Recorded {format_value(outcome.value)} for {event.name} ({event.request_id})."
+            )
+
+
+def _retry_key(request_id: str, value: str, user: str, token: str | None) -> str:
+    """The idempotency key of an answer: the same command run again sends the same one."""
+    parts = ("hitl answer", request_id, value, user, token or "")
+    return "hitl-cli-" + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
 
 
 def _answer_interactively(client: Client, event: EventInfo) -> Outcome:

@@ -23,6 +23,7 @@ from hitlkit._client import EventInfo
 from hitlkit._records import Outcome
 
 __all__ = [
+    "answer_line",
     "audit_rows",
     "event_details",
     "event_table",
@@ -103,6 +104,14 @@ def format_time(moment: datetime, now: datetime) -> str:
 def format_value(value: Any) -> str:
     """An answer as JSON: `5`, `true`, `"text"`."""
     return json.dumps(value, ensure_ascii=False)
+
+
+def answer_line(outcome: Outcome, now: datetime) -> str:
+    """A recorded answer in a line: its value, who gave it, when and through which channel."""
+    return (
+        f"{format_value(outcome.value)} by {outcome.by or '-'} "
+        f"at {format_time(outcome.at, now)} via {outcome.via}"
+    )
 
 
 def _excerpt(prompt: str, limit: int) -> str:

@@ -18,6 +18,7 @@ await client.answer.aio(event.request_id, True)
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, Literal
 
 import httpx
@@ -105,7 +106,14 @@ class Client:
         return EventInfo.model_validate(await self._request("GET", _path(request_id)))
 
     @syncmethod
-    async def answer(self, request_id: str, value: object, *, as_text: bool = False) -> Outcome:
+    async def answer(
+        self,
+        request_id: str,
+        value: object,
+        *,
+        as_text: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
         """Answer an event; the first answer recorded wins.
 
         `value` is checked against the event's recorded type: JSON data, or a
@@ -114,14 +122,37 @@ class Client:
         "yes"), and `as_text=True` sends any value as text (a JSON object for
         models). Raises `InvalidValueError` (with `.errors` field by field),
         `AlreadyAnsweredError`, `EventClosedError` or `EventNotFoundError`.
+
+        The same answer again (the same value, as the same identity or with the same
+        `idempotency_key`) returns the recorded outcome: a retry after a lost reply
+        is not told it lost. Over HTTP, the key goes in the `Idempotency-Key`
+        header; without one, each call makes a random key of its own.
+
+        ```python
+        client.answer(request_id, 3)
+        client.answer(request_id, 3)    # the same Outcome: already recorded
+        ```
         """
         if self.store is not None:
-            return await _ops.answer_event(
-                self.store, request_id, value, by=self.user, via=self.via, as_text=as_text
+            answered = await _ops.answer_event(
+                self.store,
+                request_id,
+                value,
+                by=self.user,
+                via=self.via,
+                as_text=as_text,
+                idempotency_key=idempotency_key,
             )
+            return answered.outcome
         data = str(value) if as_text else to_json(value)
         payload = {"value": data, "by": self.user, "via": self.via}
-        body = await self._request("POST", _path(request_id) + "/answer", json=payload)
+        key = idempotency_key or secrets.token_urlsafe(18)
+        body = await self._request(
+            "POST",
+            _path(request_id) + "/answer",
+            json=payload,
+            headers={"Idempotency-Key": key},
+        )
         return Outcome.model_validate(body["outcome"])
 
     @syncmethod
@@ -147,7 +178,10 @@ class Client:
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         url = f"{self.endpoint}{path}"
         if self._token:
-            kwargs["headers"] = {"Authorization": f"Bearer {self._token}"}
+            kwargs["headers"] = {
+                **kwargs.get("headers", {}),
+                "Authorization": f"Bearer {self._token}",
+            }
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as http:
                 response = await http.request(method, url, **kwargs)

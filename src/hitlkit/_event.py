@@ -82,14 +82,12 @@ class Event(Generic[T]):
         value_type: ValueType[T],
         store: Store,
         endpoint: str,
-        default: T | _NotGiven = NOT_GIVEN,
         notices: _notify.Notices | None = None,
     ) -> None:
         self._record = record
         self._value_type = value_type
         self._store = store
         self._endpoint = endpoint
-        self._default = default
         self._notices = notices
 
     # -- the seed's properties ----------------------------------------------
@@ -212,8 +210,9 @@ class Event(Generic[T]):
         """Block until the event resolves and return the answer.
 
         Returns the answer, or the default when the deadline passes and one was
-        given. Raises `EventTimeoutError` (a `TimeoutError`) at the deadline
-        otherwise, and `EventCancelledError` if the event was cancelled.
+        given when the event was first created. Raises `EventTimeoutError` (a
+        `TimeoutError`) at the deadline otherwise, and `EventCancelledError` if the
+        event was cancelled.
         `await event.wait.aio()` is the async form.
         """
         return await self._wait()
@@ -233,15 +232,18 @@ class Event(Generic[T]):
     async def answer(self, value: T) -> Outcome:
         """Answer the event from code, as the current user (`HITL_USER`).
 
-        Follows the same rules as every other answer: the first one wins.
+        Follows the same rules as every other answer: the first one wins. The same
+        answer from the same user again returns the recorded outcome (a retry);
+        another answer raises `AlreadyAnsweredError`.
         """
-        return await _ops.answer_event(
+        answered = await _ops.answer_event(
             self._store,
             self.request_id,
             value,
             by=_config.current_user(),
             via="python",
         )
+        return answered.outcome
 
     @syncmethod
     async def cancel(self, reason: str | None = None) -> Outcome:
@@ -305,13 +307,13 @@ class Event(Generic[T]):
         return asyncio.ensure_future(remind_later())
 
     def _result(self, outcome: Outcome) -> T:
+        # The recorded outcome is the truth: a restarted program replays it exactly, whatever
+        # default it passes now (the default recorded at creation is what `defaulted` holds).
         if outcome.status in ("answered", "defaulted"):
             return self._value_type.load(outcome.value)
         if outcome.status == "cancelled":
             reason = f": {outcome.reason}" if outcome.reason else ""
             raise EventCancelledError(f"event {self.name!r} was cancelled{reason}", outcome)
-        if not isinstance(self._default, _NotGiven):
-            return self._default
         raise EventTimeoutError(
             f"event {self.name!r} ({self.request_id}) got no answer within "
             f"{self.timeout_seconds:g} second{'' if self.timeout_seconds == 1 else 's'}"
@@ -359,7 +361,9 @@ class Event(Generic[T]):
         - `timeout_seconds`: the deadline, counted from the first creation and kept
           across restarts. `poll_interval_seconds`: store checks where the store
           cannot notify.
-        - `default`: returned by `wait()` at the deadline instead of raising.
+        - `default`: returned by `wait()` at the deadline instead of raising. Recorded
+          when the event is first created: a restart finds the event's own default (or
+          none), and replays a recorded timeout as a timeout, whatever it passes now.
         - `run_id`: defaults to `HITL_RUN_ID`, else one id per process.
         - `store`: a `Store` or URL; defaults to `HITL_STORE`, else `./.hitl`.
         - `endpoint`: the web app's URL; defaults to `HITL_ENDPOINT`. Where the store
@@ -407,6 +411,8 @@ class Event(Generic[T]):
             description=description,
             initial=_initial_data(initial),
         )
+        if not created:
+            _warn_if_default_differs(record, value_type, default)
         if created and notices is not None:
             _notify.announce(the_store, record, notices, the_endpoint)
         if serve if serve is not None else _config.autostart():
@@ -420,9 +426,24 @@ class Event(Generic[T]):
             value_type=value_type,
             store=the_store,
             endpoint=the_endpoint,
-            default=default,
             notices=notices,
         )
+
+
+def _warn_if_default_differs(
+    record: EventRecord, value_type: ValueType[Any], default: object
+) -> None:
+    """Say so when a restarted program passes another default than its event recorded."""
+    given = not isinstance(default, _NotGiven)
+    if given == record.has_default and (not given or value_type.dump(default) == record.default):
+        return
+    recorded = f"default {record.default!r}" if record.has_default else "no default"
+    logging.getLogger("hitlkit").warning(
+        "event %r of run %r was created with %s; that one counts, not the default given now",
+        record.name,
+        record.run_id,
+        recorded,
+    )
 
 
 def _check_options(

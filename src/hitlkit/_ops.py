@@ -8,12 +8,19 @@ the rules live in one place:
 - an outcome is written create-once: the first one recorded wins, and every
   later attempt gets `AlreadyAnsweredError` (answered first) or
   `EventClosedError` (timed out or cancelled first);
+- except a retry: the same answer (same validated value) from the same identity,
+  or with the same idempotency key, gets the recorded outcome back, marked
+  `already_recorded`, since the client may have lost the first reply;
+- the recorded outcome is the truth: a restarted program replays it, whatever
+  it passes now;
 - the deadline recorded at creation is final.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import threading
 import weakref
 from dataclasses import dataclass
@@ -25,6 +32,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from hitlkit import _audit
 from hitlkit._exceptions import (
     AlreadyAnsweredError,
+    CorruptRecordError,
     EventClosedError,
     EventConflictError,
     EventNotFoundError,
@@ -51,6 +59,7 @@ from hitlkit._store import Store
 from hitlkit._types import Validation, ValueType, to_json, value_type_named
 
 __all__ = [
+    "Answered",
     "EventInfo",
     "EventState",
     "EventStatus",
@@ -68,6 +77,15 @@ __all__ = [
 
 StatusFilter = Literal["pending", "resolved", "all"]
 EventStatus = Literal["pending", "expired", "answered", "timed_out", "defaulted", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The outcome an answer led to; `already_recorded` when an earlier, identical answer
+    (a retry whose first reply was lost) had recorded it."""
+
+    outcome: Outcome
+    already_recorded: bool = False
 
 
 @dataclass(frozen=True)
@@ -223,10 +241,12 @@ async def load_event(store: Store, request_id: str) -> EventRecord:
     cached = _records.get(store, request_id)
     if cached is not None:
         return cached
-    data = await store.get_async(event_key(request_id))
+    key = event_key(request_id)
+    data = await store.get_async(key)
     if data is None:
         raise EventNotFoundError(request_id)
     record = EventRecord.model_validate_json(data)
+    _check_names(store, key, request_id, record.id)
     _records.put(store, record)
     return record
 
@@ -263,8 +283,21 @@ async def load_outcome(store: Store, request_id: str) -> Outcome | None:
     """The recorded outcome of `request_id`, or `None` while it is open."""
     if not is_event_id(request_id):
         raise EventNotFoundError(request_id)
-    data = await store.get_async(outcome_key(request_id))
-    return None if data is None else Outcome.model_validate_json(data)
+    key = outcome_key(request_id)
+    data = await store.get_async(key)
+    if data is None:
+        return None
+    outcome = Outcome.model_validate_json(data)
+    _check_names(store, key, request_id, outcome.request_id)
+    return outcome
+
+
+def _check_names(store: Store, key: str, request_id: str, named: str) -> None:
+    """Refuse a record that names another event than its key: never another event's answer."""
+    if named != request_id:
+        shown = named if len(named) <= 40 else named[:37] + "..."
+        reason = f"it names event {shown!r}, not {request_id}"
+        raise CorruptRecordError(key, reason, store=store.url)
 
 
 async def get_event_state(store: Store, request_id: str) -> EventState:
@@ -281,14 +314,24 @@ async def get_event_state(store: Store, request_id: str) -> EventState:
 
 
 async def answer_event(
-    store: Store, request_id: str, value: object, *, by: str | None, via: str, as_text: bool = False
-) -> Outcome:
+    store: Store,
+    request_id: str,
+    value: object,
+    *,
+    by: str | None,
+    via: str,
+    as_text: bool = False,
+    idempotency_key: str | None = None,
+) -> Answered:
     """Record `value` as the answer, if it fits and the event is still open.
 
     `value` is text typed by a person when `as_text`, else a JSON value (text
-    is parsed there too). Raises `EventNotFoundError`, `NotAssignedError` (the
-    event has assignees and `by` is not one of them), `InvalidValueError`,
-    `AlreadyAnsweredError` or `EventClosedError`. Refusals are audited.
+    is parsed there too). An answer already recorded with the same validated
+    value and the same `by` (or the same `idempotency_key`) is a retry: its
+    outcome comes back `already_recorded`. Raises `EventNotFoundError`,
+    `NotAssignedError` (the event has assignees and `by` is not one of them),
+    `InvalidValueError`, `AlreadyAnsweredError` or `EventClosedError`.
+    Refusals are audited.
     """
     # An outcome already recorded shows when the write fails: no read for it beforehand.
     record = await load_event(store, request_id)
@@ -298,25 +341,60 @@ async def answer_event(
         raise NotAssignedError(
             f"event {request_id} is assigned to other people; {by or 'anonymous'} may not answer it"
         )
-    if record.is_expired():
-        raise await _refused(store, record, await expire_event(store, record), by=by, via=via)
     try:
         data = answer_data(record, value, as_text=as_text)
     except InvalidValueError:
-        recorded = await load_outcome(store, request_id)
+        # Not an answer at all; if the event is resolved, say that rather than what fits.
+        recorded = await (
+            expire_event(store, record) if record.is_expired() else load_outcome(store, request_id)
+        )
         if recorded is not None:
             raise await _refused(store, record, recorded, by=by, via=via) from None
         raise
-    outcome = Outcome(
-        request_id=request_id,
-        status="answered",
-        value=data,
-        by=by,
-        via=via,
-        at=utcnow(),
-        shown_sha256=_audit.shown_digest(record),
+    key_digest = _idempotency_digest(idempotency_key)
+    if record.is_expired():
+        winner = await expire_event(store, record)
+    else:
+        outcome = Outcome(
+            request_id=request_id,
+            status="answered",
+            value=data,
+            by=by,
+            via=via,
+            at=utcnow(),
+            shown_sha256=_audit.shown_digest(record),
+            idempotency_sha256=key_digest,
+        )
+        written, winner = await _record(store, outcome)
+        if written:
+            return Answered(outcome)
+    if _is_retry(winner, data, by=by, key_digest=key_digest):
+        return Answered(winner, already_recorded=True)
+    raise await _refused(store, record, winner, by=by, via=via)
+
+
+def _idempotency_digest(key: str | None) -> str | None:
+    """What an outcome keeps of an idempotency key: its SHA-256, never the key itself."""
+    return None if key is None else hashlib.sha256(key.encode()).hexdigest()
+
+
+def _is_retry(recorded: Outcome, data: object, *, by: str | None, key_digest: str | None) -> bool:
+    """Whether an answer of `data` is the one `recorded`, sent again.
+
+    The same validated value, from the same identity or with the same key. Values
+    compare as canonical JSON, so that `true` never passes for `1`.
+    """
+    if recorded.status != "answered":
+        return False
+    if _canonical(recorded.value) != _canonical(data):
+        return False
+    return recorded.by == by or (
+        key_digest is not None and recorded.idempotency_sha256 == key_digest
     )
-    return await _record_or_raise(store, outcome, record)
+
+
+def _canonical(data: object) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def answer_data(record: EventRecord, value: object, *, as_text: bool = False) -> Any:
@@ -421,8 +499,8 @@ def resolved_error(outcome: Outcome) -> EventResolvedError:
     if outcome.status == "answered":
         who = f" by {outcome.by}" if outcome.by else ""
         return AlreadyAnsweredError(
-            f"event {outcome.request_id} was already answered{who} at {when}; "
-            "the first answer wins",
+            f"event {outcome.request_id} was already answered with {_shown(outcome.value)}{who} "
+            f"via {outcome.via} at {when}; the first answer wins",
             outcome,
         )
     if outcome.status == "cancelled":
@@ -431,6 +509,11 @@ def resolved_error(outcome: Outcome) -> EventResolvedError:
         f"event {outcome.request_id} timed out (recorded at {when}) and takes no more answers",
         outcome,
     )
+
+
+def _shown(value: object, length: int = 80) -> str:
+    text = _canonical(value)
+    return text if len(text) <= length else text[: length - 3] + "..."
 
 
 async def _record(store: Store, outcome: Outcome) -> tuple[bool, Outcome]:
@@ -456,5 +539,5 @@ async def _record_or_raise(store: Store, outcome: Outcome, record: EventRecord) 
 async def _state_or_none(store: Store, request_id: str) -> EventState | None:
     try:
         return await get_event_state(store, request_id)
-    except (EventNotFoundError, ValidationError):
+    except (EventNotFoundError, CorruptRecordError, ValidationError):
         return None

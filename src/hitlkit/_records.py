@@ -145,6 +145,8 @@ class Outcome(BaseModel):
     - `timed_out`: the deadline passed with no answer and no default;
     - `defaulted`: the deadline passed and the event's default, `value`, was used;
     - `cancelled`: someone called it off; `reason` may say why.
+
+    `request_id` names the event: a record read under another event's key is corrupt.
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -160,4 +162,9 @@ class Outcome(BaseModel):
     shown_sha256: str | None = Field(
         default=None,
         description="SHA-256 of what was shown (prompt, its rendering, description, type, schema)",
+    )
+    idempotency_sha256: str | None = Field(
+        default=None,
+        description="SHA-256 of the Idempotency-Key the answer came with: a retry with the "
+        "same key and value is known as one, by any process",
     )

@@ -212,7 +212,26 @@ def test_second_answer_fails_and_the_first_stands(hitl: Hitl, hitl_env: HitlEnv)
 
     assert result.code == 1
     assert "already answered" in result.error_line()
+    # The winner in one line: what, who, when, through which channel.
+    assert " 5 by tester at " in result.error_line()
+    assert " UTC " in result.error_line()
+    assert "via cli" in result.error_line()
+    assert result.stdout == ""
     assert outcome_of(hitl_env, add).value == 5
+
+
+def test_answer_run_again_says_it_was_already_recorded(hitl: Hitl, hitl_env: HitlEnv) -> None:
+    add = ask(hitl_env, "add_to_x", int)
+    assert hitl("answer", add, "5").code == 0
+
+    again = hitl("answer", add, "5")
+
+    assert again.code == 0, again.stderr
+    assert again.stdout.startswith("Already recorded: 5 by tester at ")
+    assert again.stdout.endswith(f" via cli, for add_to_x ({add}).\n")
+    assert again.stderr == ""
+    # The key the command sends is kept as a hash, so another process knows the retry.
+    assert outcome_of(hitl_env, add).idempotency_sha256 is not None
 
 
 # -- cancel ---------------------------------------------------------------------
@@ -313,6 +332,8 @@ def test_serve_then_answer_over_http(hitl: Hitl, hitl_env: HitlEnv, spawn: Spawn
     assert "an integer" in bad.error_line()
     good = hitl("answer", add[:10], "5", HITL_CLIENT_ENDPOINT=hitl_env.endpoint)
     assert good.stdout == f"Recorded 5 for add_to_x ({add}).\n"
+    rerun = hitl("answer", add[:10], "5", HITL_CLIENT_ENDPOINT=hitl_env.endpoint)
+    assert (rerun.code, rerun.stdout[:29]) == (0, "Already recorded: 5 by tester")
     again = hitl("answer", add, "6", "--endpoint", hitl_env.endpoint)
     assert again.code == 1
     assert "already answered" in again.error_line()

@@ -274,13 +274,17 @@ def test_submit_json_keeps_the_seed_shape_and_uses_the_recorded_type(
     )
 
     assert response.status_code == 200
-    assert response.json() == {
+    body = response.json()
+    outcome = body.pop("outcome")
+    assert body == {
         "status": "submitted",
         "request_id": event.request_id,
         "value": 7,
         "data_type": "int",
         "message": "Input received. The workflow will continue.",
+        "already_recorded": False,
     }
+    assert (outcome["status"], outcome["value"], outcome["via"]) == ("answered", 7, "api")
     assert event.wait() == 7
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Header
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,6 +19,7 @@ from hitlkit._server._context import app_version, store_fingerprint, store_of
 from hitlkit._server._errors import auth_failure_response, hitl_error_response
 from hitlkit._server._guards import replay
 from hitlkit._server._views import (
+    IDEMPOTENCY_KEY_PATTERN,
     AnswerBody,
     AuditList,
     CancelBody,
@@ -33,6 +35,18 @@ from hitlkit._server._views import (
 __all__ = ["SubmitJsonLane", "router"]
 
 router = APIRouter()
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="Any 1 to 255 visible ASCII characters, the same on every retry of one "
+        "answer: a retry whose first reply was lost gets 200 with `already_recorded`; the "
+        "same key with another value gets 409",
+    ),
+]
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 _INVALID: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "`invalid_host`: the Host is not allowed"},
@@ -53,7 +67,11 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 _ANSWER_ERRORS: dict[int | str, dict[str, Any]] = {
     **_NOT_FOUND,
-    409: {"model": ErrorBody, "description": "already answered; `outcome` holds the first answer"},
+    409: {
+        "model": ErrorBody,
+        "description": "already answered otherwise; `outcome` holds the first answer: its "
+        "`value`, `by`, `at` and `via`",
+    },
     410: {"model": ErrorBody, "description": "timed out or cancelled; `outcome` says how"},
     413: {"model": ErrorBody, "description": "the body is too large"},
     415: {"model": ErrorBody, "description": "the body is not JSON"},
@@ -100,17 +118,26 @@ async def get_event(request: Request, request_id: str) -> EventInfo:
     responses=_ANSWER_ERRORS,
     tags=["events"],
 )
-async def answer(request: Request, request_id: str, body: AnswerBody) -> OutcomeBody:
-    """Answer the event. The first answer wins; later ones get 409 with the winner.
+async def answer(
+    request: Request, request_id: str, body: AnswerBody, idempotency_key: IdempotencyKey = None
+) -> OutcomeBody:
+    """Answer the event. The first answer wins; other answers get 409 with the winner.
 
+    The same answer again (the same value from the same identity, or with the same
+    `Idempotency-Key`) is a retry: 200 with the recorded outcome and `already_recorded`.
     With a credential (API token or answer link), its identity is recorded and `by` is ignored.
     """
     store = store_of(request)
     caller = authenticate(request, request_id=request_id, needs="answer")
-    outcome = await _ops.answer_event(
-        store, request_id, body.value, by=caller.by(body.by), via=body.via
+    answered = await _ops.answer_event(
+        store,
+        request_id,
+        body.value,
+        by=caller.by(body.by),
+        via=body.via,
+        idempotency_key=idempotency_key,
     )
-    return OutcomeBody(outcome=outcome)
+    return OutcomeBody(outcome=answered.outcome, already_recorded=answered.already_recorded)
 
 
 @router.post(
@@ -151,19 +178,43 @@ async def audit(request: Request, request_id: str) -> AuditList:
 @router.post(
     "/submit/json", response_model=SubmitJsonResult, responses=_ANSWER_ERRORS, tags=["seed"]
 )
-async def submit_json(request: Request, body: SubmitJsonBody) -> SubmitJsonResult:
-    """flyteplugins-hitl's answer route. `data_type` and `response_path` are ignored."""
-    return await _submit(request, body)
+async def submit_json(
+    request: Request, body: SubmitJsonBody, idempotency_key: IdempotencyKey = None
+) -> SubmitJsonResult:
+    """flyteplugins-hitl's answer route. `data_type` and `response_path` are ignored.
+
+    A retry of the same answer gets 200 with `already_recorded`, as on `/api/events/…/answer`.
+    """
+    return await _submit(request, body, idempotency_key)
 
 
-async def _submit(request: Request, body: SubmitJsonBody) -> SubmitJsonResult:
+async def _submit(
+    request: Request, body: SubmitJsonBody, idempotency_key: str | None
+) -> SubmitJsonResult:
     store = store_of(request)
     caller = authenticate(request, request_id=body.request_id, needs="answer")
     # Read before answering: once the answer is in, the waiting process may exit at once,
     # and with it the worker threads this app's store reads run on.
     record = await _ops.load_event(store, body.request_id)
-    outcome = await _ops.answer_event(store, record.id, body.value, by=caller.by(None), via="api")
-    return SubmitJsonResult(request_id=record.id, value=outcome.value, data_type=record.data_type)
+    answered = await _ops.answer_event(
+        store,
+        record.id,
+        body.value,
+        by=caller.by(None),
+        via="api",
+        idempotency_key=idempotency_key,
+    )
+    outcome = answered.outcome
+    result = SubmitJsonResult(
+        request_id=record.id,
+        value=outcome.value,
+        data_type=record.data_type,
+        already_recorded=answered.already_recorded,
+        outcome=outcome,
+    )
+    if answered.already_recorded:
+        result.message = "Input was already recorded. The workflow will continue."
+    return result
 
 
 class SubmitJsonLane:
@@ -172,8 +223,8 @@ class SubmitJsonLane:
     Programs answer through this route in bulk, and FastAPI's routing, dependency
     solving and response validation cost more than the answer itself. This does the
     same as `submit_json`: the same body model, authentication and rules, and the
-    app's handlers for their errors. A body that is not valid goes on to
-    `submit_json`, whose 422 says what was wrong; nothing has happened by then.
+    app's handlers for their errors. A body or `Idempotency-Key` that is not valid
+    goes on to `submit_json`, whose 422 says what was wrong; nothing has happened by then.
     It sits inside the app's guards, which have read the body and checked the request.
     """
 
@@ -191,15 +242,18 @@ class SubmitJsonLane:
             return
         message = await receive()  # the guards hand the body on whole, in one message
         body = message.get("body", b"")
+        key = _header(scope, b"idempotency-key")
         try:
             parsed = SubmitJsonBody.model_validate_json(body)
         except ValidationError:
+            parsed = None
+        if parsed is None or (key is not None and not _IDEMPOTENCY_KEY.fullmatch(key)):
             await self.app(scope, replay(body, receive), send)
             return
         request = Request(scope, receive)
         response: Response
         try:
-            result = await _submit(request, parsed)
+            result = await _submit(request, parsed, key)
         except HitlError as exc:
             response = hitl_error_response(exc)
         except AuthFailure as exc:
@@ -215,6 +269,15 @@ def _is_json(scope: Scope) -> bool:
             media_type: bytes = value.partition(b";")[0].strip().lower()
             return media_type == b"application/json"
     return False
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first header `name` (lowercase), as Starlette reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
 
 
 @router.get("/status/{request_id}", response_model=StatusView, responses=_NOT_FOUND, tags=["seed"])

@@ -24,7 +24,10 @@ Answer the questions that running workflows ask, from programs.
 
 - The first answer recorded wins: later answers get **409** `already_answered`,
   answers after the deadline or a cancel get **410** `closed`; both carry the
-  recorded `outcome`.
+  recorded `outcome` (its `value`, `by`, `at`, `via`).
+- The same answer sent again (the same value from the same identity, or the same
+  `Idempotency-Key` header) is a retry: **200** with the recorded outcome and
+  `"already_recorded": true`. One key with another value is a **409**.
 - A value is checked against the type recorded with the event (**422** `invalid_value`
   says what was expected). A JSON string is parsed as text: `"42"` answers an `int`.
 - Every error body is `{{"error": code, "message": sentence, ...}}`.

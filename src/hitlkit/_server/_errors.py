@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from hitlkit._exceptions import (
     AlreadyAnsweredError,
+    CorruptRecordError,
     EventClosedError,
     EventNotFoundError,
     HitlError,
@@ -80,6 +81,11 @@ def hitl_error_response(exc: HitlError) -> JSONResponse:
         return error_response(409, "already_answered", str(exc), outcome=outcome)
     if isinstance(exc, EventClosedError):
         return error_response(410, "closed", str(exc), outcome=exc.outcome.model_dump(mode="json"))
+    if isinstance(exc, CorruptRecordError):
+        # The store's key and what is wrong, not the store's URL (a server path, for a folder).
+        log.error("hitlkit app: %s", exc)
+        message = f"the stored record {exc.key!r} cannot be read: {exc.reason}"
+        return error_response(500, "corrupt_record", message, key=exc.key)
     # Anything else is a fault on this side; its text may name the store, so keep it in the log.
     log.error("hitlkit app: %s", exc)
     return error_response(500, "internal_error", "the app failed to handle this request")

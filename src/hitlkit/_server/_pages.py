@@ -20,6 +20,7 @@ from hitlkit._exceptions import (
     NotAssignedError,
 )
 from hitlkit._forms import FormField, error_names, form_fields, parse_form
+from hitlkit._ops import Answered
 from hitlkit._records import EventRecord, Outcome
 from hitlkit._server._auth import Caller, auth_settings, authenticate
 from hitlkit._server._context import root_of, store_of
@@ -110,7 +111,7 @@ async def submit(request: Request) -> HTMLResponse:
         return form.again(error=error, status_code=422)
     value = value.replace("\r\n", "\n")  # browsers send textarea line breaks as CRLF
     try:
-        outcome = await _ops.answer_event(
+        answered = await _ops.answer_event(
             store, record.id, value, by=caller.by(by), via="form", as_text=True
         )
     except NotAssignedError:
@@ -119,7 +120,7 @@ async def submit(request: Request) -> HTMLResponse:
         return form.again(error=str(exc), kept=value, status_code=422)
     except EventResolvedError as exc:
         return _late_page(request, record, exc, value)
-    return _recorded_page(request, record, outcome)
+    return _recorded_page(request, record, answered)
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ async def _submit_fields(form: _Form, store: Store, fields: dict[str, list[str]]
     value: Any = None
     try:
         value = parse_form(record.json_schema, posted)
-        outcome = await _ops.answer_event(
+        answered = await _ops.answer_event(
             store, record.id, value, by=form.caller.by(form.by), via="form"
         )
     except NotAssignedError:
@@ -168,16 +169,21 @@ async def _submit_fields(form: _Form, store: Store, fields: dict[str, list[str]]
         return form.again(posted=posted, errors=errors, status_code=422)
     except EventResolvedError as exc:
         return _late_page(request, record, exc, shown(value))
-    return _recorded_page(request, record, outcome)
+    return _recorded_page(request, record, answered)
 
 
-def _recorded_page(request: Request, record: EventRecord, outcome: Outcome) -> HTMLResponse:
+def _recorded_page(request: Request, record: EventRecord, answered: Answered) -> HTMLResponse:
+    # A retry (the same answer sent again, say after a lost reply) is a success too.
+    outcome = answered.outcome
+    lead = "Thank you. The workflow can continue."
+    if answered.already_recorded:
+        lead = "Your answer had already been recorded. The workflow can continue."
     return _outcome_page(
         request,
         record,
         outcome,
         headline=f"Recorded: {_cut(shown(outcome.value))}",
-        lead="Thank you. The workflow can continue.",
+        lead=lead,
         tone="ok",
     )
 

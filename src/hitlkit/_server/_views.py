@@ -11,6 +11,7 @@ from hitlkit._ops import EventInfo
 from hitlkit._records import Outcome
 
 __all__ = [
+    "IDEMPOTENCY_KEY_PATTERN",
     "AnswerBody",
     "AuditList",
     "CancelBody",
@@ -26,6 +27,8 @@ __all__ = [
 MAX_BY_LENGTH = 100
 Channel = Literal["api", "cli", "python"]
 MAX_REASON_LENGTH = 1000
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+"""An `Idempotency-Key` header: 1 to 255 visible ASCII characters."""
 
 
 class EventList(BaseModel):
@@ -64,9 +67,14 @@ class AuditList(BaseModel):
 
 
 class OutcomeBody(BaseModel):
-    """The outcome just recorded."""
+    """The outcome recorded."""
 
     outcome: Outcome
+    already_recorded: bool = Field(
+        default=False,
+        description="true when this answer had been recorded before (a retry): "
+        "the same value from the same identity, or the same Idempotency-Key",
+    )
 
 
 class SubmitJsonBody(BaseModel):
@@ -88,6 +96,12 @@ class SubmitJsonResult(BaseModel):
     value: Any
     data_type: str
     message: str = "Input received. The workflow will continue."
+    already_recorded: bool = Field(
+        default=False,
+        description="true when this answer had been recorded before (a retry): "
+        "the same value from the same identity, or the same Idempotency-Key",
+    )
+    outcome: Outcome | None = Field(default=None, description="the outcome recorded")
 
 
 class StatusView(BaseModel):
@@ -122,13 +136,16 @@ class ErrorBody(BaseModel):
         description="not_found, invalid_value, already_answered, closed, invalid_request, "
         "payload_too_large, unsupported_media_type, method_not_allowed, cross_site, "
         "unauthorized, link_expired, forbidden, wrong_event, not_assigned, invalid_host, "
-        "internal_error"
+        "corrupt_record, internal_error"
     )
     message: str
     expected: str | None = Field(default=None, description="invalid_value: the type in words")
     outcome: Outcome | None = Field(
-        default=None, description="already_answered, closed: the outcome recorded first"
+        default=None,
+        description="already_answered, closed: the outcome recorded first; for "
+        "already_answered, the winning `value`, who (`by`), when (`at`) and how (`via`)",
     )
+    key: str | None = Field(default=None, description="corrupt_record: the store key of the record")
     errors: list[ErrorDetail] | None = Field(
         default=None,
         description="invalid_request: what is wrong with the request's shape; invalid_value: "

@@ -134,7 +134,6 @@ class Event(_CoreEvent[T]):
             value_type=value_type_for(data_type),
             store=core.store,
             endpoint=core.endpoint,
-            default=default,
             notices=core._notices,
         )
         if found.in_task:
