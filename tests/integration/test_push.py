@@ -8,17 +8,22 @@ one or two app replicas, all on the same bucket prefix. The waiters poll every
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
 import hitlkit as hitl
 from hitlkit import Event, Store
 from hitlkit._server import create_app
 from hitlkit._store._object import ObjectStore
+from hitlkit._tokens import create_token
 from hitlkit._watch import watcher_for
 from hitlkit.testing import CountingStore
 from tests.integration.conftest import serve_in_thread
@@ -64,8 +69,13 @@ async def _eventually(check: Callable[[], bool], seconds: float = WITHIN_SECONDS
         await asyncio.sleep(0.01)
 
 
-async def _answer_through(app_url: str, event: Event[int], value: int) -> None:
-    async with httpx.AsyncClient(base_url=app_url, trust_env=False, timeout=10) as http:
+async def _answer_through(
+    app_url: str, event: Event[int], value: int, *, token: str | None = None
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(
+        base_url=app_url, trust_env=False, timeout=10, headers=headers
+    ) as http:
         response = await http.post(f"/api/events/{event.request_id}/answer", json={"value": value})
         response.raise_for_status()
 
@@ -135,6 +145,86 @@ def test_an_answer_through_another_replica_wakes_the_waiter_before_its_poll(
     assert waiter.counts["list_async"] == 0
 
 
+@pytest.fixture
+def serve_with_tokens(tmp_path: Path) -> Iterator[Callable[[Store], tuple[str, str]]]:
+    """Serves the app over a store with a tokens file; returns its base URL and a token."""
+    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+
+    def start(store: Store) -> tuple[str, str]:
+        tokens_file = tmp_path / f"tokens-{len(servers)}.json"
+        token = create_token(tokens_file, "waiter")
+        server, thread, port = serve_in_thread(create_app(store, tokens_file=tokens_file))
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{port}", token
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_a_waiter_with_hitl_token_is_woken_by_an_app_that_needs_one(
+    open_bucket: Callable[[], ObjectStore],
+    serve_with_tokens: Callable[[Store], tuple[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app_store = open_bucket()
+    app_url, token = serve_with_tokens(app_store)
+    monkeypatch.setenv("HITL_TOKEN", token)
+    waiter = CountingStore(open_bucket())
+    event = _waiting_event(waiter, app_url)
+
+    value = asyncio.run(
+        _wait_and_answer(
+            event, waiter, app_store, lambda: _answer_through(app_url, event, 6, token=token)
+        )
+    )
+
+    assert value == 6
+    assert waiter.counts["list_async"] == 0  # woken by the stream, not by a poll
+
+
+def test_a_waiter_without_a_token_polls_and_says_once_why(
+    open_bucket: Callable[[], ObjectStore],
+    serve_with_tokens: Callable[[Store], tuple[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.delenv("HITL_TOKEN", raising=False)
+    app_url, _ = serve_with_tokens(open_bucket())
+    answerer = hitl.Client(store=open_bucket())
+
+    def told() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if "HITL_TOKEN" in r.getMessage()]
+
+    async def main() -> list[int]:
+        values: list[int] = []
+        for run in ("run-a", "run-b"):
+            event = hitl.new_event(
+                "q",
+                int,
+                store=open_bucket(),
+                endpoint=app_url,
+                serve=False,
+                run_id=run,
+                poll_interval_seconds=0.2,
+            )
+            waiting = asyncio.ensure_future(event.wait.aio())
+            await _eventually(lambda: bool(told()))  # refused: now only polling
+            await asyncio.sleep(0.3)  # the second run's reader is refused (or never asks)
+            await answerer.answer.aio(event.request_id, len(values) + 1)
+            values.append(await asyncio.wait_for(waiting, WITHIN_SECONDS))
+        return values
+
+    with caplog.at_level(logging.WARNING, logger="hitlkit"):
+        assert asyncio.run(main()) == [1, 2]
+
+    (line,) = told()
+    assert line.levelno == logging.WARNING
+    assert app_url in line.getMessage()
+    assert "polling" in line.getMessage()
+
+
 def test_with_the_app_down_waiters_still_learn_the_answer_by_polling(
     open_bucket: Callable[[], ObjectStore],
 ) -> None:
@@ -181,12 +271,14 @@ def test_the_stream_reports_answers_and_ends_when_the_client_leaves(
     with client.stream("GET", "/api/changes", params={"prefix": prefix}) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         lines = response.iter_lines()
-        assert next(lines).startswith(":")
+        assert [next(lines) for _ in range(3)] == [": following answers", "retry: 2000", ""]
         assert watcher_for(app_store).subscriber_count() == 1
         client.post(f"/api/events/{event.request_id}/answer", json={"value": 1})
+        outcome = event.outcome()
+        assert outcome is not None
         assert [next(lines) for _ in range(3)] == [
-            "",
             "event: outcome",
+            f"id: {outcome.at.isoformat().replace('+00:00', 'Z')}",
             f"data: {event.request_id}",
         ]
 

@@ -14,6 +14,7 @@ first answer wins) stays in `hitlkit._ops`, which the routes call.
 | `POST /api/events/{id}/answer`         | answer: `{"value": ..., "by": ...}`              |
 | `POST /api/events/{id}/cancel`         | cancel: `{"reason": ..., "by": ...}`             |
 | `POST /submit/json`, `GET /status/{id}`| the routes of flyteplugins-hitl, same shapes     |
+| `GET /api/changes`, `/api/inbox/…`     | change streams (server-sent events)              |
 | `GET /health`                          | app name, version and a fingerprint of the store |
 
 Request bodies are capped at `MAX_BODY_BYTES` (64 KiB): a larger body, whether
@@ -23,8 +24,9 @@ only (`multipart/form-data` gets 415), so a request never spools a temporary fil
 
 Without a tokens file the app trusts its callers: serve it on 127.0.0.1 (where it
 answers only to loopback host names), or behind a proxy that authenticates. With
-`tokens_file=`, every request but `/health`, `/static`, the API docs and `/api/changes`
-needs an API token or an answer link (`hitlkit._links`); see `hitlkit._server._auth`.
+`tokens_file=`, every request but `/health`, `/static` and the API docs needs an API
+token or an answer link (`hitlkit._links`); see `hitlkit._server._auth`. The change
+streams are capped and end after a while (`hitlkit._server._streams`).
 Form posts carry a form token against cross-site forgery (`hitlkit._server._csrf`).
 
 ```python
@@ -38,5 +40,6 @@ uvicorn.run(create_app(LocalStore(".hitl")), host="127.0.0.1", port=8080)
 
 from hitlkit._server._app import create_app
 from hitlkit._server._guards import MAX_BODY_BYTES
+from hitlkit._server._streams import StreamLimits
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "StreamLimits", "create_app"]

@@ -8,18 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Query
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hitlkit import _audit, _ops
 from hitlkit._exceptions import HitlError
 from hitlkit._ops import EventInfo, EventState, StatusFilter
-from hitlkit._records import id_of_key
 from hitlkit._server._auth import AuthFailure, authenticate
 from hitlkit._server._context import app_version, store_fingerprint, store_of
 from hitlkit._server._errors import auth_failure_response, hitl_error_response
 from hitlkit._server._guards import replay
-from hitlkit._server._sse import Follower, event_stream, follow
 from hitlkit._server._views import (
     IDEMPOTENCY_KEY_PATTERN,
     AnswerBody,
@@ -40,10 +38,6 @@ router = APIRouter()
 
 MAX_LIST_LIMIT = 10_000
 """The most events `GET /api/events?limit=` returns in one response."""
-
-STREAM_POLL_SECONDS = 0.1
-"""While a change stream is open, how often the app lists the run's outcomes in a store
-that cannot notify: one listing per run per app, however many streams."""
 
 IdempotencyKey = Annotated[
     str | None,
@@ -196,47 +190,6 @@ async def audit(request: Request, request_id: str) -> AuditList:
     authenticate(request, request_id=request_id, needs="all")
     record = await _ops.load_event(store, request_id)
     return AuditList(entries=await _audit.read_audit(store, record.id))
-
-
-@router.get(
-    "/api/changes",
-    response_class=StreamingResponse,
-    responses={
-        200: {"content": {"text/event-stream": {}}, "description": "server-sent events"},
-        **_INVALID,
-    },
-    tags=["events"],
-)
-async def changes(
-    request: Request,
-    prefix: Annotated[
-        str, Query(pattern=r"^outcomes/[0-9a-f]{8}/$", examples=["outcomes/5f0c1a2b/"])
-    ],
-) -> StreamingResponse:
-    """A run's answers as they are recorded, through this app or any other, as server-sent events.
-
-    `prefix` is `outcomes/` and the first 8 digits of the run's event ids. Each outcome
-    recorded under it while connected comes as `event: outcome` with
-    `data: <request_id>` (earlier ones may come too); a comment line every 15 seconds
-    keeps the connection open. An event only says "look again": read the outcome to learn it.
-    """
-    return event_stream(follow(store_of(request), (prefix,), STREAM_POLL_SECONDS, _Outcomes()))
-
-
-class _Outcomes(Follower):
-    """Tells of each outcome key once."""
-
-    def __init__(self) -> None:
-        self.sent: set[str] = set()
-
-    async def start(self) -> str:
-        return ": following answers\n\n"
-
-    async def changed(self, keys: set[str]) -> str:
-        new = keys - self.sent
-        self.sent |= new
-        ids = sorted(i for i in map(id_of_key, new) if i is not None)
-        return "".join(f"event: outcome\ndata: {request_id}\n\n" for request_id in ids)
 
 
 @router.post(

@@ -9,11 +9,12 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import metrics, trace
 
-from hitlkit._server import _api, _inbox, _pages
+from hitlkit._server import _api, _changes, _inbox, _pages
 from hitlkit._server._auth import AuthSettings
 from hitlkit._server._context import app_version
 from hitlkit._server._errors import install_error_handlers
 from hitlkit._server._guards import MAX_BODY_BYTES, Guards
+from hitlkit._server._streams import StreamGate, StreamLimits
 from hitlkit._store import Store
 
 __all__ = ["create_app"]
@@ -40,6 +41,10 @@ Answer the questions that running workflows ask, from programs.
 - Browsers' cross-site writes (`Sec-Fetch-Site: cross-site`) get **403** `cross_site`.
 - A store that does not answer gives **503** `store_unavailable` with `Retry-After`
   (nothing was recorded); a stored record that cannot be read, **500** `corrupt_record`.
+- The change streams take the same credential as reading events, and only from the
+  app's own pages or programs; each client may hold a few open (**429**
+  `too_many_streams` with `Retry-After` beyond), and each ends after a while: connect
+  again with `since=` (or `Last-Event-ID`) to miss nothing.
 
 People answer at `/` (the inbox, which `/api/inbox/changes` keeps live) and
 `/form/{{request_id}}`.
@@ -52,6 +57,7 @@ def create_app(
     tokens_file: str | Path | None = None,
     secret: str | None = None,
     allowed_hosts: Sequence[str] | None = None,
+    streams: StreamLimits | None = None,
 ) -> FastAPI:
     """The hitlkit web app (inbox, forms, JSON API) over `store`.
 
@@ -64,6 +70,8 @@ def create_app(
     - `secret`: verifies answer links and signs form tokens; replicas need the same one.
     - `allowed_hosts`: the Host names the app answers to (others get 400), against
       DNS rebinding; `None` accepts any.
+    - `streams`: caps, heartbeat and length of the change streams; by default from
+      the `HITL_STREAM…` variables (`StreamLimits.from_env`).
 
     ```python
     import uvicorn
@@ -82,10 +90,12 @@ def create_app(
     if store is not None:
         app.state.store = store
     app.state.auth = AuthSettings.build(tokens_file=tokens_file, secret=secret)
+    app.state.streams = StreamGate(streams or StreamLimits.from_env())
     install_error_handlers(app)
     app.add_middleware(_api.SubmitJsonLane)  # after the guards: it needs their checks
     app.add_middleware(Guards, hosts=allowed_hosts, max_bytes=MAX_BODY_BYTES)
     app.include_router(_api.router)
+    app.include_router(_changes.router)
     app.include_router(_inbox.router)
     app.include_router(_pages.router)
     return app

@@ -76,6 +76,8 @@ class Caller:
 
     kind: Literal["nobody", "token", "link"]
     identity: str | None = None
+    event: str | None = None
+    """The event a link is for (links only)."""
 
     def by(self, claimed: str | None) -> str:
         """The identity to record: the credential's, or (without one) what the client claims."""
@@ -170,7 +172,7 @@ def _link_caller(
         if exc.reason == "other_event":
             raise AuthFailure(403, "wrong_event", str(exc), html=html) from None
         raise AuthFailure(401, "unauthorized", _INVALID, html=html) from None
-    return Caller("link", link.identity)
+    return Caller("link", link.identity, link.request_id)
 
 
 def _bearer(request: Request, *, html: bool) -> str | None:

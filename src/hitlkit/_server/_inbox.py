@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast, get_args
@@ -17,7 +19,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, StreamingResponse
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from hitlkit import _ops
 from hitlkit._exceptions import CorruptRecordError, EventNotFoundError
@@ -33,7 +35,15 @@ from hitlkit._records import (
 from hitlkit._server._auth import auth_settings, authenticate
 from hitlkit._server._context import store_of
 from hitlkit._server._csrf import csrf_field, set_csrf_cookie
-from hitlkit._server._sse import KEEPALIVE, KEEPALIVE_SECONDS, Follower, event_stream, follow
+from hitlkit._server._errors import error_response
+from hitlkit._server._sse import Follower, event_id, follow
+from hitlkit._server._streams import (
+    BadCursor,
+    StreamLimits,
+    open_stream,
+    parse_since,
+    stream_caller,
+)
 from hitlkit._server._templates import render
 from hitlkit._server._views import ErrorBody
 from hitlkit._store import Store
@@ -163,23 +173,45 @@ async def _render_inbox(
         200: {"content": {"text/event-stream": {}}, "description": "server-sent events"},
         400: {"model": ErrorBody, "description": "`invalid_host`: the Host is not allowed"},
         401: {"model": ErrorBody, "description": "`unauthorized`: no valid API token"},
-        403: {"model": ErrorBody, "description": "`forbidden`: an answer link cannot list"},
+        403: {
+            "model": ErrorBody,
+            "description": "`forbidden` (an answer link cannot list), `cross_site`",
+        },
+        422: {"model": ErrorBody, "description": "`invalid_request`: `since`"},
+        429: {"model": ErrorBody, "description": "`too_many_streams`: try again later"},
     },
     tags=["events"],
 )
-async def inbox_changes(request: Request) -> StreamingResponse:
+async def inbox_changes(request: Request, since: str | None = None) -> Response:
     """Tells an open inbox when to look again, as server-sent events.
 
     Sends `event: changed` once when it starts following, then whenever an event
     is created, answered or cancelled (through this app or any other process
     using the store), and when a pending event's deadline passes. Changes close
     together may come as one. The data says nothing more: fetch the list again.
-    A comment line every 15 seconds keeps the connection open. Takes an API token
-    (or a browser signed in with one), like the list of events.
+    The first message stands for every change since `since` (or `Last-Event-ID`),
+    which is checked like `/api/changes`'s. Takes an API token (or a browser
+    signed in with one), like the list of events; capped, kept open and ended
+    like `/api/changes`.
     """
+    _, client = stream_caller(request, needs="all")  # a link may not list
+    try:
+        parse_since(request, since)
+    except BadCursor as exc:
+        return error_response(422, "invalid_request", str(exc))
     store = store_of(request)
-    authenticate(request, needs="all", session=True)
-    return event_stream(follow(store, _PREFIXES, INBOX_POLL_SECONDS, _Follower(store)))
+
+    def messages(limits: StreamLimits) -> AsyncGenerator[str, None]:
+        return follow(
+            store,
+            _PREFIXES,
+            INBOX_POLL_SECONDS,
+            _Follower(store),
+            heartbeat_seconds=limits.heartbeat_seconds,
+            max_seconds=limits.max_seconds,
+        )
+
+    return open_stream(request, client, messages)
 
 
 class _Follower(Follower):
@@ -194,19 +226,19 @@ class _Follower(Follower):
         listed = await asyncio.gather(*(self.store.list_async(p) for p in _PREFIXES))
         await self.update({key for keys in listed for key in keys})
         self.expire()  # past their deadline already: the page shows them closed from the start
-        return "retry: 2000\nevent: changed\ndata: start\n\n"
+        return "retry: 2000\n" + _changed("start")
 
     async def changed(self, keys: set[str]) -> str:
-        return "event: changed\ndata: store\n\n" if await self.update(keys) else ""
+        return _changed("store") if await self.update(keys) else ""
 
     def seconds_to_wait(self) -> float:
         if not self.deadlines:
-            return KEEPALIVE_SECONDS
+            return math.inf
         to_deadline = (min(self.deadlines.values()) - utcnow()).total_seconds()
-        return min(KEEPALIVE_SECONDS, max(0.0, to_deadline) + 0.05)
+        return max(0.0, to_deadline) + 0.05
 
-    def quiet(self) -> str:
-        return "event: changed\ndata: deadline\n\n" if self.expire() else KEEPALIVE
+    def due(self) -> str:
+        return _changed("deadline") if self.expire() else ""
 
     async def update(self, keys: set[str]) -> bool:
         """Take in reported keys; whether any of them is new."""
@@ -234,3 +266,7 @@ class _Follower(Follower):
         for request_id in due:
             del self.deadlines[request_id]
         return bool(due)
+
+
+def _changed(why: str) -> str:
+    return f"event: changed\n{event_id(utcnow())}data: {why}\n\n"

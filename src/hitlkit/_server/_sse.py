@@ -1,27 +1,38 @@
 """Server-sent event streams that follow keys in a store: the app's change streams.
 
-`follow` subscribes to key prefixes through the store's watcher (which polls
-stores that cannot notify), and a `Follower` says what each stream sends when
-it starts, when keys are reported and when it has been quiet for a while.
+`follow` subscribes to key prefixes through the store's one watcher in this process
+(which polls stores that cannot notify, once per prefix however many streams follow
+it), and a `Follower` says what each stream sends when it starts, when keys are
+reported and when something is due. `follow` adds the heartbeat and ends the stream
+after its time; `EventStream` sends it and says when it is over, however it ended.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
+from datetime import datetime, timezone
 
 from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from hitlkit._store import Store
 from hitlkit._watch import watcher_for
 
-__all__ = ["KEEPALIVE", "KEEPALIVE_SECONDS", "Follower", "event_stream", "follow"]
+__all__ = ["KEEPALIVE", "EventStream", "Follower", "event_id", "follow"]
 
-KEEPALIVE_SECONDS = 15.0
 KEEPALIVE = ": keep-alive\n\n"
 """A comment line: keeps the connection open through proxies, and is ignored by clients."""
+CLOSING = ": closing; connect again\n\n"
+
+
+def event_id(when: datetime) -> str:
+    """An event's `id:` line: its time in ISO 8601 UTC, a cursor for `since=` and
+    `Last-Event-ID`."""
+    return f"id: {when.astimezone(timezone.utc).isoformat().replace('+00:00', 'Z')}\n"
 
 
 class Follower(ABC):
@@ -36,20 +47,29 @@ class Follower(ABC):
         """The messages about reported `keys` (some may be old news); "" sends nothing."""
 
     def seconds_to_wait(self) -> float:
-        """How long to wait for keys before `quiet`."""
-        return KEEPALIVE_SECONDS
+        """How long until `due` may have something to say, if no keys are reported before."""
+        return math.inf
 
-    def quiet(self) -> str:
-        """The message when `seconds_to_wait` passed with no keys reported."""
-        return KEEPALIVE
+    def due(self) -> str:
+        """The message when the stream waited for keys in vain (`seconds_to_wait`, or
+        the heartbeat's time, passed); "" sends nothing."""
+        return ""
 
 
 async def follow(
-    store: Store, prefixes: Sequence[str], poll_seconds: float, follower: Follower
-) -> AsyncIterator[str]:
-    """The messages of `follower` about keys under `prefixes`, until the client goes away.
+    store: Store,
+    prefixes: Sequence[str],
+    poll_seconds: float,
+    follower: Follower,
+    *,
+    heartbeat_seconds: float,
+    max_seconds: float,
+) -> AsyncGenerator[str, None]:
+    """The messages of `follower` about keys under `prefixes`, until the client goes away
+    or `max_seconds` have passed.
 
     `poll_seconds` is how often a store that cannot notify is listed while subscribed.
+    A comment line goes out when nothing else did for `heartbeat_seconds`.
     """
     loop = asyncio.get_running_loop()
     found: asyncio.Queue[set[str]] = asyncio.Queue()
@@ -63,26 +83,52 @@ async def follow(
     unsubscribes = [watcher.subscribe_prefix(p, on_keys, poll_seconds) for p in prefixes]
     try:
         yield await follower.start()
-        while True:
+        ends = loop.time() + max_seconds
+        spoke = loop.time()
+        while (now := loop.time()) < ends:
+            wait = min(follower.seconds_to_wait(), spoke + heartbeat_seconds - now, ends - now)
+            message = ""
             try:
-                keys = await asyncio.wait_for(found.get(), follower.seconds_to_wait())
+                keys = await asyncio.wait_for(found.get(), max(0.0, wait))
             except asyncio.TimeoutError:
-                yield follower.quiet()
-                continue
-            while not found.empty():
-                keys |= found.get_nowait()
-            message = await follower.changed(keys)
+                message = follower.due()
+            else:
+                while not found.empty():
+                    keys |= found.get_nowait()
+                message = await follower.changed(keys)
+            if not message and loop.time() - spoke >= heartbeat_seconds:
+                message = KEEPALIVE
             if message:
                 yield message
+                spoke = loop.time()
+        yield CLOSING
     finally:
         for unsubscribe in unsubscribes:
             unsubscribe()
 
 
-def event_stream(messages: AsyncIterator[str]) -> StreamingResponse:
-    """`messages` as a response of server-sent events, neither cached nor buffered by proxies."""
-    return StreamingResponse(
-        messages,
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+class EventStream(StreamingResponse):
+    """`messages` as server-sent events, neither cached nor buffered by proxies.
+
+    `on_close` runs once the response is over, however it ended: done, failed, or
+    the client went away (even before the first message).
+    """
+
+    def __init__(
+        self, messages: AsyncGenerator[str, None], *, on_close: Callable[[], None]
+    ) -> None:
+        super().__init__(
+            messages,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+        self._messages = messages
+        self._on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._on_close()
+            with contextlib.suppress(RuntimeError):  # still running: it is ending anyway
+                await self._messages.aclose()

@@ -152,8 +152,11 @@ function followWhileVisible(url, handlers, onReconnect) {
       // The app is away for now; the stream will tell.
     }
   }
+  // A page opened from an answer link follows its event's stream with the same link.
+  const link = new URLSearchParams(window.location.search).get("token");
+  const outcomesUrl = card.dataset.outcomesUrl + (link ? "&token=" + encodeURIComponent(link) : "");
   close = followWhileVisible(
-    card.dataset.outcomesUrl,
+    outcomesUrl,
     {
       outcome: function (event) {
         if (event.data === card.dataset.requestId) {
