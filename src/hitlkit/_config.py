@@ -13,6 +13,8 @@
 | `HITL_INSECURE`   | `0`                      | serve beyond loopback without authentication |
 | `HITL_NOTIFY`     | none                     | Apprise URLs told when an event opens        |
 | `HITL_REMIND_BEFORE` | none                  | seconds before the deadline to remind them   |
+| `HITL_STORE_MODE` | `private`                | `group`: a local store's group may use it    |
+| `HITL_MAX_RECORD_BYTES` | `1048576`          | the largest record a local store reads       |
 """
 
 from __future__ import annotations
@@ -40,9 +42,11 @@ __all__ = [
     "default_store_url",
     "host_and_pid",
     "insecure",
+    "max_record_bytes",
     "notify_targets",
     "remind_before",
     "secret",
+    "store_mode",
     "tokens_file",
 ]
 
@@ -164,3 +168,26 @@ def remind_before() -> float | None:
             f"HITL_REMIND_BEFORE must be a number of seconds (0 for no reminder), got {text!r}"
         )
     return seconds or None
+
+
+def store_mode() -> str:
+    """`HITL_STORE_MODE`: `private` (files 0600, folders 0700) or `group` (0660, 2770)."""
+    value = os.environ.get("HITL_STORE_MODE", "").strip().lower() or "private"
+    if value not in ("private", "group"):
+        raise ConfigurationError(f"HITL_STORE_MODE must be private or group, got {value!r}")
+    return value
+
+
+DEFAULT_MAX_RECORD_BYTES = 1 << 20
+
+
+def max_record_bytes() -> int:
+    """`HITL_MAX_RECORD_BYTES`: the largest record a local store writes or reads (1 MiB)."""
+    text = os.environ.get("HITL_MAX_RECORD_BYTES", "").strip()
+    if not text:
+        return DEFAULT_MAX_RECORD_BYTES
+    if not text.isdigit() or int(text) < 1024:
+        raise ConfigurationError(
+            f"HITL_MAX_RECORD_BYTES must be a number of bytes, at least 1024, got {text!r}"
+        )
+    return int(text)
