@@ -395,6 +395,16 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            envvar="HITL_FORWARDED_ALLOW_IPS",
+            help="Proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
+            "and X-Forwarded-Proto are believed. Default: none.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the web app in the foreground, until Ctrl-C."""
     with _reporting_errors():
@@ -419,6 +429,7 @@ def serve(
                 secret=secret,
                 insecure=insecure,
                 allowed_hosts=_split_hosts(allowed_host),
+                forwarded_allow_ips=_split_hosts([forwarded_allow_ips or ""]),
             )
 
 

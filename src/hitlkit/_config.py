@@ -15,6 +15,11 @@
 | `HITL_REMIND_BEFORE` | none                  | seconds before the deadline to remind them   |
 | `HITL_STORE_MODE` | `private`                | `group`: a local store's group may use it    |
 | `HITL_MAX_RECORD_BYTES` | `1048576`          | the largest record a local store reads       |
+| `HITL_FORWARDED_ALLOW_IPS` | none            | proxies whose X-Forwarded-* the app believes |
+| `HITL_HEADERS_TIMEOUT` | `10`                | seconds for a request's head to arrive       |
+| `HITL_BODY_TIMEOUT` | `30`                   | seconds for a request's body to arrive       |
+| `HITL_IDLE_TIMEOUT` | `5`                    | seconds an idle connection stays open        |
+| `HITL_MAX_CONCURRENCY` | `1000`              | connections at once; beyond it, 503          |
 """
 
 from __future__ import annotations
@@ -36,15 +41,18 @@ __all__ = [
     "LOOPBACK_HOSTS",
     "autostart",
     "client_token",
+    "count",
     "current_user",
     "default_endpoint",
     "default_run_id",
     "default_store_url",
+    "forwarded_allow_ips",
     "host_and_pid",
     "insecure",
     "max_record_bytes",
     "notify_targets",
     "remind_before",
+    "seconds",
     "secret",
     "store_mode",
     "tokens_file",
@@ -190,4 +198,35 @@ def max_record_bytes() -> int:
         raise ConfigurationError(
             f"HITL_MAX_RECORD_BYTES must be a number of bytes, at least 1024, got {text!r}"
         )
+    return int(text)
+
+
+def forwarded_allow_ips() -> list[str]:
+    """`HITL_FORWARDED_ALLOW_IPS` (or uvicorn's `FORWARDED_ALLOW_IPS`): the proxies, by
+    address or network, whose `X-Forwarded-For` and `X-Forwarded-Proto` the app believes."""
+    text = os.environ.get("HITL_FORWARDED_ALLOW_IPS") or os.environ.get("FORWARDED_ALLOW_IPS")
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
+def seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the variable `name`, else `default`."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigurationError(f"{name} must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def count(name: str, default: int) -> int:
+    """A positive whole number from the variable `name`, else `default`."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(f"{name} must be a positive whole number, got {text!r}")
     return int(text)
