@@ -24,6 +24,7 @@ from hitlkit._cli_render import (
     event_details,
     event_table,
     format_value,
+    printable,
     show,
     terminal_width,
 )
@@ -138,7 +139,8 @@ JsonOption = Annotated[
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    # Messages may quote what a store or an app holds: printed escaped, on one line.
+    typer.echo(f"error: {printable(' '.join(message.split()))}", err=True)
     raise typer.Exit(code)
 
 
@@ -258,7 +260,7 @@ def list_command(
             where = f" in run {run_id!r}" if run_id else ""
             named = f" named {name!r}" if name else ""
             kind = "" if status == "all" else f"{status} "
-            typer.echo(f"No {kind}events{named}{where}.")
+            typer.echo(printable(f"No {kind}events{named}{where}."))
         else:
             show(event_table(events, utcnow(), terminal_width()))
 
@@ -284,7 +286,7 @@ def show_command(
             return
         show(event_details(event, utcnow(), audit))
         if event.status == "pending":
-            typer.echo(f"\nAnswer with: hitl answer {event.request_id} VALUE")
+            typer.echo(f"\nAnswer with: hitl answer {printable(event.request_id)} VALUE")
 
 
 @app.command(context_settings={"ignore_unknown_options": True})
@@ -313,14 +315,18 @@ def answer(
             outcome = client.answer(event.request_id, value, as_text=True)
         else:
             outcome = _answer_interactively(client, event)
-        typer.echo(f"Recorded {format_value(outcome.value)} for {event.name} ({event.request_id}).")
+        typer.echo(
+            f"Recorded {format_value(outcome.value)} for "
+            + printable(f"{event.name} ({event.request_id}).")
+        )
 
 
 def _answer_interactively(client: Client, event: EventInfo) -> Outcome:
     """Ask on stderr, read stdin line by line, until an answer is recorded."""
 
     def write(text: str) -> None:
-        sys.stderr.write(text)
+        # What is asked comes from the event: escaped field by field, and here again.
+        sys.stderr.write(printable(text, multiline=True))
         sys.stderr.flush()
 
     def read() -> str | None:
@@ -330,9 +336,9 @@ def _answer_interactively(client: Client, event: EventInfo) -> Outcome:
     if event.status != "pending":
         raise HitlError(f"event {event.request_id} is {event.status} and takes no answers")
     asker = Asker(read, write)
-    write(f"{event.name}: {event.prompt}\n")
+    write(f"{printable(event.name)}: {printable(event.prompt, multiline=True)}\n")
     if event.description:
-        write(f"{event.description}\n")
+        write(f"{printable(event.description, multiline=True)}\n")
     try:
         while True:
             try:
@@ -342,7 +348,7 @@ def _answer_interactively(client: Client, event: EventInfo) -> Outcome:
                 text = asker.ask_text(expected_words(event.data_type))
                 return client.answer(event.request_id, text, as_text=True)
             except InvalidValueError as exc:
-                write(f"  ! {exc}\n")
+                write(f"  ! {printable(str(exc))}\n")
     except NoMoreInput as exc:
         raise HitlError(str(exc)) from None
 
@@ -364,7 +370,7 @@ def cancel(
         client = _client(ctx, store, endpoint, user=by, token=token)
         event = _find(client, event_id)
         client.cancel(event.request_id, reason=reason)
-        typer.echo(f"Cancelled {event.name} ({event.request_id}).")
+        typer.echo(printable(f"Cancelled {event.name} ({event.request_id})."))
 
 
 @app.command()
