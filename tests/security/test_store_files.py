@@ -7,6 +7,8 @@ its user unless it is asked to share it with a group.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import stat
@@ -209,3 +211,27 @@ def test_a_symlinked_folder_does_not_let_an_answer_land_outside_the_store(
         response = http.post(f"/api/events/{event.request_id}/answer", json={"value": 3})
     assert response.status_code >= 400
     assert list(outside.iterdir()) == []
+
+
+def test_folders_made_to_wait_in_are_private_too(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "store")
+
+    async def watch_a_moment() -> None:
+        changes = store.watch("outcomes/abcdef01/")
+        assert changes is not None
+        waiting = asyncio.ensure_future(anext(changes))
+        await asyncio.sleep(0.3)
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        await changes.aclose()
+
+    old = os.umask(0o022)
+    try:
+        asyncio.run(watch_a_moment())
+    finally:
+        os.umask(old)
+    assert mode_of(store.root / "outcomes" / "abcdef01") == 0o700
+    assert mode_of(store.root / "outcomes") == 0o700
+    assert mode_of(store.root) == 0o700
+    store.close()

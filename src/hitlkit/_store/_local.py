@@ -184,8 +184,13 @@ class LocalStore(Store):
         return self._watch(prefix) if self.notify else None
 
     async def _watch(self, prefix: str) -> AsyncGenerator[set[str], None]:
-        folder = self.root / check_prefix(prefix).rpartition("/")[0]
-        folder.mkdir(parents=True, exist_ok=True)
+        where = check_prefix(prefix).rpartition("/")[0]
+        folder = self.root / where
+        # Made as a write makes it (modes, no link followed): it may hold records soon.
+        self._prepare_tmp()
+        segments = [*where.split("/"), "-"] if where else ["-"]
+        with self._folder_of(prefix, segments):
+            pass
         async for changes in watchfiles.awatch(
             folder, watch_filter=None, debounce=200, step=5, recursive=True
         ):
