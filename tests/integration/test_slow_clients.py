@@ -138,6 +138,27 @@ def test_a_slow_app_answer_is_not_cut_off(store: LocalStore) -> None:
         assert got.count(b"HTTP/1.1 200 OK") == 2
 
 
+def test_a_body_queued_behind_a_slow_answer_is_timed_from_its_start(store: LocalStore) -> None:
+    async def slow_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        import asyncio
+
+        await asyncio.sleep(1.2)
+        headers = [(b"content-length", b"4")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"done"})
+
+    for url in serve(slow_app, limits=FAST):
+        with connect(url) as sock:
+            # The second request's body never ends: the first answer still arrives whole.
+            sock.sendall(
+                HEALTH + b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 9\r\n\r\nab"
+            )
+            got = read_until_closed(sock)
+        assert got.startswith(b"HTTP/1.1 200 OK")
+        assert b"done" in got
+        assert got.endswith(b"The request took too long to send.\n")
+
+
 def test_requests_beyond_the_concurrency_limit_get_503(store: LocalStore) -> None:
     limits = ConnectionLimits(headers_seconds=30, body_seconds=30, idle_seconds=30, concurrency=2)
     for url in serve(create_app(store), limits=limits):

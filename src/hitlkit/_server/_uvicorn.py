@@ -199,7 +199,8 @@ class HttpProtocol(OneWriteHttpToolsProtocol):
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
         self._in_request = False
-        self._arm("body")
+        if not self.pipeline:  # a request queued behind a response is not read until it starts
+            self._arm("body")
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -211,7 +212,12 @@ class HttpProtocol(OneWriteHttpToolsProtocol):
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)  # the next request, already read, starts now
         super().on_response_complete()
-        if not pipelined and self._waiting is None and not self.transport.is_closing():
+        if self.transport.is_closing():
+            return
+        if pipelined:
+            if self.cycle.more_body:
+                self._arm("body")
+        elif self._waiting is None:
             self._arm("head")
 
     def _arm(self, waiting: str) -> None:
@@ -238,8 +244,7 @@ class HttpProtocol(OneWriteHttpToolsProtocol):
             # The app waiting for the rest of the body gets a disconnect, and says nothing.
             cycle.disconnected = True
             cycle.message_event.set()
-            # A request still queued behind another's response: nothing may be written.
-            say_so = not cycle.response_started and not self.pipeline
+            say_so = not cycle.response_started
         if say_so:
             self.transport.write(_TIMED_OUT)
         self.transport.close()
