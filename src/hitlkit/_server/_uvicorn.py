@@ -136,7 +136,7 @@ class ConnectionLimits:
     - `headers_seconds`: the request line and headers must have arrived this long
       after the connection opened or the previous response ended;
     - `body_seconds`: the body, this long after the headers;
-    - `idle_seconds`: a connection with no request in it is closed after this;
+    - `idle_seconds`: a kept-alive connection with no new request is closed after this;
     - `concurrency`: beyond this many connections (or requests) at once, a request
       gets 503.
 
