@@ -30,6 +30,7 @@ from hitlkit._cli_render import (
     event_details,
     event_table,
     format_value,
+    printable,
     show,
     terminal_width,
 )
@@ -147,7 +148,8 @@ JsonOption = Annotated[
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    # Messages may quote what a store or an app holds: printed escaped, on one line.
+    typer.echo(f"error: {printable(' '.join(message.split()))}", err=True)
     raise typer.Exit(code)
 
 
@@ -296,7 +298,7 @@ def list_command(
             where = f" in run {run_id!r}" if run_id else ""
             named = f" named {name!r}" if name else ""
             kind = "" if status == "all" else f"{status} "
-            typer.echo(f"No {kind}events{named}{where}.")
+            typer.echo(printable(f"No {kind}events{named}{where}."))
         else:
             show(event_table(events, utcnow(), terminal_width()))
         if events.skipped:
@@ -329,7 +331,7 @@ def show_command(
             return
         show(event_details(event, utcnow(), audit))
         if event.status == "pending":
-            typer.echo(f"\nAnswer with: hitl answer {event.request_id} VALUE")
+            typer.echo(f"\nAnswer with: hitl answer {printable(event.request_id)} VALUE")
 
 
 @app.command(context_settings={"ignore_unknown_options": True})
@@ -376,7 +378,8 @@ def answer(
             )
         else:
             typer.echo(
-                f"Recorded {format_value(outcome.value)} for {event.name} ({event.request_id})."
+                f"Recorded {format_value(outcome.value)} for "
+                + printable(f"{event.name} ({event.request_id}).")
             )
 
 
@@ -390,7 +393,8 @@ def _answer_interactively(client: Client, event: EventInfo) -> Outcome:
     """Ask on stderr, read stdin line by line, until an answer is recorded."""
 
     def write(text: str) -> None:
-        sys.stderr.write(text)
+        # What is asked comes from the event: escaped field by field, and here again.
+        sys.stderr.write(printable(text, multiline=True))
         sys.stderr.flush()
 
     def read() -> str | None:
@@ -400,9 +404,9 @@ def _answer_interactively(client: Client, event: EventInfo) -> Outcome:
     if event.status != "pending":
         raise HitlError(f"event {event.request_id} is {event.status} and takes no answers")
     asker = Asker(read, write)
-    write(f"{event.name}: {event.prompt}\n")
+    write(f"{printable(event.name)}: {printable(event.prompt, multiline=True)}\n")
     if event.description:
-        write(f"{event.description}\n")
+        write(f"{printable(event.description, multiline=True)}\n")
     try:
         while True:
             try:
@@ -412,7 +416,7 @@ def _answer_interactively(client: Client, event: EventInfo) -> Outcome:
                 text = asker.ask_text(expected_words(event.data_type))
                 return client.answer(event.request_id, text, as_text=True)
             except InvalidValueError as exc:
-                write(f"  ! {exc}\n")
+                write(f"  ! {printable(str(exc))}\n")
     except NoMoreInput as exc:
         raise HitlError(str(exc)) from None
 
@@ -434,7 +438,7 @@ def cancel(
         client = _client(ctx, store, endpoint, user=by, token=token)
         event = _find(client, event_id)
         client.cancel(event.request_id, reason=reason)
-        typer.echo(f"Cancelled {event.name} ({event.request_id}).")
+        typer.echo(printable(f"Cancelled {event.name} ({event.request_id})."))
 
 
 @app.command()
@@ -493,6 +497,16 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            envvar="HITL_FORWARDED_ALLOW_IPS",
+            help="Proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
+            "and X-Forwarded-Proto are believed. Default: none.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the web app in the foreground, until Ctrl-C."""
     with _reporting_errors():
@@ -517,6 +531,7 @@ def serve(
                 secret=secret,
                 insecure=insecure,
                 allowed_hosts=_split_hosts(allowed_host),
+                forwarded_allow_ips=_split_hosts([forwarded_allow_ips or ""]),
             )
 
 

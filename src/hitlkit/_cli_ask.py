@@ -4,7 +4,8 @@ The questions come from the same field tree as the web form (`hitlkit._forms`):
 choices are listed and picked by number or value, models are asked field by
 field, and what a person typed is read back with `parse_form` and checked with
 the same rules as every other answer. Fields with errors are asked again.
-Works with piped input, one answer per line.
+Works with piped input, one answer per line. Labels, descriptions and values
+come from the event: they are printed with control characters escaped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from hitlkit._cli_render import printable
 from hitlkit._exceptions import FieldError, InvalidValueError
 from hitlkit._forms import FormField, error_names, form_fields, parse_form
 from hitlkit._ops import EventInfo
@@ -56,36 +58,37 @@ class Asker:
         named = error_names(errors)
         labels = {f.name: f.label for f in fields.walk()}
         for name, message in named.items():
-            self._write(f"  ! {labels.get(name, name)}: {message}\n")
+            self._write(f"  ! {printable(labels.get(name, name))}: {printable(message)}\n")
         leaves = _leaves(fields)
         again = [f for f in leaves if any(_inside(f.name, n) for n in named)]
         return again or leaves
 
     def _ask(self, field: FormField) -> list[str]:
+        label = printable(field.label)
         if field.description:
-            self._write(f"  {field.description}\n")
+            self._write(f"  {printable(field.description, multiline=True)}\n")
         if field.kind == "checkbox":
             current = "Y/n" if field.checked else "y/N"
-            text = self._line(f"{field.label}? [{current}]: ").strip().lower()
+            text = self._line(f"{label}? [{current}]: ").strip().lower()
             if not text:
                 return ["true"] if field.checked else []
             return ["true"] if text in ("y", "yes", "true", "1", "on") else []
         if field.options:
             return self._ask_options(field)
-        suffix = f" ({field.hint})" if field.hint else ""
-        shown = f" [{field.value}]" if field.value else ""
-        text = self._line(f"{field.label}{suffix}{shown}: ")
+        suffix = f" ({printable(field.hint)})" if field.hint else ""
+        shown = f" [{printable(field.value)}]" if field.value else ""
+        text = self._line(f"{label}{suffix}{shown}: ")
         return [text if text.strip() else field.value]
 
     def _ask_options(self, field: FormField) -> list[str]:
         options = [o for o in field.options if o.value or not field.required]
         for number, option in enumerate(options, 1):
-            self._write(f"  {number}) {option.label}\n")
+            self._write(f"  {number}) {printable(option.label)}\n")
         several = field.kind == "checkboxes"
         chosen = [o.value for o in options if o.checked]
         how = "numbers or values, separated by commas" if several else "number or value"
-        current = f" [{', '.join(v or '(none)' for v in chosen)}]" if chosen else ""
-        text = self._line(f"{field.label} ({how}){current}: ").strip()
+        current = f" [{', '.join(printable(v) or '(none)' for v in chosen)}]" if chosen else ""
+        text = self._line(f"{printable(field.label)} ({how}){current}: ").strip()
         if not text:
             return chosen
         picks = [t.strip() for t in text.split(",")] if several else [text]

@@ -3,11 +3,18 @@
 Plain functions from data to Rich renderables or text, so the commands in
 `_cli.py` stay short. Output to a pipe or file gets no colour and no
 wrapping, so scripts and tests read whole lines.
+
+Everything shown that came from a store or an app (names, prompts, values,
+who answered and why) passes through `printable` first: a control character
+in it would otherwise reach the terminal, where an escape sequence can rewrite
+the screen, set the window title or fill the clipboard (OSC 52). And it goes
+into Rich as `Text`, never as a string, which Rich would read as markup.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -30,6 +37,7 @@ __all__ = [
     "format_age",
     "format_deadline",
     "format_value",
+    "printable",
     "show",
     "terminal_width",
 ]
@@ -45,6 +53,35 @@ _STATUS_STYLES = {
     "timed_out": "red",
     "cancelled": "red",
 }
+
+
+# C0 (newline and tab too), DEL and C1 (ESC and CSI among them), the bidirectional
+# controls that make text read in another order than it is stored, and the line and
+# paragraph separators.
+_OTHER_CONTROLS = r"\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(rf"[\x00-\x1f{_OTHER_CONTROLS}]")
+_CONTROL_BUT_LINES = re.compile(rf"[\x00-\x08\x0b-\x1f{_OTHER_CONTROLS}]")
+_NAMED = {"\n": r"\n", "\r": r"\r", "\t": r"\t"}
+
+
+def printable(text: str, *, multiline: bool = False) -> str:
+    r"""`text` safe to print on a terminal: every control character shown escaped.
+
+    `ESC ] 52 ;` prints as `\x1b]52;`, a newline as `\n`; with `multiline` (a
+    prompt, a description), newlines and tabs are kept.
+
+    ```python
+    printable("ana\x1b[2J")   # 'ana\\x1b[2J'
+    ```
+    """
+    pattern = _CONTROL_BUT_LINES if multiline else _CONTROL
+    return pattern.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (rf"\x{code:02x}" if code < 0x100 else rf"\u{code:04x}")
 
 
 def terminal_width(stream: TextIO | None = None) -> int | None:
@@ -102,8 +139,8 @@ def format_time(moment: datetime, now: datetime) -> str:
 
 
 def format_value(value: Any) -> str:
-    """An answer as JSON: `5`, `true`, `"text"`."""
-    return json.dumps(value, ensure_ascii=False)
+    """An answer as JSON, safe to print: `5`, `true`, `"text"`."""
+    return printable(json.dumps(value, ensure_ascii=False))
 
 
 def answer_line(outcome: Outcome, now: datetime) -> str:
@@ -116,7 +153,7 @@ def answer_line(outcome: Outcome, now: datetime) -> str:
 
 def _excerpt(prompt: str, limit: int) -> str:
     text = prompt.strip()
-    first_line = text.splitlines()[0] if text else ""
+    first_line = printable(text.splitlines()[0]) if text else ""
     if cell_len(first_line) > limit or first_line != text:
         return set_cell_size(first_line, limit - 1).rstrip() + "…"
     return first_line
@@ -135,11 +172,11 @@ def event_table(events: Sequence[EventInfo], now: datetime, width: int | None = 
     headers = ("ID", "NAME", "RUN", "TYPE", "STATUS", "AGE", "DEADLINE")
     rows = [
         (
-            e.request_id,
-            e.name,
-            e.run_id,
-            e.data_type,
-            e.status,
+            printable(e.request_id),
+            printable(e.name),
+            printable(e.run_id),
+            printable(e.data_type),
+            printable(e.status),
             format_age(e.created_at, now),
             "-" if e.outcome is not None else format_deadline(e.deadline, now),
         )
@@ -160,7 +197,7 @@ def event_table(events: Sequence[EventInfo], now: datetime, width: int | None = 
         table.add_column("PROMPT", no_wrap=True, overflow="ellipsis")
     for e, row in zip(events, rows, strict=True):
         cells = [Text(cell) for cell in row]
-        cells[4] = _status(e.status)
+        cells[4] = _status(row[4])
         if with_prompt:
             cells.append(Text(_excerpt(e.prompt, limit)))
         table.add_row(*cells)
@@ -173,21 +210,21 @@ def event_details(event: EventInfo, now: datetime, audit: Sequence[AuditEntry] =
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
     rows: list[tuple[str, str | Text]] = [
-        ("id", event.request_id),
-        ("name", Text(event.name)),
-        ("run", Text(event.run_id)),
-        ("scope", event.scope),
-        ("type", event.data_type),
-        ("prompt", Text(event.prompt)),
+        ("id", _text(event.request_id)),
+        ("name", _text(event.name)),
+        ("run", _text(event.run_id)),
+        ("scope", _text(event.scope)),
+        ("type", _text(event.data_type)),
+        ("prompt", Text(printable(event.prompt, multiline=True))),
         ("created", format_time(event.created_at, now)),
         ("deadline", format_time(event.deadline, now)),
         ("timeout", format_duration(event.timeout_seconds)),
     ]
     if event.form_url:
-        rows.append(("form", event.form_url))
+        rows.append(("form", _text(event.form_url)))
     if event.assignees is not None:
-        rows.append(("assignees", Text(", ".join(event.assignees))))
-    rows.append(("status", _status(event.status)))
+        rows.append(("assignees", Text(", ".join(printable(a) for a in event.assignees))))
+    rows.append(("status", _status(printable(event.status))))
     if event.outcome is not None:
         rows.extend(_outcome_rows(event.outcome, now))
     rows.extend(audit_rows(audit))
@@ -205,7 +242,7 @@ def audit_rows(audit: Sequence[AuditEntry]) -> list[tuple[str, str | Text]]:
             f"{entry.at.isoformat(timespec='seconds')} {what} by {entry.by or '-'} "
             f"via {entry.via}, shown sha256 {entry.shown_sha256}"
         )
-        rows.append(("audit", Text(line)))
+        rows.append(("audit", _text(line)))
     return rows
 
 
@@ -213,9 +250,14 @@ def _outcome_rows(outcome: Outcome, now: datetime) -> list[tuple[str, str | Text
     rows: list[tuple[str, str | Text]] = []
     if outcome.status in ("answered", "defaulted"):
         rows.append(("value", Text(format_value(outcome.value))))
-    rows.append(("by", Text(outcome.by or "-")))
-    rows.append(("via", outcome.via))
+    rows.append(("by", _text(outcome.by or "-")))
+    rows.append(("via", _text(outcome.via)))
     rows.append(("at", format_time(outcome.at, now)))
     if outcome.reason:
-        rows.append(("reason", Text(outcome.reason)))
+        rows.append(("reason", _text(outcome.reason)))
     return rows
+
+
+def _text(stored: str) -> Text:
+    """Stored text as a Rich cell: control characters escaped, no markup read."""
+    return Text(printable(stored))

@@ -13,6 +13,13 @@
 | `HITL_INSECURE`   | `0`                      | serve beyond loopback without authentication |
 | `HITL_NOTIFY`     | none                     | Apprise URLs told when an event opens        |
 | `HITL_REMIND_BEFORE` | none                  | seconds before the deadline to remind them   |
+| `HITL_STORE_MODE` | `private`                | `group`: a local store's group may use it    |
+| `HITL_MAX_RECORD_BYTES` | `1048576`          | the largest record a local store reads       |
+| `HITL_FORWARDED_ALLOW_IPS` | none            | proxies whose X-Forwarded-* the app believes |
+| `HITL_HEADERS_TIMEOUT` | `10`                | seconds for a request's head to arrive       |
+| `HITL_BODY_TIMEOUT` | `30`                   | seconds for a request's body to arrive       |
+| `HITL_IDLE_TIMEOUT` | `5`                    | seconds an idle connection stays open        |
+| `HITL_MAX_CONCURRENCY` | `1000`              | connections at once; beyond it, 503          |
 """
 
 from __future__ import annotations
@@ -34,15 +41,20 @@ __all__ = [
     "LOOPBACK_HOSTS",
     "autostart",
     "client_token",
+    "count",
     "current_user",
     "default_endpoint",
     "default_run_id",
     "default_store_url",
+    "forwarded_allow_ips",
     "host_and_pid",
     "insecure",
+    "max_record_bytes",
     "notify_targets",
     "remind_before",
+    "seconds",
     "secret",
+    "store_mode",
     "tokens_file",
 ]
 
@@ -164,3 +176,57 @@ def remind_before() -> float | None:
             f"HITL_REMIND_BEFORE must be a number of seconds (0 for no reminder), got {text!r}"
         )
     return seconds or None
+
+
+def store_mode() -> str:
+    """`HITL_STORE_MODE`: `private` (files 0600, folders 0700) or `group` (0660, 2770)."""
+    value = os.environ.get("HITL_STORE_MODE", "").strip().lower() or "private"
+    if value not in ("private", "group"):
+        raise ConfigurationError(f"HITL_STORE_MODE must be private or group, got {value!r}")
+    return value
+
+
+DEFAULT_MAX_RECORD_BYTES = 1 << 20
+
+
+def max_record_bytes() -> int:
+    """`HITL_MAX_RECORD_BYTES`: the largest record a local store writes or reads (1 MiB)."""
+    text = os.environ.get("HITL_MAX_RECORD_BYTES", "").strip()
+    if not text:
+        return DEFAULT_MAX_RECORD_BYTES
+    if not text.isdigit() or int(text) < 1024:
+        raise ConfigurationError(
+            f"HITL_MAX_RECORD_BYTES must be a number of bytes, at least 1024, got {text!r}"
+        )
+    return int(text)
+
+
+def forwarded_allow_ips() -> list[str]:
+    """`HITL_FORWARDED_ALLOW_IPS` (or uvicorn's `FORWARDED_ALLOW_IPS`): the proxies, by
+    address or network, whose `X-Forwarded-For` and `X-Forwarded-Proto` the app believes."""
+    text = os.environ.get("HITL_FORWARDED_ALLOW_IPS") or os.environ.get("FORWARDED_ALLOW_IPS")
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
+def seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the variable `name`, else `default`."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigurationError(f"{name} must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def count(name: str, default: int) -> int:
+    """A positive whole number from the variable `name`, else `default`."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(f"{name} must be a positive whole number, got {text!r}")
+    return int(text)

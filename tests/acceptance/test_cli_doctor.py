@@ -37,7 +37,7 @@ def test_doctor_names_each_bad_entry_with_its_reason(hitl: Hitl, hitl_env: HitlE
     assert torn.startswith("problem: ")
     assert "Invalid JSON" in torn
     [folder] = [line for line in lines if outcome_key(ids["folder"]) in line]
-    assert "a folder stands where the record should be" in folder
+    assert "a folder, not a regular file" in folder
     assert any("notes\\x1b]52;c;aGk=\\x07.txt" in line for line in lines)
     assert "\x1b" not in result.stdout
     assert lines[-1].endswith("3 problems.")

@@ -21,12 +21,16 @@ from hitlkit._server import create_app
 from hitlkit._server._embedded import uvicorn_server
 
 
-def serve_in_thread(app: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
-    """Serve `app` on a free 127.0.0.1 port from a daemon thread; return once it answers."""
+def serve_in_thread(app: Any, **options: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
+    """Serve `app` on a free 127.0.0.1 port from a daemon thread; return once it answers.
+
+    `options` go to `uvicorn_server` (connection limits, trusted proxies).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
-    server = uvicorn_server(app, embedded=True)  # as in a workflow process: warnings only
+    # As in a workflow process: warnings only.
+    server = uvicorn_server(app, embedded=True, **options)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import metrics, trace
 
-from hitlkit._server import _api, _changes, _inbox, _pages
+from hitlkit._server import _api, _changes, _docs, _inbox, _pages
 from hitlkit._server._auth import AuthSettings
 from hitlkit._server._context import app_version
 from hitlkit._server._errors import install_error_handlers
@@ -82,7 +82,7 @@ def create_app(
         title="hitlkit",
         version=app_version(),
         description=_DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # ours, made here: FastAPI's loads Swagger UI from a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
         telemetry=_telemetry(),
@@ -98,6 +98,7 @@ def create_app(
     app.include_router(_changes.router)
     app.include_router(_inbox.router)
     app.include_router(_pages.router)
+    app.include_router(_docs.router)
     return app
 
 

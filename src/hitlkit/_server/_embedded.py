@@ -28,6 +28,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -40,7 +42,13 @@ from hitlkit._exceptions import ConfigurationError
 from hitlkit._server._app import create_app
 from hitlkit._server._auth import check_serving
 from hitlkit._server._context import store_fingerprint
-from hitlkit._server._uvicorn import OneWriteHttpToolsProtocol, RedactLinks, log_config
+from hitlkit._server._uvicorn import (
+    ConnectionLimits,
+    HttpProtocol,
+    RedactLinks,
+    ServerConfig,
+    log_config,
+)
 from hitlkit._store import Store
 
 __all__ = ["ensure_app", "serve", "stop_started_apps"]
@@ -83,12 +91,15 @@ def serve(
     secret: str | None = None,
     insecure: bool = False,
     allowed_hosts: list[str] | None = None,
+    forwarded_allow_ips: Sequence[str] | None = None,
 ) -> None:
     """Serve the app over `store` on `host:port` until interrupted (`hitl serve`).
 
     Options as in `create_app`. Without `tokens_file`, a non-loopback `host` is
     refused unless `insecure`; on loopback, `allowed_hosts` defaults to the
-    loopback names. Raises `ConfigurationError` when the address cannot be bound.
+    loopback names. `forwarded_allow_ips`: the proxies whose `X-Forwarded-*`
+    headers are believed (default `HITL_FORWARDED_ALLOW_IPS`, else none).
+    Raises `ConfigurationError` when the address cannot be bound.
 
     ```python
     serve(LocalStore(".hitl"), port=8090)
@@ -110,7 +121,7 @@ def serve(
             f"cannot serve on {host}:{port}: {exc.strerror or exc}; "
             f"choose another port, e.g. --port {_another_port(port)}"
         ) from None
-    server = uvicorn_server(app, embedded=False)
+    server = uvicorn_server(app, embedded=False, forwarded_allow_ips=forwarded_allow_ips)
     # What exists now (modules, the app, its models) lives as long as the process: the
     # collector need not go through it again, which it would do in long pauses under load.
     gc.collect()
@@ -270,24 +281,50 @@ def _default_hosts(host: str) -> list[str] | None:
     return sorted(LOOPBACK_HOSTS) if host in LOOPBACK_HOSTS else None
 
 
-def uvicorn_server(app: FastAPI, *, embedded: bool) -> uvicorn.Server:
-    """The uvicorn server that runs `app` as hitlkit does (`embedded`: in a workflow process)."""
+def uvicorn_server(
+    app: Any,
+    *,
+    embedded: bool,
+    limits: ConnectionLimits | None = None,
+    forwarded_allow_ips: Sequence[str] | None = None,
+) -> uvicorn.Server:
+    """The uvicorn server that runs `app` as hitlkit does (`embedded`: in a workflow process).
+
+    `limits` default to the environment's (`HITL_HEADERS_TIMEOUT` and the like).
+    `X-Forwarded-For` and `X-Forwarded-Proto` are believed only from the proxies in
+    `forwarded_allow_ips` (default `HITL_FORWARDED_ALLOW_IPS`): from nobody unless set.
+    """
+    if forwarded_allow_ips is None:
+        forwarded_allow_ips = _config.forwarded_allow_ips()
     # Inside a workflow process, leave its logging setup alone and report only problems.
-    config = uvicorn.Config(
+    config = ServerConfig(
         app,
+        limits=limits or _limits_from_environment(),
         log_level="warning" if embedded else "info",
         log_config=None if embedded else log_config(),
-        http=OneWriteHttpToolsProtocol,
+        http=HttpProtocol,
         lifespan="off",
         ws="none",
         server_header=False,
         timeout_graceful_shutdown=1,
+        proxy_headers=bool(forwarded_allow_ips),
+        forwarded_allow_ips=list(forwarded_allow_ips) or None,
     )
     server = uvicorn.Server(config)
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, RedactLinks) for f in access.filters):
         access.addFilter(RedactLinks())
     return server
+
+
+def _limits_from_environment() -> ConnectionLimits:
+    default = ConnectionLimits()
+    return ConnectionLimits(
+        headers_seconds=_config.seconds("HITL_HEADERS_TIMEOUT", default.headers_seconds),
+        body_seconds=_config.seconds("HITL_BODY_TIMEOUT", default.body_seconds),
+        idle_seconds=_config.seconds("HITL_IDLE_TIMEOUT", default.idle_seconds),
+        concurrency=_config.count("HITL_MAX_CONCURRENCY", default.concurrency),
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -1,8 +1,16 @@
-"""How hitlkit runs uvicorn: a cheaper access log with links redacted, and one write per response.
+"""How hitlkit runs uvicorn: a cheaper access log with links redacted, one write per
+response, and limits for clients that are slow on purpose.
 
 An app answering thousands of requests a second spends a good part of each on
 uvicorn's access log line and on its two writes of every response (the head,
 then the body). What is here keeps uvicorn's behaviour and output and costs less.
+
+uvicorn closes a connection idle between requests, but has no limit on how long
+a request's head or body may take to arrive: a client sending one byte a second
+holds a connection for ever, and a few thousand such clients hold them all.
+`HttpProtocol` adds those limits. It extends uvicorn's protocol class through
+its parser callbacks, so it is tested against the uvicorn versions that
+pyproject.toml allows, and a test fails when another is installed.
 """
 
 from __future__ import annotations
@@ -12,13 +20,22 @@ import copy
 import http
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any, cast
 
 import uvicorn.config
 import uvicorn.logging
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["AccessFormatter", "OneWriteHttpToolsProtocol", "RedactLinks", "log_config"]
+__all__ = [
+    "AccessFormatter",
+    "ConnectionLimits",
+    "HttpProtocol",
+    "OneWriteHttpToolsProtocol",
+    "RedactLinks",
+    "ServerConfig",
+    "log_config",
+]
 
 
 class RedactLinks(logging.Filter):
@@ -110,3 +127,124 @@ class WritesPerTurn:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """How long a client may take over a request, and how many are served at once.
+
+    - `headers_seconds`: the request line and headers must have arrived this long
+      after the connection opened or the previous response ended;
+    - `body_seconds`: the body, this long after the headers;
+    - `idle_seconds`: a kept-alive connection with no new request is closed after this;
+    - `concurrency`: beyond this many connections (or requests) at once, a request
+      gets 503.
+
+    A request too slow gets `408 Request Timeout` and the connection is closed;
+    a connection that never started one is just closed.
+    """
+
+    headers_seconds: float = 10.0
+    body_seconds: float = 30.0
+    idle_seconds: float = 5.0
+    concurrency: int = 1000
+
+
+class ServerConfig(uvicorn.config.Config):
+    """uvicorn's configuration, with the limits `HttpProtocol` applies."""
+
+    def __init__(self, app: Any, *, limits: ConnectionLimits, **options: Any) -> None:
+        super().__init__(
+            app,
+            limit_concurrency=limits.concurrency,
+            timeout_keep_alive=max(1, round(limits.idle_seconds)),
+            **options,
+        )
+        self.limits = limits
+
+
+_TIMED_OUT = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\ncontent-length: 34\r\n\r\nThe request took too long to send.\n"
+)
+
+
+class HttpProtocol(OneWriteHttpToolsProtocol):
+    """`OneWriteHttpToolsProtocol`, closing connections whose requests arrive too slowly.
+
+    One deadline at a time: while the connection waits for a request's head, the
+    headers deadline; from the end of the head to the end of the body, the body
+    deadline. None runs while the app answers.
+    """
+
+    def __init__(self, config: uvicorn.config.Config, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self._limits = config.limits if isinstance(config, ServerConfig) else ConnectionLimits()
+        self._deadline: asyncio.TimerHandle | None = None
+        self._waiting: str | None = None  # "head" or "body": what the deadline is for
+        self._in_request = False  # part of a request's head has arrived
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm("head")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_request = True
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self._in_request = False
+        if not self.pipeline:  # a request queued behind a response is not read until it starts
+            self._arm("body")
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        if self._waiting == "body":
+            self._disarm()
+            if self.cycle.response_complete and not self.pipeline:  # answered before the end
+                self._arm("head")
+
+    def on_response_complete(self) -> None:
+        pipelined = bool(self.pipeline)  # the next request, already read, starts now
+        super().on_response_complete()
+        if self.transport.is_closing():
+            return
+        if pipelined:
+            if self.cycle.more_body:
+                self._arm("body")
+        elif self._waiting is None:
+            self._arm("head")
+
+    def _arm(self, waiting: str) -> None:
+        self._disarm()
+        seconds = self._limits.headers_seconds if waiting == "head" else self._limits.body_seconds
+        self._waiting = waiting
+        self._deadline = self.loop.call_later(seconds, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline = None
+        self._waiting = None
+
+    def _too_slow(self) -> None:
+        waiting = self._waiting
+        self._deadline = None
+        self._waiting = None
+        if self.transport.is_closing():
+            return
+        say_so = self._in_request  # a connection that never began a request is just closed
+        if waiting == "body":
+            cycle = self.cycle
+            # The app waiting for the rest of the body gets a disconnect, and says nothing.
+            cycle.disconnected = True
+            cycle.message_event.set()
+            say_so = not cycle.response_started
+        if say_so:
+            self.transport.write(_TIMED_OUT)
+        self.transport.close()

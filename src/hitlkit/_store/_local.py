@@ -7,23 +7,34 @@ import builtins
 import contextlib
 import ctypes
 import itertools
+import logging
 import os
 import queue
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import watchfiles
 
+from hitlkit import _config
 from hitlkit._exceptions import CorruptRecordError
-from hitlkit._store._base import Store, check_key, check_prefix, error_cause, reports_outage
+from hitlkit._store._base import Store, check_key, check_prefix, reports_outage
+from hitlkit._store._folder import (
+    FileModes,
+    Folder,
+    count_modes,
+    make_folder,
+    read_record,
+    walk_keys,
+)
 
 __all__ = ["LocalStore"]
 
+log = logging.getLogger("hitlkit")
+
 _TMP = ".tmp"
-_RECORD_SUFFIX = ".json"
 _STALE_TMP_SECONDS = 3600.0
 
 
@@ -46,6 +57,13 @@ class LocalStore(Store):
     folder where a record should be (a name ending in `.json`) is listed as a key,
     and reading it, or a file that cannot be read, raises `CorruptRecordError`.
 
+    Nothing below the folder is followed if it is a symbolic link, and a record
+    must be a regular file of at most `max_record_bytes` (`HITL_MAX_RECORD_BYTES`,
+    default 1 MiB): anything else raises `CorruptRecordError` naming its key, with
+    a warning in the log. What the store creates is private to its user (files
+    0600, folders 0700), or shared with the folder's group with `mode="group"`
+    (`HITL_STORE_MODE=group`: 0660 and 2770); what exists keeps its mode.
+
     ```python
     store = LocalStore(".hitl")
     ```
@@ -53,9 +71,18 @@ class LocalStore(Store):
 
     reads_inline = True
 
-    def __init__(self, root: str | os.PathLike[str], *, notify: bool = True) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        notify: bool = True,
+        mode: Literal["private", "group"] | None = None,
+        max_record_bytes: int | None = None,
+    ) -> None:
         super().__init__()
         self.notify = notify
+        self._modes = FileModes.named(mode or _config.store_mode())
+        self.max_record_bytes = max_record_bytes or _config.max_record_bytes()
         self.root = Path(root).expanduser().resolve()
         self.url = self.root.as_uri()
         self._base = str(self.root)
@@ -67,66 +94,68 @@ class LocalStore(Store):
         # Keys are never removed: those known to exist are refused without a look at the
         # disk (an app answers the repeats of an answer it recorded from memory).
         self._present = _RecentKeys(4096)
+        self._warned = _RecentKeys(1024)
 
     @reports_outage(OSError)
     def put_if_absent(self, key: str, data: bytes) -> bool:
-        path = self._path(key)
+        segments = self._segments(key, data)
         if key in self._present:
             return False
         fd, tmp = self._stage(data)
         try:
             os.fsync(fd)
-            placed = _place(fd, tmp, path)
+            with self._folder_of(key, segments) as folder:
+                placed = _place(fd, tmp, folder.fd, segments[-1])
+                if placed:
+                    os.fsync(folder.fd)
         finally:
             _discard(fd, tmp)
         self._present.add(key)
         if not placed:
             return False
-        _fsync(os.path.dirname(path))
         self._announce(key)
         return True
 
     @reports_outage(OSError)
     def get(self, key: str) -> bytes | None:
+        segments = self._segments(key)
         try:
-            return self._read(key)
-        except IsADirectoryError:  # this entry, not the store
-            raise CorruptRecordError(
-                key, "a folder stands where the record should be", store=self.url
-            ) from None
-        except PermissionError as exc:
-            raise CorruptRecordError(key, error_cause(exc), store=self.url) from None
-
-    def _read(self, key: str) -> bytes | None:
-        try:
-            fd = os.open(self._path(key), os.O_RDONLY | os.O_CLOEXEC)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        try:
-            chunks = []
-            while chunk := os.read(fd, 1 << 16):
-                chunks.append(chunk)
-            return b"".join(chunks)
-        finally:
-            os.close(fd)
+            folder = Folder.walk(self._base, segments[:-1], key)
+            if folder is None:
+                return None
+            with folder:
+                return read_record(folder, segments[-1], key, limit=self.max_record_bytes)
+        except CorruptRecordError as exc:
+            raise self._refused(exc) from None
 
     @reports_outage(OSError)
     def list(self, prefix: str = "") -> builtins.list[str]:
         check_prefix(prefix)
-        folder = self.root / prefix.rpartition("/")[0]
-        if not folder.is_dir():
+        where = prefix.rpartition("/")[0]
+        try:
+            folder = Folder.walk(self._base, where.split("/") if where else [], prefix)
+        except CorruptRecordError as exc:
+            self._refused(exc)
+            return []
+        if folder is None:
             return []
         keys: builtins.list[str] = []
-        for dirpath, dirnames, filenames in os.walk(folder):
-            # A folder named like a record stands where one should be: listed, so that
-            # reading it reports it, rather than the record vanishing unseen.
-            misplaced = [d for d in dirnames if d.endswith(_RECORD_SUFFIX)]
-            dirnames[:] = [d for d in dirnames if d != _TMP and d not in misplaced]
-            rel = Path(dirpath).relative_to(self.root).as_posix()
-            base = "" if rel == "." else rel + "/"
-            names = [*filenames, *misplaced]
-            keys.extend(base + name for name in names if (base + name).startswith(prefix))
+        with folder:
+            for key, linked_folder in walk_keys(folder, where + "/" if where else ""):
+                if linked_folder:
+                    self._refused(CorruptRecordError(key, "a symbolic link to a folder"))
+                elif key.startswith(prefix):
+                    keys.append(key)
         return sorted(keys)
+
+    def file_modes(self) -> dict[str, int]:
+        """How many folders and files of the store have each permission mode.
+
+        ```python
+        store.file_modes()   # {"folder 0700": 12, "file 0600": 310}
+        ```
+        """
+        return count_modes(self._base)
 
     # A record is a few hundred bytes in a local folder: writing, linking or reading it
     # costs less than handing it to a worker thread, so that happens here, on the loop.
@@ -135,19 +164,21 @@ class LocalStore(Store):
 
     @reports_outage(OSError)
     async def put_if_absent_async(self, key: str, data: bytes) -> bool:
-        path = self._path(key)
+        segments = self._segments(key, data)
         if key in self._present:  # spares writing and flushing a file for nothing
             return False
         fd, tmp = self._stage(data)
         try:
             await self._flusher.flush(fd)
-            placed = _place(fd, tmp, path)
+            with self._folder_of(key, segments) as folder:
+                placed = _place(fd, tmp, folder.fd, segments[-1])
+                if placed:
+                    await self._flusher.flush(folder.fd)
         finally:
             _discard(fd, tmp)
         self._present.add(key)
         if not placed:
             return False
-        await self._flusher.flush(os.path.dirname(path))
         self._announce(key)
         return True
 
@@ -161,8 +192,13 @@ class LocalStore(Store):
         return self._watch(prefix) if self.notify else None
 
     async def _watch(self, prefix: str) -> AsyncGenerator[set[str], None]:
-        folder = self.root / check_prefix(prefix).rpartition("/")[0]
-        folder.mkdir(parents=True, exist_ok=True)
+        where = check_prefix(prefix).rpartition("/")[0]
+        folder = self.root / where
+        # Made as a write makes it (modes, no link followed): it may hold records soon.
+        self._prepare_tmp()
+        segments = [*where.split("/"), "-"] if where else ["-"]
+        with self._folder_of(prefix, segments):
+            pass
         async for changes in watchfiles.awatch(
             folder, watch_filter=None, debounce=200, step=5, recursive=True
         ):
@@ -178,10 +214,32 @@ class LocalStore(Store):
             if keys:
                 yield keys
 
-    def _path(self, key: str) -> str:
+    def _segments(self, key: str, data: bytes | None = None) -> builtins.list[str]:
         # A valid key's segments never start with a dot: no "..", and never the temp folder.
-        # Joined as text: pathlib would cost a good part of a short request.
-        return f"{self._base}/{check_key(key)}"
+        segments = check_key(key).split("/")
+        if data is not None and len(data) > self.max_record_bytes:
+            raise ValueError(
+                f"a record of {len(data)} bytes is too large for {key!r}: a record may have "
+                f"at most {self.max_record_bytes} bytes (HITL_MAX_RECORD_BYTES)"
+            )
+        return segments
+
+    def _folder_of(self, key: str, segments: builtins.list[str]) -> Folder:
+        """The folder a new record `key` goes in, made where missing; refused through a link."""
+        try:
+            folder = Folder.walk(self._base, segments[:-1], key, create=self._modes)
+        except CorruptRecordError as exc:
+            raise self._refused(exc) from None
+        assert folder is not None  # made where missing
+        return folder
+
+    def _refused(self, exc: CorruptRecordError) -> CorruptRecordError:
+        """The error for what the store refuses to read or write, said once in the log."""
+        refused = CorruptRecordError(exc.key, exc.reason, store=self.url)
+        if exc.key not in self._warned:
+            self._warned.add(exc.key)
+            log.warning("%s; the store refuses it", refused)
+        return refused
 
     def close(self) -> None:
         self._flusher.stop()
@@ -196,12 +254,14 @@ class LocalStore(Store):
         """
         self._prepare_tmp()
         tmp = None
+        mode = self._modes.file
         if self._unnamed:
-            fd = os.open(self._tmp, os.O_WRONLY | os.O_TMPFILE | os.O_CLOEXEC, 0o644)
+            fd = os.open(self._tmp, os.O_WRONLY | os.O_TMPFILE | os.O_CLOEXEC, mode)
         else:
             tmp = f"{self._tmp}/{os.getpid()}-{next(self._names)}.part"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
         try:
+            os.fchmod(fd, mode)  # exactly, whatever the umask
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
@@ -213,7 +273,13 @@ class LocalStore(Store):
     def _prepare_tmp(self) -> None:
         # The folder is made on the first write, so reading an absent store leaves no trace.
         if not self._swept:
-            self._tmp.mkdir(parents=True, exist_ok=True)
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            made = make_folder(self._base, self._modes.folder)
+            if made is not None:
+                os.close(made)
+            # Made like any folder of the store, and refused if it is a link.
+            with self._folder_of(f"{_TMP}/-", [_TMP, "-"]):
+                pass
             self._sweep_stale_temp_files()
             self._unnamed = _links_unnamed_files(str(self._tmp))
             self._swept = True
@@ -245,18 +311,15 @@ class _RecentKeys:
                 del self._keys[next(iter(self._keys))]
 
 
-def _place(fd: int, tmp: str | None, path: str) -> bool:
-    """Link the flushed file `fd` (named `tmp`) at `path`; False if something is there already."""
+def _place(fd: int, tmp: str | None, dir_fd: int, name: str) -> bool:
+    """Link the flushed file `fd` (named `tmp`) as `name` in the folder `dir_fd`.
+
+    False if something is there already: a link there is never followed.
+    """
     try:
-        _link(fd, tmp, path)
+        _link(fd, tmp, dir_fd, name)
     except FileExistsError:
         return False
-    except FileNotFoundError:  # the first key in its folder
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        try:
-            _link(fd, tmp, path)
-        except FileExistsError:
-            return False
     return True
 
 
@@ -267,17 +330,17 @@ def _discard(fd: int, tmp: str | None) -> None:
         os.unlink(tmp)
 
 
-def _link(fd: int, tmp: str | None, path: str) -> None:
+def _link(fd: int, tmp: str | None, dir_fd: int, name: str) -> None:
     if tmp is not None:
-        os.link(tmp, path)
+        os.link(tmp, name, dst_dir_fd=dir_fd)
         return
     # A file with no name is linked through its descriptor's entry in /proc, followed.
     # (`os.link` cannot ask to follow it without a folder descriptor.)
     assert _linkat is not None  # files have no name only where it is found
     source = f"/proc/self/fd/{fd}".encode()
-    if _linkat(_AT_FDCWD, source, _AT_FDCWD, os.fsencode(path), _AT_FOLLOW) != 0:
+    if _linkat(_AT_FDCWD, source, dir_fd, os.fsencode(name), _AT_FOLLOW) != 0:
         code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code), path)
+        raise OSError(code, os.strerror(code), name)
 
 
 def _links_unnamed_files(folder: str) -> bool:
@@ -290,7 +353,7 @@ def _links_unnamed_files(folder: str) -> bool:
     except OSError:  # not on this system or filesystem
         return False
     try:
-        _link(fd, None, probe)
+        _link(fd, None, _AT_FDCWD, probe)
     except OSError:  # no /proc, say
         return False
     finally:
