@@ -40,7 +40,7 @@ from hitlkit._exceptions import ConfigurationError
 from hitlkit._server._app import create_app
 from hitlkit._server._auth import check_serving
 from hitlkit._server._context import store_fingerprint
-from hitlkit._server._uvicorn import OneWriteHttpToolsProtocol, RedactLinks, log_config
+from hitlkit._server._uvicorn import OneWriteHttpToolsProtocol, log_config
 from hitlkit._store import Store
 
 __all__ = ["ensure_app", "serve", "stop_started_apps"]
@@ -283,11 +283,7 @@ def uvicorn_server(app: FastAPI, *, embedded: bool) -> uvicorn.Server:
         server_header=False,
         timeout_graceful_shutdown=1,
     )
-    server = uvicorn.Server(config)
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, RedactLinks) for f in access.filters):
-        access.addFilter(RedactLinks())
-    return server
+    return uvicorn.Server(config)  # the app redacts links in the access log itself
 
 
 def _bind(host: str, port: int) -> socket.socket:
