@@ -40,7 +40,10 @@ PAGE_HEADERS = {
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # Never a path or query in a Referer (a link's token), yet an Origin on the pages' own
+    # posts: with no-referrer, browsers send `Origin: null`, and over plain HTTP (no
+    # Sec-Fetch-Site there) a post could not be told from another site's.
+    "Referrer-Policy": "strict-origin",
     "Cache-Control": "no-store",
 }
 
