@@ -9,6 +9,7 @@ first answer wins) stays in `hitlkit._ops`, which the routes call.
 | `GET /form/{request_id}`               | the answer form, or the outcome once resolved    |
 | `POST /submit`                         | the form's post (URL-encoded)                    |
 | `GET /login`, `POST /login`            | sign a browser in with an API token              |
+| `POST /logout`                         | sign the browser out                             |
 | `GET /api/events`, `/api/events/{id}`  | events as JSON                                   |
 | `GET /api/events/{id}/audit`           | the event's audit trail                          |
 | `POST /api/events/{id}/answer`         | answer: `{"value": ..., "by": ...}`              |
@@ -25,7 +26,9 @@ Without a tokens file the app trusts its callers: serve it on 127.0.0.1 (where i
 answers only to loopback host names), or behind a proxy that authenticates. With
 `tokens_file=`, every request but `/health`, `/static`, the API docs and `/api/changes`
 needs an API token or an answer link (`hitlkit._links`); see `hitlkit._server._auth`.
-Form posts carry a form token against cross-site forgery (`hitlkit._server._csrf`).
+Form posts carry a form token bound to the session against cross-site forgery
+(`hitlkit._server._csrf`), and every state change must come from the app's own origin
+(`hitlkit._server._guards`).
 
 ```python
 import uvicorn
