@@ -35,7 +35,7 @@ from hitlkit._cli_render import (
     terminal_width,
 )
 from hitlkit._client import Client, EventInfo
-from hitlkit._config import DEFAULT_ENDPOINT, DEFAULT_STORE
+from hitlkit._config import DEFAULT_ENDPOINT, DEFAULT_STORE, previous_secrets
 from hitlkit._demo import new_run_id, run_demo
 from hitlkit._exceptions import (
     AlreadyAnsweredError,
@@ -514,7 +514,10 @@ def serve(
         from hitlkit._server._embedded import serve as serve_app
 
         check_serving(host, tokens_file=tokens_file, insecure=insecure)
-        AuthSettings.build(tokens_file=tokens_file, secret=secret)  # fail before announcing
+        # Fail before announcing.
+        AuthSettings.build(
+            tokens_file=tokens_file, secret=secret, previous_secrets=previous_secrets()
+        )
         the_store = open_store(store)
         shown_host = f"[{host}]" if ":" in host else host
         typer.echo(

@@ -51,6 +51,7 @@ __all__ = [
     "insecure",
     "max_record_bytes",
     "notify_targets",
+    "previous_secrets",
     "remind_before",
     "seconds",
     "secret",
@@ -126,6 +127,16 @@ def host_and_pid() -> str:
 def secret() -> str | None:
     """`HITL_SECRET`: signs answer links and form tokens; every replica needs the same one."""
     return os.environ.get("HITL_SECRET") or None
+
+
+def previous_secrets() -> tuple[str, ...]:
+    """`HITL_SECRET_PREVIOUS`: former secrets (comma-separated) that still verify what they signed.
+
+    Rotate by moving the secret here and setting a new `HITL_SECRET`: links, sign-ins
+    and open forms made under the old one keep working until they expire.
+    """
+    text = os.environ.get("HITL_SECRET_PREVIOUS", "")
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def tokens_file() -> str | None:

@@ -8,15 +8,22 @@ is resolved, the app refuses the answer like any other (409/410), so a link cann
 be replayed. Every replica of the app, and every process that makes links, must
 share the secret.
 
+Secrets rotate: new links are signed with the current secret, and links signed with
+a former one (`HITL_SECRET_PREVIOUS`) verify until they expire. So do links signed
+with HMAC-SHA1 by earlier versions of hitlkit.
+
 ```python
 token = sign_answer_link(secret, event.request_id, identity="ana", expires_at=deadline)
 url = answer_url("https://hitl.example.com", event.request_id, token)
 link = verify_answer_link(secret, token, request_id=event.request_id)   # AnswerLink
+verify_answer_link(new_secret, token, previous=[secret])                 # after a rotation
 ```
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -84,15 +91,21 @@ def answer_url(base_url: str, request_id: str, token: str) -> str:
 
 
 def verify_answer_link(
-    secret: str, token: str, *, request_id: str | None = None, now: datetime | None = None
+    secret: str,
+    token: str,
+    *,
+    request_id: str | None = None,
+    now: datetime | None = None,
+    previous: Sequence[str] = (),
 ) -> AnswerLink:
     """The link `token` stands for, if it is authentic, unexpired, and (given `request_id`) for it.
 
-    Raises `InvalidLinkError` with `reason` `invalid` (forged, altered, not a link),
+    `previous` are former secrets: links they signed still verify. Raises
+    `InvalidLinkError` with `reason` `invalid` (forged, altered, not a link),
     `expired` or `other_event`.
     """
     try:
-        payload: Any = _serializer(secret).loads(token)
+        payload: Any = _serializer(secret, previous).loads(token)
     except (BadSignature, ValueError, TypeError):
         raise InvalidLinkError(_INVALID, reason="invalid") from None
     if not (
@@ -111,15 +124,23 @@ def verify_answer_link(
     return AnswerLink(request_id=payload["r"], identity=payload["i"], expires_at=expires_at)
 
 
-def check_secret(secret: str) -> str:
+def check_secret(secret: str, *, name: str = "HITL_SECRET") -> str:
     """Return `secret` if it is long enough to sign links, else raise `ConfigurationError`."""
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigurationError(
-            f"HITL_SECRET must be at least {MIN_SECRET_LENGTH} characters, got {len(secret)}; "
+            f"{name} must be at least {MIN_SECRET_LENGTH} characters, got {len(secret)}; "
             'make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
         )
     return secret
 
 
-def _serializer(secret: str) -> URLSafeSerializer:
-    return URLSafeSerializer(check_secret(secret), salt=_SALT)
+def _serializer(secret: str, previous: Sequence[str] = ()) -> URLSafeSerializer:
+    # itsdangerous signs with the last key and verifies with any; links made before
+    # SHA-256 (itsdangerous' default, SHA-1) verify through the fallback signer.
+    keys = [check_secret(key, name="HITL_SECRET_PREVIOUS") for key in previous]
+    return URLSafeSerializer(
+        [*keys, check_secret(secret)],
+        salt=_SALT,
+        signer_kwargs={"digest_method": hashlib.sha256},
+        fallback_signers=[{"digest_method": hashlib.sha1}],
+    )

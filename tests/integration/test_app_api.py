@@ -255,10 +255,15 @@ def test_cancel_records_who_and_why(client: httpx.Client, app_store: LocalStore)
         event.wait()
 
 
-def test_cancel_without_a_body(client: httpx.Client, app_store: LocalStore) -> None:
+def test_cancel_needs_a_body_an_empty_object_will_do(
+    client: httpx.Client, app_store: LocalStore
+) -> None:
     event = ask(app_store, "deploy", bool)
 
-    response = client.post(f"/api/events/{event.request_id}/cancel")
+    bodyless = client.post(f"/api/events/{event.request_id}/cancel")
+    assert bodyless.status_code == 422
+    assert event.outcome() is None
+    response = client.post(f"/api/events/{event.request_id}/cancel", json={})
 
     assert response.status_code == 200
     assert response.json()["outcome"]["by"] == "anonymous"

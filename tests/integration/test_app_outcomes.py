@@ -83,7 +83,7 @@ def test_cancel_then_answer_is_410_with_the_cancel(
     client.post(f"/api/events/{event.request_id}/cancel", json={"reason": "superseded"})
 
     response = client.post(f"/api/events/{event.request_id}/answer", json={"value": True})
-    again = client.post(f"/api/events/{event.request_id}/cancel")
+    again = client.post(f"/api/events/{event.request_id}/cancel", json={})
 
     assert response.status_code == again.status_code == 410
     assert response.json()["error"] == "closed"
@@ -97,7 +97,7 @@ def test_answer_then_cancel_is_409_with_the_answer(
     event = ask(app_store, "deploy", bool)
     client.post(f"/api/events/{event.request_id}/answer", json={"value": False, "by": "ana"})
 
-    response = client.post(f"/api/events/{event.request_id}/cancel")
+    response = client.post(f"/api/events/{event.request_id}/cancel", json={})
 
     assert response.status_code == 409
     assert response.json()["error"] == "already_answered"

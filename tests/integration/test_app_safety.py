@@ -54,7 +54,7 @@ def test_malformed_and_unknown_ids_are_404_without_server_paths(
     responses = [
         client.get(f"/api/events/{in_path}"),
         client.post(f"/api/events/{in_path}/answer", json={"value": 1}),
-        client.post(f"/api/events/{in_path}/cancel"),
+        client.post(f"/api/events/{in_path}/cancel", json={}),
         client.get(f"/status/{in_path}"),
         client.get(f"/form/{in_path}"),
         client.post("/submit/json", json={"request_id": bad_id, "value": 1}),

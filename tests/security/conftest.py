@@ -55,14 +55,14 @@ class App:
         return answer_url(self.url, request_id, token)
 
 
-def _serve(tmp_path: Path, *, with_tokens: bool) -> Iterator[App]:
+def _serve(tmp_path: Path, *, with_tokens: bool, **options: Any) -> Iterator[App]:
     store = LocalStore(tmp_path / "store")
     tokens_file = tmp_path / "tokens.json" if with_tokens else None
     tokens = (
         {name: create_token(tokens_file, name) for name in ("ana", "bo")} if tokens_file else {}
     )
     app = create_app(store, tokens_file=tokens_file, secret=SECRET)
-    server, thread, port = serve_in_thread(app)
+    server, thread, port = serve_in_thread(app, **options)
     yield App(f"http://127.0.0.1:{port}", store, tokens, tokens_file)
     server.should_exit = True
     thread.join(10)
@@ -73,6 +73,12 @@ def _serve(tmp_path: Path, *, with_tokens: bool) -> Iterator[App]:
 def secured(tmp_path: Path) -> Iterator[App]:
     """An app that requires an API token or an answer link on every request."""
     yield from _serve(tmp_path, with_tokens=True)
+
+
+@pytest.fixture
+def behind_proxy(tmp_path: Path) -> Iterator[App]:
+    """`secured`, believing X-Forwarded-* from 127.0.0.1, as from a proxy on the same machine."""
+    yield from _serve(tmp_path, with_tokens=True, forwarded_allow_ips=["127.0.0.1"])
 
 
 @pytest.fixture

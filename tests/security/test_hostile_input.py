@@ -162,7 +162,7 @@ def test_html_pages_carry_a_strict_policy_and_json_is_nosniff(secured: App) -> N
         assert "script-src 'self';" in policy  # the app's own script file, nothing else
         assert "unsafe" not in policy
         assert page.headers["x-content-type-options"] == "nosniff"
-        assert page.headers["referrer-policy"] == "no-referrer"
+        assert page.headers["referrer-policy"] == "strict-origin"
         markup = page.text.replace('<script src="/static/hitlkit.js" defer></script>', "")
         assert not re.search(r"<script|\son[a-z]+=", markup)
     for response in data:

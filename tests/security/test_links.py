@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
+import httpx
 import pytest
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from hitlkit import ConfigurationError, InvalidLinkError
 from hitlkit._links import answer_url, sign_answer_link, verify_answer_link
 from hitlkit._records import utcnow
+from hitlkit._server import create_app
 from tests.forms import form_fields
+from tests.integration.conftest import serve_in_thread
 from tests.security.conftest import SECRET, App
 
 INVALID = {"error": "unauthorized", "message": "the credential is not valid"}
@@ -128,7 +134,8 @@ def test_a_link_for_one_event_does_not_answer_another(secured: App) -> None:
     for response in (api, seed_route, read):
         assert response.status_code == 403
         assert response.json()["error"] == "wrong_event"
-    assert form.status_code == page.status_code == 403
+    assert page.status_code == 403
+    assert form.status_code == 401  # the link's cookie goes with its own event only
     assert other.outcome() is None
     assert mine.outcome() is None
 
@@ -222,3 +229,77 @@ def test_an_empty_link_parameter_is_no_credential(secured: App) -> None:
 
     assert page.status_code == 401
     assert "Sign in" in page.text
+
+
+def _itsdangerous(secret: str, digest: Any) -> URLSafeSerializer:
+    """A serializer made apart from hitlkit's, with the link salt and `digest`."""
+    return URLSafeSerializer(
+        secret, salt="hitlkit.answer-link.v1", signer_kwargs={"digest_method": digest}
+    )
+
+
+def test_links_are_signed_with_sha256_and_sha1_links_still_answer(secured: App) -> None:
+    new, old = secured.ask("new"), secured.ask("old")
+    expires = int((utcnow() + timedelta(minutes=10)).timestamp())
+    new_link = secured.link(new.request_id, "ana")
+    sha1_link = _itsdangerous(SECRET, hashlib.sha1).dumps(
+        {"r": old.request_id, "i": "bo", "e": expires}
+    )
+    assert isinstance(sha1_link, str)
+    with secured.client(new_link) as http:
+        first = http.post(f"/api/events/{new.request_id}/answer", json={"value": 1})
+    with secured.client(sha1_link) as http:
+        second = http.post(f"/api/events/{old.request_id}/answer", json={"value": 2})
+
+    assert _itsdangerous(SECRET, hashlib.sha256).loads(new_link)["r"] == new.request_id
+    with pytest.raises(BadSignature):
+        _itsdangerous(SECRET, hashlib.sha1).loads(new_link)
+    assert first.status_code == second.status_code == 200
+    assert (new.wait(), old.wait()) == (1, 2)
+    outcome = old.outcome()
+    assert outcome is not None
+    assert outcome.by == "bo"
+
+
+def test_rotation_new_links_use_the_new_secret_old_ones_verify_until_they_expire() -> None:
+    request_id = "0123456789abcdef01234567"
+    soon = utcnow() + timedelta(minutes=5)
+    new_secret = "the-new-secret-0123456789abcdef"
+    old = sign_answer_link(SECRET, request_id, identity="ana", expires_at=soon)
+    old_sha1 = _itsdangerous(SECRET, hashlib.sha1).dumps(
+        {"r": request_id, "i": "cy", "e": int(soon.timestamp())}
+    )
+    new = sign_answer_link(new_secret, request_id, identity="bo", expires_at=soon)
+
+    assert verify_answer_link(new_secret, old, previous=[SECRET]).identity == "ana"
+    assert verify_answer_link(new_secret, old_sha1, previous=[SECRET]).identity == "cy"
+    assert verify_answer_link(new_secret, new, previous=[SECRET]).identity == "bo"
+    with pytest.raises(InvalidLinkError) as retired:
+        verify_answer_link(new_secret, old)  # the old secret no longer listed
+    with pytest.raises(InvalidLinkError) as expired:
+        verify_answer_link(new_secret, old, previous=[SECRET], now=soon)
+    with pytest.raises(InvalidLinkError):
+        verify_answer_link(SECRET, new)  # a new link is not signed with the old secret
+    assert (retired.value.reason, expired.value.reason) == ("invalid", "expired")
+
+
+def test_the_app_takes_former_secrets_from_hitl_secret_previous(
+    secured: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = secured.ask("count")
+    old_link = secured.link(event.request_id, "ana")
+    monkeypatch.setenv("HITL_SECRET_PREVIOUS", f" {'z' * 20} , {SECRET} ")
+    app = create_app(secured.store, secret="the-new-secret-0123456789abcdef")
+    server, thread, port = serve_in_thread(app)
+    try:
+        with httpx.Client(trust_env=False) as browser:
+            fields = form_fields(
+                browser, answer_url(f"http://127.0.0.1:{port}", event.request_id, old_link)
+            )
+            posted = browser.post(f"http://127.0.0.1:{port}/submit", data={**fields, "value": "6"})
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+    assert posted.status_code == 200, posted.text
+    assert event.wait() == 6

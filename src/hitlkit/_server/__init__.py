@@ -9,6 +9,7 @@ first answer wins) stays in `hitlkit._ops`, which the routes call.
 | `GET /form/{request_id}`               | the answer form, or the outcome once resolved    |
 | `POST /submit`                         | the form's post (URL-encoded)                    |
 | `GET /login`, `POST /login`            | sign a browser in with an API token              |
+| `POST /logout`                         | sign the browser out                             |
 | `GET /api/events`, `/api/events/{id}`  | events as JSON                                   |
 | `GET /api/events/{id}/audit`           | the event's audit trail                          |
 | `POST /api/events/{id}/answer`         | answer: `{"value": ..., "by": ...}`              |
@@ -27,7 +28,9 @@ answers only to loopback host names), or behind a proxy that authenticates. With
 `tokens_file=`, every request but `/health`, `/static` and the API docs needs an API
 token or an answer link (`hitlkit._links`); see `hitlkit._server._auth`. The change
 streams are capped and end after a while (`hitlkit._server._streams`).
-Form posts carry a form token against cross-site forgery (`hitlkit._server._csrf`).
+Form posts carry a form token bound to the session against cross-site forgery
+(`hitlkit._server._csrf`), and every state change must come from the app's own origin
+(`hitlkit._server._guards`).
 
 ```python
 import uvicorn

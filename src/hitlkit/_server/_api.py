@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query
+from fastapi import APIRouter, Header, Query
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hitlkit import _audit, _ops
-from hitlkit._exceptions import HitlError
+from hitlkit._exceptions import HitlError, NotAssignedError
 from hitlkit._ops import EventInfo, EventState, StatusFilter
 from hitlkit._server._auth import AuthFailure, authenticate
 from hitlkit._server._context import app_version, store_fingerprint, store_of
@@ -163,18 +163,21 @@ async def answer(
     responses=_ANSWER_ERRORS,
     tags=["events"],
 )
-async def cancel(
-    request: Request,
-    request_id: str,
-    body: Annotated[CancelBody | None, Body()] = None,
-) -> OutcomeBody:
-    """Call the event off; its waiter gets `EventCancelledError`. Needs an API token if any."""
+async def cancel(request: Request, request_id: str, body: CancelBody) -> OutcomeBody:
+    """Call the event off; its waiter gets `EventCancelledError`. Needs an API token if any.
+
+    The body is required (`{}` will do): a bodyless POST, which any web page can send
+    without asking, cancels nothing. An event with assignees is cancelled by them only.
+    """
     store = store_of(request)
     caller = authenticate(request, request_id=request_id, needs="all")
-    body = body or CancelBody()
-    outcome = await _ops.cancel_event(
-        store, request_id, by=caller.by(body.by), via=body.via, reason=body.reason
-    )
+    by = caller.by(body.by)
+    record = await _ops.load_event(store, request_id)
+    if not record.may_answer(by):
+        await _audit.record_refusal(store, record, by=by, via=body.via, detail="not_assigned")
+        message = f"event {request_id} is assigned to other people; {by} may not cancel it"
+        raise NotAssignedError(message)
+    outcome = await _ops.cancel_event(store, request_id, by=by, via=body.via, reason=body.reason)
     return OutcomeBody(outcome=outcome)
 
 

@@ -9,12 +9,14 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry import metrics, trace
 
+from hitlkit import _config
 from hitlkit._server import _api, _changes, _docs, _inbox, _pages
 from hitlkit._server._auth import AuthSettings
 from hitlkit._server._context import app_version
 from hitlkit._server._errors import install_error_handlers
 from hitlkit._server._guards import MAX_BODY_BYTES, Guards
 from hitlkit._server._streams import StreamGate, StreamLimits
+from hitlkit._server._uvicorn import install_redaction
 from hitlkit._store import Store
 
 __all__ = ["create_app"]
@@ -38,7 +40,10 @@ Answer the questions that running workflows ask, from programs.
   used beyond its event: **403** `forbidden` / `wrong_event`. The identity recorded
   is the credential's; `by` in a body counts only where the app needs no credential.
 - An event with assignees refuses everyone else with **403** `not_assigned`.
-- Browsers' cross-site writes (`Sec-Fetch-Site: cross-site`) get **403** `cross_site`.
+- A browser's request that changes state must come from this app's own pages
+  (`Sec-Fetch-Site: same-origin`, else an `Origin` equal to the app's): others,
+  including other ports of the same host, get **403** `cross_site`.
+- API tokens go in the `Authorization` header only; `?token=` takes answer links.
 - A store that does not answer gives **503** `store_unavailable` with `Retry-After`
   (nothing was recorded); a stored record that cannot be read, **500** `corrupt_record`.
 - The change streams take the same credential as reading events, and only from the
@@ -58,6 +63,7 @@ def create_app(
     secret: str | None = None,
     allowed_hosts: Sequence[str] | None = None,
     streams: StreamLimits | None = None,
+    previous_secrets: Sequence[str] | None = None,
 ) -> FastAPI:
     """The hitlkit web app (inbox, forms, JSON API) over `store`.
 
@@ -68,6 +74,8 @@ def create_app(
       every request needs a token or an answer link. Without it the app trusts its
       callers: serve it on loopback only.
     - `secret`: verifies answer links and signs form tokens; replicas need the same one.
+    - `previous_secrets`: former secrets, still verifying the links, sign-ins and forms
+      they signed (rotation); default `HITL_SECRET_PREVIOUS` (comma-separated).
     - `allowed_hosts`: the Host names the app answers to (others get 400), against
       DNS rebinding; `None` accepts any.
     - `streams`: caps, heartbeat and length of the change streams; by default from
@@ -89,7 +97,13 @@ def create_app(
     )
     if store is not None:
         app.state.store = store
-    app.state.auth = AuthSettings.build(tokens_file=tokens_file, secret=secret)
+    if previous_secrets is None:
+        previous_secrets = _config.previous_secrets()
+    app.state.auth = AuthSettings.build(
+        tokens_file=tokens_file, secret=secret, previous_secrets=previous_secrets
+    )
+    # Here, not where hitlkit starts uvicorn: `uvicorn --factory` started by hand redacts too.
+    install_redaction()
     app.state.streams = StreamGate(streams or StreamLimits.from_env())
     install_error_handlers(app)
     app.add_middleware(_api.SubmitJsonLane)  # after the guards: it needs their checks

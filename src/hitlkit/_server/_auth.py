@@ -6,10 +6,12 @@
 | tokens file    | `Authorization: Bearer <token>`, or a link | the token's name, or link  |
 
 A link (a token signed with the secret, see `hitlkit._links`) grants reading and
-answering its one event: `?token=` on the form, the hidden `link` field of the form
-post, or `Authorization: Bearer <link token>` on the JSON API. An API token grants
-everything. A presented credential that is not valid is refused even where none is
-needed: a caller never silently loses the identity it meant to answer as.
+answering its one event: `?token=` on the form (which the page then keeps in a
+cookie of that event, never in the page), or `Authorization: Bearer <link token>`
+on the JSON API. An API token grants everything, and is taken only from the
+`Authorization` header: one in a URL or a form is refused, since URLs end up in
+logs and histories. A presented credential that is not valid is refused even where
+none is needed: a caller never silently loses the identity it meant to answer as.
 Browsers may sign in with an API token at `/login` (`hitlkit._server._session`);
 that cookie counts on the HTML pages only.
 """
@@ -19,7 +21,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -52,22 +56,46 @@ class AuthSettings:
     secret: str | None = None
     csrf_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     """Signs form tokens and sign-in cookies: derived from the secret, else random per app."""
+    previous_secrets: tuple[str, ...] = ()
+    """Former secrets: what they signed (links, sign-ins, forms) still verifies."""
+    previous_keys: tuple[bytes, ...] = ()
 
     @classmethod
-    def build(cls, *, tokens_file: str | Path | None, secret: str | None) -> AuthSettings:
+    def build(
+        cls,
+        *,
+        tokens_file: str | Path | None,
+        secret: str | None,
+        previous_secrets: Sequence[str] = (),
+    ) -> AuthSettings:
         """Settings from the app's options; `ConfigurationError` if they cannot be used."""
         tokens = TokenTable(Path(tokens_file)) if tokens_file else None
         if not secret:  # an empty variable means "not set"
             return cls(tokens=tokens)
         # Replicas sharing the secret accept each other's form tokens.
-        key = check_secret(secret).encode()
-        csrf_key = hmac.new(key, b"hitlkit.csrf.v1", hashlib.sha256).digest()
-        return cls(tokens=tokens, secret=secret, csrf_key=csrf_key)
+        csrf_key = _derive(check_secret(secret))
+        previous = tuple(check_secret(s, name="HITL_SECRET_PREVIOUS") for s in previous_secrets)
+        return cls(
+            tokens=tokens,
+            secret=secret,
+            csrf_key=csrf_key,
+            previous_secrets=previous,
+            previous_keys=tuple(_derive(s) for s in previous),
+        )
+
+    @property
+    def keys(self) -> tuple[bytes, ...]:
+        """Keys that verify form tokens and sign-in cookies; the last one signs."""
+        return (*self.previous_keys, self.csrf_key)
 
     @property
     def required(self) -> bool:
         """Whether every request must carry a credential."""
         return self.tokens is not None
+
+
+def _derive(secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"hitlkit.csrf.v1", hashlib.sha256).digest()
 
 
 @dataclass(frozen=True)
@@ -78,6 +106,11 @@ class Caller:
     identity: str | None = None
     event: str | None = None
     """The event a link is for (links only)."""
+    binding: str | None = None
+    """What a browser's form tokens are bound to: `session:<id>` when signed in,
+    `link:<token>` through a link; `None` otherwise (`hitlkit._server._csrf`)."""
+    expires_at: datetime | None = None
+    """When a link stops counting."""
 
     def by(self, claimed: str | None) -> str:
         """The identity to record: the credential's, or (without one) what the client claims."""
@@ -100,6 +133,10 @@ _MISSING = (
     "this app needs a credential: an API token (Authorization: Bearer TOKEN) or an answer link"
 )
 _INVALID = "the credential is not valid"
+_CREDENTIAL_IN_URL = (
+    "an API token goes in the Authorization header (Authorization: Bearer TOKEN), "
+    "never in a URL or a form; ?token= takes answer links only"
+)
 
 
 def authenticate(
@@ -115,11 +152,14 @@ def authenticate(
 
     `needs="all"` (listing, cancelling) takes an API token; `read` and `answer` of one
     event also take a link for it. `link` is a link token sent outside the
-    `Authorization` header (the form's `?token=` or hidden field).
+    `Authorization` header (the form's `?token=`, or the link cookie of its event);
+    an API token there is refused.
     A browser's sign-in cookie counts on HTML pages (`html`: refusals come as
     pages) and where `session` says so. Raises `AuthFailure`.
     """
     settings = auth_settings(request)
+    if link and link.startswith(TOKEN_PREFIX):
+        raise AuthFailure(401, "unauthorized", _CREDENTIAL_IN_URL, html=html)
     presented = _bearer(request, html=html) or link or None
     if presented is None:
         signed_in = _session_caller(request, settings) if html or session else None
@@ -141,20 +181,31 @@ def authenticate(
 
 
 def _session_caller(request: Request, settings: AuthSettings) -> Caller | None:
-    digest = read_session(request, settings.csrf_key) if settings.tokens else None
-    identity = settings.tokens.identify_hash(digest) if settings.tokens and digest else None
-    return Caller("token", identity) if identity else None
+    session = read_session(request, settings.keys) if settings.tokens else None
+    identity = (
+        settings.tokens.identify_hash(session.digest) if settings.tokens and session else None
+    )
+    if session is None or identity is None:
+        return None
+    caller = Caller("token", identity, binding=session.binding)
+    request.state.signed_in = caller  # pages offer to sign out
+    return caller
 
 
 def auth_settings(request: Request) -> AuthSettings:
     """The app's settings; from the environment if its state lost them.
 
     A host may replace `app.state` after `create_app` (Flyte's app environment does,
-    to pickle the app): then `HITL_TOKENS_FILE` and `HITL_SECRET` configure it.
+    to pickle the app): then `HITL_TOKENS_FILE`, `HITL_SECRET` and
+    `HITL_SECRET_PREVIOUS` configure it.
     """
     settings = getattr(request.app.state, "auth", None)
     if not isinstance(settings, AuthSettings):
-        settings = AuthSettings.build(tokens_file=_config.tokens_file(), secret=_config.secret())
+        settings = AuthSettings.build(
+            tokens_file=_config.tokens_file(),
+            secret=_config.secret(),
+            previous_secrets=_config.previous_secrets(),
+        )
         request.app.state.auth = settings
     return settings
 
@@ -165,14 +216,22 @@ def _link_caller(
     if settings.secret is None:
         raise AuthFailure(401, "unauthorized", _INVALID, html=html)
     try:
-        link = verify_answer_link(settings.secret, token, request_id=request_id)
+        link = verify_answer_link(
+            settings.secret, token, request_id=request_id, previous=settings.previous_secrets
+        )
     except InvalidLinkError as exc:
         if exc.reason == "expired":
             raise AuthFailure(401, "link_expired", str(exc), html=html) from None
         if exc.reason == "other_event":
             raise AuthFailure(403, "wrong_event", str(exc), html=html) from None
         raise AuthFailure(401, "unauthorized", _INVALID, html=html) from None
-    return Caller("link", link.identity, link.request_id)
+    return Caller(
+        "link",
+        link.identity,
+        event=link.request_id,
+        binding=f"link:{token}",
+        expires_at=link.expires_at,
+    )
 
 
 def _bearer(request: Request, *, html: bool) -> str | None:

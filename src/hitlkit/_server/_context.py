@@ -12,7 +12,16 @@ from starlette.responses import Response
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._store import Store
 
-__all__ = ["app_version", "root_of", "set_cookie", "store_fingerprint", "store_of"]
+__all__ = [
+    "app_version",
+    "cookie_name",
+    "delete_cookie",
+    "get_cookie",
+    "root_of",
+    "set_cookie",
+    "store_fingerprint",
+    "store_of",
+]
 
 
 def store_fingerprint(store: Store) -> str:
@@ -46,16 +55,37 @@ def root_of(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/")
 
 
+def cookie_name(request: Request, name: str) -> str:
+    """`__Host-name` over HTTPS, else `name`.
+
+    Browsers accept a `__Host-` cookie only from this very host, over HTTPS, for the
+    whole site: no sibling subdomain can plant one. Over HTTPS behind a proxy, the
+    scheme is what the trusted proxy says (uvicorn's `X-Forwarded-Proto` handling).
+    Plain HTTP (loopback) cannot use the prefix, so the name is bare there.
+    """
+    return "__Host-" + name if request.url.scheme == "https" else name
+
+
+def get_cookie(request: Request, name: str) -> str | None:
+    """The value of this app's cookie `name` (prefixed over HTTPS), if the browser sent it."""
+    return request.cookies.get(cookie_name(request, name))
+
+
 def set_cookie(
     request: Request, response: Response, name: str, value: str, *, max_age: int | None = None
 ) -> None:
-    """Set a cookie only this app reads: HttpOnly, SameSite=Strict, Secure over HTTPS."""
+    """Set a cookie only this app reads: HttpOnly, SameSite=Strict, Path=/, Secure over HTTPS."""
     response.set_cookie(
-        name,
+        cookie_name(request, name),
         value,
         max_age=max_age,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
-        path=root_of(request) + "/",
+        path="/",
     )
+
+
+def delete_cookie(request: Request, response: Response, name: str) -> None:
+    """Tell the browser to forget this app's cookie `name`."""
+    set_cookie(request, response, name, "", max_age=0)

@@ -45,7 +45,6 @@ from hitlkit._server._context import store_fingerprint
 from hitlkit._server._uvicorn import (
     ConnectionLimits,
     HttpProtocol,
-    RedactLinks,
     ServerConfig,
     log_config,
 )
@@ -310,11 +309,7 @@ def uvicorn_server(
         proxy_headers=bool(forwarded_allow_ips),
         forwarded_allow_ips=list(forwarded_allow_ips) or None,
     )
-    server = uvicorn.Server(config)
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, RedactLinks) for f in access.filters):
-        access.addFilter(RedactLinks())
-    return server
+    return uvicorn.Server(config)  # the app redacts links in the access log itself
 
 
 def _limits_from_environment() -> ConnectionLimits:

@@ -30,10 +30,15 @@ class Guards:
     - **Host** (when `hosts` is given): a name not in `hosts` gets 400 `invalid_host`.
       A web page can point a name it controls at 127.0.0.1 (DNS rebinding) and then
       read the app as its own origin; its requests still carry its own name as Host.
-    - **Cross-site writes**: a request that changes state and that the browser marks
-      `Sec-Fetch-Site: cross-site` gets 403 `cross_site`. Without a tokens file the
-      app has no login, so a page on any website could otherwise post a form to it
-      in its visitor's browser. Programs such as the CLI send no such header.
+    - **Same origin for writes**: a request that changes state (POST and the like)
+      from a browser must come from this app's own pages, else 403 `cross_site`:
+      `Sec-Fetch-Site` must be `same-origin` (or `none`: the person's own doing), and
+      without it, `Origin` must be this app's origin (its scheme and Host). A page
+      on another port of the same host, or on a sibling subdomain, is `same-site` and
+      refused as well: it could otherwise post in its visitor's browser, with the
+      app's cookies. Requests with neither header come from programs (the CLI,
+      `Client`, curl), never from a browser, which sends `Origin` with every POST;
+      they pass, and need their credential like any other.
     - **Body size**: a declared Content-Length over `max_bytes` gets 413
       `payload_too_large` before any byte is read; otherwise the body is read into
       memory while counting (which also caps chunked bodies) and handed on whole.
@@ -62,7 +67,7 @@ class Guards:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        host = length = fetch_site = None
+        host = length = fetch_site = origin = None
         for name, value in scope["headers"]:
             if name == b"host":
                 host = value
@@ -70,6 +75,8 @@ class Guards:
                 length = value
             elif name == b"sec-fetch-site":
                 fetch_site = value
+            elif name == b"origin":
+                origin = value
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -80,8 +87,12 @@ class Guards:
             message = "this app does not answer to that host name"
             await _send_error(send_with_headers, 400, "invalid_host", message)
             return
-        if fetch_site == b"cross-site" and scope["method"] not in _SAFE_METHODS:
-            message = "requests from other websites may not change events"
+        if scope["method"] not in _SAFE_METHODS and not _same_origin(
+            scope.get("scheme", "http"), host, fetch_site, origin
+        ):
+            message = (
+                "requests from other websites (or other ports of this host) may not change events"
+            )
             await _send_error(send_with_headers, 403, "cross_site", message)
             return
         body = await self._read_body(length, receive, send_with_headers)
@@ -128,6 +139,21 @@ def _int(value: bytes | None) -> int | None:
         return None if value is None else int(value)
     except ValueError:
         return None
+
+
+def _same_origin(
+    scheme: str, host: bytes | None, fetch_site: bytes | None, origin: bytes | None
+) -> bool:
+    """Whether a browser's request comes from this app's origin (or from no browser)."""
+    if fetch_site is not None:  # browsers set it, pages cannot: it says it all
+        return fetch_site in (b"same-origin", b"none")
+    if origin is None:
+        return True  # not a browser: every browser sends Origin with a POST
+    authority = (host or b"").strip().lower()
+    default_port = b":443" if scheme == "https" else b":80"
+    if authority.endswith(default_port):  # browsers leave the default port out of Origin
+        authority = authority[: -len(default_port)]
+    return origin.strip().lower() == scheme.encode() + b"://" + authority
 
 
 def _host_name(host: bytes) -> str:

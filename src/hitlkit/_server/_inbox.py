@@ -148,10 +148,10 @@ async def _render_inbox(
     request: Request, store: Store, template: str, query: InboxQuery
 ) -> HTMLResponse:
     # Listing takes an API token (or a browser signed in with one), as the JSON list does.
-    authenticate(request, needs="all", html=True)
+    caller = authenticate(request, needs="all", html=True)
     states = await inbox_states(store, query)
     # The Approve and Reject buttons post forms: they carry a form token like the event page.
-    cookie, csrf = csrf_field(request, auth_settings(request).csrf_key)
+    cookie, csrf = csrf_field(request, auth_settings(request).csrf_key, caller.binding)
     response = render(
         request,
         template,

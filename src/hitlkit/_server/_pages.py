@@ -1,10 +1,16 @@
-"""HTML routes: the answer form, the form's post, and the static files pages load."""
+"""HTML routes: the answer form, the form's post, sign-in and sign-out, and the static files.
+
+An answer link opened in a browser (`/form/{id}?token=...`) is kept in a cookie of
+that event (`hitl_link_<id>`, HttpOnly, SameSite=Strict, until the link expires):
+the form posts with the link's authority without the link ever being written into
+the page.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter
@@ -21,11 +27,11 @@ from hitlkit._exceptions import (
 )
 from hitlkit._forms import FormField, error_names, form_fields, parse_form
 from hitlkit._ops import Answered
-from hitlkit._records import EventRecord, Outcome
-from hitlkit._server._auth import Caller, auth_settings, authenticate
-from hitlkit._server._context import root_of, store_of
-from hitlkit._server._csrf import FIELD, csrf_field, csrf_valid, set_csrf_cookie
-from hitlkit._server._session import set_session
+from hitlkit._records import EventRecord, Outcome, is_event_id, utcnow
+from hitlkit._server._auth import AuthFailure, Caller, auth_settings, authenticate
+from hitlkit._server._context import delete_cookie, get_cookie, root_of, set_cookie, store_of
+from hitlkit._server._csrf import COOKIE, FIELD, csrf_field, csrf_valid, set_csrf_cookie
+from hitlkit._server._session import end_session, read_session, start_session
 from hitlkit._server._templates import SCRIPT, STYLESHEET, expected_words, render, shown
 from hitlkit._server._views import MAX_BY_LENGTH
 from hitlkit._store import Store
@@ -36,6 +42,7 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 _MAX_FORM_FIELDS = 500
+_LINK_COOKIE = "hitl_link_"
 _URLENCODED = "application/x-www-form-urlencoded"
 
 _RESOLVED_LEADS = {
@@ -73,15 +80,50 @@ async def form(request: Request, request_id: str) -> HTMLResponse:
     """The answer form, or how the event ended. `?token=` carries an answer link."""
     store = store_of(request)
     link = request.query_params.get("token") or None
-    caller = authenticate(request, request_id=request_id, link=link, needs="read", html=True)
+    if link is None:
+        caller = _page_caller(request, request_id, needs="read")
+    else:
+        caller = authenticate(request, request_id=request_id, link=link, needs="read", html=True)
     try:
         state = await _ops.get_event_state(store, request_id)
     except EventNotFoundError:
         return _not_found(request)
     if state.status != "pending":
         audit = await _audit.read_audit(store, request_id)
-        return _resolved_page(request, state.record, state.outcome, audit=audit)
-    return _form_page(request, state.record, caller=caller, link=link)
+        response = _resolved_page(request, state.record, state.outcome, audit=audit)
+    else:
+        response = _form_page(request, state.record, caller=caller)
+    if link is not None:
+        _keep_link(request, response, state.record.id, caller)
+    return response
+
+
+def _page_caller(request: Request, request_id: str, *, needs: Literal["read", "answer"]) -> Caller:
+    """Who asks about `request_id` from a browser: the event's link cookie, else a session.
+
+    A link cookie that no longer counts (expired, signed with a retired secret) does
+    not hide a sign-in; without one, its refusal says why.
+    """
+    cookie = get_cookie(request, _LINK_COOKIE + request_id) if is_event_id(request_id) else None
+    if not cookie:
+        return authenticate(request, request_id=request_id, needs=needs, html=True)
+    try:
+        return authenticate(request, request_id=request_id, link=cookie, needs=needs, html=True)
+    except AuthFailure as refused:
+        try:
+            return authenticate(request, request_id=request_id, needs=needs, html=True)
+        except AuthFailure:
+            raise refused from None
+
+
+def _keep_link(request: Request, response: Response, request_id: str, caller: Caller) -> None:
+    """Keep the link the form was opened with in a cookie of its event, until it expires."""
+    link = caller.binding.removeprefix("link:") if caller.kind == "link" and caller.binding else ""
+    if not link or caller.expires_at is None:
+        return
+    seconds = int((caller.expires_at - utcnow()).total_seconds())
+    if seconds > 0:
+        set_cookie(request, response, _LINK_COOKIE + request_id, link, max_age=seconds)
 
 
 @router.post("/submit", response_class=HTMLResponse)
@@ -94,14 +136,13 @@ async def submit(request: Request) -> HTMLResponse:
         return _error_page(request, exc.status_code, exc.title, str(exc))
     by = " ".join(_first(fields, "by").split())[:MAX_BY_LENGTH]
     request_id = _first(fields, "request_id")
-    link = _first(fields, "link") or None
-    caller = authenticate(request, request_id=request_id, link=link, needs="answer", html=True)
+    caller = _page_caller(request, request_id, needs="answer")
     try:
         record = await _ops.load_event(store, request_id)
     except EventNotFoundError:
         return _not_found(request)
-    form = _Form(request, record, caller, link, by)
-    if not csrf_valid(request, auth_settings(request).csrf_key, _first(fields, FIELD)):
+    form = _Form(request, record, caller, by)
+    if not csrf_valid(request, auth_settings(request).keys, caller.binding, _first(fields, FIELD)):
         return await _forged(form, store, fields)
     if record.validation == "schema":
         return await _submit_fields(form, store, fields)
@@ -125,18 +166,15 @@ async def submit(request: Request) -> HTMLResponse:
 
 @dataclass(frozen=True)
 class _Form:
-    """What it takes to show a posted form again: the event, who posts, through which link."""
+    """What it takes to show a posted form again: the event, and who posts."""
 
     request: Request
     record: EventRecord
     caller: Caller
-    link: str | None
     by: str
 
     def again(self, **options: Any) -> HTMLResponse:
-        return _form_page(
-            self.request, self.record, caller=self.caller, link=self.link, by=self.by, **options
-        )
+        return _form_page(self.request, self.record, caller=self.caller, by=self.by, **options)
 
 
 async def _forged(form: _Form, store: Store, fields: dict[str, list[str]]) -> HTMLResponse:
@@ -207,7 +245,7 @@ async def login(request: Request) -> Response:
     except _BadForm as exc:
         return _error_page(request, exc.status_code, exc.title, str(exc))
     settings = auth_settings(request)
-    if not csrf_valid(request, settings.csrf_key, _first(fields, FIELD)):
+    if not csrf_valid(request, settings.keys, None, _first(fields, FIELD)):
         error = "This form expired or was not sent from this page. Please sign in again."
         return _login_page(request, error=error, status_code=403)
     token = _first(fields, "token").strip()
@@ -215,14 +253,36 @@ async def login(request: Request) -> Response:
     if tokens is None or tokens.identify(token) is None:
         return _login_page(request, error="That token is not valid.", status_code=401)
     response = RedirectResponse(f"{root_of(request)}/", status_code=303)
-    set_session(request, response, settings.csrf_key, token_hash(token))
+    # A new session id, and no form token from before: nothing planted earlier carries over.
+    start_session(request, response, settings.keys, token_hash(token))
+    delete_cookie(request, response, COOKIE)
+    return response
+
+
+@router.post("/logout", response_model=None)
+async def logout(request: Request) -> Response:
+    """Sign the browser out (the page's form token needed), and go to the sign-in page."""
+    try:
+        fields = await _form_fields(request)
+    except _BadForm as exc:
+        return _error_page(request, exc.status_code, exc.title, str(exc))
+    settings = auth_settings(request)
+    session = read_session(request, settings.keys)
+    if session is not None and not csrf_valid(
+        request, settings.keys, session.binding, _first(fields, FIELD)
+    ):
+        message = "This form expired or was not sent from this page. Sign out from the page again."
+        return _error_page(request, 403, "Still signed in", message)
+    page = "/login" if settings.required else "/"
+    response = RedirectResponse(f"{root_of(request)}{page}", status_code=303)
+    end_session(request, response)
     return response
 
 
 def _login_page(
     request: Request, *, error: str | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    cookie, csrf = csrf_field(request, auth_settings(request).csrf_key)
+    cookie, csrf = csrf_field(request, auth_settings(request).csrf_key, None)
     response = render(request, "login.html", status_code=status_code, csrf=csrf, error=error)
     set_csrf_cookie(request, response, cookie)
     return response
@@ -251,7 +311,6 @@ def _form_page(
     record: EventRecord,
     *,
     caller: Caller,
-    link: str | None,
     error: str | None = None,
     kept: str = "",
     posted: Mapping[str, Sequence[str]] | None = None,
@@ -263,7 +322,7 @@ def _form_page(
     if record.validation == "schema":
         fields = form_fields(record.json_schema, data=record.initial, posted=posted, errors=errors)
         fields.description = record.description or fields.description
-    cookie, csrf = csrf_field(request, auth_settings(request).csrf_key)
+    cookie, csrf = csrf_field(request, auth_settings(request).csrf_key, caller.binding)
     response = render(
         request,
         "form.html",
@@ -275,7 +334,6 @@ def _form_page(
         by=by,
         default_shown=shown(record.default) if record.has_default else None,
         csrf=csrf,
-        link=link,
         answering_as=None if caller.kind == "nobody" else caller.by(None),
     )
     set_csrf_cookie(request, response, cookie)

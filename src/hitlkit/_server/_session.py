@@ -1,43 +1,82 @@
 """Browser sign-in with an API token: a signed, expiring cookie naming the token's hash.
 
-`POST /login` checks the token, then sets `hitl_session` (HttpOnly, SameSite=Strict,
-12 hours) to the token's SHA-256 signed with the app's key. Each page request looks
-the hash up in the tokens file again, so deleting a token signs its sessions out.
-The cookie is accepted by the HTML pages only; programs send the token itself.
+`POST /login` checks the token, then sets `hitl_session` (`__Host-hitl_session` over
+HTTPS; HttpOnly, SameSite=Strict, 12 hours) to the token's SHA-256 and a new random
+session id, signed (HMAC-SHA256) with the app's key. A new id at every sign-in means
+a cookie planted before it (session fixation) is worth nothing after it; form tokens
+are bound to the id (`hitlkit._server._csrf`). Each page request looks the hash up
+in the tokens file again, so deleting a token signs its sessions out; `POST /logout`
+makes the browser forget its cookie. The cookie is accepted by the HTML pages only;
+programs send the token itself.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hitlkit._server._context import set_cookie
+from hitlkit._server._context import delete_cookie, get_cookie, set_cookie
 
-__all__ = ["COOKIE", "MAX_AGE_SECONDS", "read_session", "set_session"]
+__all__ = ["COOKIE", "MAX_AGE_SECONDS", "Session", "end_session", "read_session", "start_session"]
 
 COOKIE = "hitl_session"
 MAX_AGE_SECONDS = 12 * 3600
-_SALT = "hitlkit.session.v1"
+_SALT = "hitlkit.session.v2"
 
 
-def set_session(request: Request, response: Response, key: bytes, digest: str) -> None:
-    """Sign the browser in as the token whose hash is `digest`."""
-    value = URLSafeTimedSerializer(key, salt=_SALT).dumps({"h": digest})
+@dataclass(frozen=True)
+class Session:
+    """A signed-in browser: the hash of its token, and the id of this sign-in."""
+
+    digest: str
+    id: str
+
+    @property
+    def binding(self) -> str:
+        """What the form tokens of this sign-in are bound to."""
+        return f"session:{self.id}"
+
+
+def start_session(request: Request, response: Response, keys: Sequence[bytes], digest: str) -> None:
+    """Sign the browser in as the token whose hash is `digest`, under a new session id.
+
+    `keys` verify, the last one signs (the current key after former ones).
+    """
+    value = _serializer(keys).dumps({"h": digest, "s": secrets.token_urlsafe(24)})
     text = value if isinstance(value, str) else value.decode()
     set_cookie(request, response, COOKIE, text, max_age=MAX_AGE_SECONDS)
 
 
-def read_session(request: Request, key: bytes) -> str | None:
-    """The token hash the browser signed in with, if its cookie is authentic and fresh."""
-    cookie = request.cookies.get(COOKIE)
+def read_session(request: Request, keys: Sequence[bytes]) -> Session | None:
+    """The browser's sign-in, if its cookie is authentic and fresh."""
+    cookie = get_cookie(request, COOKIE)
     if not cookie:
         return None
     try:
-        data: Any = URLSafeTimedSerializer(key, salt=_SALT).loads(cookie, max_age=MAX_AGE_SECONDS)
+        data: Any = _serializer(keys).loads(cookie, max_age=MAX_AGE_SECONDS)
     except (BadSignature, ValueError, TypeError):
         return None
-    digest = data.get("h") if isinstance(data, dict) else None
-    return digest if isinstance(digest, str) else None
+    if not isinstance(data, dict):
+        return None
+    digest, session_id = data.get("h"), data.get("s")
+    if not (isinstance(digest, str) and isinstance(session_id, str) and session_id):
+        return None
+    return Session(digest, session_id)
+
+
+def end_session(request: Request, response: Response) -> None:
+    """Sign the browser out: it forgets its cookie."""
+    delete_cookie(request, response, COOKIE)
+
+
+def _serializer(keys: Sequence[bytes]) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        list(keys), salt=_SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    )

@@ -20,7 +20,9 @@ from hitlkit._markdown import render_prompt
 from hitlkit._ops import EventState
 from hitlkit._records import EventRecord, utcnow
 from hitlkit._schema import UnsupportedSchema, check_supported
+from hitlkit._server._auth import Caller, auth_settings
 from hitlkit._server._context import root_of
+from hitlkit._server._csrf import csrf_field
 from hitlkit._types import value_type_named
 
 __all__ = ["SCRIPT", "STYLESHEET", "render", "shown"]
@@ -38,7 +40,10 @@ PAGE_HEADERS = {
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # Never a path or query in a Referer (a link's token), yet an Origin on the pages' own
+    # posts: with no-referrer, browsers send `Origin: null`, and over plain HTTP (no
+    # Sec-Fetch-Site there) a post could not be told from another site's.
+    "Referrer-Policy": "strict-origin",
     "Cache-Control": "no-store",
 }
 
@@ -55,7 +60,15 @@ STATUS_WORDS = {
 def render(
     request: Request, template: str, *, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    """The page `template` rendered with `context`, every value escaped."""
+    """The page `template` rendered with `context`, every value escaped.
+
+    A page for a signed-in browser (`Caller.binding` of a session) offers to sign out.
+    """
+    signed_in: Caller | None = getattr(request.state, "signed_in", None)
+    if signed_in is not None:
+        key = auth_settings(request).csrf_key
+        context.setdefault("sign_out_csrf", csrf_field(request, key, signed_in.binding)[1])
+        context.setdefault("signed_in_as", signed_in.identity)
     html = _env.get_template(template).render(root=root_of(request), now=utcnow(), **context)
     return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
 

@@ -19,9 +19,9 @@ import asyncio
 import copy
 import http
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import unquote_plus
 
 import uvicorn.config
 import uvicorn.logging
@@ -34,26 +34,50 @@ __all__ = [
     "OneWriteHttpToolsProtocol",
     "RedactLinks",
     "ServerConfig",
+    "install_redaction",
     "log_config",
+    "redact_query",
 ]
 
 
 class RedactLinks(logging.Filter):
-    """Keep answer-link tokens (`?token=...`) out of the access log."""
+    """Keep credentials in query strings (`?token=...`) out of the access log.
 
-    _TOKEN = re.compile(r"([?&]token=)[^&\s]*")
+    A parameter is redacted when its name, percent-decoded as the app decodes it and
+    ignoring case, is `token`: `?%74oken=` and `?Token=` too. `create_app` installs it
+    on uvicorn's access logger, however uvicorn was started.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not isinstance(record.args, tuple):
             return True
         for arg in record.args:  # a loop, not any(): this runs for every request
-            if isinstance(arg, str) and "token=" in arg:
+            if isinstance(arg, str) and "?" in arg:
                 record.args = tuple(
-                    self._TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
-                    for arg in record.args
+                    redact_query(arg) if isinstance(arg, str) else arg for arg in record.args
                 )
                 break
         return True
+
+
+def redact_query(target: str) -> str:
+    """`target` (a path and query) with the value of every `token` parameter redacted."""
+    path, mark, query = target.partition("?")
+    if not mark:
+        return target
+    parts = query.split("&")
+    for index, part in enumerate(parts):
+        name, equals, _ = part.partition("=")
+        if unquote_plus(name).strip().lower() == "token":
+            parts[index] = f"{name}{equals or '='}[redacted]"
+    return f"{path}?{'&'.join(parts)}"
+
+
+def install_redaction() -> None:
+    """Redact answer links in uvicorn's access log, once per process."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactLinks) for f in access.filters):
+        access.addFilter(RedactLinks())
 
 
 class AccessFormatter(uvicorn.logging.AccessFormatter):
