@@ -6,16 +6,18 @@ import asyncio
 import builtins
 import contextlib
 import ctypes
+import errno
 import itertools
 import os
 import queue
+import re
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import Any, cast
 
-import watchfiles
+from watchfiles._rust_notify import RustNotify
 
 from hitlkit._store._base import Store, check_key, check_prefix
 
@@ -137,22 +139,52 @@ class LocalStore(Store):
         return self._watch(prefix) if self.notify else None
 
     async def _watch(self, prefix: str) -> AsyncGenerator[set[str], None]:
+        # The folder of `prefix` is watched with all below it: one inotify instance and one
+        # thread, whatever the number of folders (runs) that appear in it later.
         folder = self.root / check_prefix(prefix).rpartition("/")[0]
         folder.mkdir(parents=True, exist_ok=True)
-        async for changes in watchfiles.awatch(
-            folder, watch_filter=None, debounce=200, step=5, recursive=True
-        ):
-            keys = set()
-            for _change, changed in changes:
-                with contextlib.suppress(ValueError):
-                    key = Path(changed).relative_to(self.root).as_posix()
-                    keys.add(key)
-                    if os.path.isdir(changed):
-                        # Files linked into a new folder before it was watched are not
-                        # reported: look for them.
-                        keys.update(self.list(key + "/"))
-            if keys:
-                yield keys
+        filesystem = _network_filesystem(folder)
+        if filesystem is not None:
+            raise OSError(
+                f"{self.url} is on a network filesystem ({filesystem}), whose notifications "
+                "miss writes made on other hosts; pass notify=False to say so and hush this"
+            )
+        try:
+            notify = await asyncio.to_thread(
+                RustNotify, [str(folder)], False, False, 1000, True, False
+            )
+        except (OSError, RuntimeError) as exc:
+            raise OSError(_unavailable(self.url, exc)) from exc
+        loop = asyncio.get_running_loop()
+        reported: asyncio.Queue[set[tuple[int, str]] | Exception] = asyncio.Queue()
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=_report_changes, args=(notify, stop, loop, reported), name="hitlkit-watch"
+        )
+        thread.daemon = True
+        thread.start()
+        try:
+            yield set()  # in place: every change from now on is reported
+            while True:
+                changes = await reported.get()
+                if isinstance(changes, Exception):
+                    raise OSError(_unavailable(self.url, changes)) from changes
+                if keys := self._changed_keys(changes):
+                    yield keys
+        finally:
+            stop.set()
+
+    def _changed_keys(self, changes: set[tuple[int, str]]) -> set[str]:
+        keys = set()
+        for _change, changed in changes:
+            with contextlib.suppress(ValueError):  # outside the store, or its temp folder
+                key = check_key(Path(changed).relative_to(self.root).as_posix())
+                keys.add(key)
+                if os.path.isdir(changed):
+                    # Files linked into a new folder before it was watched are not
+                    # reported: look for them.
+                    keys.update(self.list(key + "/"))
+        return keys
 
     def _path(self, key: str) -> str:
         # A valid key's segments never start with a dot: no "..", and never the temp folder.
@@ -405,3 +437,92 @@ def _settle(settled: list[tuple[asyncio.Future[None], OSError | None]]) -> None:
             future.set_exception(error)
         else:
             future.set_result(None)
+
+
+# Changes are gathered until none came for `_QUIET_MS`, for at most `_GATHER_MS`.
+_QUIET_MS = 5
+_GATHER_MS = 50
+
+
+def _report_changes(
+    notify: RustNotify,
+    stop: threading.Event,
+    loop: asyncio.AbstractEventLoop,
+    reported: asyncio.Queue[set[tuple[int, str]] | Exception],
+) -> None:
+    """Hand `notify`'s changes (or the error that ends them) to `loop` until `stop` is set."""
+    try:
+        with notify:
+            while not stop.is_set():
+                changes = notify.watch(_GATHER_MS, _QUIET_MS, 0, stop)
+                if isinstance(changes, set):
+                    loop.call_soon_threadsafe(reported.put_nowait, changes)
+    except Exception as exc:  # handed to the watching task, which reports it
+        with contextlib.suppress(RuntimeError):  # that loop has closed: nobody listens
+            loop.call_soon_threadsafe(reported.put_nowait, exc)
+
+
+_FIXES = {
+    errno.EMFILE: (
+        "the limit of inotify instances per user is reached (fs.inotify.max_user_instances)",
+        "sysctl fs.inotify.max_user_instances=1024",
+    ),
+    errno.ENOSPC: (
+        "the limit of inotify watches per user is reached (fs.inotify.max_user_watches)",
+        "sysctl fs.inotify.max_user_watches=524288",
+    ),
+}
+
+
+def _unavailable(url: str, exc: BaseException) -> str:
+    """Why notifications failed for the store at `url`, and how to bring them back."""
+    text = str(exc)
+    if "Too many open files" in text or "os error 24" in text:
+        code = errno.EMFILE
+    elif "watch limit" in text or "os error 28" in text:
+        code = errno.ENOSPC
+    else:
+        return f"file notifications failed for {url}: {text}"
+    cause, fix = _FIXES[code]
+    return f"file notifications failed for {url}: {cause}; raise it with `{fix}` (as root)"
+
+
+_NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "9p",
+        "ceph",
+        "glusterfs",
+        "lustre",
+        "afs",
+        "gpfs",
+        "fuse.sshfs",
+        "virtiofs",
+    }
+)
+
+
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
+def _network_filesystem(folder: Path) -> str | None:
+    """The type of network filesystem `folder` is on, from the mount table; None if local."""
+    try:
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:  # not Linux
+        return None
+    best, kind = "", ""
+    for line in mounts:
+        fields, _, tail = line.partition(" - ")
+        point = _OCTAL.sub(lambda m: chr(int(m[1], 8)), fields.split(" ")[4])  # \040: space
+        if _contains(point, folder) and len(point) >= len(best):
+            best, kind = point, tail.split(" ")[0]
+    return kind if kind in _NETWORK_FILESYSTEMS else None
+
+
+def _contains(point: str, folder: Path) -> bool:
+    return point == "/" or folder == Path(point) or Path(point) in folder.parents
