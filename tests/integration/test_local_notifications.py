@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import random
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 import hitlkit as hitl
+from hitlkit._watch import watcher_for
 
 # Far below the 30 s safety re-list: a wait that ends within this was woken by a notification.
 WITHIN_SECONDS = 10
@@ -60,6 +62,22 @@ async def _wait_for_answers_landing_right_after_create(root: Path) -> None:
 
 def test_answers_landing_right_after_create_wake_their_waiters(tmp_path: Path) -> None:
     asyncio.run(_wait_for_answers_landing_right_after_create(tmp_path / "s"))
+
+
+def test_following_a_run_creates_nothing_and_sees_its_first_answer(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    watcher = watcher_for(hitl.LocalStore(root))
+    seen: queue.SimpleQueue[set[str]] = queue.SimpleQueue()
+    prefix = "outcomes/abcd1234/"
+    unsubscribe = watcher.subscribe_prefix(prefix, seen.put, 3600)
+    try:
+        asyncio.run(watcher.ready(prefix))
+        assert not (root / "outcomes" / "abcd1234").exists()  # its first answer makes it
+        key = f"{prefix}abcd1234{'0' * 16}.json"
+        assert hitl.LocalStore(root).put_if_absent(key, b"{}")
+        assert key in seen.get(timeout=WITHIN_SECONDS)
+    finally:
+        unsubscribe()
 
 
 MANY_RUNS = textwrap.dedent(

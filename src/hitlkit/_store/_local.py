@@ -441,7 +441,7 @@ def _settle(settled: list[tuple[asyncio.Future[None], OSError | None]]) -> None:
 
 # Changes are gathered until none came for `_QUIET_MS`, for at most `_GATHER_MS`.
 _QUIET_MS = 5
-_GATHER_MS = 50
+_GATHER_MS = 20
 
 
 def _report_changes(
