@@ -46,7 +46,7 @@ log = logging.getLogger("hitlkit")
 
 SAFETY_RELIST_SECONDS = 30.0
 # A source outlives its last subscriber this long, so waits one after another share it.
-LINGER_SECONDS = 10.0
+LINGER_SECONDS = 1.0
 
 Wake = Callable[[], None]
 OnKeys = Callable[[set[str]], None]
@@ -69,6 +69,13 @@ class _Source:
     complete: concurrent.futures.Future[bool] = field(default_factory=concurrent.futures.Future)
     task: concurrent.futures.Future[None] | None = None
     prefixes: int = 0
+
+
+async def _complete(source: _Source) -> bool:
+    """`source.complete`, once known; a waiter cancelled meanwhile leaves it to the others."""
+    if source.complete.done():
+        return source.complete.result()
+    return await asyncio.shield(asyncio.wrap_future(source.complete))
 
 
 def _top(prefix: str) -> str:
@@ -129,8 +136,8 @@ class Watcher:
         """
         with self._lock:
             source = self._sources.get(_top(prefix))
-        if source is not None and not source.complete.done():
-            await asyncio.wrap_future(source.complete)
+        if source is not None:
+            await _complete(source)
 
     def subscriber_count(self) -> int:
         """How many subscriptions are open (waiters and app streams), over all prefixes."""
@@ -263,7 +270,7 @@ class Watcher:
 
     async def _follow(self, prefix: str, source: _Source) -> None:
         """Re-list `prefix`: seldom, for safety, where notified; else once per poll interval."""
-        if await asyncio.wrap_future(source.complete):
+        if await _complete(source):
             await self._poll(prefix, lambda: SAFETY_RELIST_SECONDS)
             return
         pushed = None
