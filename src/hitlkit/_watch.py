@@ -198,7 +198,8 @@ class Watcher:
                     source.complete.set_result(True)
                 self._wake_keys(keys)
         except Exception as exc:
-            self._warn(exc)
+            if threading.main_thread().is_alive():  # not a side effect of the process exiting
+                self._warn(exc)
         finally:
             if not source.complete.done():
                 source.complete.set_result(False)

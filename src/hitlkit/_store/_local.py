@@ -149,28 +149,20 @@ class LocalStore(Store):
                 f"{self.url} is on a network filesystem ({filesystem}), whose notifications "
                 "miss writes made on other hosts; pass notify=False to say so and hush this"
             )
-        try:
-            notify = await asyncio.to_thread(
-                RustNotify, [str(folder)], False, False, 1000, True, False
-            )
-        except (OSError, RuntimeError) as exc:
-            raise OSError(_unavailable(self.url, exc)) from exc
         loop = asyncio.get_running_loop()
         reported: asyncio.Queue[set[tuple[int, str]] | Exception] = asyncio.Queue()
         stop = threading.Event()
         thread = threading.Thread(
-            target=_report_changes, args=(notify, stop, loop, reported), name="hitlkit-watch"
+            target=_report_changes, args=(str(folder), stop, loop, reported), name="hitlkit-watch"
         )
         thread.daemon = True
         thread.start()
         try:
-            yield set()  # in place: every change from now on is reported
-            while True:
+            while True:  # the first set, empty, says the watch is in place
                 changes = await reported.get()
                 if isinstance(changes, Exception):
                     raise OSError(_unavailable(self.url, changes)) from changes
-                if keys := self._changed_keys(changes):
-                    yield keys
+                yield self._changed_keys(changes)
         finally:
             stop.set()
 
@@ -445,21 +437,29 @@ _GATHER_MS = 20
 
 
 def _report_changes(
-    notify: RustNotify,
+    folder: str,
     stop: threading.Event,
     loop: asyncio.AbstractEventLoop,
     reported: asyncio.Queue[set[tuple[int, str]] | Exception],
 ) -> None:
-    """Hand `notify`'s changes (or the error that ends them) to `loop` until `stop` is set."""
+    """Watch `folder` and all below it, handing the changes to `loop` until `stop` is set.
+
+    An empty set comes first, once the watch is in place; an error ends the changes.
+    """
+
+    def report(item: set[tuple[int, str]] | Exception) -> None:
+        with contextlib.suppress(RuntimeError):  # that loop has closed: nobody listens
+            loop.call_soon_threadsafe(reported.put_nowait, item)
+
     try:
-        with notify:
+        with RustNotify([folder], False, False, 1000, True, False) as notify:
+            report(set())
             while not stop.is_set():
                 changes = notify.watch(_GATHER_MS, _QUIET_MS, 0, stop)
                 if isinstance(changes, set):
-                    loop.call_soon_threadsafe(reported.put_nowait, changes)
+                    report(changes)
     except Exception as exc:  # handed to the watching task, which reports it
-        with contextlib.suppress(RuntimeError):  # that loop has closed: nobody listens
-            loop.call_soon_threadsafe(reported.put_nowait, exc)
+        report(exc)
 
 
 _FIXES = {
