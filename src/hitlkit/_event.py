@@ -274,9 +274,11 @@ class Event(Generic[T]):
             with contextlib.suppress(RuntimeError):  # the waiting loop has closed
                 loop.call_soon_threadsafe(_settle, woken)
 
-        unsubscribe = watcher_for(self._store).subscribe(
+        watcher = watcher_for(self._store)
+        prefix = outcome_prefix(self.request_id)
+        unsubscribe = watcher.subscribe(
             outcome_key(self.request_id),
-            outcome_prefix(self.request_id),
+            prefix,
             wake,
             self.poll_interval_seconds,
             endpoint=self._endpoint,
@@ -284,6 +286,8 @@ class Event(Generic[T]):
         reminder = self._schedule_reminder()
         outage = _Outage(self)
         try:
+            # Notified first, then look: an answer that lands at any moment after is seen.
+            await watcher.ready(prefix)
             while True:
                 woken = loop.create_future()
                 try:

@@ -82,6 +82,8 @@ async def follow(
     # Ended by the `finally` when the client goes away: the response is cancelled then.
     unsubscribes = [watcher.subscribe_prefix(p, on_keys, poll_seconds) for p in prefixes]
     try:
+        for prefix in prefixes:  # notified first, then look: no change slips in between
+            await watcher.ready(prefix)
         yield await follower.start()
         ends = loop.time() + max_seconds
         spoke = loop.time()

@@ -121,8 +121,11 @@ class Store(ABC):
     def watch(self, prefix: str) -> AsyncGenerator[set[str], None] | None:
         """Changes under `prefix` made by other processes, as sets of keys.
 
-        Returns `None` when the backend cannot notify; callers then poll with
-        `list`. The iterator runs until it is closed.
+        The first set, possibly empty, comes once the watch is in place: every
+        change made from then on is reported. Returns `None` when the backend
+        cannot notify; callers then poll with `list`. The iterator runs until it
+        is closed, and raises `OSError` (saying why, and the fix) when
+        notifications are unavailable.
         """
         return None
 

@@ -16,8 +16,6 @@ from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import watchfiles
-
 from hitlkit import _config
 from hitlkit._exceptions import CorruptRecordError
 from hitlkit._store._base import Store, check_key, check_prefix, reports_outage
@@ -29,6 +27,7 @@ from hitlkit._store._folder import (
     read_record,
     walk_keys,
 )
+from hitlkit._store._watching import network_filesystem, report_changes, unavailable
 
 __all__ = ["LocalStore"]
 
@@ -192,6 +191,8 @@ class LocalStore(Store):
         return self._watch(prefix) if self.notify else None
 
     async def _watch(self, prefix: str) -> AsyncGenerator[set[str], None]:
+        # The folder of `prefix` is watched with all below it: one inotify instance and one
+        # thread, whatever the number of folders (runs) that appear in it later.
         where = check_prefix(prefix).rpartition("/")[0]
         folder = self.root / where
         # Made as a write makes it (modes, no link followed): it may hold records soon.
@@ -199,20 +200,40 @@ class LocalStore(Store):
         segments = [*where.split("/"), "-"] if where else ["-"]
         with self._folder_of(prefix, segments):
             pass
-        async for changes in watchfiles.awatch(
-            folder, watch_filter=None, debounce=200, step=5, recursive=True
-        ):
-            keys = set()
-            for _change, changed in changes:
-                with contextlib.suppress(ValueError):
-                    key = Path(changed).relative_to(self.root).as_posix()
-                    keys.add(key)
-                    if os.path.isdir(changed):
-                        # Files linked into a new folder before it was watched are not
-                        # reported: look for them.
-                        keys.update(self.list(key + "/"))
-            if keys:
-                yield keys
+        filesystem = network_filesystem(folder)
+        if filesystem is not None:
+            raise OSError(
+                f"{self.url} is on a network filesystem ({filesystem}), whose notifications "
+                "miss writes made on other hosts; pass notify=False to say so and hush this"
+            )
+        loop = asyncio.get_running_loop()
+        reported: asyncio.Queue[set[tuple[int, str]] | Exception] = asyncio.Queue()
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=report_changes, args=(str(folder), stop, loop, reported), name="hitlkit-watch"
+        )
+        thread.daemon = True
+        thread.start()
+        try:
+            while True:  # the first set, empty, says the watch is in place
+                changes = await reported.get()
+                if isinstance(changes, Exception):
+                    raise OSError(unavailable(self.url, changes)) from changes
+                yield self._changed_keys(changes)
+        finally:
+            stop.set()
+
+    def _changed_keys(self, changes: set[tuple[int, str]]) -> set[str]:
+        keys = set()
+        for _change, changed in changes:
+            with contextlib.suppress(ValueError):  # outside the store, or its temp folder
+                key = check_key(Path(changed).relative_to(self.root).as_posix())
+                keys.add(key)
+                if os.path.isdir(changed):
+                    # Files linked into a new folder before it was watched are not
+                    # reported: look for them.
+                    keys.update(self.list(key + "/"))
+        return keys
 
     def _segments(self, key: str, data: bytes | None = None) -> builtins.list[str]:
         # A valid key's segments never start with a dot: no "..", and never the temp folder.
