@@ -162,14 +162,16 @@ def test_a_body_queued_behind_a_slow_answer_is_timed_from_its_start(store: Local
 def test_requests_beyond_the_concurrency_limit_get_503(store: LocalStore) -> None:
     limits = ConnectionLimits(headers_seconds=30, body_seconds=30, idle_seconds=30, concurrency=2)
     for url in serve(create_app(store), limits=limits):
-        with connect(url) as holder, connect(url) as other:
-            # A request waiting for its body holds a connection and a task.
+        with connect(url) as holder:
+            # A request waiting for its body holds a connection and a task. The second
+            # connection opens only then: open before, it would count against the first.
             holder.sendall(
                 b"POST /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n"
             )
-            time.sleep(0.2)
-            other.sendall(HEALTH)
-            assert other.recv(65536).startswith(b"HTTP/1.1 503 ")
+            time.sleep(0.3)
+            with connect(url) as other:
+                other.sendall(HEALTH)
+                assert other.recv(65536).startswith(b"HTTP/1.1 503 ")
         deadline = time.monotonic() + NEVER_CLOSED
         while True:  # once those closed, requests are served again
             with connect(url) as sock:
