@@ -2,8 +2,10 @@
 
 Listing events skips a bad entry with a warning and a count, so that one bad
 file hides nothing else; this says which entries they are, and why. It also
-checks that the store answers, that a local folder takes writes, and whether
-killed writers left temporary files behind.
+checks that the store answers, that a local folder takes writes, whether
+killed writers left temporary files behind, and what modes the folder's files
+have: a store made before hitlkit made them private keeps its modes, and this
+says which of them every user of the machine can read or write.
 """
 
 from __future__ import annotations
@@ -99,7 +101,13 @@ def _check_folder(store: LocalStore, report: Report) -> None:
     if not store.root.is_dir():
         report.notes.append(Finding("", "the store folder does not exist yet (no event so far)"))
         return
+    _check_modes(store, report)
     tmp = store.root / _TMP
+    if tmp.is_symlink():
+        report.problems.append(
+            Finding(f"{_TMP}/", "a symbolic link: the store writes no file there")
+        )
+        return
     try:
         tmp.mkdir(exist_ok=True)
         probe = tmp / f"doctor-{os.getpid()}-{os.urandom(4).hex()}.part"
@@ -120,6 +128,37 @@ def _check_folder(store: LocalStore, report: Report) -> None:
                 "stopped midway; harmless, and removed by the next write",
             )
         )
+
+
+def _check_modes(store: LocalStore, report: Report) -> None:
+    """Count the folder's modes; what every user may write is a problem, read a note."""
+    modes = store.file_modes()
+    counted = ", ".join(f"{count} {kind}" for kind, count in sorted(modes.items()))
+    report.notes.append(Finding("", f"modes: {counted}"))
+    readable = sum(n for kind, n in modes.items() if _others(kind) & 0o4)
+    writable = sum(n for kind, n in modes.items() if _others(kind) & 0o2)
+    fix = f"`chmod -R o-rwx {store.root}` makes them private"
+    if writable:
+        report.problems.append(
+            Finding("", f"{_entries(writable)} any user may write, and so answer: {fix}")
+        )
+    if readable:
+        report.notes.append(
+            Finding(
+                "",
+                f"{_entries(readable)} any user may read (a store made before "
+                f"hitlkit made new ones private): {fix}",
+            )
+        )
+
+
+def _entries(count: int) -> str:
+    return f"{count} file{'' if count == 1 else 's'} or folder{'' if count == 1 else 's'}"
+
+
+def _others(kind: str) -> int:
+    """The permission bits for others in a `file_modes` key such as "file 0644"."""
+    return int(kind.rpartition(" ")[2], 8) & 0o7
 
 
 def _stale_temp_files(tmp: Path) -> int:

@@ -57,6 +57,26 @@ def test_doctor_on_a_healthy_store_exits_0(hitl: Hitl, hitl_env: HitlEnv) -> Non
     assert "no problems" in result.stdout
 
 
+def test_doctor_reports_the_modes_of_a_store_made_before_they_were_private(
+    hitl: Hitl, hitl_env: HitlEnv
+) -> None:
+    ids = make_events(hitl_env, "a", "b")
+    store = hitl_env.store
+    private = hitl("doctor")
+    assert private.code == 0, private.stdout
+    assert "any user may" not in private.stdout
+    (store / event_key(ids["a"])).chmod(0o644)  # as an older store made them
+    readable = hitl("doctor")
+    assert readable.code == 0, readable.stdout
+    assert "1 file or folder any user may read" in readable.stdout
+    assert "file 0644" in readable.stdout
+    (store / event_key(ids["b"])).chmod(0o666)
+    writable = hitl("doctor")
+    assert writable.code == 1
+    assert "1 file or folder any user may write, and so answer" in writable.stdout
+    assert "chmod -R o-rwx" in writable.stdout
+
+
 def test_ls_lists_the_readable_events_and_notes_the_rest(hitl: Hitl, hitl_env: HitlEnv) -> None:
     ids = make_events(hitl_env, "good", "torn")
     (hitl_env.store / event_key(ids["torn"])).write_text("{")
