@@ -15,13 +15,13 @@ import contextlib
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from hitlkit import _ops
 from hitlkit._exceptions import CorruptRecordError, EventNotFoundError, StoreUnavailableError
 from hitlkit._records import EVENTS_PREFIX, OUTCOMES_PREFIX, event_key, id_of_key
 from hitlkit._store import LocalStore, Store
 from hitlkit._store._base import error_cause
+from hitlkit._store._folder import Folder
 from hitlkit._store._local import _STALE_TMP_SECONDS, _TMP
 
 __all__ = ["Finding", "Report", "examine"]
@@ -97,29 +97,28 @@ async def _check_key(
 
 
 def _check_folder(store: LocalStore, report: Report) -> None:
-    """A local folder: does it take a write, and did killed writers leave files behind?"""
+    """A local folder: does it take a write, and did killed writers leave files behind?
+
+    The temporary folder is reached as the store reaches it, following no link: a
+    `.tmp` planted as a link would have this write outside the store, and report a
+    store that refuses every write as healthy.
+    """
     if not store.root.is_dir():
         report.notes.append(Finding("", "the store folder does not exist yet (no event so far)"))
         return
     _check_modes(store, report)
-    tmp = store.root / _TMP
-    if tmp.is_symlink():
-        report.problems.append(
-            Finding(f"{_TMP}/", "a symbolic link: the store writes no file there")
-        )
-        return
     try:
-        tmp.mkdir(exist_ok=True)
-        probe = tmp / f"doctor-{os.getpid()}-{os.urandom(4).hex()}.part"
-        try:
-            probe.write_bytes(b"hitl doctor: a write test\n" * 40)
-            with probe.open("rb") as written:
-                os.fsync(written.fileno())
-        finally:
-            probe.unlink(missing_ok=True)
+        tmp = Folder.walk(store._base, [_TMP], f"{_TMP}/", create=store._modes)
+        assert tmp is not None  # made where missing
+        with tmp:
+            _probe_write(tmp.fd)
+            stale = _stale_temp_files(tmp.fd)
+    except CorruptRecordError as exc:
+        report.problems.append(Finding(f"{_TMP}/", f"the store takes no writes: {exc.reason}"))
+        return
     except OSError as exc:
         report.problems.append(Finding("", f"the store folder takes no writes: {error_cause(exc)}"))
-    stale = _stale_temp_files(tmp)
+        return
     if stale:
         report.notes.append(
             Finding(
@@ -161,11 +160,25 @@ def _others(kind: str) -> int:
     return int(kind.rpartition(" ")[2], 8) & 0o7
 
 
-def _stale_temp_files(tmp: Path) -> int:
+def _probe_write(folder: int) -> None:
+    """Write, flush and remove a new file in the open folder `folder`."""
+    name = f"doctor-{os.getpid()}-{os.urandom(4).hex()}.part"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(name, flags, 0o600, dir_fd=folder)
+    try:
+        os.write(fd, b"hitl doctor: a write test\n" * 40)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+        os.unlink(name, dir_fd=folder)
+
+
+def _stale_temp_files(folder: int) -> int:
     cutoff = time.time() - _STALE_TMP_SECONDS
     count = 0
-    with contextlib.suppress(OSError):
-        for leftover in tmp.glob("*.part"):
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
             with contextlib.suppress(OSError):
-                count += leftover.stat().st_mtime < cutoff
+                if entry.name.endswith(".part") and entry.is_file(follow_symlinks=False):
+                    count += entry.stat(follow_symlinks=False).st_mtime < cutoff
     return count

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 import hitlkit
 from hitlkit import LocalStore
 from hitlkit._config import LOOPBACK_HOSTS
+from hitlkit._links import sign_answer_link
+from hitlkit._records import utcnow
 from hitlkit._server import create_app
 from hitlkit._tokens import create_token
 from tests.browser.support import find_chromium
@@ -211,3 +214,30 @@ def test_a_page_on_another_port_cannot_cancel_or_answer(
         server.should_exit = True
         thread.join(10)
         store.close()
+
+
+def test_a_link_another_site_sends_the_browser_to_does_not_replace_its_sign_in(
+    page: Page, target: Target, attacker: Attacker
+) -> None:
+    event = _ask(target)
+    theirs = sign_answer_link(
+        SECRET,
+        event.request_id,
+        identity="mallory",
+        expires_at=utcnow() + timedelta(minutes=10),
+    )
+    _sign_in(page, target)
+    # A link of the attacker's own: opening it would keep it in the event's cookie.
+    form = f"{target.url}/form/{event.request_id}"
+    attacker.pages["/"] = f'<script>location.href = "{form}?token={theirs}";</script>'
+    page.goto(f"http://evil.{_SITE}:{attacker.port}/")
+    page.wait_for_url(f"{form}?token=*")
+
+    page.goto(form)
+    expect(page.locator(".answering-as")).to_have_text("Answering as ana")
+    page.get_by_role("button", name="Yes").click()
+    expect(page.get_by_role("heading", name="Recorded: yes")).to_be_visible()
+
+    outcome = event.outcome()
+    assert outcome is not None
+    assert (outcome.value, outcome.by) == (True, "ana")

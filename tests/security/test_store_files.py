@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 
 import hitlkit as hitl
 from hitlkit import CorruptRecordError, LocalStore
+from hitlkit._doctor import examine
 from hitlkit._records import event_key, outcome_key
 from hitlkit._server import create_app
 from tests.integration.conftest import serve_in_thread
@@ -235,3 +237,24 @@ def test_folders_made_to_wait_in_are_private_too(tmp_path: Path) -> None:
     assert mode_of(store.root / "outcomes") == 0o700
     assert mode_of(store.root) == 0o700
     store.close()
+
+
+def test_doctor_follows_no_link_planted_as_the_temporary_folder(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    hitl.new_event("q", data_type=int, run_id="r1", store=store, serve=False)
+    shutil.rmtree(store.root / ".tmp")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (store.root / ".tmp").symlink_to(outside)
+    before = outside.stat().st_mtime_ns
+
+    report = asyncio.run(examine(LocalStore(store.root)))
+
+    # Nothing was written outside the store, and the store that takes no writes says so.
+    assert outside.stat().st_mtime_ns == before
+    assert list(outside.iterdir()) == []
+    assert not report.ok
+    [problem] = report.problems
+    assert problem.key == ".tmp/"
+    assert "symbolic link" in problem.reason

@@ -42,6 +42,7 @@ __all__ = [
     "auth_settings",
     "authenticate",
     "check_serving",
+    "signed_in",
 ]
 
 LINK_IDENTITY = "link"
@@ -178,6 +179,11 @@ def authenticate(
         message = "an answer link allows answering its event only; this needs an API token"
         raise AuthFailure(403, "forbidden", message, html=html)
     return caller
+
+
+def signed_in(request: Request) -> Caller | None:
+    """The browser's sign-in, if its cookie is valid and its token still exists."""
+    return _session_caller(request, auth_settings(request))
 
 
 def _session_caller(request: Request, settings: AuthSettings) -> Caller | None:

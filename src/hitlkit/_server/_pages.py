@@ -28,7 +28,7 @@ from hitlkit._exceptions import (
 from hitlkit._forms import FormField, error_names, form_fields, parse_form
 from hitlkit._ops import Answered
 from hitlkit._records import EventRecord, Outcome, is_event_id, utcnow
-from hitlkit._server._auth import AuthFailure, Caller, auth_settings, authenticate
+from hitlkit._server._auth import AuthFailure, Caller, auth_settings, authenticate, signed_in
 from hitlkit._server._context import delete_cookie, get_cookie, root_of, set_cookie, store_of
 from hitlkit._server._csrf import COOKIE, FIELD, csrf_field, csrf_valid, set_csrf_cookie
 from hitlkit._server._session import end_session, read_session, start_session
@@ -80,10 +80,7 @@ async def form(request: Request, request_id: str) -> HTMLResponse:
     """The answer form, or how the event ended. `?token=` carries an answer link."""
     store = store_of(request)
     link = request.query_params.get("token") or None
-    if link is None:
-        caller = _page_caller(request, request_id, needs="read")
-    else:
-        caller = authenticate(request, request_id=request_id, link=link, needs="read", html=True)
+    caller = _page_caller(request, request_id, needs="read", link=link)
     try:
         state = await _ops.get_event_state(store, request_id)
     except EventNotFoundError:
@@ -93,17 +90,34 @@ async def form(request: Request, request_id: str) -> HTMLResponse:
         response = _resolved_page(request, state.record, state.outcome, audit=audit)
     else:
         response = _form_page(request, state.record, caller=caller)
-    if link is not None:
+    if link is not None and caller.kind == "link":
         _keep_link(request, response, state.record.id, caller)
     return response
 
 
-def _page_caller(request: Request, request_id: str, *, needs: Literal["read", "answer"]) -> Caller:
-    """Who asks about `request_id` from a browser: the event's link cookie, else a session.
+def _page_caller(
+    request: Request,
+    request_id: str,
+    *,
+    needs: Literal["read", "answer"],
+    link: str | None = None,
+) -> Caller:
+    """Who asks about `request_id` from a browser: its sign-in, else the answer link.
 
-    A link cookie that no longer counts (expired, signed with a retired secret) does
-    not hide a sign-in; without one, its refusal says why.
+    A signed-in browser is always its session. Any other site can send the browser
+    to a link of its own (`/form/{id}?token=...`, whose link the page then keeps in
+    the event's cookie) but cannot sign it in: a link must not take the place of the
+    person signed in, who would answer as its identity, or be refused as not assigned.
+    Without a sign-in: `link` (from the URL), else the event's link cookie. A link
+    cookie that no longer counts (expired, signed with a retired secret) does not hide
+    the app's answer without one; when that fails too, its refusal says why.
     """
+    session = signed_in(request)
+    if link is not None and (session is None or link.startswith(TOKEN_PREFIX)):
+        # An API token in the URL is refused even so: it must not be left in histories.
+        return authenticate(request, request_id=request_id, link=link, needs=needs, html=True)
+    if session is not None:
+        return authenticate(request, request_id=request_id, needs=needs, html=True)
     cookie = get_cookie(request, _LINK_COOKIE + request_id) if is_event_id(request_id) else None
     if not cookie:
         return authenticate(request, request_id=request_id, needs=needs, html=True)
