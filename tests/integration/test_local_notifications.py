@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import queue
 import random
 import shutil
@@ -221,3 +222,49 @@ def test_with_the_inotify_limit_reached_waiters_poll_and_say_so_once(tmp_path: P
     warnings = [line for line in done.stderr.splitlines() if "notifications" in line]
     assert len(warnings) == 1, done.stderr  # once per store, not once per run
     assert "sysctl fs.inotify.max_user_instances=" in warnings[0]
+
+
+def _inotify_watches() -> int:
+    """The inotify watches this process holds, over all its inotify instances."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:inotify":
+                continue
+            lines = Path(f"/proc/self/fdinfo/{fd}").read_text().splitlines()
+        except OSError:  # closed meanwhile
+            continue
+        count += sum(line.startswith("inotify wd:") for line in lines)
+    return count
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="counts inotify watches in /proc")
+def test_links_planted_in_the_store_are_not_watched_through(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    for i in range(40):
+        (outside / f"d{i}" / "e").mkdir(parents=True)
+    root = tmp_path / "store"
+    store = hitl.LocalStore(root)
+    event = hitl.new_event("q", data_type=int, store=store, run_id="linked", serve=False)
+    run = root / "outcomes" / event.request_id[:8]
+    run.mkdir(parents=True)
+    (root / "outcomes" / "zz").symlink_to(outside)  # planted before the watch
+    (run / "l").symlink_to(outside)
+    before = _inotify_watches()
+
+    async def wait_then_plant() -> int:
+        waiting = asyncio.ensure_future(event.wait.aio())
+        await watcher_for(store).ready("outcomes/")
+        staged = tmp_path / "staged" / "run"
+        staged.mkdir(parents=True)
+        (staged / "l").symlink_to(outside)
+        staged.rename(root / "outcomes" / "ab12cd34")  # a folder holding a link, moved in
+        await asyncio.sleep(0.3)
+        held = _inotify_watches() - before
+        await hitl.answer.aio(event.request_id, 7, store=hitl.LocalStore(root))
+        assert await asyncio.wait_for(waiting, WITHIN_SECONDS) == 7
+        return held
+
+    held = asyncio.run(wait_then_plant())
+    # outcomes/, the run and the folder moved in; not the 81 folders the links lead to.
+    assert held <= 4

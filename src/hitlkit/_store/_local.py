@@ -35,6 +35,7 @@ log = logging.getLogger("hitlkit")
 
 _TMP = ".tmp"
 _STALE_TMP_SECONDS = 3600.0
+_KEY_FOLDERS = 2
 
 
 class LocalStore(Store):
@@ -191,8 +192,8 @@ class LocalStore(Store):
         return self._watch(prefix) if self.notify else None
 
     async def _watch(self, prefix: str) -> AsyncGenerator[set[str], None]:
-        # The folder of `prefix` is watched with all below it: one inotify instance and one
-        # thread, whatever the number of folders (runs) that appear in it later.
+        # The folder of `prefix` is watched with the folders below it: one inotify instance
+        # and one thread, whatever the number of folders (runs) that appear in it later.
         where = check_prefix(prefix).rpartition("/")[0]
         folder = self.root / where
         # Made as a write makes it (modes, no link followed): it may hold records soon.
@@ -209,8 +210,12 @@ class LocalStore(Store):
         loop = asyncio.get_running_loop()
         reported: asyncio.Queue[set[tuple[int, str]] | Exception] = asyncio.Queue()
         stop = threading.Event()
+        # Keys are `top/run/id.json`: folders go two levels below the store's own.
+        depth = _KEY_FOLDERS - (len(where.split("/")) if where else 0)
         thread = threading.Thread(
-            target=report_changes, args=(str(folder), stop, loop, reported), name="hitlkit-watch"
+            target=report_changes,
+            args=(str(folder), depth, stop, loop, reported),
+            name="hitlkit-watch",
         )
         thread.daemon = True
         thread.start()
