@@ -68,6 +68,11 @@ def test_uvicorn_started_by_hand_redacts_every_spelling_of_token(
         assert secret not in text
 
 
+# Shaped as the app's credentials are: a signed link, and an API token.
+_LINK = "eyJyIjoiYjgxNjljZGNmNmJjYjY3NzY2MWViZjI0IiwiaSI6ImFuYSJ9.SVUoCot5RrpLawa1tOfxLfPUuO3jIn"
+_API_TOKEN = "hitl_c1ZrL5yTBCbdICf76AVYmWPxYnI4TxxpPZFj5jt7EUU"
+
+
 @pytest.mark.parametrize(
     ("target", "shown"),
     [
@@ -77,6 +82,12 @@ def test_uvicorn_started_by_hand_redacts_every_spelling_of_token(
         ("/form/a?to%6Ben", "/form/a?to%6Ben=[redacted]"),
         ("/form/a?tokens=abc&my_token=abc", "/form/a?tokens=abc&my_token=abc"),
         ("/form/a", "/form/a"),
+        (f"/form/a?a=1;token={_LINK}", "/form/a?a=1;token=[redacted]"),
+        (f"/form/a?token%00={_LINK}", "/form/a?token%00=[redacted]"),
+        (f"/form/a?%2574oken={_LINK}", "/form/a?%2574oken=[redacted]"),
+        (f"/form/{_LINK}", "/form/[redacted]"),
+        (f"/x?t={_LINK.replace('.', '%2E')}", "/x?t=[redacted]"),
+        (f"/x/{_API_TOKEN}?y=1", "/x/[redacted]?y=1"),
     ],
 )
 def test_redaction_reads_the_query_as_the_app_does(target: str, shown: str) -> None:

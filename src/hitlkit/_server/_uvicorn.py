@@ -19,6 +19,7 @@ import asyncio
 import copy
 import http
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import unquote_plus
@@ -41,10 +42,11 @@ __all__ = [
 
 
 class RedactLinks(logging.Filter):
-    """Keep credentials in query strings (`?token=...`) out of the access log.
+    """Keep credentials in request targets (`?token=...`) out of the access log.
 
     A parameter is redacted when its name, percent-decoded as the app decodes it and
-    ignoring case, is `token`: `?%74oken=` and `?Token=` too. `create_app` installs it
+    ignoring case, is `token`: `?%74oken=` and `?Token=` too; so is anything shaped
+    like a link or an API token, anywhere (`redact_query`). `create_app` installs it
     on uvicorn's access logger, however uvicorn was started.
     """
 
@@ -52,7 +54,7 @@ class RedactLinks(logging.Filter):
         if not isinstance(record.args, tuple):
             return True
         for arg in record.args:  # a loop, not any(): this runs for every request
-            if isinstance(arg, str) and "?" in arg:
+            if isinstance(arg, str) and ("?" in arg or "eyJ" in arg or "hitl_" in arg):
                 record.args = tuple(
                     redact_query(arg) if isinstance(arg, str) else arg for arg in record.args
                 )
@@ -61,16 +63,29 @@ class RedactLinks(logging.Filter):
 
 
 def redact_query(target: str) -> str:
-    """`target` (a path and query) with the value of every `token` parameter redacted."""
+    """`target` (a path and query) with every credential in it redacted.
+
+    That is the value of every `token` parameter, however spelled, and anything
+    shaped like an answer link or an API token wherever it stands (in the path, after
+    `;`, under another name): the app refuses those, but the value would still be a
+    working credential in the log.
+    """
     path, mark, query = target.partition("?")
-    if not mark:
-        return target
-    parts = query.split("&")
-    for index, part in enumerate(parts):
-        name, equals, _ = part.partition("=")
-        if unquote_plus(name).strip().lower() == "token":
-            parts[index] = f"{name}{equals or '='}[redacted]"
-    return f"{path}?{'&'.join(parts)}"
+    if mark:
+        parts = query.split("&")
+        for index, part in enumerate(parts):
+            name, equals, _ = part.partition("=")
+            if unquote_plus(name).strip().lower() == "token":
+                parts[index] = f"{name}{equals or '='}[redacted]"
+        target = f"{path}?{'&'.join(parts)}"
+    return _CREDENTIAL.sub("[redacted]", target)
+
+
+# An API token (`hitl_` and 43 characters), or a link: signed JSON, `eyJ…` and a signature
+# after a dot (`%2E` once encoded).
+_CREDENTIAL = re.compile(
+    r"hitl_[A-Za-z0-9_-]{20,}|eyJ[A-Za-z0-9_-]{8,}(?:\.|%2[Ee])[A-Za-z0-9_-]{16,}"
+)
 
 
 def install_redaction() -> None:
