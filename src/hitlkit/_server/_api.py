@@ -20,6 +20,7 @@ from hitlkit._server._errors import auth_failure_response, hitl_error_response
 from hitlkit._server._guards import replay
 from hitlkit._server._views import (
     IDEMPOTENCY_KEY_PATTERN,
+    REFUSED,
     AnswerBody,
     AuditList,
     CancelBody,
@@ -52,11 +53,7 @@ IdempotencyKey = Annotated[
 _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 _INVALID: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "`invalid_host`: the Host is not allowed"},
-    401: {
-        "model": ErrorBody,
-        "description": "`unauthorized` (no valid credential) or `link_expired`",
-    },
+    **REFUSED,
     403: {
         "model": ErrorBody,
         "description": "`forbidden` (a link used beyond its event), `wrong_event`, "

@@ -24,7 +24,7 @@ from hitlkit._server._streams import (
     parse_since,
     stream_caller,
 )
-from hitlkit._server._views import ErrorBody
+from hitlkit._server._views import REFUSED, ErrorBody
 from hitlkit._store import Store
 
 __all__ = ["router"]
@@ -37,11 +37,7 @@ that cannot notify: one listing per run per app, however many streams."""
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/event-stream": {}}, "description": "server-sent events"},
-    400: {"model": ErrorBody, "description": "`invalid_host`: the Host is not allowed"},
-    401: {
-        "model": ErrorBody,
-        "description": "`unauthorized` (no valid credential) or `link_expired`",
-    },
+    **REFUSED,
     403: {
         "model": ErrorBody,
         "description": "`wrong_event` (a link for another run), `cross_site` (another site's page)",

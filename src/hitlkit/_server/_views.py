@@ -12,6 +12,7 @@ from hitlkit._records import Outcome
 
 __all__ = [
     "IDEMPOTENCY_KEY_PATTERN",
+    "REFUSED",
     "AnswerBody",
     "AuditList",
     "CancelBody",
@@ -156,3 +157,13 @@ class ErrorBody(BaseModel):
         description="invalid_request: what is wrong with the request's shape; invalid_value: "
         'what is wrong with the answer, field by field (`loc` starts with "value")',
     )
+
+
+REFUSED: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "`invalid_host`: the Host is not allowed"},
+    401: {
+        "model": ErrorBody,
+        "description": "`unauthorized` (no valid credential) or `link_expired`",
+    },
+}
+"""The refusals every route that takes a credential may answer, for the OpenAPI document."""
