@@ -346,7 +346,8 @@ def invalid(shape: Shape, got: object, errors: list[FieldError]) -> InvalidValue
 
 
 def _normalize(shape: Shape, value: Any) -> Any:
-    """Make datetimes aware (naive ones are read as UTC); leave anything else to the validator."""
+    """Make datetimes aware (naive ones are read as UTC) and put a set's picks in the order of
+    its choices; leave anything else to the validator."""
     if value is None:
         return value
     if shape.kind == "datetime" and isinstance(value, str) and _DATETIME_TEXT.fullmatch(value):
@@ -360,7 +361,27 @@ def _normalize(shape: Shape, value: Any) -> Any:
     if shape.kind == "object" and isinstance(value, dict):
         fields = {name: sub for name, sub, _ in shape.fields}
         return {k: _normalize(fields[k], v) if k in fields else v for k, v in value.items()}
+    if shape.kind == "multi" and shape.schema.get("uniqueItems") is True:
+        return _in_choice_order(shape.options, value)
     return value
+
+
+def _in_choice_order(options: tuple[Any, ...], value: Any) -> Any:
+    """A set's picks in the order of its choices: one set is one answer, however it was sent.
+
+    Anything that is not distinct picks among the choices is left to the validator.
+    """
+    if not isinstance(value, list) or not all(_is_choice(v) for v in value):
+        return value
+    order = {option: i for i, option in enumerate(options)}
+    if len(set(value)) != len(value) or not all(v in order for v in value):
+        return value
+    return sorted(value, key=order.__getitem__)
+
+
+def _is_choice(value: object) -> bool:
+    # Choices are text or whole numbers; True would otherwise pass for the choice 1.
+    return isinstance(value, (str, int)) and not isinstance(value, bool)
 
 
 def _field_error(error: SchemaError) -> FieldError:

@@ -94,6 +94,7 @@ class Watcher:
         self._tasks: dict[str, concurrent.futures.Future[None]] = {}
         self._endpoints: dict[str, str | None] = {}
         self._sources: dict[str, _Source] = {}
+        self._nudges: dict[str, asyncio.Event] = {}  # touched on the background loop only
         self._ids = itertools.count()
         self._warned = False
         store.add_listener(self._on_write)
@@ -154,6 +155,8 @@ class Watcher:
                 source = self._source_for(_top(prefix))
                 source.prefixes += 1
                 self._tasks[prefix] = self._start(self._follow(prefix, source))
+            else:  # its listing may be asleep for a longer interval than this one asks
+                background_loop().call_soon_threadsafe(self._nudge, prefix)
 
         def unsubscribe() -> None:
             with self._lock:
@@ -286,15 +289,39 @@ class Watcher:
             if pushed is not None:
                 pushed.cancel()
 
+    def _nudge(self, prefix: str) -> None:
+        nudged = self._nudges.get(prefix)
+        if nudged is not None:
+            nudged.set()
+
     async def _poll(self, prefix: str, interval: Callable[[], float]) -> None:
-        while True:
-            await asyncio.sleep(interval())
-            try:
-                keys = set(await self.store.list_async(prefix))
-            except Exception:
-                log.warning("listing %s in %s failed; retrying", prefix, self.store.url)
-                continue
-            self._wake(prefix, keys)
+        loop = asyncio.get_running_loop()
+        nudged = self._nudges[prefix] = asyncio.Event()
+        try:
+            listed = loop.time()
+            while True:
+                # Until the interval asked now has passed: a subscriber that joins asking
+                # a shorter one nudges the sleep, so it is never held to a longer one.
+                left = listed + interval() - loop.time()
+                if left > 0:
+                    nudged.clear()
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(nudged.wait(), left)
+                    continue
+                listed = loop.time()
+                await self._list(prefix)
+        finally:
+            if self._nudges.get(prefix) is nudged:
+                del self._nudges[prefix]
+
+    async def _list(self, prefix: str) -> None:
+        """List `prefix` once and wake its subscribers with what is there."""
+        try:
+            keys = set(await self.store.list_async(prefix))
+        except Exception:
+            log.warning("listing %s in %s failed; retrying", prefix, self.store.url)
+            return
+        self._wake(prefix, keys)
 
 
 _watchers_lock = threading.Lock()

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -178,6 +178,23 @@ def test_the_form_posted_again_shows_the_answer_as_recorded(
     assert "Already answered" not in again.text
     assert other.status_code == 409
     assert "Already answered" in other.text
+
+
+def test_a_set_sent_again_in_another_order_is_already_recorded(
+    client: httpx.Client, app_store: LocalStore
+) -> None:
+    # A set has no order: ["canary", "dry-run"] and ["dry-run", "canary"] are one answer.
+    event = ask(app_store, "flags", set[Literal["canary", "dry-run", "slow"]])
+    url = f"/api/events/{event.request_id}/answer"
+
+    first = client.post(url, json={"value": ["dry-run", "canary"], "by": "ana"})
+    again = client.post(url, json={"value": ["canary", "dry-run"], "by": "ana"})
+
+    assert first.status_code == 200, first.text
+    assert again.status_code == 200, again.text
+    assert again.json()["already_recorded"] is True
+    assert first.json()["outcome"]["value"] == ["canary", "dry-run"]  # in the choices' order
+    assert event.wait() == {"canary", "dry-run"}
 
 
 def test_python_answer_twice_returns_the_recorded_outcome(app_store: LocalStore) -> None:

@@ -268,3 +268,31 @@ def test_links_planted_in_the_store_are_not_watched_through(tmp_path: Path) -> N
     held = asyncio.run(wait_then_plant())
     # outcomes/, the run and the folder moved in; not the 81 folders the links lead to.
     assert held <= 4
+
+
+async def _wait_next_to_a_slower_poller(root: Path) -> None:
+    store = hitl.LocalStore(root, notify=False)
+    slow = await hitl.new_event.aio(
+        "slow", int, poll_interval_seconds=3600, store=store, run_id="run-1", serve=False
+    )
+    fast = await hitl.new_event.aio(
+        "fast", int, poll_interval_seconds=0.2, store=store, run_id="run-1", serve=False
+    )
+    slow_wait = asyncio.ensure_future(slow.wait.aio())
+    await asyncio.sleep(0.3)  # the run's listing now sleeps for the slow waiter's hour
+    fast_wait = asyncio.ensure_future(fast.wait.aio())
+    await asyncio.sleep(0.3)
+    # Through another store object: only a listing of the run can see it.
+    await hitl.answer.aio(fast.request_id, 7, store=hitl.LocalStore(root, notify=False))
+    try:
+        assert await asyncio.wait_for(fast_wait, WITHIN_SECONDS) == 7
+    finally:
+        slow_wait.cancel()
+
+
+def test_a_waiter_that_polls_more_often_is_not_held_to_an_earlier_waiters_interval(
+    tmp_path: Path,
+) -> None:
+    # Waiters of one run share one listing: it must follow the shortest interval asked,
+    # including one asked after the listing started sleeping.
+    asyncio.run(_wait_next_to_a_slower_poller(tmp_path / "s"))
