@@ -464,7 +464,8 @@ def doctor(
         verdict = (
             "no problems" if not problems else f"{problems} problem{'' if problems == 1 else 's'}"
         )
-        typer.echo(f"Checked {report.records} records in {report.store}: {verdict}.")
+        records = f"{report.records} record{'' if report.records == 1 else 's'}"
+        typer.echo(f"Checked {records} in {report.store}: {verdict}.")
     if not report.ok:
         raise typer.Exit(EXIT_ERROR)
 

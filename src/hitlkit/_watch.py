@@ -97,6 +97,7 @@ class Watcher:
         self._nudges: dict[str, asyncio.Event] = {}  # touched on the background loop only
         self._ids = itertools.count()
         self._warned = False
+        self._failing: set[str] = set()  # prefixes whose last listing failed (loop only)
         store.add_listener(self._on_write)
 
     def subscribe(
@@ -318,9 +319,14 @@ class Watcher:
         """List `prefix` once and wake its subscribers with what is there."""
         try:
             keys = set(await self.store.list_async(prefix))
-        except Exception:
-            log.warning("listing %s in %s failed; retrying", prefix, self.store.url)
+        except Exception as exc:
+            if prefix not in self._failing:  # once an outage, not once a listing
+                self._failing.add(prefix)
+                log.warning("listing %s failed (%s); retrying until it answers", prefix, exc)
             return
+        if prefix in self._failing:
+            self._failing.discard(prefix)
+            log.warning("listing %s in %s works again", prefix, self.store.url)
         self._wake(prefix, keys)
 
 

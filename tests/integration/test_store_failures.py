@@ -269,3 +269,16 @@ def test_a_bucket_that_hangs_holds_only_the_stores_own_threads(silent_bucket: st
         store.close()
     assert answer == 42
     assert threads <= STORE_THREADS + 1  # the store's threads, and the loop's one
+
+
+def test_a_bucket_that_hangs_fails_a_call_within_a_few_tries(silent_bucket: str) -> None:
+    # Requests of 1 s here (obstore's default is 30 s): tried 4 times in all, not 11 over
+    # three minutes as obstore would by default.
+    store = ObjectStore(silent_bucket, client_options={"timeout": "1s", "allow_http": True})
+    try:
+        with pytest.raises(StoreUnavailableError) as raised:
+            asyncio.run(asyncio.wait_for(store.get_async("k/1"), 12))
+    finally:
+        store.close()
+    assert raised.value.store == store.url
+    assert "after 3 retries" in raised.value.cause

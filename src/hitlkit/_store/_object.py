@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +28,20 @@ __all__ = ["ObjectStore"]
 
 _LIST_CHUNK = 1000  # one page of an S3 listing
 
+# A failed request is tried again 3 times, and not after 20 s: with obstore's own request
+# timeout (30 s), a bucket that hangs fails a call within about half a minute, instead of
+# 10 tries over 3 minutes. (Its client options are left alone: giving some would replace
+# those it reads from the environment, such as AWS_ALLOW_HTTP.)
+RETRIES: dict[str, Any] = {
+    "max_retries": 3,
+    "retry_timeout": timedelta(seconds=20),
+    "backoff": {
+        "init_backoff": timedelta(milliseconds=100),
+        "max_backoff": timedelta(seconds=2),
+        "base": 2.0,
+    },
+}
+
 
 class ObjectStore(Store):
     """A store in a bucket, one object per key, under the URL's path.
@@ -40,7 +55,8 @@ class ObjectStore(Store):
     (`config={"use_emulator": True}`, `client_options={"allow_http": True}`).
     The bucket or container must exist. Buckets cannot notify, so waiters
     poll: one listing per run per poll interval, however many wait. A bucket that
-    does not answer (after obstore's retries) raises `StoreUnavailableError`.
+    does not answer raises `StoreUnavailableError`, within about half a minute if it
+    hangs (`RETRIES`; `retry_config` and `client_options={"timeout": ...}` change it).
 
     ```python
     store = ObjectStore("s3://my-bucket/hitl")   # or open_store("s3://my-bucket/hitl")
@@ -53,6 +69,7 @@ class ObjectStore(Store):
         *,
         config: Mapping[str, Any] | None = None,
         client_options: Mapping[str, Any] | None = None,
+        retry_config: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         parts = urlsplit(url)
@@ -62,7 +79,7 @@ class ObjectStore(Store):
                 "s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or az://CONTAINER/PREFIX"
             )
         self.url = shown_url(url)
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"retry_config": dict(retry_config or RETRIES)}
         if config:
             options["config"] = dict(config)
         if client_options:
