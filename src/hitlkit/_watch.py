@@ -319,6 +319,8 @@ class Watcher:
         """List `prefix` once and wake its subscribers with what is there."""
         try:
             keys = set(await self.store.list_async(prefix))
+        except RuntimeError:  # the store was closed, or the process is ending
+            return
         except Exception as exc:
             if prefix not in self._failing:  # once an outage, not once a listing
                 self._failing.add(prefix)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -27,6 +30,7 @@ from hitlkit._tokens import create_token
 from hitlkit._watch import watcher_for
 from hitlkit.testing import CountingStore
 from tests.integration.conftest import serve_in_thread
+from tests.servers import free_ports
 
 SLOW_POLL_SECONDS = 30.0
 WITHIN_SECONDS = 10.0  # far below the poll interval; not a latency bound
@@ -291,3 +295,40 @@ def test_the_stream_is_described_in_the_openapi_schema(client: httpx.Client) -> 
     assert route["tags"] == ["events"]
     assert "text/event-stream" in route["responses"]["200"]["content"]
     assert "422" in route["responses"]
+
+
+_WAIT_AND_EXIT = """
+import threading, time
+import hitlkit as hitl
+
+event = hitl.new_event("q", int, run_id="exits", poll_interval_seconds=1)
+def answer() -> None:
+    time.sleep(0.5)  # once the app's stream to the waiter is open
+    hitl.answer(event.request_id, 5, store=hitl.open_store(event.store.url))
+threading.Thread(target=answer).start()
+print(event.wait())
+"""
+
+
+def test_a_program_on_a_bucket_that_started_the_app_exits_quietly(
+    s3_url: str, tmp_path: Path
+) -> None:
+    # The app it started streams answers to its own waiter; stopping at exit must end
+    # that stream, not cut it off with an error in the log.
+    (port,) = free_ports(1)
+    env = {
+        **os.environ,
+        "HITL_STORE": s3_url,
+        "HITL_ENDPOINT": f"http://127.0.0.1:{port}",
+        "HITL_AUTOSTART": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _WAIT_AND_EXIT],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "5\n", "")

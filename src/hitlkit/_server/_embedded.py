@@ -42,6 +42,7 @@ from hitlkit._exceptions import ConfigurationError
 from hitlkit._server._app import create_app
 from hitlkit._server._auth import check_serving
 from hitlkit._server._context import store_fingerprint
+from hitlkit._server._sse import end_streams
 from hitlkit._server._uvicorn import (
     ConnectionLimits,
     HttpProtocol,
@@ -309,7 +310,19 @@ def uvicorn_server(
         proxy_headers=bool(forwarded_allow_ips),
         forwarded_allow_ips=list(forwarded_allow_ips) or None,
     )
-    return uvicorn.Server(config)  # the app redacts links in the access log itself
+    return _Server(config)  # the app redacts links in the access log itself
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which ends the app's change streams before it stops.
+
+    Otherwise uvicorn waits for them, then cancels them with an error in the log:
+    a stream never ends by itself until its client goes away.
+    """
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        end_streams()
+        await super().shutdown(sockets)
 
 
 def _limits_from_environment() -> ConnectionLimits:

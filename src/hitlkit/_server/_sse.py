@@ -22,11 +22,21 @@ from starlette.types import Receive, Scope, Send
 from hitlkit._store import Store
 from hitlkit._watch import watcher_for
 
-__all__ = ["KEEPALIVE", "EventStream", "Follower", "event_id", "follow"]
+__all__ = ["KEEPALIVE", "EventStream", "Follower", "end_streams", "event_id", "follow"]
 
 KEEPALIVE = ": keep-alive\n\n"
 """A comment line: keeps the connection open through proxies, and is ignored by clients."""
 CLOSING = ": closing; connect again\n\n"
+
+# The queues of the streams open on each event loop: a server that stops ends them
+# first (`end_streams`), so that it need not cut them off, nor wait for them.
+_open: dict[asyncio.AbstractEventLoop, set[asyncio.Queue[set[str] | None]]] = {}
+
+
+def end_streams() -> None:
+    """End the streams open on the running loop, each with its closing comment."""
+    for queue in _open.get(asyncio.get_running_loop(), ()):
+        queue.put_nowait(None)
 
 
 def event_id(when: datetime) -> str:
@@ -72,7 +82,7 @@ async def follow(
     A comment line goes out when nothing else did for `heartbeat_seconds`.
     """
     loop = asyncio.get_running_loop()
-    found: asyncio.Queue[set[str]] = asyncio.Queue()
+    found: asyncio.Queue[set[str] | None] = asyncio.Queue()
 
     def on_keys(keys: set[str]) -> None:
         with contextlib.suppress(RuntimeError):  # the app's loop has closed
@@ -81,6 +91,7 @@ async def follow(
     watcher = watcher_for(store)
     # Ended by the `finally` when the client goes away: the response is cancelled then.
     unsubscribes = [watcher.subscribe_prefix(p, on_keys, poll_seconds) for p in prefixes]
+    _open.setdefault(loop, set()).add(found)
     try:
         for prefix in prefixes:  # notified first, then look: no change slips in between
             await watcher.ready(prefix)
@@ -95,8 +106,11 @@ async def follow(
             except asyncio.TimeoutError:
                 message = follower.due()
             else:
-                while not found.empty():
-                    keys |= found.get_nowait()
+                while keys is not None and not found.empty():
+                    more = found.get_nowait()
+                    keys = None if more is None else keys | more
+                if keys is None:  # the server is stopping
+                    break
                 message = await follower.changed(keys)
             if not message and loop.time() - spoke >= heartbeat_seconds:
                 message = KEEPALIVE
@@ -105,6 +119,10 @@ async def follow(
                 spoke = loop.time()
         yield CLOSING
     finally:
+        streams = _open.get(loop, set())
+        streams.discard(found)
+        if not streams:
+            _open.pop(loop, None)
         for unsubscribe in unsubscribes:
             unsubscribe()
 
