@@ -143,6 +143,31 @@ def test_an_answer_link_follows_its_own_event_only(secured: App) -> None:
     assert inbox.json()["error"] == "forbidden"
 
 
+def test_a_page_reloaded_without_its_link_follows_with_the_link_its_browser_keeps(
+    secured: App,
+) -> None:
+    event = secured.ask("count")
+    other = secured.ask("other")
+    link = secured.link(event.request_id)
+    with secured.client() as browser:
+        assert browser.get(secured.link_url(event.request_id, link)).status_code == 200
+        page = browser.get(f"/form/{event.request_id}")  # reloaded: no ?token= now
+        follows = f"/api/changes?prefix={run_prefix(event)}&amp;event={event.request_id}"
+        assert follows in page.text
+        of_another = opened(
+            browser, "/api/changes", {"prefix": run_prefix(other), "event": other.request_id}
+        )
+        params = {"prefix": run_prefix(event), "event": event.request_id}
+        with stream(browser, "/api/changes", params) as (response, found):
+            assert response.status_code == 200
+            next(found)
+            other.answer(1)
+            event.answer(2)
+            assert answered_ids(found, 1) == [event.request_id]
+
+    assert of_another.status_code == 401  # no link kept for that event
+
+
 @pytest.mark.parametrize("path", STREAMS)
 @pytest.mark.parametrize(
     "headers",

@@ -13,8 +13,8 @@ from starlette.responses import Response, StreamingResponse
 
 from hitlkit import _ops
 from hitlkit._records import EVENTS_PREFIX, OUTCOMES_PREFIX, Outcome, id_of_key, outcome_prefix
-from hitlkit._server._auth import AuthFailure
-from hitlkit._server._context import store_of
+from hitlkit._server._auth import AuthFailure, signed_in
+from hitlkit._server._context import LINK_COOKIE, get_cookie, store_of
 from hitlkit._server._errors import error_response
 from hitlkit._server._sse import Follower, event_id, follow
 from hitlkit._server._streams import (
@@ -74,6 +74,14 @@ async def changes(
         str | None,
         Query(description="an answer link's token, for a page that cannot send headers"),
     ] = None,
+    event: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9a-f]{24}$",
+            description="the event whose page follows the run: the answer link the browser "
+            "keeps for it (a cookie) counts as the credential",
+        ),
+    ] = None,
 ) -> Response:
     """A run's answers as they are recorded, through this app or any other, as server-sent events.
 
@@ -86,6 +94,8 @@ async def changes(
     default): connect again with `since` set to the last `id` to miss nothing. An event
     only says "look again": read the outcome to learn it.
     """
+    if token is None and event is not None and prefix == outcome_prefix(event):
+        token = _kept_link(request, event)
     caller, client = stream_caller(request, link=token)
     if caller.event is not None and outcome_prefix(caller.event) != prefix:
         message = "the answer link is for an event of another run"
@@ -113,6 +123,13 @@ async def changes(
         )
 
     return open_stream(request, client, messages)
+
+
+def _kept_link(request: Request, request_id: str) -> str | None:
+    """The link a browser keeps for `request_id`, unless it has a credential of its own."""
+    if "authorization" in request.headers or signed_in(request) is not None:
+        return None  # signed in, a browser is its sign-in (as on the pages)
+    return get_cookie(request, LINK_COOKIE + request_id)
 
 
 class _Outcomes(Follower):

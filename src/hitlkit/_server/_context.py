@@ -55,6 +55,10 @@ def root_of(request: Request) -> str:
     return str(request.scope.get("root_path", "")).rstrip("/")
 
 
+LINK_COOKIE = "hitl_link_"
+"""The start of the name of the cookie a browser keeps an event's answer link in."""
+
+
 def cookie_name(request: Request, name: str) -> str:
     """`__Host-name` over HTTPS, else `name`.
 

@@ -29,7 +29,14 @@ from hitlkit._forms import FormField, error_names, form_fields, parse_form
 from hitlkit._ops import Answered
 from hitlkit._records import EventRecord, Outcome, is_event_id, utcnow
 from hitlkit._server._auth import AuthFailure, Caller, auth_settings, authenticate, signed_in
-from hitlkit._server._context import delete_cookie, get_cookie, root_of, set_cookie, store_of
+from hitlkit._server._context import (
+    LINK_COOKIE,
+    delete_cookie,
+    get_cookie,
+    root_of,
+    set_cookie,
+    store_of,
+)
 from hitlkit._server._csrf import COOKIE, FIELD, csrf_field, csrf_valid, set_csrf_cookie
 from hitlkit._server._session import end_session, read_session, start_session
 from hitlkit._server._templates import SCRIPT, STYLESHEET, expected_words, render, shown
@@ -42,7 +49,6 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 _MAX_FORM_FIELDS = 500
-_LINK_COOKIE = "hitl_link_"
 _URLENCODED = "application/x-www-form-urlencoded"
 
 _RESOLVED_LEADS = {
@@ -118,7 +124,7 @@ def _page_caller(
         return authenticate(request, request_id=request_id, link=link, needs=needs, html=True)
     if session is not None:
         return authenticate(request, request_id=request_id, needs=needs, html=True)
-    cookie = get_cookie(request, _LINK_COOKIE + request_id) if is_event_id(request_id) else None
+    cookie = get_cookie(request, LINK_COOKIE + request_id) if is_event_id(request_id) else None
     if not cookie:
         return authenticate(request, request_id=request_id, needs=needs, html=True)
     try:
@@ -137,7 +143,7 @@ def _keep_link(request: Request, response: Response, request_id: str, caller: Ca
         return
     seconds = int((caller.expires_at - utcnow()).total_seconds())
     if seconds > 0:
-        set_cookie(request, response, _LINK_COOKIE + request_id, link, max_age=seconds)
+        set_cookie(request, response, LINK_COOKIE + request_id, link, max_age=seconds)
 
 
 @router.post("/submit", response_class=HTMLResponse)

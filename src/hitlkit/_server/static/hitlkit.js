@@ -152,7 +152,8 @@ function followWhileVisible(url, handlers, onReconnect) {
       // The app is away for now; the stream will tell.
     }
   }
-  // A page opened from an answer link follows its event's stream with the same link.
+  // A page opened from an answer link follows its event's stream with the same link; once
+  // reloaded without it, the app finds the link it keeps for the event (`event=`).
   const link = new URLSearchParams(window.location.search).get("token");
   const outcomesUrl = card.dataset.outcomesUrl + (link ? "&token=" + encodeURIComponent(link) : "");
   close = followWhileVisible(
