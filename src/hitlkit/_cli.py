@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import hashlib
 import json
+import logging
 import re
 import sys
 import traceback
@@ -220,7 +221,14 @@ def _find(client: Client, text: str) -> EventInfo:
         raise EventNotFoundError(text)
     if len(wanted) < MIN_PREFIX:
         raise ValueError(f"give at least {MIN_PREFIX} hex digits of the event id, got {text!r}")
-    matches = [e for e in client.list_events("all") if e.request_id.startswith(wanted)]
+    listed = client.list_events("all")
+    matches = [e for e in listed if e.request_id.startswith(wanted)]
+    if not matches and listed.skipped:
+        raise ValueError(
+            f"no readable event with an id starting {text!r}; {listed.skipped} record"
+            f"{' could' if listed.skipped == 1 else 's could'} not be read: give the whole id, "
+            "or run `hitl doctor` to see which"
+        )
     if not matches:
         raise EventNotFoundError(text)
     if len(matches) > 1:
@@ -646,6 +654,8 @@ def demo(
 
 def main() -> None:
     """Entry point of the `hitl` script."""
+    # Commands say themselves how many records they left out; one line each is enough.
+    logging.getLogger("hitlkit.listing").setLevel(logging.ERROR)
     app(prog_name="hitl")
 
 

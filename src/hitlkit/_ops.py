@@ -78,6 +78,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("hitlkit")
+listing_log = logging.getLogger("hitlkit.listing")
+"""Records left out of listings: callers that report the count themselves may quiet it."""
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -589,7 +591,7 @@ async def _state_or_none(
         bad.append(exc)
         if (store.url, exc.key) not in _warned and len(_warned) < MAX_WARNED:
             _warned.add((store.url, exc.key))  # once per process: an inbox lists again and again
-            log.warning("left out of listings: %s (run `hitl doctor`)", exc)
+            listing_log.warning("left out of listings: %s (run `hitl doctor`)", exc)
         return None
 
 

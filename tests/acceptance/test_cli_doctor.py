@@ -93,6 +93,10 @@ def test_show_of_a_bad_record_is_one_line_naming_its_key(hitl: Hitl, hitl_env: H
     result = hitl("show", ids["torn"])
     assert result.code == 1
     assert event_key(ids["torn"]) in result.error_line()
+    by_prefix = hitl("show", ids["torn"][:12])  # found through the listing, which skips it
+    assert by_prefix.code == 1
+    assert "1 record could not be read" in by_prefix.error_line()
+    assert "hitl doctor" in by_prefix.error_line()
 
 
 def test_a_store_outage_is_one_line_naming_the_store_and_the_cause(hitl: Hitl) -> None:
