@@ -4,12 +4,15 @@ request, capped per client and in all, heartbeats, an end, and replay from a cur
 from __future__ import annotations
 
 import contextlib
+import html
+import re
 import secrets
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -141,6 +144,21 @@ def test_an_answer_link_follows_its_own_event_only(secured: App) -> None:
     assert other_run.json()["error"] == "wrong_event"
     assert inbox.status_code == 403
     assert inbox.json()["error"] == "forbidden"
+
+
+def test_an_answer_landing_before_the_pages_stream_opens_still_reaches_it(
+    open_app: App,
+) -> None:
+    event = open_app.ask("count")
+    with open_app.client() as browser:
+        page = browser.get(f"/form/{event.request_id}")
+        found = re.search(r'data-outcomes-url="([^"]+)"', page.text)
+        assert found
+        event.answer(5)  # after the page was read, before its script follows the run
+        path, _, query = html.unescape(found.group(1)).partition("?")
+        with stream(browser, path, dict(parse_qsl(query)), timeout=5) as (response, messages_):
+            assert response.status_code == 200
+            assert answered_ids(messages_, 1) == [event.request_id]
 
 
 def test_a_page_reloaded_without_its_link_follows_with_the_link_its_browser_keeps(

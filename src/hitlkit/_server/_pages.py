@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
@@ -50,6 +51,7 @@ router = APIRouter(include_in_schema=False)
 
 _MAX_FORM_FIELDS = 500
 _URLENCODED = "application/x-www-form-urlencoded"
+FOLLOW_MARGIN = timedelta(seconds=5)
 
 _RESOLVED_LEADS = {
     "answered": "This event has been answered; the first answer counts.",
@@ -355,6 +357,9 @@ def _form_page(
         default_shown=shown(record.default) if record.has_default else None,
         csrf=csrf,
         answering_as=None if caller.kind == "nobody" else caller.by(None),
+        # The page's stream starts with what was recorded since just before the page read
+        # the event: an answer landing before the stream opens is not missed.
+        follow_since=f"{(utcnow() - FOLLOW_MARGIN).timestamp():.3f}",
     )
     set_csrf_cookie(request, response, cookie)
     return response
