@@ -382,7 +382,7 @@ def answer(
         if event.status == "answered":  # before this call: the same answer, sent again
             typer.echo(
                 f"Already recorded: {answer_line(outcome, utcnow())}, "
-                f"for {event.name} ({event.request_id})."
+                + printable(f"for {event.name} ({event.request_id}).")
             )
         else:
             typer.echo(
@@ -466,8 +466,8 @@ def doctor(
     else:
         for kind, findings in (("problem", report.problems), ("note", report.notes)):
             for finding in findings:
-                where = f"{_printable(finding.key)}: " if finding.key else ""
-                typer.echo(f"{kind}: {where}{_printable(finding.reason)}")
+                where = f"{printable(finding.key)}: " if finding.key else ""
+                typer.echo(f"{kind}: {where}{printable(finding.reason)}")
         problems = len(report.problems)
         verdict = (
             "no problems" if not problems else f"{problems} problem{'' if problems == 1 else 's'}"
@@ -545,11 +545,6 @@ def serve(
                 allowed_hosts=_split_hosts(allowed_host),
                 forwarded_allow_ips=_split_hosts([forwarded_allow_ips or ""]),
             )
-
-
-def _printable(text: str) -> str:
-    """`text` with control characters escaped: a file name can hold any, ESC included."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def _split_hosts(given: list[str] | None) -> list[str] | None:

@@ -146,8 +146,8 @@ def format_value(value: Any) -> str:
 def answer_line(outcome: Outcome, now: datetime) -> str:
     """A recorded answer in a line: its value, who gave it, when and through which channel."""
     return (
-        f"{format_value(outcome.value)} by {outcome.by or '-'} "
-        f"at {format_time(outcome.at, now)} via {outcome.via}"
+        f"{format_value(outcome.value)} by {printable(outcome.by or '-')} "
+        f"at {format_time(outcome.at, now)} via {printable(outcome.via)}"
     )
 
 

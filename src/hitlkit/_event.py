@@ -37,7 +37,7 @@ from hitlkit._watch import watcher_for
 __all__ = ["NOT_GIVEN", "Event", "PromptType", "new_event"]
 
 log = logging.getLogger("hitlkit.notify")
-store_log = logging.getLogger("hitlkit")
+hitlkit_log = logging.getLogger("hitlkit")
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -465,7 +465,7 @@ def _warn_if_default_differs(
     if given == record.has_default and (not given or value_type.dump(default) == record.default):
         return
     recorded = f"default {record.default!r}" if record.has_default else "no default"
-    logging.getLogger("hitlkit").warning(
+    hitlkit_log.warning(
         "event %r of run %r was created with %s; that one counts, not the default given now",
         record.name,
         record.run_id,
@@ -495,7 +495,7 @@ class _Outage:
         if (utcnow() - event.deadline).total_seconds() > grace:
             raise exc
         if not self._delay:
-            store_log.warning(
+            hitlkit_log.warning(
                 "waiting for %s (%s): %s; retrying until it answers",
                 event.name,
                 event.request_id,
@@ -506,7 +506,7 @@ class _Outage:
 
     def over(self) -> None:
         if self._delay:
-            store_log.warning("store %s answers again", self._event.store.url)
+            hitlkit_log.warning("store %s answers again", self._event.store.url)
         self._delay = 0.0
 
 

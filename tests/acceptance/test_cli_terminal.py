@@ -139,6 +139,17 @@ def test_an_error_quoting_who_answered_is_escaped(hitl: Hitl, hitl_env: HitlEnv)
     assert r"ana\x1b]52;" in result.stderr
 
 
+def test_a_retry_saying_who_answered_is_escaped(hitl: Hitl, hitl_env: HitlEnv) -> None:
+    request_id = hostile_event(hitl_env, answered=False)
+    user = f"ana{CLIPBOARD}"
+    assert hitl("answer", request_id, "ok", HITL_USER=user).code == 0
+    again = hitl("answer", request_id, "ok", HITL_USER=user)  # the same answer: a retry
+    assert again.code == 0, again.stderr
+    assert "Already recorded" in again.stdout
+    assert_escaped(again.stdout)
+    assert r"ana\x1b]52;" in again.stdout
+
+
 def test_the_interactive_question_is_escaped(hitl_env: HitlEnv) -> None:
     request_id = hostile_event(hitl_env, answered=False)
     done = subprocess.run(

@@ -151,10 +151,6 @@ class StreamGate:
 
         return leave
 
-    def open_count(self) -> int:
-        """How many streams are open."""
-        return self._total
-
 
 def stream_gate(request: Request) -> StreamGate:
     """The app's gate; made from the environment if its state lost it (see `auth_settings`)."""
