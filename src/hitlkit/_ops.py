@@ -364,12 +364,8 @@ async def answer_event(
     """
     # An outcome already recorded shows when the write fails: no read for it beforehand.
     record = await load_event(store, request_id)
-    if not record.may_answer(by):
-        # Checked first: the 409 of a resolved event would show its answer to anyone.
-        await _audit.record_refusal(store, record, by=by, via=via, detail="not_assigned")
-        raise NotAssignedError(
-            f"event {request_id} is assigned to other people; {by or 'anonymous'} may not answer it"
-        )
+    # Checked first: the 409 of a resolved event would show its answer to anyone.
+    await _refuse_unassigned(store, record, by=by, via=via, doing="answer")
     try:
         data = answer_data(record, value, as_text=as_text)
     except InvalidValueError:
@@ -442,10 +438,22 @@ def answer_data(record: EventRecord, value: object, *, as_text: bool = False) ->
 
 
 async def cancel_event(
-    store: Store, request_id: str, *, by: str | None, via: str, reason: str | None = None
+    store: Store,
+    request_id: str,
+    *,
+    by: str | None,
+    via: str,
+    reason: str | None = None,
+    assignees_only: bool = False,
 ) -> Outcome:
-    """Call the event off, if it is still open; waiters get `EventCancelledError`."""
+    """Call the event off, if it is still open; waiters get `EventCancelledError`.
+
+    With `assignees_only` (the app), an event with assignees is cancelled by them only:
+    others get `NotAssignedError`, audited.
+    """
     state = await get_event_state(store, request_id)
+    if assignees_only:
+        await _refuse_unassigned(store, state.record, by=by, via=via, doing="cancel")
     await _refuse_if_resolved(store, state, by=by, via=via)
     outcome = Outcome(
         request_id=request_id,
@@ -457,6 +465,17 @@ async def cancel_event(
         shown_sha256=_audit.shown_digest(state.record),
     )
     return await _record_or_raise(store, outcome, state.record)
+
+
+async def _refuse_unassigned(
+    store: Store, record: EventRecord, *, by: str | None, via: str, doing: str
+) -> None:
+    """`NotAssignedError` (audited) when the event has assignees and `by` is not one."""
+    if not record.may_answer(by):
+        await _audit.record_refusal(store, record, by=by, via=via, detail="not_assigned")
+        raise NotAssignedError(
+            f"event {record.id} is assigned to other people; {by or 'anonymous'} may not {doing} it"
+        )
 
 
 async def _refuse_if_resolved(store: Store, state: EventState, *, by: str | None, via: str) -> None:

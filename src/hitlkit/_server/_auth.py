@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from starlette.requests import Request
 
@@ -187,15 +187,23 @@ def signed_in(request: Request) -> Caller | None:
 
 
 def _session_caller(request: Request, settings: AuthSettings) -> Caller | None:
+    # Read once a request: the pages ask first, then `authenticate` (a signature check
+    # under every key, and a look at the tokens file, each time).
+    known = getattr(request.state, "signed_in", _UNREAD)
+    if known is not _UNREAD:
+        return cast("Caller | None", known)
     session = read_session(request, settings.keys) if settings.tokens else None
     identity = (
         settings.tokens.identify_hash(session.digest) if settings.tokens and session else None
     )
-    if session is None or identity is None:
-        return None
-    caller = Caller("token", identity, binding=session.binding)
+    caller = None
+    if session is not None and identity is not None:
+        caller = Caller("token", identity, binding=session.binding)
     request.state.signed_in = caller  # pages offer to sign out
     return caller
+
+
+_UNREAD = object()
 
 
 def auth_settings(request: Request) -> AuthSettings:

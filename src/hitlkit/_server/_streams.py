@@ -22,7 +22,6 @@ replica can take up a stream where another left off. `Last-Event-ID`, which
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,13 +32,14 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hitlkit import _config
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._server._auth import AuthFailure, Caller, authenticate
 from hitlkit._server._errors import error_response, short
 from hitlkit._server._sse import EventStream
 
 __all__ = [
-    "RETRY_AFTER_SECONDS",
+    "STREAM_RETRY_AFTER_SECONDS",
     "BadCursor",
     "StreamGate",
     "StreamLimits",
@@ -51,7 +51,7 @@ __all__ = [
     "stream_gate",
 ]
 
-RETRY_AFTER_SECONDS = 10
+STREAM_RETRY_AFTER_SECONDS = 10
 """What a refused stream's `Retry-After` says: streams end and free their place often."""
 
 
@@ -87,25 +87,13 @@ class StreamLimits:
     def from_env(cls) -> StreamLimits:
         """The limits set in the environment; defaults for those that are not set."""
         return cls(
-            per_client=int(_env("HITL_STREAMS_PER_CLIENT", cls.per_client)),
-            total=int(_env("HITL_STREAMS_TOTAL", cls.total)),
-            heartbeat_seconds=_env("HITL_STREAM_HEARTBEAT_SECONDS", cls.heartbeat_seconds),
-            max_seconds=_env("HITL_STREAM_MAX_SECONDS", cls.max_seconds),
+            per_client=_config.count("HITL_STREAMS_PER_CLIENT", cls.per_client),
+            total=_config.count("HITL_STREAMS_TOTAL", cls.total),
+            heartbeat_seconds=_config.seconds(
+                "HITL_STREAM_HEARTBEAT_SECONDS", cls.heartbeat_seconds
+            ),
+            max_seconds=_config.seconds("HITL_STREAM_MAX_SECONDS", cls.max_seconds),
         )
-
-
-def _env(name: str, default: float) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text) if isinstance(default, float) else int(text)
-    except ValueError:
-        value = 0
-    if not value > 0:
-        kind = "a number of seconds" if isinstance(default, float) else "a whole number"
-        raise ConfigurationError(f"{name} must be {kind} above 0, got {text!r}")
-    return value
 
 
 class TooManyStreams(Exception):
@@ -241,10 +229,6 @@ def open_stream(
     try:
         leave = gate.enter(client)
     except TooManyStreams as exc:
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        headers = {"Retry-After": str(STREAM_RETRY_AFTER_SECONDS)}
         return error_response(429, "too_many_streams", str(exc), headers=headers)
-    try:
-        return EventStream(messages(gate.limits), on_close=leave)
-    except BaseException:
-        leave()
-        raise
+    return EventStream(messages(gate.limits), on_close=leave)
