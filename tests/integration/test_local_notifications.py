@@ -296,3 +296,28 @@ def test_a_waiter_that_polls_more_often_is_not_held_to_an_earlier_waiters_interv
     # Waiters of one run share one listing: it must follow the shortest interval asked,
     # including one asked after the listing started sleeping.
     asyncio.run(_wait_next_to_a_slower_poller(tmp_path / "s"))
+
+
+def test_a_removed_outcomes_folder_turns_waiting_into_polling(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    store = hitl.LocalStore(root)
+    first = hitl.new_event("a", data_type=int, store=store, run_id="gone", serve=False)
+
+    async def main() -> list[int]:
+        waiting = asyncio.ensure_future(first.wait.aio())
+        await asyncio.sleep(0.3)  # the wait has its watch in place
+        await watcher_for(store).ready("outcomes/")
+        shutil.rmtree(root / "outcomes")  # its watch goes, and nothing would watch it again
+        await asyncio.sleep(0.3)
+        later = hitl.new_event(
+            "b", data_type=int, store=store, run_id="gone", serve=False, poll_interval_seconds=0.2
+        )
+        waiting_later = asyncio.ensure_future(later.wait.aio())
+        await asyncio.sleep(0.3)
+        other = hitl.LocalStore(root)
+        await hitl.answer.aio(later.request_id, 2, store=other)
+        await hitl.answer.aio(first.request_id, 1, store=other)
+        got = await asyncio.wait_for(asyncio.gather(waiting, waiting_later), WITHIN_SECONDS)
+        return list(got)
+
+    assert asyncio.run(main()) == [1, 2]

@@ -9,7 +9,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -19,7 +19,8 @@ import pytest
 
 import hitlkit
 from hitlkit import LocalStore
-from hitlkit._records import Outcome
+from hitlkit._links import sign_answer_link
+from hitlkit._records import Outcome, utcnow
 from hitlkit._server import StreamLimits, create_app
 from hitlkit._tokens import create_token
 from tests.integration.conftest import serve_in_thread
@@ -159,6 +160,26 @@ def test_an_answer_landing_before_the_pages_stream_opens_still_reaches_it(
         with stream(browser, path, dict(parse_qsl(query)), timeout=5) as (response, messages_):
             assert response.status_code == 200
             assert answered_ids(messages_, 1) == [event.request_id]
+
+
+def test_a_kept_link_that_no_longer_counts_does_not_stop_an_open_apps_page(
+    open_app: App,
+) -> None:
+    event = open_app.ask("count")
+    stale = sign_answer_link(
+        "an-old-secret-no-longer-kept-0123",
+        event.request_id,
+        identity="ana",
+        expires_at=utcnow() + timedelta(hours=1),
+    )
+    params = {"prefix": run_prefix(event), "event": event.request_id}
+    with open_app.client() as browser:
+        browser.cookies.set(f"hitl_link_{event.request_id}", stale)
+        with stream(browser, "/api/changes", params) as (response, found):
+            assert response.status_code == 200
+            next(found)
+            event.answer(3)
+            assert answered_ids(found, 1) == [event.request_id]
 
 
 def test_a_page_reloaded_without_its_link_follows_with_the_link_its_browser_keeps(

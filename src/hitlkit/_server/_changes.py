@@ -94,9 +94,17 @@ async def changes(
     default): connect again with `since` set to the last `id` to miss nothing. An event
     only says "look again": read the outcome to learn it.
     """
+    kept = None
     if token is None and event is not None and prefix == outcome_prefix(event):
-        token = _kept_link(request, event)
-    caller, client = stream_caller(request, link=token)
+        kept = _kept_link(request, event)
+    try:
+        caller, client = stream_caller(request, link=token or kept)
+    except AuthFailure:
+        if kept is None:
+            raise
+        # A kept link that no longer counts (expired, a retired secret) is as no link:
+        # the page itself was served without it.
+        caller, client = stream_caller(request, link=token)
     if caller.event is not None and outcome_prefix(caller.event) != prefix:
         message = "the answer link is for an event of another run"
         raise AuthFailure(403, "wrong_event", message, html=False)
@@ -110,7 +118,11 @@ async def changes(
     if not await store.list_async(EVENTS_PREFIX + run):
         message = f"no events in run {run[:-1]}: expected the first 8 digits of an event id"
         return error_response(404, "not_found", message)
-    follower = _Outcomes(store, prefix, since=cursor, only=caller.event)
+    # A page follows its own event (`event=`): only that one is read and reported.
+    only = caller.event or (
+        event if event is not None and prefix == outcome_prefix(event) else None
+    )
+    follower = _Outcomes(store, prefix, since=cursor, only=only)
 
     def messages(limits: StreamLimits) -> AsyncGenerator[str, None]:
         return follow(

@@ -113,7 +113,10 @@ def _follow_inotify(
                     changes.add((0, folder))
                     continue
                 if event.mask & _FLAGS.IGNORED:
-                    folders.pop(event.wd, None)
+                    gone = folders.pop(event.wd, None)
+                    if gone is not None and gone[1] == 0:
+                        # Nothing watches for it to come back: better to poll than to miss.
+                        raise OSError(f"the watched folder {gone[0]} was removed or moved")
                     continue
                 where = folders.get(event.wd)
                 if where is None or not event.name:
