@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final, Generic, Literal, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -21,6 +20,15 @@ from hitlkit._exceptions import (
     StoreUnavailableError,
 )
 from hitlkit._links import answer_url, sign_answer_link
+from hitlkit._options import (
+    NOT_GIVEN,
+    PromptType,
+    _NotGiven,
+    check_assignees,
+    check_options,
+    documented,
+    options_doc,
+)
 from hitlkit._records import (
     EventRecord,
     EventScope,
@@ -30,7 +38,7 @@ from hitlkit._records import (
     utcnow,
 )
 from hitlkit._store import Store, open_store
-from hitlkit._sync import syncify, syncmethod
+from hitlkit._sync import Syncified, syncify, syncmethod
 from hitlkit._types import ValueType, to_json, value_type_for
 from hitlkit._watch import watcher_for
 
@@ -41,26 +49,6 @@ hitlkit_log = logging.getLogger("hitlkit")
 
 T = TypeVar("T")
 U = TypeVar("U")
-
-MAX_NAME_LENGTH = 200
-MAX_PROMPT_LENGTH = 20_000
-MAX_ASSIGNEES = 100
-MAX_IDENTITY_LENGTH = 100
-MAX_DESCRIPTION_LENGTH = 5_000
-
-PromptType = Literal["text", "markdown"]
-"""How a prompt is shown: as plain text, or as Markdown (tables, code, links; no raw HTML)."""
-
-
-class _NotGiven(enum.Enum):
-    NOT_GIVEN = "NOT_GIVEN"
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-
-NOT_GIVEN: Final = _NotGiven.NOT_GIVEN
-"""Marks an option that was not given, where `None` is a meaningful value."""
 
 
 def _settle(future: asyncio.Future[None]) -> None:
@@ -354,6 +342,7 @@ class Event(Generic[T]):
 
     @staticmethod
     @syncify
+    @documented
     async def create(
         name: str,
         data_type: type[U],
@@ -376,45 +365,16 @@ class Event(Generic[T]):
     ) -> Event[U]:
         """Create the event `name` in this run, or find it if it exists.
 
-        - `data_type`: `int`, `float`, `str`, `bool`, a choice (`Literal["ship", "hold"]`,
-          an `Enum`), several choices (`list[...]`, `set[...]` of those), `Optional[X]`,
-          `datetime.date`, `datetime.datetime` (returned timezone-aware), or a pydantic
-          model, dataclass or `TypedDict` of these; `wait()` returns a value of it.
-          Others raise `UnsupportedTypeError`.
-        - `initial`: pre-fills the form: a value, a dict, or a partial model.
-        - `description`: help text shown with the answer's fields.
-        - `prompt_type`: "text" (default) or "markdown" (tables, code, links; raw HTML
-          is never run).
-        - `timeout_seconds`: the deadline, counted from the first creation and kept
-          across restarts. `poll_interval_seconds`: store checks where the store
-          cannot notify.
-        - `default`: returned by `wait()` at the deadline instead of raising. Recorded
-          when the event is first created: a restart finds the event's own default (or
-          none), and replays a recorded timeout as a timeout, whatever it passes now.
-        - `run_id`: defaults to `HITL_RUN_ID`, else one id per process.
-        - `store`: a `Store` or URL; defaults to `HITL_STORE`, else `./.hitl`.
-        - `endpoint`: the web app's URL; defaults to `HITL_ENDPOINT`. Where the store
-          cannot notify, answers the app reports wake `wait()` before the next poll.
-        - `serve`: start the web app in this process if none answers at the
-          endpoint; defaults to `HITL_AUTOSTART` (on).
-        - `assignees`: the identities (token names, link identities, user names)
-          that may answer; others get `NotAssignedError` (HTTP 403). Default: anyone.
-        - `notify`: Apprise URLs (`slack://…`, `mailto://…`, `json://…`) told when
-          this call creates the event (not when it finds it again): the prompt, a
-          link to answer (signed when `HITL_SECRET` is set), the deadline and the
-          run. Sent in the background, with retries. Default: `HITL_NOTIFY`; `[]`
-          sends nothing. Needs `pip install "hitlkit[notify]"`.
-        - `remind_before`: seconds before the deadline at which a waiting process
-          reminds the same targets, once, if the event is still open. Default:
-          `HITL_REMIND_BEFORE` (where shorter than the timeout), else none.
+        {options}
 
         ```python
         event = await Event.create.aio("ok", data_type=bool, prompt="Deploy?")
         ```
         """
         value_type = value_type_for(data_type)
-        _check_options(name, scope, prompt, timeout_seconds, poll_interval_seconds)
-        _check_texts(description, prompt_type)
+        check_options(
+            name, scope, prompt, timeout_seconds, poll_interval_seconds, description, prompt_type
+        )
         if not isinstance(default, _NotGiven):
             default = value_type.validate(default)
         notices = _notify.notices_for(notify, remind_before, timeout_seconds=timeout_seconds)
@@ -433,7 +393,7 @@ class Event(Generic[T]):
             poll_interval_seconds=poll_interval_seconds,
             default=None if isinstance(default, _NotGiven) else (default,),
             created_by=_config.host_and_pid(),
-            assignees=_checked_assignees(assignees),
+            assignees=check_assignees(assignees),
             prompt_type=prompt_type,
             description=description,
             initial=_initial_data(initial),
@@ -510,51 +470,6 @@ class _Outage:
         self._delay = 0.0
 
 
-def _check_options(
-    name: str, scope: str, prompt: str, timeout_seconds: float, poll_interval_seconds: float
-) -> None:
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
-        raise ValueError(f"name must be non-empty text of at most {MAX_NAME_LENGTH} characters")
-    if scope != "run":
-        raise ValueError(f'scope must be "run", got {scope!r}')
-    if not isinstance(prompt, str) or len(prompt) > MAX_PROMPT_LENGTH:
-        raise ValueError(f"prompt must be text of at most {MAX_PROMPT_LENGTH} characters")
-    for option, value in (
-        ("timeout_seconds", timeout_seconds),
-        ("poll_interval_seconds", poll_interval_seconds),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"{option} must be a positive number, got {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"{option} must be finite, got {value!r}")
-
-
-def _checked_assignees(assignees: Sequence[str] | None) -> tuple[str, ...] | None:
-    if assignees is None:
-        return None
-    if isinstance(assignees, str):
-        raise TypeError("assignees must be a list of identities, not one string")
-    chosen = tuple(dict.fromkeys(assignees))
-    if not chosen or len(chosen) > MAX_ASSIGNEES:
-        raise ValueError(f"assignees must name 1 to {MAX_ASSIGNEES} identities")
-    for who in chosen:
-        if not isinstance(who, str) or not who.strip() or len(who) > MAX_IDENTITY_LENGTH:
-            raise ValueError(
-                f"each assignee must be non-empty text of at most {MAX_IDENTITY_LENGTH} "
-                f"characters, got {who!r}"
-            )
-    return chosen
-
-
-def _check_texts(description: str | None, prompt_type: str) -> None:
-    if description is not None and (
-        not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH
-    ):
-        raise ValueError(f"description must be text of at most {MAX_DESCRIPTION_LENGTH} characters")
-    if prompt_type not in ("text", "markdown"):
-        raise ValueError(f'prompt_type must be "text" or "markdown", got {prompt_type!r}')
-
-
 def _initial_data(initial: object) -> Any:
     """`initial` as JSON data; a model keeps only the fields that were set."""
     if isinstance(initial, BaseModel):
@@ -562,54 +477,17 @@ def _initial_data(initial: object) -> Any:
     return to_json(initial)
 
 
-@syncify
-async def new_event(
-    name: str,
-    data_type: type[T],
-    scope: EventScope = "run",
-    prompt: str = "Please provide a value",
-    timeout_seconds: float = 3600,
-    poll_interval_seconds: float = 5,
-    *,
-    default: T | _NotGiven = NOT_GIVEN,
-    initial: object = None,
-    description: str | None = None,
-    prompt_type: PromptType = "text",
-    run_id: str | None = None,
-    store: Store | str | None = None,
-    endpoint: str | None = None,
-    serve: bool | None = None,
-    assignees: Sequence[str] | None = None,
-    notify: Sequence[str] | None = None,
-    remind_before: float | None = None,
-) -> Event[T]:
-    """Ask a person for a value of `data_type`; same as `Event.create`, whose docstring
-    describes every option.
+new_event = Syncified(Event.create.aio)
+new_event.__name__ = "new_event"
+new_event.__doc__ = f"""Ask a person for a value of `data_type`; the same call as `Event.create`.
 
-    ```python
-    import hitlkit as hitl
+```python
+import hitlkit as hitl
 
-    event = hitl.new_event("add_to_x", data_type=int, prompt="What should I add to x?")
-    print(event.form_url)
-    y = event.wait()
-    ```
-    """
-    return await Event.create.aio(
-        name,
-        data_type,
-        scope,
-        prompt,
-        timeout_seconds,
-        poll_interval_seconds,
-        default=default,
-        initial=initial,
-        description=description,
-        prompt_type=prompt_type,
-        run_id=run_id,
-        store=store,
-        endpoint=endpoint,
-        serve=serve,
-        assignees=assignees,
-        notify=notify,
-        remind_before=remind_before,
-    )
+event = hitl.new_event("add_to_x", data_type=int, prompt="What should I add to x?")
+print(event.form_url)
+y = event.wait()
+```
+
+{options_doc()}
+"""

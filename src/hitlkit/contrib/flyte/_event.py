@@ -13,8 +13,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import flyte.report
 
-from hitlkit._event import NOT_GIVEN, PromptType, _NotGiven
 from hitlkit._event import Event as _CoreEvent
+from hitlkit._options import NOT_GIVEN, PromptType, _NotGiven, documented, given
 from hitlkit._records import EventScope
 from hitlkit._store import Store
 from hitlkit._sync import Syncified
@@ -74,6 +74,7 @@ class Event(_CoreEvent[T]):
     # signatures held in attributes, hence the ignore.
     @staticmethod
     @_task_call
+    @documented
     async def create(  # type: ignore[override]
         name: str,
         data_type: type[U],
@@ -100,6 +101,8 @@ class Event(_CoreEvent[T]):
         to the run's name (`HITL_RUN_ID` still wins), and on a cluster the store
         and endpoint default to the deployed app's.
 
+        {options}
+
         ```python
         event = Event.create("ok", data_type=bool, prompt="Deploy?")
         ```
@@ -110,25 +113,11 @@ class Event(_CoreEvent[T]):
             if endpoint is None and not os.environ.get("HITL_ENDPOINT"):
                 endpoint = await asyncio.to_thread(app_endpoint)
             serve = False if serve is None else serve
-        core = await _CoreEvent.create.aio(
-            name,
-            data_type,
-            scope,
-            prompt,
-            timeout_seconds,
-            poll_interval_seconds,
-            default=default,
-            initial=initial,
-            description=description,
-            prompt_type=prompt_type,
-            run_id=run_id or found.run_id,
-            store=store if store is not None else found.store,
-            endpoint=endpoint,
-            serve=serve,
-            assignees=assignees,
-            notify=notify,
-            remind_before=remind_before,
+        options = given(locals())
+        options.update(
+            run_id=run_id or found.run_id, store=store if store is not None else found.store
         )
+        core = await _CoreEvent.create.aio(**options)
         event = Event(
             core.record,
             value_type=value_type_for(data_type),
