@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -13,12 +10,8 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from hitlkit import _config, _notify, _ops
-from hitlkit._exceptions import (
-    ConfigurationError,
-    EventCancelledError,
-    EventTimeoutError,
-    StoreUnavailableError,
-)
+from hitlkit._decisions import link_expiry, outcome_error
+from hitlkit._exceptions import ConfigurationError
 from hitlkit._links import answer_url, sign_answer_link
 from hitlkit._options import (
     NOT_GIVEN,
@@ -33,14 +26,12 @@ from hitlkit._records import (
     EventRecord,
     EventScope,
     Outcome,
-    outcome_key,
-    outcome_prefix,
     utcnow,
 )
 from hitlkit._store import Store, open_store
-from hitlkit._sync import Syncified, syncify, syncmethod
+from hitlkit._sync import Syncified, syncify, syncmethod, twinmethod
 from hitlkit._types import ValueType, to_json, value_type_for
-from hitlkit._watch import watcher_for
+from hitlkit._waiting import Waiting, wait_async, wait_sync
 
 __all__ = ["NOT_GIVEN", "Event", "PromptType", "new_event"]
 
@@ -49,11 +40,6 @@ hitlkit_log = logging.getLogger("hitlkit")
 
 T = TypeVar("T")
 U = TypeVar("U")
-
-
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
 
 
 class Event(Generic[T]):
@@ -187,20 +173,12 @@ class Event(Generic[T]):
             raise ConfigurationError(
                 "answer links need a secret shared with the app: set HITL_SECRET or pass secret="
             )
-        if expires_in is None:
-            expires_at = self.deadline
-        else:
-            seconds = (
-                expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
-            )
-            if not seconds > 0 or not math.isfinite(seconds):
-                raise ValueError(f"expires_in must be a positive duration, got {expires_in!r}")
-            expires_at = utcnow() + timedelta(seconds=seconds)
+        expires_at = link_expiry(self.deadline, expires_in, utcnow())
         token = sign_answer_link(key, self.request_id, identity=identity, expires_at=expires_at)
         return answer_url(self._endpoint, self.request_id, token)
 
-    @syncmethod
-    async def wait(self) -> T:
+    @twinmethod
+    def wait(self) -> T:
         """Block until the event resolves and return the answer.
 
         Returns the answer, or the default when the deadline passes and one was
@@ -215,7 +193,11 @@ class Event(Generic[T]):
         `StoreUnavailableError`. A record that cannot be read raises
         `CorruptRecordError`, naming its key.
         """
-        return await self._wait()
+        return self._result(wait_sync(self._waiting()))
+
+    @wait.twin
+    async def _wait_async(self) -> T:
+        return self._result(await wait_async(self._waiting()))
 
     @syncmethod
     async def outcome(self) -> Outcome | None:
@@ -252,87 +234,19 @@ class Event(Generic[T]):
             self._store, self.request_id, by=_config.current_user(), via="python", reason=reason
         )
 
-    async def _wait(self) -> T:
-        # One future per look, set by a wake-up or the deadline: a waiter holds little
-        # more than that while it waits, so ten thousand of them fit in a process.
-        loop = asyncio.get_running_loop()
-        woken: asyncio.Future[None] = loop.create_future()
-
-        def wake() -> None:
-            with contextlib.suppress(RuntimeError):  # the waiting loop has closed
-                loop.call_soon_threadsafe(_settle, woken)
-
-        watcher = watcher_for(self._store)
-        prefix = outcome_prefix(self.request_id)
-        unsubscribe = watcher.subscribe(
-            outcome_key(self.request_id),
-            prefix,
-            wake,
-            self.poll_interval_seconds,
-            endpoint=self._endpoint,
-        )
-        reminder = self._schedule_reminder()
-        outage = _Outage(self)
-        try:
-            # Notified first, then look: an answer that lands at any moment after is seen.
-            await watcher.ready(prefix)
-            while True:
-                woken = loop.create_future()
-                try:
-                    outcome = await self._look()
-                except StoreUnavailableError as exc:
-                    delay = outage.retry_in(exc)  # raises once it is time to give up
-                else:
-                    outage.over()
-                    if outcome is not None:
-                        return self._result(outcome)
-                    delay = (self.deadline - utcnow()).total_seconds()
-                timer = loop.call_later(delay, _settle, woken)
-                try:
-                    await woken
-                finally:
-                    timer.cancel()
-        finally:
-            unsubscribe()
-            if reminder is not None:
-                reminder.cancel()
-
-    async def _look(self) -> Outcome | None:
-        """The outcome, recording the timeout once the deadline has passed; None while open."""
-        outcome = await _ops.load_outcome(self._store, self.request_id)
-        if outcome is None and not self.deadline > utcnow():
-            outcome = await _ops.expire_event(self._store, self._record)
-        return outcome
-
-    def _schedule_reminder(self) -> asyncio.Task[None] | None:
-        """Start the reminder's timer, if this event has one; the task never raises."""
-        notices = self._notices
-        if notices is None or notices.remind_before is None:
-            return None
-        remind_at = self.deadline - timedelta(seconds=notices.remind_before)
-        delay = max(0.0, (remind_at - utcnow()).total_seconds())
-
-        async def remind_later() -> None:
-            await asyncio.sleep(delay)
-            try:
-                await _notify.remind(self._store, self._record, notices, self._endpoint)
-            except Exception as exc:  # a reminder never fails the wait
-                log.warning("could not send the reminder of %s: %s", self.request_id, exc)
-
-        return asyncio.ensure_future(remind_later())
+    def _waiting(self) -> Waiting:
+        return Waiting(self._store, self._record, self._endpoint, self._notices)
 
     def _result(self, outcome: Outcome) -> T:
-        # The recorded outcome is the truth: a restarted program replays it exactly, whatever
-        # default it passes now (the default recorded at creation is what `defaulted` holds).
-        if outcome.status in ("answered", "defaulted"):
-            return self._value_type.load(outcome.value)
-        if outcome.status == "cancelled":
-            reason = f": {outcome.reason}" if outcome.reason else ""
-            raise EventCancelledError(f"event {self.name!r} was cancelled{reason}", outcome)
-        raise EventTimeoutError(
-            f"event {self.name!r} ({self.request_id}) got no answer within "
-            f"{self.timeout_seconds:g} second{'' if self.timeout_seconds == 1 else 's'}"
+        error = outcome_error(
+            outcome,
+            name=self.name,
+            request_id=self.request_id,
+            timeout_seconds=self.timeout_seconds,
         )
+        if error is not None:
+            raise error
+        return self._value_type.load(outcome.value)
 
     def __repr__(self) -> str:
         return (
@@ -431,43 +345,6 @@ def _warn_if_default_differs(
         record.run_id,
         recorded,
     )
-
-
-OUTAGE_GRACE_POLLS = 10
-"""How many poll intervals past the deadline a waiter keeps trying a store that fails."""
-FIRST_RETRY_SECONDS = 0.05
-
-
-class _Outage:
-    """A waiter's view of a store that fails: when to look again, and when to give up.
-
-    Retries back off from `FIRST_RETRY_SECONDS`, doubling up to the poll interval.
-    """
-
-    def __init__(self, event: Event[Any]) -> None:
-        self._event = event
-        self._delay = 0.0
-
-    def retry_in(self, exc: StoreUnavailableError) -> float:
-        """Seconds until the next look; raises `exc` once past the deadline's grace."""
-        event = self._event
-        grace = event.poll_interval_seconds * OUTAGE_GRACE_POLLS
-        if (utcnow() - event.deadline).total_seconds() > grace:
-            raise exc
-        if not self._delay:
-            hitlkit_log.warning(
-                "waiting for %s (%s): %s; retrying until it answers",
-                event.name,
-                event.request_id,
-                exc,
-            )
-        self._delay = min(max(self._delay * 2, FIRST_RETRY_SECONDS), event.poll_interval_seconds)
-        return self._delay
-
-    def over(self) -> None:
-        if self._delay:
-            hitlkit_log.warning("store %s answers again", self._event.store.url)
-        self._delay = 0.0
 
 
 def _initial_data(initial: object) -> Any:

@@ -19,7 +19,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from hitlkit._exceptions import HitlError
 
-__all__ = ["Syncified", "background_loop", "run_sync", "syncify", "syncmethod"]
+__all__ = ["Syncified", "background_loop", "run_sync", "syncify", "syncmethod", "twinmethod"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -214,5 +214,64 @@ class syncmethod(Generic[S, P, R]):
             return self
         bound = Syncified(functools.partial(self.fn, obj))
         bound.__name__ = self.__name__
+        bound.__doc__ = self.__doc__
+        return bound
+
+
+class _Twin(Syncified[P, R]):
+    """A `Syncified` whose plain call runs a sync function in the calling thread."""
+
+    def __init__(
+        self, fn: Callable[P, R], aio: Callable[P, Coroutine[Any, Any, R]], name: str
+    ) -> None:
+        super().__init__(aio)
+        self._fn = fn
+        self.__name__ = name
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self._fn(*args, **kwargs)
+
+
+class twinmethod(Generic[S, P, R]):
+    """A method written twice, as a sync driver and an async driver of the same logic.
+
+    `obj.method()` runs the sync one in the calling thread; `await obj.method.aio()`
+    the async one. Where the two would only differ in blocking, use `syncmethod`.
+
+    ```python
+    class Event:
+        @twinmethod
+        def wait(self) -> int: ...
+
+        @wait.twin
+        async def _wait_async(self) -> int: ...
+    ```
+    """
+
+    def __init__(self, fn: Callable[Concatenate[S, P], R]) -> None:
+        self.fn = fn
+        self.aio: Callable[Concatenate[S, P], Coroutine[Any, Any, R]] | None = None
+        self.__doc__ = fn.__doc__
+        self.__name__ = fn.__name__
+
+    def twin(
+        self, aio: Callable[Concatenate[S, P], Coroutine[Any, Any, R]]
+    ) -> Callable[Concatenate[S, P], Coroutine[Any, Any, R]]:
+        """Register the async driver."""
+        self.aio = aio
+        return aio
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> twinmethod[S, P, R]: ...
+    @overload
+    def __get__(self, obj: S, owner: type[Any]) -> Syncified[P, R]: ...
+    def __get__(self, obj: S | None, owner: type[Any]) -> Any:
+        if obj is None:
+            return self
+        if self.aio is None:
+            raise TypeError(f"{self.__name__} has no async twin")
+        bound = _Twin(
+            functools.partial(self.fn, obj), functools.partial(self.aio, obj), self.__name__
+        )
         bound.__doc__ = self.__doc__
         return bound

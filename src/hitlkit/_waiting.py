@@ -1,0 +1,205 @@
+"""The drivers of `wait_flow`: one for a blocked thread, one for a coroutine.
+
+Both follow the same logic (`_decisions.wait_flow`) and differ only in how they
+do its steps: the async driver awaits the store and a future that a wake-up or a
+timer sets; the sync driver blocks its own thread on a `threading.Event`, and
+hands each store read to hitlkit's background loop.
+
+```python
+outcome = wait_sync(Waiting(store, record, endpoint, notices))
+outcome = await wait_async(Waiting(store, record, endpoint, notices))
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Coroutine, Generator
+from dataclasses import dataclass
+from typing import Any
+
+from hitlkit import _notify, _ops
+from hitlkit._decisions import (
+    Expire,
+    Look,
+    OutageBegan,
+    OutageOver,
+    Sleep,
+    Step,
+    reminder_delay,
+    wait_flow,
+)
+from hitlkit._exceptions import StoreUnavailableError
+from hitlkit._records import EventRecord, Outcome, outcome_key, outcome_prefix, utcnow
+from hitlkit._store import Store
+from hitlkit._sync import SIGNAL_CHECK_SECONDS, background_loop, run_sync
+from hitlkit._watch import watcher_for
+
+__all__ = ["Waiting", "wait_async", "wait_sync"]
+
+log = logging.getLogger("hitlkit")
+notify_log = logging.getLogger("hitlkit.notify")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a driver needs of the event it waits for."""
+
+    store: Store
+    record: EventRecord
+    endpoint: str
+    notices: _notify.Notices | None
+
+    def subscribe(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Have `wake()` called (from any thread) when an outcome may have been recorded."""
+        return watcher_for(self.store).subscribe(
+            outcome_key(self.record.id),
+            outcome_prefix(self.record.id),
+            wake,
+            self.record.poll_interval_seconds,
+            endpoint=self.endpoint,
+        )
+
+    async def ready(self) -> None:
+        """Return once an outcome recorded from now on wakes the subscriber."""
+        await watcher_for(self.store).ready(outcome_prefix(self.record.id))
+
+    def flow(self) -> Generator[Step, Outcome | None, Outcome]:
+        return wait_flow(self.record.deadline, self.record.poll_interval_seconds)
+
+    async def do(self, step: Step) -> Outcome | None:
+        """Carry out a step that is not a sleep; return what the flow is sent back."""
+        if isinstance(step, Look):
+            return await _ops.load_outcome(self.store, self.record.id)
+        if isinstance(step, Expire):
+            return await _ops.expire_event(self.store, self.record)
+        if isinstance(step, OutageBegan):
+            log.warning(
+                "waiting for %s (%s): %s; retrying until it answers",
+                self.record.name,
+                self.record.id,
+                step.error,
+            )
+        elif isinstance(step, OutageOver):
+            log.warning("store %s answers again", self.store.url)
+        return None
+
+    def reminder(self) -> Coroutine[Any, Any, None] | None:
+        """What sends the reminder when it is due (and never raises), if there is one."""
+        notices = self.notices
+        if notices is None or notices.remind_before is None:
+            return None
+        delay = reminder_delay(self.record.deadline, notices.remind_before, utcnow())
+
+        async def remind_later(notices: _notify.Notices) -> None:
+            await asyncio.sleep(delay)
+            try:
+                await _notify.remind(self.store, self.record, notices, self.endpoint)
+            except Exception as exc:  # a reminder never fails the wait
+                notify_log.warning("could not send the reminder of %s: %s", self.record.id, exc)
+
+        return remind_later(notices)
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+async def wait_async(waiting: Waiting) -> Outcome:
+    """Wait on the running loop: one future per look, which a wake-up or a timer sets.
+
+    A waiter holds little more than that while it waits, so ten thousand of them
+    fit in a process.
+    """
+    loop = asyncio.get_running_loop()
+    woken: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        with contextlib.suppress(RuntimeError):  # the waiting loop has closed
+            loop.call_soon_threadsafe(_settle, woken)
+
+    unsubscribe = waiting.subscribe(wake)
+    remind = waiting.reminder()
+    reminder = None if remind is None else asyncio.ensure_future(remind)
+    flow = waiting.flow()
+    try:
+        # Notified first, then look: an answer that lands at any moment after is seen.
+        await waiting.ready()
+        step = next(flow)
+        while True:
+            if isinstance(step, Look):
+                woken = loop.create_future()  # wake-ups from now on end the next sleep
+            reply = None
+            try:
+                if isinstance(step, Sleep):
+                    timer = loop.call_later(step.seconds, _settle, woken)
+                    try:
+                        await woken
+                    finally:
+                        timer.cancel()
+                else:
+                    reply = await waiting.do(step)
+            except StoreUnavailableError as exc:
+                step = flow.throw(exc)
+            else:
+                step = flow.send(reply)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    finally:
+        unsubscribe()
+        if reminder is not None:
+            reminder.cancel()
+
+
+def wait_sync(waiting: Waiting) -> Outcome:
+    """Wait in this thread; each store read runs on hitlkit's background loop."""
+    woken = threading.Event()
+    unsubscribe = waiting.subscribe(woken.set)
+    remind = waiting.reminder()
+    reminder: concurrent.futures.Future[None] | None = None
+    if remind is not None:
+        reminder = asyncio.run_coroutine_threadsafe(remind, background_loop())
+    flow = waiting.flow()
+    try:
+        run_sync(waiting.ready())
+        step = next(flow)
+        while True:
+            if isinstance(step, Look):
+                woken.clear()  # wake-ups from now on end the next sleep
+            reply = None
+            try:
+                if isinstance(step, Sleep):
+                    _sleep(woken, step.seconds)
+                else:
+                    reply = run_sync(waiting.do(step))
+            except StoreUnavailableError as exc:
+                step = flow.throw(exc)
+            else:
+                step = flow.send(reply)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    finally:
+        unsubscribe()
+        if reminder is not None:
+            reminder.cancel()
+
+
+def _sleep(woken: threading.Event, seconds: float) -> None:
+    """Block until `woken` is set or `seconds` pass.
+
+    The main thread, where Python runs signal handlers, waits in slices, so that
+    a Ctrl-C is never left unnoticed until the wait ends.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    end = time.monotonic() + seconds
+    while not woken.is_set():
+        left = end - time.monotonic()
+        if left <= 0:
+            return
+        woken.wait(min(left, SIGNAL_CHECK_SECONDS if main else threading.TIMEOUT_MAX))
