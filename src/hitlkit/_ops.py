@@ -55,6 +55,7 @@ from hitlkit._records import (
     outcome_key,
     utcnow,
 )
+from hitlkit._runtime import Runtime, runtime
 from hitlkit._schema import validate_answer, validate_text
 from hitlkit._store import Store
 from hitlkit._types import Validation, ValueType, to_json, value_type_named
@@ -247,7 +248,7 @@ async def load_event(store: Store, request_id: str) -> EventRecord:
     """
     if not is_event_id(request_id):
         raise EventNotFoundError(request_id)
-    cached = _records.get(store, request_id)
+    cached = runtime().get(_RecordCache).get(store, request_id)
     if cached is not None:
         return cached
     key = event_key(request_id)
@@ -256,7 +257,7 @@ async def load_event(store: Store, request_id: str) -> EventRecord:
         raise EventNotFoundError(request_id)
     record = _parsed(EventRecord, data, key, store)
     _check_names(store, key, request_id, record.id)
-    _records.put(store, record)
+    runtime().get(_RecordCache).put(store, record)
     return record
 
 
@@ -266,7 +267,7 @@ RECORD_CACHE_SIZE = 4096
 class _RecordCache:
     """Recently read event records, per store object (a record never changes once written)."""
 
-    def __init__(self) -> None:
+    def __init__(self, owner: Runtime) -> None:
         self._by_store: weakref.WeakKeyDictionary[Store, dict[str, EventRecord]] = (
             weakref.WeakKeyDictionary()
         )
@@ -283,9 +284,6 @@ class _RecordCache:
             if len(records) >= RECORD_CACHE_SIZE:
                 del records[next(iter(records))]  # the oldest
             records[record.id] = record
-
-
-_records = _RecordCache()
 
 
 async def load_outcome(store: Store, request_id: str) -> Outcome | None:

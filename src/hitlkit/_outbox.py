@@ -16,7 +16,6 @@ outbox().submit(Delivery(label="json://hooks.example.com/…", send=post, on_don
 
 from __future__ import annotations
 
-import atexit
 import heapq
 import itertools
 import logging
@@ -24,6 +23,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from hitlkit._runtime import Runtime, runtime
 
 __all__ = ["EXIT_GRACE_SECONDS", "MAX_ATTEMPTS", "Delivery", "Outbox", "outbox"]
 
@@ -53,10 +54,11 @@ class Delivery:
 
 
 class Outbox:
-    """A queue of deliveries and the daemon threads that work it off."""
+    """A queue of deliveries and the daemon threads (of `owner`) that work it off."""
 
     def __init__(
         self,
+        owner: Runtime,
         *,
         workers: int = WORKERS,
         max_attempts: int = MAX_ATTEMPTS,
@@ -70,14 +72,15 @@ class Outbox:
         self._busy = 0
         self._threads: list[threading.Thread] = []
         self._cond = threading.Condition()
+        self._owner = owner
+        self._closed = False
 
     def submit(self, delivery: Delivery) -> None:
         """Queue `delivery` to be attempted now; returns at once."""
         with self._cond:
             self._push(time.monotonic(), delivery)
             while len(self._threads) < self._workers:
-                thread = threading.Thread(target=self._work, name="hitlkit-notify", daemon=True)
-                thread.start()
+                thread = self._owner.start_thread(self._work, name="hitlkit-notify")
                 self._threads.append(thread)
 
     def drain(self, timeout: float) -> int:
@@ -91,22 +94,28 @@ class Outbox:
                 self._cond.wait(until - now)
             return self._busy + len(self._due)
 
+    def close(self) -> None:
+        """Stop the threads once their attempt under way ends; what is left is dropped."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
     def _push(self, due: float, delivery: Delivery) -> None:
         heapq.heappush(self._due, (due, next(self._order), delivery))
         self._cond.notify_all()
 
-    def _next(self) -> Delivery:
+    def _next(self) -> Delivery | None:
         with self._cond:
-            while True:
+            while not self._closed:
                 now = time.monotonic()
                 if self._due and self._due[0][0] <= now:
                     self._busy += 1
                     return heapq.heappop(self._due)[2]
                 self._cond.wait(self._due[0][0] - now if self._due else None)
+            return None
 
     def _work(self) -> None:
-        while True:
-            delivery = self._next()
+        while (delivery := self._next()) is not None:
             delivery.attempts += 1
             ok = _attempt(delivery)
             retry = not ok and delivery.attempts < self._max_attempts
@@ -149,21 +158,20 @@ def _finish(delivery: Delivery, ok: bool) -> None:
         log.warning("could not record the notification to %s: %s", delivery.label, exc)
 
 
-_outbox: Outbox | None = None
-_lock = threading.Lock()
-
-
 def outbox() -> Outbox:
-    """The process's outbox, made on first use; at exit it gets `EXIT_GRACE_SECONDS`."""
-    global _outbox
-    with _lock:
-        if _outbox is None:
-            _outbox = Outbox()
-            atexit.register(_drain_at_exit, _outbox)
-        return _outbox
+    """The process's outbox (the runtime's), made on first use; at exit it gets
+    `EXIT_GRACE_SECONDS` for what is under way."""
+    return runtime().get(_made)
 
 
-def _drain_at_exit(box: Outbox) -> None:
-    left = box.drain(EXIT_GRACE_SECONDS)
-    if left:
-        log.error("%d notification(s) left undelivered at exit", left)
+def _made(owner: Runtime) -> Outbox:
+    box = Outbox(owner)
+
+    def drain_then_close() -> None:
+        left = box.drain(EXIT_GRACE_SECONDS)
+        box.close()
+        if left:
+            log.error("%d notification(s) left undelivered at exit", left)
+
+    owner.on_shutdown(drain_then_close)
+    return box

@@ -35,6 +35,7 @@ import httpx
 from hitlkit import _config
 from hitlkit._config import LOCAL_HOSTS
 from hitlkit._records import is_event_id, outcome_key, outcome_prefix
+from hitlkit._runtime import Runtime, runtime
 
 __all__ = ["follow_app"]
 
@@ -48,10 +49,15 @@ an answer written as the connection broke, and clocks a little apart."""
 # Three missed keep-alives: the connection is gone even if no error says so.
 _TIMEOUT = httpx.Timeout(10.0, read=45.0)
 
-_refused: set[tuple[str, str | None]] = set()
-"""(endpoint, token) pairs an app refused: not asked again by this process."""
-_told: set[str] = set()
-"""Endpoints whose refusal has been logged."""
+
+class _Refusals:
+    """What apps refused, kept by the runtime: not asked again, and said once."""
+
+    def __init__(self, owner: Runtime) -> None:
+        self.refused: set[tuple[str, str | None]] = set()
+        """(endpoint, token) pairs an app refused."""
+        self.told: set[str] = set()
+        """Endpoints whose refusal has been logged."""
 
 
 async def follow_app(endpoint: str, prefix: str, on_keys: Callable[[set[str]], None]) -> None:
@@ -61,7 +67,7 @@ async def follow_app(endpoint: str, prefix: str, on_keys: Callable[[set[str]], N
     set). After any other failure it waits 1, 2, 4 … up to 30 seconds and connects again.
     """
     token = _config.client_token()
-    if (endpoint, token) in _refused:
+    if (endpoint, token) in runtime().get(_Refusals).refused:
         return
     delay = FIRST_RETRY_SECONDS
     heard = _Heard()
@@ -106,10 +112,11 @@ class _Heard:
 
 async def _refused_by(endpoint: str, token: str | None, response: httpx.Response) -> None:
     """Stop asking `endpoint` with `token`, and say why once per endpoint."""
-    _refused.add((endpoint, token))
-    if endpoint in _told:
+    refusals = runtime().get(_Refusals)
+    refusals.refused.add((endpoint, token))
+    if endpoint in refusals.told:
         return
-    _told.add(endpoint)
+    refusals.told.add(endpoint)
     await response.aread()
     try:
         reason = str(response.json().get("message", ""))

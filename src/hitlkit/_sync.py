@@ -9,15 +9,14 @@ running loop (a notebook cell), and from threads, without `asyncio.run`.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import concurrent.futures
-import contextlib
 import functools
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from hitlkit._exceptions import HitlError
+from hitlkit._runtime import runtime
 
 __all__ = ["Syncified", "background_loop", "run_sync", "syncify", "syncmethod", "twinmethod"]
 
@@ -25,55 +24,12 @@ P = ParamSpec("P")
 R = TypeVar("R")
 S = TypeVar("S")
 
-STOP_TIMEOUT_SECONDS = 1.0
 SIGNAL_CHECK_SECONDS = 0.1
-
-_loop: asyncio.AbstractEventLoop | None = None
-_thread: threading.Thread | None = None
-_lock = threading.Lock()
 
 
 def background_loop() -> asyncio.AbstractEventLoop:
-    """hitlkit's own event loop, running in a daemon thread started on first use."""
-    global _loop, _thread
-    with _lock:
-        if _loop is None or _thread is None or not _thread.is_alive():
-            loop = asyncio.new_event_loop()
-            ready = threading.Event()
-
-            def run() -> None:
-                asyncio.set_event_loop(loop)
-                loop.call_soon(ready.set)
-                loop.run_forever()
-
-            _thread = threading.Thread(target=run, name="hitlkit-loop", daemon=True)
-            _thread.start()
-            ready.wait()
-            _loop = loop
-            atexit.register(_stop_background_loop, loop, _thread)
-        return _loop
-
-
-def _stop_background_loop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
-    """At exit, cancel what runs on the loop and stop it, before the interpreter goes away.
-
-    Left running, a watcher's request could complete in a native client's own
-    threads while the interpreter is being torn down, which can abort the process.
-    """
-
-    async def cancel_all() -> None:
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
-
-    if not loop.is_running() or threading.current_thread() is thread:
-        return
-    with contextlib.suppress(Exception):
-        asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(STOP_TIMEOUT_SECONDS * 2)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(STOP_TIMEOUT_SECONDS)
+    """hitlkit's own event loop: the current runtime's, running in a thread of its own."""
+    return runtime().loop()
 
 
 def run_sync(coro: Coroutine[Any, Any, R]) -> R:
@@ -84,8 +40,9 @@ def run_sync(coro: Coroutine[Any, Any, R]) -> R:
     without having run, and nothing is left pending.
     """
     try:
-        loop = background_loop()
-        if threading.current_thread() is _thread:
+        owner = runtime()
+        loop = owner.loop()
+        if owner.in_loop_thread():
             raise HitlError(
                 "a blocking hitlkit call was made from hitlkit's own event loop; "
                 "use the .aio() form"

@@ -37,8 +37,8 @@ from functools import partial
 from typing import Any
 
 from hitlkit._push import follow_app
+from hitlkit._runtime import Runtime, runtime
 from hitlkit._store import Store
-from hitlkit._sync import background_loop
 
 __all__ = ["Watcher", "watcher_for"]
 
@@ -87,8 +87,9 @@ def _top(prefix: str) -> str:
 class Watcher:
     """Wakes waiters on `store` when keys they wait for may have been written."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, owner: Runtime) -> None:
         self.store = store
+        self.owner = owner
         self._lock = threading.Lock()
         self._subs: dict[str, dict[int, _Subscription]] = {}
         self._tasks: dict[str, concurrent.futures.Future[None]] = {}
@@ -157,7 +158,7 @@ class Watcher:
                 source.prefixes += 1
                 self._tasks[prefix] = self._start(self._follow(prefix, source))
             else:  # its listing may be asleep for a longer interval than this one asks
-                background_loop().call_soon_threadsafe(self._nudge, prefix)
+                self.owner.loop().call_soon_threadsafe(self._nudge, prefix)
 
         def unsubscribe() -> None:
             with self._lock:
@@ -171,13 +172,12 @@ class Watcher:
                 if source is not None:
                     source.prefixes -= 1
                     if source.prefixes == 0:
-                        background_loop().call_soon_threadsafe(self._stop_later, _top(prefix))
+                        self.owner.loop().call_soon_threadsafe(self._stop_later, _top(prefix))
 
         return unsubscribe
 
-    @staticmethod
-    def _start(coro: Coroutine[Any, Any, None]) -> concurrent.futures.Future[None]:
-        return asyncio.run_coroutine_threadsafe(coro, background_loop())
+    def _start(self, coro: Coroutine[Any, Any, None]) -> concurrent.futures.Future[None]:
+        return asyncio.run_coroutine_threadsafe(coro, self.owner.loop())
 
     # -- notifications ----------------------------------------------------------
 
@@ -232,7 +232,7 @@ class Watcher:
                     self._tasks[prefix] = self._start(self._follow(prefix, source))
 
     def _stop_later(self, top: str) -> None:
-        background_loop().call_later(LINGER_SECONDS, self._stop_if_idle, top)
+        asyncio.get_running_loop().call_later(LINGER_SECONDS, self._stop_if_idle, top)
 
     def _stop_if_idle(self, top: str) -> None:
         with self._lock:
@@ -336,9 +336,15 @@ _watchers_lock = threading.Lock()
 
 
 def watcher_for(store: Store) -> Watcher:
-    """The process-wide watcher of `store`, kept on the store so both live as long."""
+    """The watcher of `store` in the current runtime, kept on the store so both live as long.
+
+    A watcher made in a runtime that has ended since is replaced: its tasks ended with it.
+    """
+    owner = runtime()
     with _watchers_lock:
         watcher: Watcher | None = store.__dict__.get("_hitlkit_watcher")
-        if watcher is None:
-            watcher = store.__dict__["_hitlkit_watcher"] = Watcher(store)
+        if watcher is None or watcher.owner is not owner:
+            if watcher is not None:
+                store.remove_listener(watcher._on_write)
+            watcher = store.__dict__["_hitlkit_watcher"] = Watcher(store, owner)
         return watcher

@@ -20,7 +20,6 @@ sharing the store still waits.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import errno
 import gc
 import logging
@@ -39,6 +38,7 @@ from fastapi import FastAPI
 from hitlkit import _config
 from hitlkit._config import LOCAL_HOSTS, LOOPBACK_HOSTS
 from hitlkit._exceptions import ConfigurationError
+from hitlkit._runtime import Runtime, runtime
 from hitlkit._server._app import create_app
 from hitlkit._server._auth import check_serving
 from hitlkit._server._context import store_fingerprint
@@ -59,11 +59,37 @@ PROBE_TIMEOUT_SECONDS = 1.0
 START_TIMEOUT_SECONDS = 5.0
 KEEPER_INTERVAL_SECONDS = 2.0
 
-_lock = threading.Lock()
-_checked: set[tuple[str, str]] = set()
-_started: dict[str, tuple[uvicorn.Server, threading.Thread]] = {}
-_borrowed: dict[str, Store] = {}
-_keeper: threading.Thread | None = None
+
+class _Apps:
+    """The apps a runtime started or borrows, and the endpoints it has checked.
+
+    Part of the runtime (`runtime().get(_Apps)`): its shutdown stops the apps, at
+    exit letting each finish the request that brought the last answer.
+    """
+
+    def __init__(self, owner: Runtime) -> None:
+        self.owner = owner
+        self.lock = threading.Lock()
+        self.checked: set[tuple[str, str]] = set()
+        self.started: dict[str, tuple[uvicorn.Server, threading.Thread]] = {}
+        self.borrowed: dict[str, Store] = {}
+        self.keeper: threading.Thread | None = None
+        owner.on_shutdown(self.stop)
+
+    def stop(self) -> None:
+        with self.lock:
+            started = list(self.started.values())
+            self.started.clear()
+            self.checked.clear()
+            self.borrowed.clear()
+        for server, _ in started:
+            server.should_exit = True
+        for _, thread in started:
+            thread.join(START_TIMEOUT_SECONDS)
+
+
+def _apps() -> _Apps:
+    return runtime().get(_Apps)
 
 
 async def ensure_app(store: Store, endpoint: str) -> None:
@@ -77,7 +103,7 @@ async def ensure_app(store: Store, endpoint: str) -> None:
     ```
     """
     endpoint = endpoint.rstrip("/")
-    if (endpoint, store_fingerprint(store)) in _checked:
+    if (endpoint, store_fingerprint(store)) in _apps().checked:
         return
     await asyncio.to_thread(_ensure, store, endpoint)
 
@@ -131,72 +157,62 @@ def serve(
 
 def stop_started_apps() -> None:
     """Stop the apps `ensure_app` started in this process, and forget what it checked."""
-    with _lock:
-        started = list(_started.values())
-        _started.clear()
-        _checked.clear()
-        _borrowed.clear()
-    for server, _ in started:
-        server.should_exit = True
-    for _, thread in started:
-        thread.join(START_TIMEOUT_SECONDS)
+    _apps().stop()
 
 
 def _ensure(store: Store, endpoint: str) -> None:
     fingerprint = store_fingerprint(store)
-    with _lock:
-        if (endpoint, fingerprint) in _checked:
+    apps = _apps()
+    with apps.lock:
+        if (endpoint, fingerprint) in apps.checked:
             return
         host, port = _host_and_port(endpoint)
         can_start = host in LOCAL_HOSTS and endpoint.startswith("http://")
         if _answers(endpoint, fingerprint, PROBE_TIMEOUT_SECONDS):
-            if can_start and endpoint not in _started:
-                _borrow(store, endpoint)
+            if can_start and endpoint not in apps.started:
+                _borrow(apps, store, endpoint)
         else:
             if can_start:
-                _start(store, endpoint, host, port, fingerprint)
+                _start(apps, store, endpoint, host, port, fingerprint)
             else:
                 log.warning(
                     "no hitlkit app answers at %s, so its forms will not load until one runs "
                     "there; waiting for answers still works through the store",
                     endpoint,
                 )
-        _checked.add((endpoint, fingerprint))
+        apps.checked.add((endpoint, fingerprint))
 
 
-def _borrow(store: Store, endpoint: str) -> None:
+def _borrow(apps: _Apps, store: Store, endpoint: str) -> None:
     """Remember that another process serves `endpoint`, and keep an eye on it."""
-    global _keeper
-    _borrowed[endpoint] = store
-    if _keeper is None or not _keeper.is_alive():
-        _keeper = threading.Thread(target=_keep, name="hitlkit-app-keeper", daemon=True)
-        _keeper.start()
+    apps.borrowed[endpoint] = store
+    if apps.keeper is None or not apps.keeper.is_alive():
+        apps.keeper = apps.owner.start_thread(_keep, apps, name="hitlkit-app-keeper")
 
 
-def _keep() -> None:
+def _keep(apps: _Apps) -> None:
     from hitlkit._watch import watcher_for
 
-    while True:
-        time.sleep(KEEPER_INTERVAL_SECONDS)
-        with _lock:
-            borrowed = list(_borrowed.items())
+    while not apps.owner.stopping.wait(KEEPER_INTERVAL_SECONDS):
+        with apps.lock:
+            borrowed = list(apps.borrowed.items())
         for endpoint, store in borrowed:
             if watcher_for(store).subscriber_count() == 0:
                 continue  # nobody here waits: nothing to keep serving
             try:
-                _take_over_if_gone(store, endpoint)
+                _take_over_if_gone(apps, store, endpoint)
             except ConfigurationError as exc:
                 log.warning("cannot keep serving forms at %s: %s", endpoint, exc)
 
 
-def _take_over_if_gone(store: Store, endpoint: str) -> None:
+def _take_over_if_gone(apps: _Apps, store: Store, endpoint: str) -> None:
     fingerprint = store_fingerprint(store)
-    with _lock:
-        if endpoint in _started or _answers(endpoint, fingerprint, PROBE_TIMEOUT_SECONDS):
+    with apps.lock:
+        if endpoint in apps.started or _answers(endpoint, fingerprint, PROBE_TIMEOUT_SECONDS):
             return
         host, port = _host_and_port(endpoint)
-        _start(store, endpoint, host, port, fingerprint)
-        _borrowed.pop(endpoint, None)
+        _start(apps, store, endpoint, host, port, fingerprint)
+        apps.borrowed.pop(endpoint, None)
         log.warning("the hitlkit app at %s had stopped; this process serves it now", endpoint)
 
 
@@ -230,7 +246,9 @@ def _answers(endpoint: str, fingerprint: str, timeout: float) -> bool:
     return True
 
 
-def _start(store: Store, endpoint: str, host: str, port: int, fingerprint: str) -> None:
+def _start(
+    apps: _Apps, store: Store, endpoint: str, host: str, port: int, fingerprint: str
+) -> None:
     tokens_file = _config.tokens_file()
     check_serving(host, tokens_file=tokens_file, insecure=_config.insecure())
     if tokens_file is None:
@@ -248,10 +266,7 @@ def _start(store: Store, endpoint: str, host: str, port: int, fingerprint: str) 
             f"HITL_ENDPOINT to a free local port, e.g. http://127.0.0.1:{_another_port(port)}"
         ) from None
     server = uvicorn_server(_embedded_app(store, host), embedded=True)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="hitlkit-app", daemon=True
-    )
-    thread.start()
+    thread = apps.owner.start_thread(server.run, sockets=[sock], name="hitlkit-app")
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
@@ -259,10 +274,7 @@ def _start(store: Store, endpoint: str, host: str, port: int, fingerprint: str) 
             sock.close()
             raise ConfigurationError(f"the hitlkit app did not start at {endpoint}; see the log")
         time.sleep(0.01)
-    if not _started:
-        # At exit, let the app finish the request that brought the last answer.
-        atexit.register(stop_started_apps)
-    _started[endpoint] = (server, thread)
+    apps.started[endpoint] = (server, thread)
     log.info("hitlkit app started at %s", endpoint)
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 
 from hitlkit import _config
 from hitlkit._exceptions import CorruptRecordError
+from hitlkit._runtime import runtime
 from hitlkit._store._base import Store, check_key, check_prefix, reports_outage
 from hitlkit._store._folder import (
     FileModes,
@@ -212,13 +213,9 @@ class LocalStore(Store):
         stop = threading.Event()
         # Keys are `top/run/id.json`: folders go two levels below the store's own.
         depth = _KEY_FOLDERS - (len(where.split("/")) if where else 0)
-        thread = threading.Thread(
-            target=report_changes,
-            args=(str(folder), depth, stop, loop, reported),
-            name="hitlkit-watch",
+        runtime().start_thread(
+            report_changes, str(folder), depth, stop, loop, reported, name="hitlkit-watch"
         )
-        thread.daemon = True
-        thread.start()
         try:
             while True:  # the first set, empty, says the watch is in place
                 changes = await reported.get()
@@ -455,8 +452,9 @@ class _Flusher:
         waiting = self._gathering.pop(loop)
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="hitlkit-fsync", daemon=True)
-                self._thread.start()
+                owner = runtime()
+                self._thread = owner.start_thread(self._run, name="hitlkit-fsync")
+                owner.on_shutdown(self.stop, late=True)
             self._queue.put((loop, waiting))
 
     def stop(self) -> None:
