@@ -72,8 +72,11 @@ class Waiting:
     def flow(self) -> Generator[Step, Outcome | None, Outcome]:
         return wait_flow(self.record.deadline, self.record.poll_interval_seconds)
 
-    async def do(self, step: Step) -> Outcome | None:
-        """Carry out a step that is not a sleep; return what the flow is sent back."""
+    async def do(self, step: Step, *, ready: bool = False) -> Outcome | None:
+        """Carry out a step that is not a sleep (after `ready()`, if asked); return what the
+        flow is sent back."""
+        if ready:
+            await self.ready()
         if isinstance(step, Look):
             return await _ops.load_outcome(self.store, self.record.id)
         if isinstance(step, Expire):
@@ -166,8 +169,8 @@ def wait_sync(waiting: Waiting) -> Outcome:
     if remind is not None:
         reminder = asyncio.run_coroutine_threadsafe(remind, background_loop())
     flow = waiting.flow()
+    first = True
     try:
-        run_sync(waiting.ready())
         step = next(flow)
         while True:
             if isinstance(step, Look):
@@ -177,7 +180,9 @@ def wait_sync(waiting: Waiting) -> Outcome:
                 if isinstance(step, Sleep):
                     _sleep(woken, step.seconds)
                 else:
-                    reply = run_sync(waiting.do(step))
+                    # The first look also waits for `ready()`: one trip to the loop.
+                    reply = run_sync(waiting.do(step, ready=first))
+                    first = False
             except StoreUnavailableError as exc:
                 step = flow.throw(exc)
             else:
