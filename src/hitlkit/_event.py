@@ -35,7 +35,6 @@ from hitlkit._waiting import Waiting, wait_async, wait_sync
 
 __all__ = ["NOT_GIVEN", "Event", "PromptType", "new_event"]
 
-log = logging.getLogger("hitlkit.notify")
 hitlkit_log = logging.getLogger("hitlkit")
 
 T = TypeVar("T")

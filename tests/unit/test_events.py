@@ -13,6 +13,7 @@ import pytest
 import hitlkit as hitl
 from hitlkit import Store
 from hitlkit._sync import background_loop
+from hitlkit._watch import watcher_for
 
 
 def later(seconds: float, fn: Any, *args: Any, **kwargs: Any) -> threading.Timer:
@@ -230,6 +231,20 @@ def test_a_blocking_call_from_hitlkits_own_loop_is_refused(store: Store) -> None
     future = asyncio.run_coroutine_threadsafe(inside(), background_loop())
     with pytest.raises(hitl.HitlError, match=r"use the \.aio\(\) form"):
         future.result(timeout=5)
+
+
+def test_a_blocking_wait_from_hitlkits_own_loop_is_refused_and_leaves_no_waiter(
+    store: Store,
+) -> None:
+    event = hitl.new_event("q", data_type=int, store=store)
+
+    async def inside() -> int:
+        return event.wait()
+
+    future = asyncio.run_coroutine_threadsafe(inside(), background_loop())
+    with pytest.raises(hitl.HitlError, match=r"use the \.aio\(\) form"):
+        future.result(timeout=5)
+    assert watcher_for(store).subscriber_count() == 0
 
 
 @pytest.mark.parametrize(
