@@ -606,11 +606,16 @@ async def _state_or_none(
         return None
     except CorruptRecordError as exc:
         bad.append(exc)
-        if (store.url, exc.key) not in _warned and len(_warned) < MAX_WARNED:
-            _warned.add((store.url, exc.key))  # once per process: an inbox lists again and again
+        warned = runtime().get(_warned_keys)
+        if (store.url, exc.key) not in warned and len(warned) < MAX_WARNED:
+            warned.add((store.url, exc.key))  # once per process: an inbox lists again and again
             listing_log.warning("left out of listings: %s (run `hitl doctor`)", exc)
         return None
 
 
 MAX_WARNED = 10_000
-_warned: set[tuple[str, str]] = set()
+
+
+def _warned_keys(owner: Runtime) -> set[tuple[str, str]]:
+    """(store URL, key) of the bad records the runtime has warned about."""
+    return set()
