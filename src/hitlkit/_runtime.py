@@ -25,6 +25,7 @@ import atexit
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -35,7 +36,7 @@ T = TypeVar("T")
 log = logging.getLogger("hitlkit")
 
 STOP_TIMEOUT_SECONDS = 1.0
-"""How long shutting down waits for the loop's tasks, and for each thread, to end."""
+"""How long shutting down waits for the loop's tasks, and then for its threads, to end."""
 
 
 class Runtime:
@@ -134,9 +135,12 @@ class Runtime:
         with self._lock:
             self._parts.clear()
             threads = list(self._threads)
+        # One grace for them all: a thread stuck in a call (a slow notification
+        # endpoint) is a daemon, and does not hold the exit up.
+        until = time.monotonic() + STOP_TIMEOUT_SECONDS
         for thread in threads:
             if thread is not threading.current_thread():
-                thread.join(STOP_TIMEOUT_SECONDS)
+                thread.join(max(0.0, until - time.monotonic()))
 
     def _take(self, hooks: list[Callable[[], None]]) -> list[Callable[[], None]]:
         with self._lock:
