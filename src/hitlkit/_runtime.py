@@ -61,6 +61,9 @@ class Runtime:
 
         Raises `RuntimeError` once the runtime has shut down.
         """
+        loop, thread = self._loop, self._loop_thread
+        if loop is not None and thread is not None and thread.is_alive():
+            return loop  # the common case, without the lock: every blocking call asks
         with self._lock:
             thread = self._loop_thread
             if self._loop is None or thread is None or not thread.is_alive():
@@ -203,6 +206,9 @@ _current_lock = threading.Lock()
 def runtime() -> Runtime:
     """The runtime in use: the innermost `with Runtime()`, else the process's own."""
     global _process
+    found = _current or _process
+    if found is not None:
+        return found  # the common case, without the lock: every blocking call asks
     with _current_lock:
         if _current is not None:
             return _current

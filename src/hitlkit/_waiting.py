@@ -163,13 +163,24 @@ async def wait_async(waiting: Waiting) -> Outcome:
 def wait_sync(waiting: Waiting) -> Outcome:
     """Wait in this thread; each store read runs on hitlkit's background loop."""
     woken = threading.Event()
-    unsubscribe = waiting.subscribe(woken.set)
+    unsubscribe: Callable[[], None] | None = None
+
+    async def first_look(step: Step) -> Outcome | None:
+        # Subscribed, ready and looked in one trip to the loop; an event already
+        # resolved, whose wait ends here, is unsubscribed on that trip too.
+        nonlocal unsubscribe
+        end = unsubscribe = waiting.subscribe(woken.set)
+        outcome = await waiting.do(step, ready=True)
+        if outcome is not None:
+            unsubscribe = None
+            end()
+        return outcome
+
     remind = waiting.reminder()
     reminder: concurrent.futures.Future[None] | None = None
     if remind is not None:
         reminder = asyncio.run_coroutine_threadsafe(remind, background_loop())
     flow = waiting.flow()
-    first = True
     try:
         step = next(flow)
         while True:
@@ -179,10 +190,10 @@ def wait_sync(waiting: Waiting) -> Outcome:
             try:
                 if isinstance(step, Sleep):
                     _sleep(woken, step.seconds)
+                elif unsubscribe is None and isinstance(step, Look):
+                    reply = run_sync(first_look(step))
                 else:
-                    # The first look also waits for `ready()`: one trip to the loop.
-                    reply = run_sync(waiting.do(step, ready=first))
-                    first = False
+                    reply = run_sync(waiting.do(step))
             except StoreUnavailableError as exc:
                 step = flow.throw(exc)
             else:
@@ -190,7 +201,8 @@ def wait_sync(waiting: Waiting) -> Outcome:
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
     finally:
-        unsubscribe()
+        if unsubscribe is not None:
+            unsubscribe()
         if reminder is not None:
             reminder.cancel()
 
