@@ -38,6 +38,7 @@ from hitlkit._cli_render import (
 from hitlkit._client import Client, EventInfo
 from hitlkit._config import DEFAULT_ENDPOINT, DEFAULT_STORE, previous_secrets
 from hitlkit._demo import new_run_id, run_demo
+from hitlkit._errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, exit_code_of
 from hitlkit._exceptions import (
     AlreadyAnsweredError,
     ConfigurationError,
@@ -53,9 +54,6 @@ from hitlkit._types import value_type_named
 
 __all__ = ["app", "main"]
 
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 MIN_PREFIX = 6
 _HEX = re.compile(r"[0-9a-f]+")
 
@@ -64,9 +62,9 @@ EPILOG = (
     "(--store, HITL_STORE, default .hitl). With --endpoint (or HITL_CLIENT_ENDPOINT) "
     "they go through a running hitlkit app instead. HITL_ENDPOINT, where workflows "
     "start their app, is not used for this.\n\n"
-    "Exit codes: 0 done; 1 hitlkit error (invalid value, already answered, not found, "
-    "app or store unreachable, no answer in time, doctor found problems); 2 usage error; "
-    "130 interrupted."
+    f"Exit codes: 0 done; {EXIT_ERROR} hitlkit error (invalid value, already answered, "
+    "not found, app or store unreachable, no answer in time, doctor found problems); "
+    f"{EXIT_USAGE} usage error; {EXIT_INTERRUPTED} interrupted."
 )
 
 app = typer.Typer(
@@ -175,7 +173,7 @@ def _reporting_errors(interrupted: str = "interrupted") -> Iterator[None]:
         _fail(interrupted, EXIT_INTERRUPTED)
     except (HitlError, ValueError, OSError) as exc:
         _show_traceback()
-        _fail(str(exc) or type(exc).__name__)
+        _fail(str(exc) or type(exc).__name__, exit_code_of(type(exc)))
     except Exception as exc:
         _show_traceback()
         first = (str(exc).splitlines() or [""])[0]

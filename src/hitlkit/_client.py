@@ -19,19 +19,22 @@ await client.answer.aio(event.request_id, True)
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
 from pydantic import ValidationError
 
-from hitlkit import _audit, _config, _ops
+from hitlkit import _audit, _config, _errors, _ops
 from hitlkit._audit import AuditEntry
+from hitlkit._errors import ErrorCode
 from hitlkit._exceptions import (
     AccessDeniedError,
     AlreadyAnsweredError,
     CorruptRecordError,
     EventClosedError,
     EventNotFoundError,
+    HitlError,
     InvalidLinkError,
     InvalidValueError,
     NotAssignedError,
@@ -211,39 +214,92 @@ def _path(request_id: str) -> str:
 
 
 def _error_from(status: int, body: Any, path: str, *, endpoint: str = "") -> Exception:
-    message = body.get("message", "") if isinstance(body, dict) else ""
-    message = message or f"the app answered {status}"
-    if status == 404 and isinstance(body, dict) and body.get("error") == "not_found":
-        return EventNotFoundError(path.removeprefix("/api/events/").split("/")[0])
-    error = body.get("error") if isinstance(body, dict) else None
-    if status == 403 and error == "not_assigned":
-        return NotAssignedError(message)
-    if error in ("link_expired", "wrong_event"):
-        reason = "expired" if error == "link_expired" else "other_event"
-        return InvalidLinkError(message, reason=reason)
-    if status in (401, 403) and error != "cross_site":
-        return AccessDeniedError(message)
-    if status == 422 and isinstance(body, dict) and body.get("error") == "invalid_value":
-        errors = body.get("errors")
-        return InvalidValueError(
-            message,
-            expected=body.get("expected", ""),
-            got=None,
-            errors=errors if isinstance(errors, list) else None,
-        )
-    if status == 503 and error == "store_unavailable":
-        cause = body.get("cause") if isinstance(body, dict) else None
-        return StoreUnavailableError(f"of the app at {endpoint}", str(cause or message))
-    if error == "corrupt_record" and isinstance(body, dict) and isinstance(body.get("key"), str):
-        return CorruptRecordError(body["key"], str(body.get("reason") or message))
-    if status in (409, 410) and isinstance(body, dict) and "outcome" in body:
-        try:
-            outcome = Outcome.model_validate(body["outcome"])
-        except ValidationError:
-            return TransportError(message)
-        error_class = AlreadyAnsweredError if status == 409 else EventClosedError
-        return error_class(message, outcome)
-    return TransportError(f"{message} (HTTP {status})")
+    """The exception for an app's error response: its code's row in the error table."""
+    fields: dict[str, Any] = body if isinstance(body, dict) else {}
+    message = str(fields.get("message") or f"the app answered {status}")
+    row = _errors.by_code(fields.get("error"), status)
+    if row is None:
+        if status in (401, 403):  # a proxy's refusal, say: a credential was not accepted
+            return AccessDeniedError(message)
+        return TransportError(f"{message} (HTTP {status})")
+    build = _BUILDERS.get(row.exception)
+    error = build(row, fields, message, path, endpoint) if build else None
+    return error or TransportError(f"{message} (HTTP {status})")
+
+
+def _not_found(
+    row: ErrorCode, fields: dict[str, Any], message: str, path: str, _: str
+) -> Exception | None:
+    if not path.startswith("/api/events/"):
+        return None
+    return EventNotFoundError(path.removeprefix("/api/events/").split("/")[0])
+
+
+def _invalid_value(
+    row: ErrorCode, fields: dict[str, Any], message: str, path: str, _: str
+) -> Exception:
+    errors = fields.get("errors")
+    return InvalidValueError(
+        message,
+        expected=str(fields.get("expected", "")),
+        got=None,
+        errors=errors if isinstance(errors, list) else None,
+    )
+
+
+def _resolved(
+    row: ErrorCode, fields: dict[str, Any], message: str, path: str, _: str
+) -> Exception | None:
+    try:
+        outcome = Outcome.model_validate(fields.get("outcome"))
+    except ValidationError:
+        return None
+    error_class = AlreadyAnsweredError if row is _errors.ALREADY_ANSWERED else EventClosedError
+    return error_class(message, outcome)
+
+
+def _unavailable(
+    row: ErrorCode, fields: dict[str, Any], message: str, path: str, endpoint: str
+) -> Exception:
+    return StoreUnavailableError(f"of the app at {endpoint}", str(fields.get("cause") or message))
+
+
+def _corrupt(
+    row: ErrorCode, fields: dict[str, Any], message: str, path: str, _: str
+) -> Exception | None:
+    key = fields.get("key")
+    if not isinstance(key, str):
+        return None
+    return CorruptRecordError(key, str(fields.get("reason") or message))
+
+
+def _invalid_link(
+    row: ErrorCode, fields: dict[str, Any], message: str, path: str, _: str
+) -> Exception:
+    return InvalidLinkError(
+        message, reason="expired" if row is _errors.LINK_EXPIRED else "other_event"
+    )
+
+
+def _plain(row: ErrorCode, fields: dict[str, Any], message: str, path: str, _: str) -> Exception:
+    return row.exception(message)
+
+
+_Builder = Callable[[ErrorCode, dict[str, Any], str, str, str], "Exception | None"]
+_BUILDERS: dict[type[HitlError], _Builder] = {
+    EventNotFoundError: _not_found,
+    InvalidValueError: _invalid_value,
+    AlreadyAnsweredError: _resolved,
+    EventClosedError: _resolved,
+    StoreUnavailableError: _unavailable,
+    CorruptRecordError: _corrupt,
+    InvalidLinkError: _invalid_link,
+    NotAssignedError: _plain,
+    AccessDeniedError: _plain,
+}
+"""How `Client` rebuilds the exceptions of the error table from an error body. The
+codes of `TransportError`, and a body that lacks what its exception needs, become a
+`TransportError`."""
 
 
 @syncify
