@@ -29,6 +29,7 @@ __all__ = [
     "auth_failure_response",
     "corrupt_record_response",
     "error_response",
+    "hitl_error_reply",
     "hitl_error_response",
     "install_error_handlers",
     "short",
@@ -131,6 +132,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _on_hitl_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HitlError)
+    return hitl_error_reply(request, exc)
+
+
+def hitl_error_reply(request: Request, exc: HitlError) -> Response:
+    """The app's reply to a hitlkit error: JSON, or a page for a person's browser where
+    the store failed (every route and `/submit/json`'s fast lane answer alike)."""
     if _wants_html(request):  # a person at a page (the inbox, a form): the same words, as a page
         if isinstance(exc, StoreUnavailableError):
             log.error("hitlkit app: %s", exc)
