@@ -14,7 +14,7 @@ from starlette.requests import Request
 
 import hitlkit
 from hitlkit import _errors
-from hitlkit._cli import _reporting_errors
+from hitlkit._cli_base import _reporting_errors
 from hitlkit._client_backends import _error_from
 from hitlkit._errors import ERRORS, LOCAL_ERRORS, ErrorCode
 from hitlkit._exceptions import HitlError
