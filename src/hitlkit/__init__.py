@@ -7,7 +7,15 @@ event = hitl.new_event("add_to_x", data_type=int, prompt="What should I add to x
 print(event.form_url)
 y = event.wait()
 ```
+
+`ObjectStore` (which needs `pip install "hitlkit[s3]"`), `create_app` and `StreamLimits`
+(the web app) are imported on first use, so `import hitlkit` stays light.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from hitlkit._audit import AuditEntry
 from hitlkit._client import Client, EventInfo, answer, cancel, get_event, list_events
@@ -31,8 +39,13 @@ from hitlkit._exceptions import (
     TransportError,
     UnsupportedTypeError,
 )
+from hitlkit._links import answer_url, sign_answer_link
 from hitlkit._records import EventRecord, EventScope, Outcome, OutcomeStatus
 from hitlkit._store import LocalStore, MemoryStore, Store, open_store
+
+if TYPE_CHECKING:
+    from hitlkit._server import StreamLimits, create_app
+    from hitlkit._store._object import ObjectStore
 
 __version__ = "0.1.0"
 
@@ -60,16 +73,36 @@ __all__ = [
     "LocalStore",
     "MemoryStore",
     "NotAssignedError",
+    "ObjectStore",
     "Outcome",
     "OutcomeStatus",
     "Store",
     "StoreUnavailableError",
+    "StreamLimits",
     "TransportError",
     "UnsupportedTypeError",
     "answer",
+    "answer_url",
     "cancel",
+    "create_app",
     "get_event",
     "list_events",
     "new_event",
     "open_store",
+    "sign_answer_link",
 ]
+
+_LAZY = {
+    "ObjectStore": "hitlkit._store._object",
+    "StreamLimits": "hitlkit._server",
+    "create_app": "hitlkit._server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hitlkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

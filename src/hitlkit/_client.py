@@ -18,31 +18,17 @@ await client.answer.aio(event.request_id, True)
 
 from __future__ import annotations
 
-import secrets
-from typing import Any, Literal
+from typing import Literal
 
 import httpx
-from pydantic import ValidationError
 
-from hitlkit import _audit, _config, _ops
+from hitlkit import _config, _ops
 from hitlkit._audit import AuditEntry
-from hitlkit._exceptions import (
-    AccessDeniedError,
-    AlreadyAnsweredError,
-    CorruptRecordError,
-    EventClosedError,
-    EventNotFoundError,
-    InvalidLinkError,
-    InvalidValueError,
-    NotAssignedError,
-    StoreUnavailableError,
-    TransportError,
-)
+from hitlkit._client_backends import Backend, HttpBackend, StoreBackend
 from hitlkit._ops import EventInfo, Listing
 from hitlkit._records import Outcome
 from hitlkit._store import Store, open_store
 from hitlkit._sync import syncify, syncmethod
-from hitlkit._types import to_json
 
 __all__ = ["Client", "EventInfo", "StatusFilter", "answer", "cancel", "get_event", "list_events"]
 
@@ -58,6 +44,8 @@ class Client:
     who answered (default `HITL_USER`, else the login name). `token` is sent to
     an app that requires one (default `HITL_TOKEN`): an API token, or the token
     of an answer link; the app then records the token's identity, not `user`.
+    `transport`, an `httpx` transport, carries the requests to `endpoint` instead
+    of the network: `httpx.ASGITransport(app=create_app(store))` in a test.
 
     Every method blocks; `.aio` is its async twin:
     `await client.answer.aio(request_id, 3)`.
@@ -72,15 +60,24 @@ class Client:
         via: Literal["python", "cli", "api"] = "python",
         timeout: float = 10.0,
         token: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if store is not None and endpoint is not None:
             raise ValueError("give either store= or endpoint=, not both")
+        if transport is not None and endpoint is None:
+            raise ValueError("transport= carries requests to an app: give endpoint= too")
         self.user = user or _config.current_user()
         self.via = via
         self.endpoint = endpoint.rstrip("/") if endpoint else None
         self.store = None if self.endpoint else open_store(store or _config.default_store_url())
-        self._timeout = timeout
-        self._token = token or _config.client_token()
+        self._backend: Backend
+        if self.store is not None:
+            self._backend = StoreBackend(self.store)
+        else:
+            token = token or _config.client_token()
+            self._backend = HttpBackend(
+                endpoint or "", token=token, timeout=timeout, transport=transport
+            )
 
     @syncmethod
     async def list_events(
@@ -94,22 +91,12 @@ class Client:
 
         Records that cannot be read are left out; the list's `skipped` counts them.
         """
-        if self.store is not None:
-            states = await _ops.list_event_states(
-                self.store, status=status, run_id=run_id, name=name
-            )
-            return Listing((s.info() for s in states), skipped=states.skipped)
-        params = {k: v for k, v in {"status": status, "run_id": run_id, "name": name}.items() if v}
-        body = await self._request("GET", "/api/events", params=params)
-        events = (EventInfo.model_validate(e) for e in body["events"])
-        return Listing(events, skipped=int(body.get("skipped", 0)))
+        return await self._backend.list_events(status, run_id=run_id, name=name)
 
     @syncmethod
     async def get_event(self, request_id: str) -> EventInfo:
         """One event by request id; `EventNotFoundError` if there is none."""
-        if self.store is not None:
-            return (await _ops.get_event_state(self.store, request_id)).info()
-        return EventInfo.model_validate(await self._request("GET", _path(request_id)))
+        return await self._backend.get_event(request_id)
 
     @syncmethod
     async def answer(
@@ -139,111 +126,24 @@ class Client:
         client.answer(request_id, 3)    # the same Outcome: already recorded
         ```
         """
-        if self.store is not None:
-            answered = await _ops.answer_event(
-                self.store,
-                request_id,
-                value,
-                by=self.user,
-                via=self.via,
-                as_text=as_text,
-                idempotency_key=idempotency_key,
-            )
-            return answered.outcome
-        data = str(value) if as_text else to_json(value)
-        payload = {"value": data, "by": self.user, "via": self.via}
-        key = idempotency_key or secrets.token_urlsafe(18)
-        body = await self._request(
-            "POST",
-            _path(request_id) + "/answer",
-            json=payload,
-            headers={"Idempotency-Key": key},
+        return await self._backend.answer(
+            request_id,
+            value,
+            by=self.user,
+            via=self.via,
+            as_text=as_text,
+            idempotency_key=idempotency_key,
         )
-        return Outcome.model_validate(body["outcome"])
 
     @syncmethod
     async def cancel(self, request_id: str, *, reason: str | None = None) -> Outcome:
         """Cancel an open event; its waiter gets `EventCancelledError`."""
-        if self.store is not None:
-            return await _ops.cancel_event(
-                self.store, request_id, by=self.user, via=self.via, reason=reason
-            )
-        payload = {"reason": reason, "by": self.user, "via": self.via}
-        body = await self._request("POST", _path(request_id) + "/cancel", json=payload)
-        return Outcome.model_validate(body["outcome"])
+        return await self._backend.cancel(request_id, by=self.user, via=self.via, reason=reason)
 
     @syncmethod
     async def audit(self, request_id: str) -> list[AuditEntry]:
         """The event's audit trail, oldest first: who resolved it, when, how; refused attempts."""
-        if self.store is not None:
-            await _ops.load_event(self.store, request_id)
-            return await _audit.read_audit(self.store, request_id)
-        body = await self._request("GET", _path(request_id) + "/audit")
-        return [AuditEntry.model_validate(e) for e in body["entries"]]
-
-    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        url = f"{self.endpoint}{path}"
-        if self._token:
-            kwargs["headers"] = {
-                **kwargs.get("headers", {}),
-                "Authorization": f"Bearer {self._token}",
-            }
-        try:
-            async with httpx.AsyncClient(timeout=self._timeout) as http:
-                response = await http.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
-            raise TransportError(
-                f"could not reach the hitlkit app at {self.endpoint}: {exc}"
-            ) from exc
-        try:
-            body = response.json()
-        except ValueError:
-            raise TransportError(
-                f"{method} {url} answered {response.status_code} with a body that is not JSON"
-            ) from None
-        if response.is_success:
-            return body
-        raise _error_from(response.status_code, body, path, endpoint=self.endpoint or "")
-
-
-def _path(request_id: str) -> str:
-    return "/api/events/" + httpx.URL(request_id).raw_path.decode().lstrip("/")
-
-
-def _error_from(status: int, body: Any, path: str, *, endpoint: str = "") -> Exception:
-    message = body.get("message", "") if isinstance(body, dict) else ""
-    message = message or f"the app answered {status}"
-    if status == 404 and isinstance(body, dict) and body.get("error") == "not_found":
-        return EventNotFoundError(path.removeprefix("/api/events/").split("/")[0])
-    error = body.get("error") if isinstance(body, dict) else None
-    if status == 403 and error == "not_assigned":
-        return NotAssignedError(message)
-    if error in ("link_expired", "wrong_event"):
-        reason = "expired" if error == "link_expired" else "other_event"
-        return InvalidLinkError(message, reason=reason)
-    if status in (401, 403) and error != "cross_site":
-        return AccessDeniedError(message)
-    if status == 422 and isinstance(body, dict) and body.get("error") == "invalid_value":
-        errors = body.get("errors")
-        return InvalidValueError(
-            message,
-            expected=body.get("expected", ""),
-            got=None,
-            errors=errors if isinstance(errors, list) else None,
-        )
-    if status == 503 and error == "store_unavailable":
-        cause = body.get("cause") if isinstance(body, dict) else None
-        return StoreUnavailableError(f"of the app at {endpoint}", str(cause or message))
-    if error == "corrupt_record" and isinstance(body, dict) and isinstance(body.get("key"), str):
-        return CorruptRecordError(body["key"], str(body.get("reason") or message))
-    if status in (409, 410) and isinstance(body, dict) and "outcome" in body:
-        try:
-            outcome = Outcome.model_validate(body["outcome"])
-        except ValidationError:
-            return TransportError(message)
-        error_class = AlreadyAnsweredError if status == 409 else EventClosedError
-        return error_class(message, outcome)
-    return TransportError(f"{message} (HTTP {status})")
+        return await self._backend.audit(request_id)
 
 
 @syncify

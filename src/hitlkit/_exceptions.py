@@ -22,6 +22,8 @@ HitlError
 │   └── NotAssignedError      the event is assigned to other people (HTTP 403)
 └── TransportError            an app endpoint could not be reached or answered oddly
 ```
+
+The HTTP status, error code and `hitl` exit code of each are in one table: `hitlkit._errors`.
 """
 
 from __future__ import annotations

@@ -27,18 +27,23 @@ def test_public_names_are_pinned() -> None:
         "LocalStore",
         "MemoryStore",
         "NotAssignedError",
+        "ObjectStore",
         "Outcome",
         "OutcomeStatus",
         "Store",
         "StoreUnavailableError",
+        "StreamLimits",
         "TransportError",
         "UnsupportedTypeError",
         "answer",
+        "answer_url",
         "cancel",
+        "create_app",
         "get_event",
         "list_events",
         "new_event",
         "open_store",
+        "sign_answer_link",
     ]
     for name in hitlkit.__all__:
         assert getattr(hitlkit, name) is not None

@@ -6,6 +6,7 @@ import re
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -48,3 +49,10 @@ def test_the_callbacks_it_extends_are_uvicorns() -> None:
     ):
         assert name in vars(HttpToolsProtocol), f"uvicorn's protocol has no {name} any more"
         assert name in vars(HttpProtocol)
+
+
+@pytest.mark.parametrize("outside", ["0.54.9", "0.56.0", "0.56.0rc1", "1.0.0"])
+def test_a_uvicorn_outside_the_range_is_refused(outside: str) -> None:
+    # What test_the_installed_uvicorn_is_in_the_tested_range checks, on versions it must refuse.
+    assert not uvicorn_requirement().specifier.contains(outside)
+    assert uvicorn_requirement().specifier.contains("0.55.0")

@@ -34,8 +34,7 @@ Form posts carry a form token bound to the session against cross-site forgery
 
 ```python
 import uvicorn
-from hitlkit import LocalStore
-from hitlkit._server import create_app
+from hitlkit import LocalStore, create_app
 
 uvicorn.run(create_app(LocalStore(".hitl")), host="127.0.0.1", port=8080)
 ```

@@ -16,7 +16,7 @@ from hitlkit._exceptions import HitlError
 from hitlkit._ops import EventInfo, EventState, StatusFilter
 from hitlkit._server._auth import AuthFailure, authenticate
 from hitlkit._server._context import app_version, store_fingerprint, store_of
-from hitlkit._server._errors import auth_failure_response, hitl_error_response
+from hitlkit._server._errors import auth_failure_response, hitl_error_reply
 from hitlkit._server._guards import replay
 from hitlkit._server._views import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -273,7 +273,7 @@ class SubmitJsonLane:
         try:
             result = await _submit(request, parsed, key)
         except HitlError as exc:
-            response = hitl_error_response(exc)
+            response = hitl_error_reply(request, exc)
         except AuthFailure as exc:
             response = auth_failure_response(request, exc)
         else:

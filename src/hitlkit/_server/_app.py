@@ -64,6 +64,7 @@ def create_app(
     allowed_hosts: Sequence[str] | None = None,
     streams: StreamLimits | None = None,
     previous_secrets: Sequence[str] | None = None,
+    fast_lane: bool = True,
 ) -> FastAPI:
     """The hitlkit web app (inbox, forms, JSON API) over `store`.
 
@@ -80,6 +81,9 @@ def create_app(
       DNS rebinding; `None` accepts any.
     - `streams`: caps, heartbeat and length of the change streams; by default from
       the `HITL_STREAM…` variables (`StreamLimits.from_env`).
+    - `fast_lane`: serve `POST /submit/json` with a JSON body ahead of FastAPI's routing
+      (`_api.SubmitJsonLane`); it answers as the route does, only sooner. `False`
+      leaves every request to FastAPI (the parity test compares the two).
 
     ```python
     import uvicorn
@@ -106,7 +110,8 @@ def create_app(
     install_redaction()
     app.state.streams = StreamGate(streams or StreamLimits.from_env())
     install_error_handlers(app)
-    app.add_middleware(_api.SubmitJsonLane)  # after the guards: it needs their checks
+    if fast_lane:
+        app.add_middleware(_api.SubmitJsonLane)  # after the guards: it needs their checks
     app.add_middleware(Guards, hosts=allowed_hosts, max_bytes=MAX_BODY_BYTES)
     app.include_router(_api.router)
     app.include_router(_changes.router)

@@ -29,7 +29,8 @@ from typing import Literal, cast
 
 from starlette.requests import Request
 
-from hitlkit import _config
+from hitlkit import _config, _errors
+from hitlkit._errors import ErrorCode
 from hitlkit._exceptions import ConfigurationError, InvalidLinkError
 from hitlkit._links import check_secret, verify_answer_link
 from hitlkit._server._session import read_session
@@ -123,11 +124,15 @@ class Caller:
 class AuthFailure(Exception):
     """A request refused for want of a valid credential (401) or of permission (403)."""
 
-    def __init__(self, status_code: int, error: str, message: str, *, html: bool) -> None:
+    def __init__(self, error: ErrorCode, message: str, *, html: bool) -> None:
         super().__init__(message)
-        self.status_code = status_code
         self.error = error
         self.html = html
+
+    @property
+    def status_code(self) -> int:
+        """401 (no valid credential) or 403 (not allowed), from the error table."""
+        return self.error.status
 
 
 _MISSING = (
@@ -160,24 +165,24 @@ def authenticate(
     """
     settings = auth_settings(request)
     if link and link.startswith(TOKEN_PREFIX):
-        raise AuthFailure(401, "unauthorized", _CREDENTIAL_IN_URL, html=html)
+        raise AuthFailure(_errors.UNAUTHORIZED, _CREDENTIAL_IN_URL, html=html)
     presented = _bearer(request, html=html) or link or None
     if presented is None:
         signed_in = _session_caller(request, settings) if html or session else None
         if signed_in is not None:
             return signed_in
         if settings.required:
-            raise AuthFailure(401, "unauthorized", _MISSING, html=html)
+            raise AuthFailure(_errors.UNAUTHORIZED, _MISSING, html=html)
         return Caller("nobody")
     if presented.startswith(TOKEN_PREFIX):
         identity = settings.tokens.identify(presented) if settings.tokens else None
         if identity is None:
-            raise AuthFailure(401, "unauthorized", _INVALID, html=html)
+            raise AuthFailure(_errors.UNAUTHORIZED, _INVALID, html=html)
         return Caller("token", identity)
     caller = _link_caller(settings, presented, request_id, html=html)
     if needs == "all":
         message = "an answer link allows answering its event only; this needs an API token"
-        raise AuthFailure(403, "forbidden", message, html=html)
+        raise AuthFailure(_errors.FORBIDDEN, message, html=html)
     return caller
 
 
@@ -228,17 +233,17 @@ def _link_caller(
     settings: AuthSettings, token: str, request_id: str | None, *, html: bool
 ) -> Caller:
     if settings.secret is None:
-        raise AuthFailure(401, "unauthorized", _INVALID, html=html)
+        raise AuthFailure(_errors.UNAUTHORIZED, _INVALID, html=html)
     try:
         link = verify_answer_link(
             settings.secret, token, request_id=request_id, previous=settings.previous_secrets
         )
     except InvalidLinkError as exc:
         if exc.reason == "expired":
-            raise AuthFailure(401, "link_expired", str(exc), html=html) from None
+            raise AuthFailure(_errors.LINK_EXPIRED, str(exc), html=html) from None
         if exc.reason == "other_event":
-            raise AuthFailure(403, "wrong_event", str(exc), html=html) from None
-        raise AuthFailure(401, "unauthorized", _INVALID, html=html) from None
+            raise AuthFailure(_errors.WRONG_EVENT, str(exc), html=html) from None
+        raise AuthFailure(_errors.UNAUTHORIZED, _INVALID, html=html) from None
     return Caller(
         "link",
         link.identity,
@@ -256,7 +261,7 @@ def _bearer(request: Request, *, html: bool) -> str | None:
     header: str = raw.decode("latin-1")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise AuthFailure(401, "unauthorized", "expected Authorization: Bearer TOKEN", html=html)
+        raise AuthFailure(_errors.UNAUTHORIZED, "expected Authorization: Bearer TOKEN", html=html)
     return value.strip()
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from hitlkit import _ops
+from hitlkit import _errors, _ops
 from hitlkit._records import EVENTS_PREFIX, OUTCOMES_PREFIX, Outcome, id_of_key, outcome_prefix
 from hitlkit._server._auth import AuthFailure, signed_in
 from hitlkit._server._context import LINK_COOKIE, get_cookie, store_of
@@ -107,17 +107,17 @@ async def changes(
         caller, client = stream_caller(request, link=token)
     if caller.event is not None and outcome_prefix(caller.event) != prefix:
         message = "the answer link is for an event of another run"
-        raise AuthFailure(403, "wrong_event", message, html=False)
+        raise AuthFailure(_errors.WRONG_EVENT, message, html=False)
     try:
         cursor = parse_since(request, since)
     except BadCursor as exc:
-        return error_response(422, "invalid_request", str(exc))
+        return error_response(_errors.INVALID_REQUEST, str(exc))
     store = store_of(request)
     run = prefix.removeprefix(OUTCOMES_PREFIX)
     # Nothing is followed, nor made in the store, for a run that does not exist.
     if not await store.list_async(EVENTS_PREFIX + run):
         message = f"no events in run {run[:-1]}: expected the first 8 digits of an event id"
-        return error_response(404, "not_found", message)
+        return error_response(_errors.NOT_FOUND, message)
     # A page follows its own event (`event=`): only that one is read and reported.
     only = caller.event or (
         event if event is not None and prefix == outcome_prefix(event) else None

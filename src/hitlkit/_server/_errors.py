@@ -12,14 +12,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from hitlkit import _errors
+from hitlkit._errors import ErrorCode
 from hitlkit._exceptions import (
-    AlreadyAnsweredError,
     CorruptRecordError,
-    EventClosedError,
     EventNotFoundError,
+    EventResolvedError,
     HitlError,
     InvalidValueError,
-    NotAssignedError,
     StoreUnavailableError,
 )
 from hitlkit._server._auth import AuthFailure, auth_settings
@@ -29,6 +29,7 @@ __all__ = [
     "auth_failure_response",
     "corrupt_record_response",
     "error_response",
+    "hitl_error_reply",
     "hitl_error_response",
     "install_error_handlers",
     "short",
@@ -38,11 +39,14 @@ __all__ = [
 log = logging.getLogger("hitlkit")
 
 _HTTP_CODES = {
-    400: "bad_request",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
+    row.status: row
+    for row in (
+        _errors.BAD_REQUEST,
+        _errors.NOT_FOUND,
+        _errors.METHOD_NOT_ALLOWED,
+        _errors.PAYLOAD_TOO_LARGE,
+        _errors.UNSUPPORTED_MEDIA_TYPE,
+    )
 }
 
 RETRY_AFTER_SECONDS = 5
@@ -55,15 +59,14 @@ _HTTP_MESSAGES = {
 
 
 def error_response(
-    status_code: int,
-    error: str,
+    error: ErrorCode,
     message: str,
     *,
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    """A JSON error in the app's one shape."""
-    return JSONResponse({"error": error, "message": message, **extra}, status_code, headers)
+    """A JSON error in the app's one shape, with the status of its code."""
+    return JSONResponse({"error": error.code, "message": message, **extra}, error.status, headers)
 
 
 def short(text: str, length: int = 80) -> str:
@@ -73,27 +76,23 @@ def short(text: str, length: int = 80) -> str:
 
 
 def hitl_error_response(exc: HitlError) -> JSONResponse:
-    """The JSON response for an error raised by `hitlkit._ops`."""
-    if isinstance(exc, EventNotFoundError):
-        return error_response(404, "not_found", f"no event with id {short(exc.request_id)}")
-    if isinstance(exc, NotAssignedError):
-        return error_response(403, "not_assigned", str(exc))
-    if isinstance(exc, InvalidValueError):
-        return error_response(
-            422, "invalid_value", str(exc), expected=exc.expected, errors=exc.errors
-        )
-    if isinstance(exc, AlreadyAnsweredError):
-        outcome = exc.outcome.model_dump(mode="json")
-        return error_response(409, "already_answered", str(exc), outcome=outcome)
-    if isinstance(exc, EventClosedError):
-        return error_response(410, "closed", str(exc), outcome=exc.outcome.model_dump(mode="json"))
+    """The JSON response for an error raised by `hitlkit._ops`: its code in the error table."""
+    error = _errors.code_of(exc)
     if isinstance(exc, StoreUnavailableError):
         return store_unavailable_response(exc)
     if isinstance(exc, CorruptRecordError):
         return corrupt_record_response(exc)
-    # Anything else is a fault on this side; its text may name the store, so keep it in the log.
-    log.error("hitlkit app: %s", exc)
-    return error_response(500, "internal_error", "the app failed to handle this request")
+    if error is _errors.INTERNAL_ERROR:
+        # A fault on this side; its text may name the store, so keep it in the log.
+        log.error("hitlkit app: %s", exc)
+        return error_response(error, "the app failed to handle this request")
+    if isinstance(exc, EventNotFoundError):
+        return error_response(error, f"no event with id {short(exc.request_id)}")
+    if isinstance(exc, InvalidValueError):
+        return error_response(error, str(exc), expected=exc.expected, errors=exc.errors)
+    if isinstance(exc, EventResolvedError):
+        return error_response(error, str(exc), outcome=exc.outcome.model_dump(mode="json"))
+    return error_response(error, str(exc))
 
 
 _RETRY_AFTER = {"Retry-After": str(RETRY_AFTER_SECONDS)}
@@ -103,14 +102,14 @@ def store_unavailable_response(exc: StoreUnavailableError) -> JSONResponse:
     """503 with `Retry-After`: the store did not answer, nothing was recorded."""
     log.error("hitlkit app: %s", exc)
     return error_response(
-        503, "store_unavailable", _unavailable(exc), headers=_RETRY_AFTER, cause=exc.cause
+        _errors.STORE_UNAVAILABLE, _unavailable(exc), headers=_RETRY_AFTER, cause=exc.cause
     )
 
 
 def corrupt_record_response(exc: CorruptRecordError) -> JSONResponse:
     """500 naming the bad record by its store key (never a server path)."""
     log.error("hitlkit app: %s", exc)
-    return error_response(500, "corrupt_record", _corrupt(exc), key=exc.key, reason=exc.reason)
+    return error_response(_errors.CORRUPT_RECORD, _corrupt(exc), key=exc.key, reason=exc.reason)
 
 
 def _unavailable(exc: StoreUnavailableError) -> str:
@@ -133,13 +132,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _on_hitl_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HitlError)
+    return hitl_error_reply(request, exc)
+
+
+def hitl_error_reply(request: Request, exc: HitlError) -> Response:
+    """The app's reply to a hitlkit error: JSON, or a page for a person's browser where
+    the store failed (every route and `/submit/json`'s fast lane answer alike)."""
     if _wants_html(request):  # a person at a page (the inbox, a form): the same words, as a page
         if isinstance(exc, StoreUnavailableError):
             log.error("hitlkit app: %s", exc)
             page = render(
                 request,
                 "error.html",
-                status_code=503,
+                status_code=_errors.STORE_UNAVAILABLE.status,
                 title="Storage unavailable",
                 message=_unavailable(exc),
             )
@@ -150,7 +155,7 @@ async def _on_hitl_error(request: Request, exc: Exception) -> Response:
             return render(
                 request,
                 "error.html",
-                status_code=500,
+                status_code=_errors.CORRUPT_RECORD.status,
                 title="Unreadable record",
                 message=_corrupt(exc),
             )
@@ -178,7 +183,7 @@ def auth_failure_response(request: Request, exc: AuthFailure) -> Response:
         )
         response.headers.update(headers or {})
         return response
-    return error_response(exc.status_code, exc.error, str(exc), headers=headers)
+    return error_response(exc.error, str(exc), headers=headers)
 
 
 async def _on_invalid_request(request: Request, exc: Exception) -> Response:
@@ -191,8 +196,7 @@ async def _on_invalid_request(request: Request, exc: Exception) -> Response:
     ):
         hint = "send a JSON object with Content-Type: application/json"
     return error_response(
-        422,
-        "invalid_request",
+        _errors.INVALID_REQUEST,
         f"the request does not have the expected shape ({summary}); {hint}",
         errors=errors,
     )
@@ -209,15 +213,19 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
                 title="Page not found",
                 message="There is nothing at this address.",
             )
-        return error_response(404, "not_found", "there is nothing at this address; see /docs")
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(_errors.NOT_FOUND, "there is nothing at this address; see /docs")
     template = _HTTP_MESSAGES.get(exc.status_code)
     message = template.format(method=request.method) if template else str(exc.detail)
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    row = _HTTP_CODES.get(exc.status_code)
+    if row is None:  # a status no route of this app raises: the one code off the table
+        return JSONResponse(
+            {"error": "http_error", "message": message}, exc.status_code, exc.headers
+        )
+    return error_response(row, message, headers=exc.headers)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
-    return error_response(500, "internal_error", "the app failed to handle this request")
+    return error_response(_errors.INTERNAL_ERROR, "the app failed to handle this request")
 
 
 def _detail(error: Any) -> dict[str, Any]:

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hitlkit._errors import CROSS_SITE, INVALID_HOST, PAYLOAD_TOO_LARGE, ErrorCode
+
 __all__ = ["MAX_BODY_BYTES", "Guards", "replay"]
 
 MAX_BODY_BYTES = 64 * 1024
@@ -85,7 +87,7 @@ class Guards:
 
         if self.hosts is not None and _host_name(host or b"") not in self.hosts:
             message = "this app does not answer to that host name"
-            await _send_error(send_with_headers, 400, "invalid_host", message)
+            await _send_error(send_with_headers, INVALID_HOST, message)
             return
         if scope["method"] not in _SAFE_METHODS and not _same_origin(
             scope.get("scheme", "http"), host, fetch_site, origin
@@ -93,7 +95,7 @@ class Guards:
             message = (
                 "requests from other websites (or other ports of this host) may not change events"
             )
-            await _send_error(send_with_headers, 403, "cross_site", message)
+            await _send_error(send_with_headers, CROSS_SITE, message)
             return
         body = await self._read_body(length, receive, send_with_headers)
         if body is not None:
@@ -123,7 +125,7 @@ class Guards:
     async def _too_large(self, send: Send) -> None:
         message = f"the request body is larger than the limit of {self.max_bytes} bytes"
         # Closing the connection spares reading the rest of a body nobody wants.
-        await _send_error(send, 413, "payload_too_large", message, close=True)
+        await _send_error(send, PAYLOAD_TOO_LARGE, message, close=True)
 
 
 def _with_safe_headers(headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -163,17 +165,15 @@ def _host_name(host: bytes) -> str:
     return text.rpartition(":")[0] if text.count(":") == 1 else text
 
 
-async def _send_error(
-    send: Send, status: int, error: str, message: str, *, close: bool = False
-) -> None:
-    body = json.dumps({"error": error, "message": message}).encode()
+async def _send_error(send: Send, error: ErrorCode, message: str, *, close: bool = False) -> None:
+    body = json.dumps({"error": error.code, "message": message}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
     ]
     if close:
         headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -21,7 +21,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
-from hitlkit import _ops
+from hitlkit import _errors, _ops
 from hitlkit._exceptions import CorruptRecordError, EventNotFoundError
 from hitlkit._ops import EventState, StatusFilter
 from hitlkit._records import (
@@ -198,7 +198,7 @@ async def inbox_changes(request: Request, since: str | None = None) -> Response:
     try:
         parse_since(request, since)
     except BadCursor as exc:
-        return error_response(422, "invalid_request", str(exc))
+        return error_response(_errors.INVALID_REQUEST, str(exc))
     store = store_of(request)
 
     def messages(limits: StreamLimits) -> AsyncGenerator[str, None]:

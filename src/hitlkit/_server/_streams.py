@@ -32,7 +32,7 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hitlkit import _config
+from hitlkit import _config, _errors
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._server._auth import AuthFailure, Caller, authenticate
 from hitlkit._server._errors import error_response, short
@@ -178,7 +178,7 @@ def check_same_origin(request: Request) -> None:
         origin is not None and not _is_own_origin(origin, request)
     ):
         message = "change streams may be opened only by this app's own pages and by programs"
-        raise AuthFailure(403, "cross_site", message, html=False)
+        raise AuthFailure(_errors.CROSS_SITE, message, html=False)
 
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
@@ -230,5 +230,5 @@ def open_stream(
         leave = gate.enter(client)
     except TooManyStreams as exc:
         headers = {"Retry-After": str(STREAM_RETRY_AFTER_SECONDS)}
-        return error_response(429, "too_many_streams", str(exc), headers=headers)
+        return error_response(_errors.TOO_MANY_STREAMS, str(exc), headers=headers)
     return EventStream(messages(gate.limits), on_close=leave)

@@ -14,15 +14,21 @@ from urllib.parse import urlsplit, urlunsplit
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._store._base import OBJECT_SCHEMES, Store, check_key, check_prefix, reports_outage
 
+# obstore is optional: without it the class still imports (`hitlkit.ObjectStore`), and
+# making one says what to install.
+_obstore_missing: ImportError | None = None
 try:
     import obstore
     from obstore.exceptions import AlreadyExistsError
     from obstore.store import from_url
+
+    _ObstoreError: type[Exception] = obstore.exceptions.BaseError
 except ImportError as exc:  # pragma: no cover - depends on what is installed
-    raise ConfigurationError(
-        "object stores (s3://, gs://, az://) need obstore: "
-        'pip install "hitlkit[s3]" (the same package serves [gcs] and [azure])'
-    ) from exc
+    _obstore_missing = exc
+
+    class _ObstoreError(Exception):  # type: ignore[no-redef]
+        """Never raised: no store is made without obstore."""
+
 
 __all__ = ["ObjectStore"]
 
@@ -71,6 +77,11 @@ class ObjectStore(Store):
         client_options: Mapping[str, Any] | None = None,
         retry_config: Mapping[str, Any] | None = None,
     ) -> None:
+        if _obstore_missing is not None:
+            raise ConfigurationError(
+                "object stores (s3://, gs://, az://) need obstore: "
+                'pip install "hitlkit[s3]" (the same package serves [gcs] and [azure])'
+            ) from _obstore_missing
         super().__init__()
         parts = urlsplit(url)
         if parts.scheme not in OBJECT_SCHEMES or not parts.hostname:
@@ -86,11 +97,11 @@ class ObjectStore(Store):
             options["client_options"] = dict(client_options)
         try:
             self._bucket = from_url(url, **options)
-        except (obstore.exceptions.BaseError, ValueError) as exc:
+        except (_ObstoreError, ValueError) as exc:
             reason = (str(exc).splitlines() or [type(exc).__name__])[0]  # not the debug dump
             raise ConfigurationError(f"cannot open store {self.url!r}: {reason}") from exc
 
-    @reports_outage(obstore.exceptions.BaseError, OSError)
+    @reports_outage(_ObstoreError, OSError)
     def put_if_absent(self, key: str, data: bytes) -> bool:
         try:
             obstore.put(self._bucket, check_key(key), data, mode="create")
@@ -99,7 +110,7 @@ class ObjectStore(Store):
         self._announce(key)
         return True
 
-    @reports_outage(obstore.exceptions.BaseError, OSError)
+    @reports_outage(_ObstoreError, OSError)
     def get(self, key: str) -> bytes | None:
         try:
             result = obstore.get(self._bucket, check_key(key))
@@ -107,7 +118,7 @@ class ObjectStore(Store):
             return None
         return bytes(result.bytes())
 
-    @reports_outage(obstore.exceptions.BaseError, OSError)
+    @reports_outage(_ObstoreError, OSError)
     def list(self, prefix: str = "") -> builtins.list[str]:
         folder = _folder(prefix)
         stream = obstore.list(self._bucket, folder, chunk_size=_LIST_CHUNK)

@@ -1,0 +1,237 @@
+"""`hitl doctor`, `serve`, `token create`, `link` and `demo`: the store, the app and the demo."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hitlkit import _doctor
+from hitlkit._cli_base import (
+    EndpointOption,
+    IdArgument,
+    JsonOption,
+    SecretOption,
+    StoreOption,
+    TokenOption,
+    TokensFileOption,
+    _client,
+    _find,
+    _reporting_errors,
+    app,
+)
+from hitlkit._cli_render import printable
+from hitlkit._config import DEFAULT_ENDPOINT, DEFAULT_STORE, previous_secrets
+from hitlkit._demo import new_run_id, run_demo
+from hitlkit._errors import EXIT_ERROR
+from hitlkit._exceptions import ConfigurationError
+from hitlkit._links import answer_url, sign_answer_link
+from hitlkit._records import utcnow
+from hitlkit._store import open_store
+from hitlkit._sync import run_sync
+
+__all__ = ["demo", "doctor", "link", "serve", "token_app", "token_create"]
+
+
+@app.command()
+def doctor(
+    store: StoreOption = DEFAULT_STORE,
+    as_json: JsonOption = False,
+) -> None:
+    """Read every record in the store and name those that cannot be read, with why.
+
+    Also checks that the store answers and (for a folder) takes writes. Exits 1
+    if anything is wrong, 0 if not.
+    """
+    with _reporting_errors():
+        report = run_sync(_doctor.examine(open_store(store)))
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(report) | {"ok": report.ok}, indent=2))
+    else:
+        for kind, findings in (("problem", report.problems), ("note", report.notes)):
+            for finding in findings:
+                where = f"{printable(finding.key)}: " if finding.key else ""
+                typer.echo(f"{kind}: {where}{printable(finding.reason)}")
+        problems = len(report.problems)
+        verdict = (
+            "no problems" if not problems else f"{problems} problem{'' if problems == 1 else 's'}"
+        )
+        records = f"{report.records} record{'' if report.records == 1 else 's'}"
+        typer.echo(f"Checked {records} in {report.store}: {verdict}.")
+    if not report.ok:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="HITL_HOST", help="Address to listen on.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[
+        int, typer.Option(envvar="HITL_PORT", min=1, max=65535, help="Port to listen on.")
+    ] = 8080,
+    store: StoreOption = DEFAULT_STORE,
+    tokens_file: TokensFileOption = None,
+    secret: SecretOption = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            envvar="HITL_INSECURE",
+            help="Serve beyond loopback without a tokens file (behind an authenticating proxy).",
+        ),
+    ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            envvar="HITL_ALLOWED_HOSTS",
+            help="Host name the app answers to (repeat; * for any). "
+            "Default on loopback: 127.0.0.1, localhost, ::1.",
+            show_default=False,
+        ),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            envvar="HITL_FORWARDED_ALLOW_IPS",
+            help="Proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
+            "and X-Forwarded-Proto are believed. Default: none.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run the web app in the foreground, until Ctrl-C."""
+    with _reporting_errors():
+        from hitlkit._server._auth import AuthSettings, check_serving
+        from hitlkit._server._embedded import serve as serve_app
+
+        check_serving(host, tokens_file=tokens_file, insecure=insecure)
+        # Fail before announcing.
+        AuthSettings.build(
+            tokens_file=tokens_file, secret=secret, previous_secrets=previous_secrets()
+        )
+        the_store = open_store(store)
+        shown_host = f"[{host}]" if ":" in host else host
+        typer.echo(
+            f"Starting the hitlkit app at http://{shown_host}:{port} "
+            f"for store {the_store.url}; Ctrl-C stops it."
+        )
+        sys.stdout.flush()
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
+            serve_app(
+                the_store,
+                host=host,
+                port=port,
+                tokens_file=str(tokens_file) if tokens_file else None,
+                secret=secret,
+                insecure=insecure,
+                allowed_hosts=_split_hosts(allowed_host),
+                forwarded_allow_ips=_split_hosts([forwarded_allow_ips or ""]),
+            )
+
+
+def _split_hosts(given: list[str] | None) -> list[str] | None:
+    # The environment variable holds a comma-separated list.
+    hosts = [h.strip() for item in given or [] for h in item.split(",") if h.strip()]
+    return hosts or None
+
+
+token_app = typer.Typer(
+    name="token", help="Make API tokens for an app that requires them.", no_args_is_help=True
+)
+app.add_typer(token_app)
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[
+        str, typer.Argument(help="The identity the token stands for.", show_default=False)
+    ],
+    tokens_file: Annotated[
+        Path,
+        typer.Option(
+            "--tokens-file", envvar="HITL_TOKENS_FILE", help="File of token hashes to add to."
+        ),
+    ] = Path("hitl-tokens.json"),
+) -> None:
+    """Make a token for NAME: printed once, only its SHA-256 is stored."""
+    from hitlkit._tokens import create_token
+
+    with _reporting_errors():
+        token = create_token(tokens_file, name)
+        typer.echo(token)
+        typer.echo(
+            f"Stored its hash in {tokens_file} for {name}; the token is not shown again.",
+            err=True,
+        )
+
+
+@app.command()
+def link(
+    ctx: typer.Context,
+    event_id: IdArgument,
+    identity: Annotated[
+        str | None,
+        typer.Option(help="Who the link answers as (recorded, and checked against assignees)."),
+    ] = None,
+    expires_in: Annotated[
+        float | None,
+        typer.Option(min=1, help="Seconds the link works.", show_default="until the deadline"),
+    ] = None,
+    base_url: Annotated[
+        str,
+        typer.Option(envvar="HITL_ENDPOINT", help="The app's public URL, used in the link."),
+    ] = DEFAULT_ENDPOINT,
+    secret: SecretOption = None,
+    store: StoreOption = DEFAULT_STORE,
+    endpoint: EndpointOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Print a signed link that lets its holder answer one event."""
+    with _reporting_errors():
+        if not secret:
+            raise ConfigurationError("answer links need --secret or HITL_SECRET, as the app has")
+        event = _find(_client(ctx, store, endpoint, token=token), event_id)
+        expires_at = (
+            event.deadline if expires_in is None else utcnow() + timedelta(seconds=expires_in)
+        )
+        signed = sign_answer_link(
+            secret, event.request_id, identity=identity, expires_at=expires_at
+        )
+        typer.echo(answer_url(base_url, event.request_id, signed))
+
+
+@app.command()
+def demo(
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            envvar="HITL_RUN_ID",
+            help="Run to start or re-attach to.",
+            show_default="a new one",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="HITL_DEMO_TIMEOUT", min=1, help="Seconds each question waits for an answer."
+        ),
+    ] = 3600,
+) -> None:
+    """Run a small workflow that asks you two questions and waits for the answers.
+
+    It keeps events in HITL_STORE (default .hitl) and starts the web app at
+    HITL_ENDPOINT (default http://127.0.0.1:8080). Stop it, answer, run it
+    again with the same --run-id: it picks up the answers.
+    """
+    run_id = run_id or new_run_id()
+    hint = f"interrupted; run `hitl demo --run-id {run_id}` to pick up where you left off"
+    with _reporting_errors(interrupted=hint):
+        run_demo(run_id, timeout, sys.stdout)
