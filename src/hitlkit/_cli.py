@@ -49,7 +49,6 @@ from hitlkit._links import answer_url, sign_answer_link
 from hitlkit._records import Outcome, is_event_id, utcnow
 from hitlkit._store import open_store
 from hitlkit._sync import run_sync
-from hitlkit._types import value_type_named
 
 __all__ = ["app", "main"]
 
@@ -243,11 +242,6 @@ def _find(client: Client, text: str) -> EventInfo:
 # -- commands -------------------------------------------------------------------
 
 
-def expected_words(data_type: str) -> str:
-    """An int, float, str or bool answer in words."""
-    return value_type_named(data_type).expected
-
-
 def _show_version(value: bool) -> None:
     if value:
         typer.echo(f"hitl (hitlkit) {__version__}")
@@ -418,11 +412,7 @@ def _answer_interactively(client: Client, event: EventInfo) -> Outcome:
     try:
         while True:
             try:
-                if event.validation == "schema":
-                    value = asker.ask_schema(event)
-                    return client.answer(event.request_id, value)
-                text = asker.ask_text(expected_words(event.data_type))
-                return client.answer(event.request_id, text, as_text=True)
+                return client.answer(event.request_id, asker.ask(event))
             except InvalidValueError as exc:
                 write(f"  ! {printable(str(exc))}\n")
     except NoMoreInput as exc:

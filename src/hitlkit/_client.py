@@ -42,7 +42,7 @@ from hitlkit._ops import EventInfo, Listing
 from hitlkit._records import Outcome
 from hitlkit._store import Store, open_store
 from hitlkit._sync import syncify, syncmethod
-from hitlkit._types import to_json
+from hitlkit._values import to_json
 
 __all__ = ["Client", "EventInfo", "StatusFilter", "answer", "cancel", "get_event", "list_events"]
 

@@ -18,7 +18,7 @@ from hitlkit._event import Event as _CoreEvent
 from hitlkit._records import EventScope
 from hitlkit._store import Store
 from hitlkit._sync import Syncified
-from hitlkit._types import value_type_for
+from hitlkit._values import adapter_for
 from hitlkit.contrib.flyte._context import task_defaults
 from hitlkit.contrib.flyte._env import app_endpoint
 
@@ -131,7 +131,7 @@ class Event(_CoreEvent[T]):
         )
         event = Event(
             core.record,
-            value_type=value_type_for(data_type),
+            value_type=adapter_for(data_type),
             store=core.store,
             endpoint=core.endpoint,
             notices=core._notices,
