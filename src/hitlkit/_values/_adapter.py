@@ -210,7 +210,7 @@ def adapter_of(record: Recorded) -> ValueAdapter[Any]:
         if kind is None:
             raise UnsupportedTypeError(f"unknown recorded data_type {record.data_type!r}")
         return _adapter_of(record.data_type, json.dumps(dict(kind.schema)))
-    return _adapter_of(record.data_type, json.dumps(record.json_schema, sort_keys=True))
+    return _adapter_of(record.data_type, json.dumps(record.json_schema))
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)

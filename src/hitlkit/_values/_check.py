@@ -102,11 +102,18 @@ def check_json(shape: Shape, schema: dict[str, Any], value: Any, got: object) ->
     """`value` in its stored form, or `InvalidValueError` naming `got` (what was sent)."""
     errors: list[FieldError] = []
     if value is MISSING:
-        errors.append({"loc": ["value"], "msg": _expected(shape, got if got else MISSING)})
+        errors.append(
+            {"loc": ["value"], "msg": _expected(shape, got if isinstance(got, str) else MISSING)}
+        )
         raise invalid(shape, got, errors)
     value = _walk(shape, value, ["value"], errors)
-    if not errors:
-        errors = schema_errors(schema, value)
+    # Then the constraints, except where a field (or what holds it) was refused already.
+    refused = [tuple(e["loc"]) for e in errors]
+    errors += [
+        e
+        for e in schema_errors(schema, value)
+        if not any(tuple(e["loc"][: len(loc)]) == loc for loc in refused)
+    ]
     if errors:
         raise invalid(shape, got, errors)
     return value

@@ -14,6 +14,7 @@ not null.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -115,7 +116,8 @@ def _datetime_text(data: Any) -> str:
     moment = datetime.fromisoformat(str(data).replace("Z", "+00:00"))
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment.isoformat(timespec="minutes" if not moment.second else "seconds")
+    whole_minute = not moment.second and not moment.microsecond
+    return moment.isoformat(timespec="minutes" if whole_minute else "auto")
 
 
 def _read_decimal(text: str) -> str:
@@ -128,10 +130,13 @@ def _read_decimal(text: str) -> str:
 
 
 def _decimal(value: Any) -> str:
-    # Stored as text, so that no digit is lost; a JSON number is read as written.
+    # Stored as text, so that no digit is lost. A JSON number with a fraction or an
+    # exponent has lost its digits by the time it is parsed (1.10 is 1.1): sent as text.
+    if isinstance(value, float):
+        raise ValueError(f"send it as text, {json.dumps(str(value))}, so that no digit is lost")
     if isinstance(value, str):
         return _read_decimal(value.strip())
-    return _read_decimal(repr(_number(value)) if isinstance(value, float) else str(_integer(value)))
+    return _read_decimal(str(_integer(value)))
 
 
 def _of_text(read: Callable[[str], Any]) -> Callable[[Any], Any]:
