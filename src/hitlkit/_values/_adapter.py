@@ -20,7 +20,7 @@ from pydantic import PydanticUserError, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from hitlkit._exceptions import InvalidValueError, UnsupportedTypeError
-from hitlkit._values._check import check_json, invalid, read_text
+from hitlkit._values._check import check_json, invalid, read_text, validator_of
 from hitlkit._values._forms import FormField, form_fields
 from hitlkit._values._kinds import KINDS, Schemas
 from hitlkit._values._posted import read_posted
@@ -44,6 +44,7 @@ says it all; "schema" for the rest, described by the recorded JSON Schema. Both 
 by the same rules."""
 
 NAMED = {k.type_name: k for k in KINDS if k.name in ("string", "integer", "number", "boolean")}
+_NAMED_SCHEMAS = {name: json.dumps(dict(kind.schema)) for name, kind in NAMED.items()}
 CACHE_SIZE = 512
 
 
@@ -84,6 +85,7 @@ class ValueAdapter(Generic[T]):
         self.python_type = python_type
         """The Python type given, where this adapter was built from one."""
         self._python = python
+        self._constraints = None if self.plain else validator_of(schema)
 
     @property
     def validation(self) -> Validation:
@@ -107,14 +109,14 @@ class ValueAdapter(Generic[T]):
             value = read_text(self.shape, text)
         except ValueError as exc:
             raise invalid(self.shape, text, [{"loc": ["value"], "msg": str(exc)}]) from None
-        return check_json(self.shape, self.json_schema, value, text)
+        return check_json(self.shape, self._constraints, value, text)
 
     def validate_json(self, value: Any) -> Any:
         """A JSON answer as stored JSON; a string is read as typed text, unless text is
         what the answer is (text, choices of text)."""
         if isinstance(value, str) and not self.shape.texts_are_data:
             return self.parse_text(value)
-        return check_json(self.shape, self.json_schema, value, value)
+        return check_json(self.shape, self._constraints, value, value)
 
     def dump(self, value: object) -> Any:
         """A Python value of the type (a model, an enum, a date, JSON data...) as stored JSON."""
@@ -130,13 +132,13 @@ class ValueAdapter(Generic[T]):
         """Whether stored JSON `data` is the answer `recorded` (stored, maybe by an older
         version whose stored form differed): what tells a retry from another answer."""
         with contextlib.suppress(InvalidValueError):
-            recorded = check_json(self.shape, self.json_schema, recorded, recorded)
+            recorded = check_json(self.shape, self._constraints, recorded, recorded)
         return _canonical(recorded) == _canonical(data)
 
     def parse_form(self, posted: Mapping[str, Sequence[str]]) -> Any:
         """The answer in posted form fields, as stored JSON (see `_posted`)."""
-        value = read_posted(self.shape, self.json_schema, posted)
-        return check_json(self.shape, self.json_schema, value, dict(posted))
+        value = read_posted(self.shape, self._constraints, posted)
+        return check_json(self.shape, self._constraints, value, dict(posted))
 
     def form(
         self,
@@ -209,7 +211,7 @@ def adapter_of(record: Recorded) -> ValueAdapter[Any]:
         kind = NAMED.get(record.data_type)
         if kind is None:
             raise UnsupportedTypeError(f"unknown recorded data_type {record.data_type!r}")
-        return _adapter_of(record.data_type, json.dumps(dict(kind.schema)))
+        return _adapter_of(record.data_type, _NAMED_SCHEMAS[record.data_type])
     return _adapter_of(record.data_type, json.dumps(record.json_schema))
 
 

@@ -16,11 +16,20 @@ from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
+from jsonschema.protocols import Validator
 
 from hitlkit._exceptions import FieldError, InvalidValueError
 from hitlkit._values._shape import Shape, option_text
 
-__all__ = ["MISSING", "check_json", "invalid", "read_text", "schema_errors", "shown"]
+__all__ = [
+    "MISSING",
+    "check_json",
+    "invalid",
+    "read_text",
+    "schema_errors",
+    "shown",
+    "validator_of",
+]
 
 _TYPE_WORDS = {
     "string": "text",
@@ -98,8 +107,12 @@ def _choice(shape: Shape, text: str) -> Any:
     raise ValueError(f"expected one of {', '.join(map(option_text, shape.options))}")
 
 
-def check_json(shape: Shape, schema: dict[str, Any], value: Any, got: object) -> Any:
-    """`value` in its stored form, or `InvalidValueError` naming `got` (what was sent)."""
+def check_json(shape: Shape, constraints: Validator | None, value: Any, got: object) -> Any:
+    """`value` in its stored form, or `InvalidValueError` naming `got` (what was sent).
+
+    `constraints` checks the schema's constraints (`validator_of`); `None` where the
+    kinds say it all.
+    """
     errors: list[FieldError] = []
     if value is MISSING:
         errors.append(
@@ -111,7 +124,7 @@ def check_json(shape: Shape, schema: dict[str, Any], value: Any, got: object) ->
     refused = [tuple(e["loc"]) for e in errors]
     errors += [
         e
-        for e in schema_errors(schema, value)
+        for e in schema_errors(constraints, value)
         if not any(tuple(e["loc"][: len(loc)]) == loc for loc in refused)
     ]
     if errors:
@@ -177,9 +190,16 @@ def _in_choice_order(shape: Shape, value: list[Any]) -> list[Any]:
     return sorted(value, key=order.__getitem__)
 
 
-def schema_errors(schema: dict[str, Any], value: Any) -> list[FieldError]:
-    """What is wrong with the JSON `value` under `schema`, field by field (none if it fits)."""
-    found = Draft202012Validator(schema).iter_errors(value)
+def validator_of(schema: dict[str, Any]) -> Validator:
+    """What checks a schema's constraints: built once per answer type."""
+    return Draft202012Validator(schema)
+
+
+def schema_errors(constraints: Validator | None, value: Any) -> list[FieldError]:
+    """What the schema's constraints say is wrong with `value`, field by field."""
+    if constraints is None:
+        return []
+    found = constraints.iter_errors(value)
     return [_field_error(e) for e in sorted(found, key=lambda e: [str(p) for p in e.path])]
 
 

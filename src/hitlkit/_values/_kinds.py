@@ -68,7 +68,7 @@ def _number(value: Any) -> float:
         raise ValueError("too large") from None
     if not math.isfinite(number):
         raise ValueError("not finite")
-    return number
+    return number + 0.0  # -0.0 is 0.0, as JSON reads -0
 
 
 def _read_number(text: str) -> float:
@@ -124,9 +124,11 @@ def _read_decimal(text: str) -> str:
     if not _NUMBER.fullmatch(text):
         raise ValueError("not a plain number")
     try:
-        return str(Decimal(text))
+        number = Decimal(text)
     except InvalidOperation:
         raise ValueError("not a plain number") from None
+    # A zero has no sign, as in JSON, where -0 is read as 0.
+    return str(number.copy_abs() if number.is_zero() else number)
 
 
 def _decimal(value: Any) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from jsonschema.protocols import Validator
+
 from hitlkit._exceptions import FieldError
 from hitlkit._values._check import MISSING, invalid, read_text, schema_errors, shown
 from hitlkit._values._shape import Shape
@@ -21,7 +23,9 @@ CHECKED = frozenset({"true", "on", "yes"})
 """What a checked checkbox posts (browsers send "on" when it has no value)."""
 
 
-def read_posted(shape: Shape, schema: dict[str, Any], posted: Mapping[str, Sequence[str]]) -> Any:
+def read_posted(
+    shape: Shape, constraints: Validator | None, posted: Mapping[str, Sequence[str]]
+) -> Any:
     """The JSON answer in `posted` form fields, or `InvalidValueError` with field errors.
 
     Empty optional fields are left out (so defaults apply) or become null.
@@ -34,7 +38,7 @@ def read_posted(shape: Shape, schema: dict[str, Any], posted: Mapping[str, Seque
         if value is not MISSING:
             errors += [
                 e
-                for e in schema_errors(schema, value)
+                for e in schema_errors(constraints, value)
                 if tuple(e["loc"]) not in unread and e["msg"] != "this field is required"
             ]
         raise invalid(shape, _got(posted), errors)
