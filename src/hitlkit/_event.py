@@ -378,7 +378,8 @@ class Event(Generic[T]):
 
         - `data_type`: `int`, `float`, `str`, `bool`, a choice (`Literal["ship", "hold"]`,
           an `Enum`), several choices (`list[...]`, `set[...]` of those), `Optional[X]`,
-          `datetime.date`, `datetime.datetime` (returned timezone-aware), or a pydantic
+          `datetime.date`, `datetime.datetime` (returned timezone-aware), `datetime.time`,
+          `decimal.Decimal` (every digit kept), or a pydantic
           model, dataclass or `TypedDict` of these; `wait()` returns a value of it.
           Others raise `UnsupportedTypeError`.
         - `initial`: pre-fills the form: a value, a dict, or a partial model.
