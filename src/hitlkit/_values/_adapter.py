@@ -138,7 +138,7 @@ class ValueAdapter(Generic[T]):
     def parse_form(self, posted: Mapping[str, Sequence[str]]) -> Any:
         """The answer in posted form fields, as stored JSON (see `_posted`)."""
         value = read_posted(self.shape, self._constraints, posted)
-        return check_json(self.shape, self._constraints, value, dict(posted))
+        return check_json(self.shape, self._constraints, value, value)
 
     def form(
         self,

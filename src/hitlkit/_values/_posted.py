@@ -46,8 +46,10 @@ def read_posted(
 
 
 def _got(posted: Mapping[str, Sequence[str]]) -> object:
-    texts = posted.get("value")
-    return texts[0] if texts is not None and len(posted) == 1 and len(texts) == 1 else dict(posted)
+    """What was posted for the answer (not the form's other fields, such as its token)."""
+    fields = {k: list(v) for k, v in posted.items() if k == "value" or k.startswith("value.")}
+    texts = fields.get("value")
+    return texts[0] if texts is not None and len(fields) == 1 and len(texts) == 1 else fields
 
 
 def _read(
