@@ -1,11 +1,12 @@
 """`hitl answer ID` without a value: ask for the answer on the terminal.
 
-The questions come from the same field tree as the web form (`hitlkit._forms`):
+The questions come from the same field tree as the web form (`hitlkit._values._forms`):
 choices are listed and picked by number or value, models are asked field by
-field, and what a person typed is read back with `parse_form` and checked with
-the same rules as every other answer. Fields with errors are asked again.
-Works with piped input, one answer per line. Labels, descriptions and values
-come from the event: they are printed with control characters escaped.
+field (int, float, str and bool in one line), and what a person typed is read
+back with `ValueAdapter.parse_form`, by the same rules as every other answer.
+Fields with errors are asked again. Works with piped input, one answer per line.
+Labels, descriptions and values come from the event: they are printed with
+control characters escaped.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from typing import Any
 
 from hitlkit._cli_render import printable
 from hitlkit._exceptions import FieldError, InvalidValueError
-from hitlkit._forms import FormField, error_names, form_fields, parse_form
 from hitlkit._ops import EventInfo
-from hitlkit._schema import validate_answer
+from hitlkit._values import FormField, ValueAdapter, adapter_of, error_names
 
 __all__ = ["Asker", "NoMoreInput"]
 
@@ -33,24 +33,32 @@ class Asker:
         self._read = read
         self._write = write
 
-    def ask_text(self, expected: str) -> str:
-        """One line for an int, float, str or bool event, checked by the caller."""
-        return self._line(f"Your answer ({expected}): ")
+    def ask(self, event: EventInfo) -> Any:
+        """The answer to `event`, as the JSON to record.
 
-    def ask_schema(self, event: EventInfo) -> Any:
-        """The JSON answer to an event of a rich type, asked until it fits the schema."""
-        schema = event.json_schema
+        An int, float, str or bool is one line, read by the caller's loop (an
+        `InvalidValueError` says what was wrong); other types are asked field by
+        field until they fit.
+        """
+        adapter = adapter_of(event)
+        if adapter.plain:
+            return adapter.parse_form(
+                {"value": [self._line(f"Your answer ({adapter.expected}): ")]}
+            )
+        return self._ask_fields(adapter, event.initial)
+
+    def _ask_fields(self, adapter: ValueAdapter[Any], initial: Any) -> Any:
         posted: dict[str, list[str]] = {}
-        fields = form_fields(schema, data=event.initial)
+        fields = adapter.form(data=initial)
         pending = _leaves(fields)
         while True:
             for leaf in pending:
                 posted[leaf.name] = self._ask(leaf)
             try:
-                return validate_answer(schema, parse_form(schema, posted))
+                return adapter.parse_form(posted)
             except InvalidValueError as exc:
                 pending = self.show_errors(fields, exc.errors)
-            fields = form_fields(schema, data=event.initial, posted=posted)
+            fields = adapter.form(data=initial, posted=posted)
             pending = [f for f in _leaves(fields) if f.name in {p.name for p in pending}]
 
     def show_errors(self, fields: FormField, errors: list[FieldError]) -> list[FormField]:

@@ -21,7 +21,6 @@ from hitlkit._client import Client, EventInfo
 from hitlkit._errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, exit_code_of
 from hitlkit._exceptions import EventNotFoundError, HitlError
 from hitlkit._records import is_event_id
-from hitlkit._types import value_type_named
 
 __all__ = [
     "AnswererOption",
@@ -34,7 +33,6 @@ __all__ = [
     "TokenOption",
     "TokensFileOption",
     "app",
-    "expected_words",
 ]
 
 MIN_PREFIX = 6
@@ -222,11 +220,6 @@ def _find(client: Client, text: str) -> EventInfo:
 
 
 # -- commands -------------------------------------------------------------------
-
-
-def expected_words(data_type: str) -> str:
-    """An int, float, str or bool answer in words."""
-    return value_type_named(data_type).expected
 
 
 def _show_version(value: bool) -> None:

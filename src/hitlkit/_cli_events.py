@@ -23,7 +23,6 @@ from hitlkit._cli_base import (
     _find,
     _reporting_errors,
     app,
-    expected_words,
 )
 from hitlkit._cli_render import (
     answer_line,
@@ -185,11 +184,7 @@ def _answer_interactively(client: Client, event: EventInfo) -> Outcome:
     try:
         while True:
             try:
-                if event.validation == "schema":
-                    value = asker.ask_schema(event)
-                    return client.answer(event.request_id, value)
-                text = asker.ask_text(expected_words(event.data_type))
-                return client.answer(event.request_id, text, as_text=True)
+                return client.answer(event.request_id, asker.ask(event))
             except InvalidValueError as exc:
                 write(f"  ! {printable(str(exc))}\n")
     except NoMoreInput as exc:

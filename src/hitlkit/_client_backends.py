@@ -33,7 +33,7 @@ from hitlkit._exceptions import (
 from hitlkit._ops import EventInfo, Listing, StatusFilter
 from hitlkit._records import Outcome
 from hitlkit._store import Store
-from hitlkit._types import to_json
+from hitlkit._values import to_json
 
 __all__ = ["Backend", "HttpBackend", "StoreBackend"]
 

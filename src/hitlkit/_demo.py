@@ -26,7 +26,7 @@ from typing import Protocol, TextIO, TypeVar
 
 from hitlkit._event import new_event
 from hitlkit._records import utcnow
-from hitlkit._types import value_type_for
+from hitlkit._values import adapter_for
 
 __all__ = ["new_run_id", "run_demo"]
 
@@ -90,7 +90,7 @@ def _ask(
         name, data_type=data_type, prompt=prompt, timeout_seconds=timeout, run_id=run_id
     )
     say(f"Question {name}: {prompt}")
-    say(f"  Expects {value_type_for(data_type).expected}.")
+    say(f"  Expects {adapter_for(data_type).expected}.")
     outcome = event.outcome()
     if outcome is not None:
         status = outcome.status.replace("_", " ")

@@ -30,7 +30,7 @@ from hitlkit._records import (
 )
 from hitlkit._store import Store, open_store
 from hitlkit._sync import Syncified, syncify, syncmethod, twinmethod
-from hitlkit._types import ValueType, to_json, value_type_for
+from hitlkit._values import ValueAdapter, adapter_for, to_json
 from hitlkit._waiting import Waiting, wait_async, wait_sync
 
 __all__ = ["NOT_GIVEN", "Event", "PromptType", "new_event"]
@@ -58,7 +58,7 @@ class Event(Generic[T]):
         self,
         record: EventRecord,
         *,
-        value_type: ValueType[T],
+        value_type: ValueAdapter[T],
         store: Store,
         endpoint: str,
         notices: _notify.Notices | None = None,
@@ -284,12 +284,12 @@ class Event(Generic[T]):
         event = await Event.create.aio("ok", data_type=bool, prompt="Deploy?")
         ```
         """
-        value_type = value_type_for(data_type)
+        value_type: ValueAdapter[U] = adapter_for(data_type)
         check_options(
             name, scope, prompt, timeout_seconds, poll_interval_seconds, description, prompt_type
         )
         if not isinstance(default, _NotGiven):
-            default = value_type.validate(default)
+            value_type.dump(default)  # refused here if it does not fit
         notices = _notify.notices_for(notify, remind_before, timeout_seconds=timeout_seconds)
         # Before the event is created: were a bad HITL_ENDPOINT to fail after, a retry would
         # find the event and never announce it.
@@ -331,7 +331,7 @@ class Event(Generic[T]):
 
 
 def _warn_if_default_differs(
-    record: EventRecord, value_type: ValueType[Any], default: object
+    record: EventRecord, value_type: ValueAdapter[Any], default: object
 ) -> None:
     """Say so when a restarted program passes another default than its event recorded."""
     given = not isinstance(default, _NotGiven)

@@ -56,9 +56,8 @@ from hitlkit._records import (
     utcnow,
 )
 from hitlkit._runtime import Runtime, runtime
-from hitlkit._schema import validate_answer, validate_text
 from hitlkit._store import Store
-from hitlkit._types import Validation, ValueType, to_json, value_type_named
+from hitlkit._values import Validation, ValueAdapter, adapter_of, to_json
 
 __all__ = [
     "Answered",
@@ -183,7 +182,7 @@ async def open_event(
     store: Store,
     *,
     name: str,
-    value_type: ValueType[Any],
+    value_type: ValueAdapter[Any],
     scope: EventScope,
     run_id: str,
     prompt: str,
@@ -211,7 +210,7 @@ async def open_event(
         run_id=run_id,
         prompt=prompt,
         data_type=value_type.name,
-        json_schema=value_type.json_schema(),
+        json_schema=value_type.json_schema,
         validation=value_type.validation,
         prompt_type=prompt_type,
         description=description,
@@ -391,7 +390,7 @@ async def answer_event(
         written, winner = await _record(store, outcome)
         if written:
             return Answered(outcome)
-    if _is_retry(winner, data, by=by, key_digest=key_digest):
+    if _is_retry(record, winner, data, by=by, key_digest=key_digest):
         return Answered(winner, already_recorded=True)
     raise await _refused(store, record, winner, by=by, via=via)
 
@@ -401,7 +400,14 @@ def _idempotency_digest(key: str | None) -> str | None:
     return None if key is None else hashlib.sha256(key.encode()).hexdigest()
 
 
-def _is_retry(recorded: Outcome, data: object, *, by: str | None, key_digest: str | None) -> bool:
+def _is_retry(
+    record: EventRecord,
+    recorded: Outcome,
+    data: object,
+    *,
+    by: str | None,
+    key_digest: str | None,
+) -> bool:
     """Whether an answer of `data` is the one `recorded`, sent again.
 
     The same validated value, from the same identity or with the same key. Values
@@ -409,7 +415,7 @@ def _is_retry(recorded: Outcome, data: object, *, by: str | None, key_digest: st
     """
     if recorded.status != "answered":
         return False
-    if _canonical(recorded.value) != _canonical(data):
+    if not adapter_of(record).same(recorded.value, data):
         return False
     return recorded.by == by or (
         key_digest is not None and recorded.idempotency_sha256 == key_digest
@@ -426,13 +432,8 @@ def answer_data(record: EventRecord, value: object, *, as_text: bool = False) ->
     `value` is text typed by a person when `as_text`; otherwise JSON data, a
     Python value of the type (model instance, enum, date...), or text to parse.
     """
-    if record.validation == "schema":
-        if as_text:
-            return validate_text(record.json_schema, str(value))
-        return validate_answer(record.json_schema, to_json(value))
-    value_type = value_type_named(record.data_type)
-    parsed = value_type.parse_text(str(value)) if as_text else value_type.validate(value)
-    return value_type.dump(parsed)
+    adapter = adapter_of(record)
+    return adapter.parse_text(str(value)) if as_text else adapter.validate_json(to_json(value))
 
 
 async def cancel_event(

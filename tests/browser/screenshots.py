@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 import hitlkit
 from hitlkit import LocalStore
 from hitlkit._records import EventRecord, event_id, event_key, utcnow
-from hitlkit._types import value_type_for
+from hitlkit._values import adapter_for
 from tests.browser.support import chromium, hitl_serve
 
 DESKTOP: ViewportSize = {"width": 1100, "height": 760}
@@ -104,7 +104,7 @@ def seed(store: LocalStore) -> dict[str, str]:
     now = utcnow()
     ids = {}
     for run_id, name, data_type, prompt, minutes_ago, timeout_minutes in EVENTS:
-        value_type = value_type_for(data_type)
+        value_type = adapter_for(data_type)
         created = now - timedelta(minutes=minutes_ago)
         record = EventRecord(
             id=event_id("run", run_id, name),
@@ -112,7 +112,7 @@ def seed(store: LocalStore) -> dict[str, str]:
             run_id=run_id,
             prompt=prompt,
             data_type=value_type.name,
-            json_schema=value_type.json_schema(),
+            json_schema=value_type.json_schema,
             created_at=created,
             deadline=created + timedelta(minutes=timeout_minutes),
             timeout_seconds=timeout_minutes * 60,

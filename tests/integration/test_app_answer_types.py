@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
 from typing import Any, Literal
 
 import httpx
@@ -288,3 +289,20 @@ def test_the_http_client_sends_models_enums_and_dates(app_url: str, app_store: L
     day = hitlkit.new_event("day", date, store=app_store, serve=False, run_id="run-types")
     remote.answer(day.request_id, date(2025, 12, 24))
     assert day.wait() == date(2025, 12, 24)
+
+
+def test_a_time_and_a_decimal_are_asked_in_their_inputs_and_read_back(
+    client: httpx.Client, app_store: LocalStore
+) -> None:
+    at = hitlkit.new_event("at", time, store=app_store, serve=False, run_id="run-types")
+    price = hitlkit.new_event("price", Decimal, store=app_store, serve=False, run_id="run-types")
+    assert 'type="time"' in client.get(f"/form/{at.request_id}").text
+    assert 'inputmode="decimal"' in client.get(f"/form/{price.request_id}").text
+    bad = post_form(client, price, [("value", "12,50")])
+    assert bad.status_code == 422
+    assert "expected a decimal number" in field_error(bad.text, "f-value")
+    assert post_form(client, at, [("value", "09:05")]).status_code == 200
+    assert post_form(client, price, [("value", " 12.50 ")]).status_code == 200
+    assert at.wait() == time(9, 5)
+    assert str(price.wait()) == "12.50"
+    assert client.get(f"/api/events/{price.request_id}").json()["data_type"] == "Decimal"

@@ -14,8 +14,8 @@ from typing_extensions import TypedDict
 
 import hitlkit
 from hitlkit import InvalidValueError, MemoryStore, UnsupportedTypeError
-from hitlkit._forms import form_fields, parse_form
 from hitlkit._markdown import render_prompt
+from hitlkit._values import adapter_of
 
 
 class Color(enum.Enum):
@@ -163,7 +163,7 @@ def test_initial_and_defaults_fill_the_form(memory_store: MemoryStore) -> None:
     event = ask(memory_store, Deploy, initial={"version": "v7"}, description="Pick well")
     record = event.record
     assert record.description == "Pick well"
-    fields = {f.name: f for f in form_fields(record.json_schema, data=record.initial).walk()}
+    fields = {f.name: f for f in adapter_of(record).form(data=record.initial).walk()}
     assert fields["value.version"].value == "v7"
     assert fields["value.version"].attrs == {"maxlength": "10", "pattern": "^v[0-9]+$"}
     assert fields["value.replicas"].value == "3"
@@ -182,7 +182,7 @@ def test_partial_model_as_initial(memory_store: MemoryStore) -> None:
 
 
 def test_posted_form_becomes_json_by_the_schema(memory_store: MemoryStore) -> None:
-    schema = ask(memory_store, Deploy).record.json_schema
+    parse_form = adapter_of(ask(memory_store, Deploy).record).parse_form
     posted = {
         "value.version": ["v2"],
         "value.env": ["staging"],
@@ -190,7 +190,7 @@ def test_posted_form_becomes_json_by_the_schema(memory_store: MemoryStore) -> No
         "value.flags": ["canary", "dry-run"],
         "value.limits.cpu": [""],
     }
-    assert parse_form(schema, posted) == {
+    assert parse_form(posted) == {
         "version": "v2",
         "env": "staging",
         "replicas": 4,
@@ -199,7 +199,7 @@ def test_posted_form_becomes_json_by_the_schema(memory_store: MemoryStore) -> No
         "notify": False,
     }
     with pytest.raises(InvalidValueError) as info:
-        parse_form(schema, {**posted, "value.replicas": ["many"], "value.version": ["x"]})
+        parse_form({**posted, "value.replicas": ["many"], "value.version": ["x"]})
     locs = {tuple(e["loc"]) for e in info.value.errors}
     assert ("value", "replicas") in locs
     assert ("value", "version") in locs
@@ -279,7 +279,7 @@ def test_many_choices_make_a_select_and_optional_yes_no_has_not_set(
 ) -> None:
     initial = {"start": "2025-01-31T12:00:00+02:00"}
     record = ask(memory_store, Settings, initial=initial).record
-    fields = {f.name: f for f in form_fields(record.json_schema, data=record.initial).walk()}
+    fields = {f.name: f for f in adapter_of(record).form(data=record.initial).walk()}
     region = fields["value.region"]
     assert region.kind == "select"
     assert [o.value for o in region.options] == ["", "a", "b", "c", "d", "e", "f", "g"]
@@ -289,10 +289,10 @@ def test_many_choices_make_a_select_and_optional_yes_no_has_not_set(
     assert fields["value.start"].kind == "datetime-local"
     assert fields["value.start"].value == "2025-01-31T10:00"  # shown in UTC
     with pytest.raises(InvalidValueError) as info:
-        parse_form(record.json_schema, {"value.region": [""]})
+        adapter_of(record).parse_form({"value.region": [""]})
     assert info.value.errors == [{"loc": ["value", "region"], "msg": "this field is required"}]
     posted = {"value.region": ["g"], "value.verbose": ["false"], "value.start": [""]}
-    assert parse_form(record.json_schema, posted) == {
+    assert adapter_of(record).parse_form(posted) == {
         "region": "g",
         "verbose": False,
         "start": None,

@@ -26,7 +26,6 @@ from hitlkit._exceptions import (
     InvalidValueError,
     NotAssignedError,
 )
-from hitlkit._forms import FormField, error_names, form_fields, parse_form
 from hitlkit._ops import Answered
 from hitlkit._records import EventRecord, Outcome, is_event_id, utcnow
 from hitlkit._server._auth import AuthFailure, Caller, auth_settings, authenticate, signed_in
@@ -40,10 +39,11 @@ from hitlkit._server._context import (
 )
 from hitlkit._server._csrf import COOKIE, FIELD, csrf_field, csrf_valid, set_csrf_cookie
 from hitlkit._server._session import end_session, read_session, start_session
-from hitlkit._server._templates import SCRIPT, STYLESHEET, expected_words, render, shown
+from hitlkit._server._templates import SCRIPT, STYLESHEET, render, shown
 from hitlkit._server._views import MAX_BY_LENGTH
 from hitlkit._store import Store
 from hitlkit._tokens import TOKEN_PREFIX, token_hash
+from hitlkit._values import FormField, adapter_of, error_names
 
 __all__ = ["router"]
 
@@ -166,24 +166,7 @@ async def submit(request: Request) -> HTMLResponse:
     form = _Form(request, record, caller, by)
     if not csrf_valid(request, auth_settings(request).keys, caller.binding, _first(fields, FIELD)):
         return await _forged(form, store, fields)
-    if record.validation == "schema":
-        return await _submit_fields(form, store, fields)
-    value = fields["value"][0] if fields.get("value") else None
-    if value is None:
-        error = f"expected {expected_words(record)}, got no answer"
-        return form.again(error=error, status_code=422)
-    value = value.replace("\r\n", "\n")  # browsers send textarea line breaks as CRLF
-    try:
-        answered = await _ops.answer_event(
-            store, record.id, value, by=caller.by(by), via="form", as_text=True
-        )
-    except NotAssignedError:
-        return _not_assigned(request)
-    except InvalidValueError as exc:
-        return form.again(error=str(exc), kept=value, status_code=422)
-    except EventResolvedError as exc:
-        return _late_page(request, record, exc, value)
-    return _recorded_page(request, record, answered)
+    return await _submit_fields(form, store, fields)
 
 
 @dataclass(frozen=True)
@@ -207,26 +190,24 @@ async def _forged(form: _Form, store: Store, fields: dict[str, list[str]]) -> HT
         audit = await _audit.read_audit(store, record.id)
         return _resolved_page(form.request, record, outcome, audit=audit)
     error = "This form expired or was not sent from this page. Please submit it again."
-    if record.validation == "schema":
-        return form.again(error=error, posted=fields, status_code=403)
-    return form.again(error=error, kept=_first(fields, "value"), status_code=403)
+    return form.again(error=error, posted=fields, status_code=403)
 
 
 async def _submit_fields(form: _Form, store: Store, fields: dict[str, list[str]]) -> HTMLResponse:
-    """Answer an event of a rich type from its form fields, or show them again with errors."""
+    """Answer an event from its form fields, or show them again with what was wrong."""
     request, record = form.request, form.record
+    # Browsers send textarea line breaks as CRLF.
     posted = {k: [v.replace("\r\n", "\n") for v in vs] for k, vs in fields.items()}
     value: Any = None
     try:
-        value = parse_form(record.json_schema, posted)
+        value = adapter_of(record).parse_form(posted)
         answered = await _ops.answer_event(
             store, record.id, value, by=form.caller.by(form.by), via="form"
         )
     except NotAssignedError:
         return _not_assigned(request)
     except InvalidValueError as exc:
-        errors = error_names(exc.errors)
-        return form.again(posted=posted, errors=errors, status_code=422)
+        return form.again(posted=posted, invalid=exc, status_code=422)
     except EventResolvedError as exc:
         return _late_page(request, record, exc, shown(value))
     return _recorded_page(request, record, answered)
@@ -334,15 +315,20 @@ def _form_page(
     *,
     caller: Caller,
     error: str | None = None,
-    kept: str = "",
     posted: Mapping[str, Sequence[str]] | None = None,
-    errors: Mapping[str, str] | None = None,
+    invalid: InvalidValueError | None = None,
     by: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
+    # int, float, str and bool are asked in one input (yes and no buttons for bool),
+    # other types in the fields of their form; both are read by `parse_form`.
+    adapter = adapter_of(record)
     fields: FormField | None = None
-    if record.validation == "schema":
-        fields = form_fields(record.json_schema, data=record.initial, posted=posted, errors=errors)
+    if adapter.plain:
+        error = str(invalid) if invalid is not None else error
+    else:
+        errors = error_names(invalid.errors) if invalid is not None else None
+        fields = adapter.form(data=record.initial, posted=posted, errors=errors)
         fields.description = record.description or fields.description
     cookie, csrf = csrf_field(request, auth_settings(request).csrf_key, caller.binding)
     response = render(
@@ -352,7 +338,7 @@ def _form_page(
         record=record,
         fields=fields,
         error=error,
-        kept=kept,
+        kept=_first(posted or {}, "value"),
         by=by,
         default_shown=shown(record.default) if record.has_default else None,
         csrf=csrf,

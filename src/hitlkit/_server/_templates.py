@@ -19,11 +19,10 @@ from hitlkit._exceptions import UnsupportedTypeError
 from hitlkit._markdown import render_prompt
 from hitlkit._ops import EventState
 from hitlkit._records import EventRecord, utcnow
-from hitlkit._schema import UnsupportedSchema, check_supported
 from hitlkit._server._auth import Caller, auth_settings
 from hitlkit._server._context import root_of
 from hitlkit._server._csrf import csrf_field
-from hitlkit._types import value_type_named
+from hitlkit._values import Named, adapter_of
 
 __all__ = ["SCRIPT", "STYLESHEET", "render", "shown"]
 
@@ -89,11 +88,9 @@ def expected_words(type_of: str | EventRecord) -> str:
     """
     try:
         if isinstance(type_of, EventRecord):
-            if type_of.validation == "schema":
-                return check_supported(type_of.json_schema).expected()
-            type_of = type_of.data_type
-        return value_type_named(type_of).expected
-    except (UnsupportedTypeError, UnsupportedSchema):
+            return adapter_of(type_of).expected
+        return adapter_of(Named(type_of)).expected
+    except UnsupportedTypeError:
         return type_of if isinstance(type_of, str) else type_of.data_type
 
 

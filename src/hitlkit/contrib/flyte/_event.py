@@ -18,7 +18,7 @@ from hitlkit._options import NOT_GIVEN, PromptType, _NotGiven, documented, given
 from hitlkit._records import EventScope
 from hitlkit._store import Store
 from hitlkit._sync import Syncified
-from hitlkit._types import value_type_for
+from hitlkit._values import adapter_for
 from hitlkit.contrib.flyte._context import task_defaults
 from hitlkit.contrib.flyte._env import app_endpoint
 
@@ -120,7 +120,7 @@ class Event(_CoreEvent[T]):
         core = await _CoreEvent.create.aio(**options)
         event = Event(
             core.record,
-            value_type=value_type_for(data_type),
+            value_type=adapter_for(data_type),
             store=core.store,
             endpoint=core.endpoint,
             notices=core._notices,
