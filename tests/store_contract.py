@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import datetime, timedelta, timezone
 from typing import ClassVar
 
 import pytest
@@ -153,6 +154,56 @@ class StoreContract:
         # A cancelled write either landed whole or not at all.
         for i in range(0, 40, 2):
             assert store.get(f"outcomes/c/{i}.json") in (None, b"%d" % i)
+
+    def test_list_entries_gives_each_keys_creation_time(self, store: Store) -> None:
+        before = datetime.now(timezone.utc) - timedelta(seconds=5)  # a server's clock may lag
+        for key in ["idx/b/2", "idx/a/1", "idx/a/3", "other/x"]:
+            store.put_if_absent(key, b"x")
+        after = datetime.now(timezone.utc) + timedelta(seconds=5)
+
+        entries = store.list_entries("idx/")
+
+        assert [entry.key for entry in entries] == ["idx/a/1", "idx/a/3", "idx/b/2"]
+        for entry in entries:
+            assert entry.created_at.utcoffset() == timedelta(0)
+            assert before <= entry.created_at <= after
+
+    def test_list_entries_pages_after_a_key(self, store: Store) -> None:
+        keys = [f"idx/all/{i:04d}" for i in range(25)]
+        for key in reversed(keys):
+            store.put_if_absent(key, b"x")
+        store.put_if_absent("idx/allx/0", b"x")  # shares the text, not the folder
+
+        def page(start_after: str, limit: int | None) -> list[str]:
+            listed = store.list_entries("idx/all/", start_after=start_after, limit=limit)
+            return [entry.key for entry in listed]
+
+        assert page("", 10) == keys[:10]
+        assert page(keys[9], 10) == keys[10:20]
+        assert page(keys[19], 10) == keys[20:]
+        assert page(keys[-1], 10) == []
+        assert page("idx/all/0012x", None) == keys[13:]
+        assert page("", None) == keys
+        assert asyncio.run(store.list_entries_async("idx/all/", limit=3)) == store.list_entries(
+            "idx/all/", limit=3
+        )
+
+    def test_delete_removes_a_key_once_and_quietly_after(self, store: Store) -> None:
+        store.put_if_absent("old/r/1.json", b"first")
+        store.put_if_absent("old/r/2.json", b"kept")
+
+        store.delete("old/r/1.json")
+        store.delete("old/r/1.json")  # nothing there: nothing to say
+        asyncio.run(store.delete_async("old/r/never.json"))
+
+        assert store.get("old/r/1.json") is None
+        assert store.list("old/") == ["old/r/2.json"]
+        assert [entry.key for entry in store.list_entries("old/")] == ["old/r/2.json"]
+        # A deleted key may be written again (retention makes room, nothing more).
+        assert store.put_if_absent("old/r/1.json", b"again") is True
+        assert store.get("old/r/1.json") == b"again"
+        with pytest.raises(ValueError, match="invalid store key"):
+            store.delete("../escape")
 
 
 WRITING_TESTS = frozenset(

@@ -57,6 +57,8 @@ def test_objects_in_the_bucket_are_read_and_listed(
     assert store.get("outcomes/r/3.json") is None
     assert store.list("outcomes/r/") == ["outcomes/r/1.json", "outcomes/r/2.json"]
     assert store.list() == ["events/r/1.json", "outcomes/r/1.json", "outcomes/r/2.json"]
+    listed = store.list_entries("outcomes/r/", start_after="outcomes/r/1.json")
+    assert [entry.key for entry in listed] == ["outcomes/r/2.json"]
 
 
 @pytest.mark.xfail(strict=True, raises=StoreUnavailableError, reason=NO_XML_UPLOADS)

@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import AsyncGenerator
 
-from hitlkit._store._base import Store
+from hitlkit._store._base import Entry, Store
 
 __all__ = ["CountingStore"]
 
@@ -58,6 +58,26 @@ class CountingStore(Store):
     def list(self, prefix: str = "") -> builtins.list[str]:
         self._count("list")
         return self.inner.list(prefix)
+
+    def list_entries(
+        self, prefix: str = "", *, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[Entry]:
+        self._count("list_entries")
+        return self.inner.list_entries(prefix, start_after=start_after, limit=limit)
+
+    def delete(self, key: str) -> None:
+        self._count("delete")
+        self.inner.delete(key)
+
+    async def list_entries_async(
+        self, prefix: str = "", *, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[Entry]:
+        self._count("list_entries_async")
+        return await self.inner.list_entries_async(prefix, start_after=start_after, limit=limit)
+
+    async def delete_async(self, key: str) -> None:
+        self._count("delete_async")
+        await self.inner.delete_async(key)
 
     async def put_if_absent_async(self, key: str, data: bytes) -> bool:
         self._count("put_if_absent_async")

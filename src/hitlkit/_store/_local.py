@@ -13,12 +13,13 @@ import queue
 import threading
 import time
 from collections.abc import AsyncGenerator, Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from hitlkit import _config
 from hitlkit._exceptions import CorruptRecordError
-from hitlkit._store._base import Store, check_key, check_prefix, reports_outage
+from hitlkit._store._base import Entry, Store, check_key, check_prefix, page_of, reports_outage
 from hitlkit._store._folder import (
     FileModes,
     Folder,
@@ -91,8 +92,8 @@ class LocalStore(Store):
         self._unnamed = False  # decided with the first write: see `_prepare_tmp`
         self._names = itertools.count(int.from_bytes(os.urandom(4), "big") << 32)
         self._flusher = _Flusher(self._base)
-        # Keys are never removed: those known to exist are refused without a look at the
-        # disk (an app answers the repeats of an answer it recorded from memory).
+        # Keys known to exist are refused without a look at the disk (an app answers the
+        # repeats of an answer it recorded from memory); only `delete` removes one.
         self._present = _RecentKeys(4096)
         self._warned = _RecentKeys(1024)
 
@@ -148,6 +149,43 @@ class LocalStore(Store):
                     keys.append(key)
         return sorted(keys)
 
+    @reports_outage(OSError)
+    def list_entries(
+        self, prefix: str = "", *, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[Entry]:
+        # A record's file is written once, before it is linked into place: its time of
+        # last change is when it was written.
+        entries = []
+        for key in page_of(self.list(prefix), start_after, limit):
+            try:
+                info = os.lstat(f"{self._base}/{key}")
+            except FileNotFoundError:  # deleted since it was listed
+                continue
+            entries.append(Entry(key, datetime.fromtimestamp(info.st_mtime, timezone.utc)))
+        return entries
+
+    @reports_outage(OSError)
+    def delete(self, key: str) -> None:
+        segments = self._segments(key)
+        try:
+            folder = Folder.walk(self._base, segments[:-1], key)
+        except CorruptRecordError as exc:
+            raise self._refused(exc) from None
+        if folder is None:
+            return
+        with folder:
+            self._present.discard(key)
+            try:
+                os.unlink(segments[-1], dir_fd=folder.fd)
+            except FileNotFoundError:
+                return
+            except IsADirectoryError:
+                raise self._refused(
+                    CorruptRecordError(key, "a folder, not a record the store wrote")
+                ) from None
+            os.fsync(folder.fd)
+        self._present.discard(key)
+
     def file_modes(self) -> dict[str, int]:
         """How many folders and files of the store have each permission mode.
 
@@ -187,6 +225,11 @@ class LocalStore(Store):
 
     async def list_async(self, prefix: str = "") -> builtins.list[str]:
         return self.list(prefix)
+
+    async def list_entries_async(
+        self, prefix: str = "", *, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[Entry]:
+        return self.list_entries(prefix, start_after=start_after, limit=limit)
 
     def watch(self, prefix: str) -> AsyncGenerator[set[str], None] | None:
         return self._watch(prefix) if self.notify else None
@@ -335,6 +378,10 @@ class _RecentKeys:
             self._keys[key] = None
             if len(self._keys) > self._size:
                 del self._keys[next(iter(self._keys))]
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            self._keys.pop(key, None)
 
 
 def _place(fd: int, tmp: str | None, dir_fd: int, name: str) -> bool:
