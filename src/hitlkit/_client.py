@@ -24,7 +24,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import ValidationError
 
-from hitlkit import _audit, _config, _ops
+from hitlkit import _audit, _config, _listing, _ops
 from hitlkit._audit import AuditEntry
 from hitlkit._exceptions import (
     AccessDeniedError,
@@ -89,20 +89,40 @@ class Client:
         *,
         run_id: str | None = None,
         name: str | None = None,
+        assignee: str | None = None,
     ) -> Listing[EventInfo]:
         """Events newest first; `status` is "pending" (open), "resolved" or "all".
 
-        Records that cannot be read are left out; the list's `skipped` counts them.
+        `assignee` keeps the events assigned to that identity. Records that cannot be
+        read are left out; the list's `skipped` counts them. Long listings are read a
+        page at a time.
         """
         if self.store is not None:
-            states = await _ops.list_event_states(
-                self.store, status=status, run_id=run_id, name=name
+            states = await _listing.list_event_states(
+                self.store, status=status, run_id=run_id, name=name, assignee=assignee
             )
             return Listing((s.info() for s in states), skipped=states.skipped)
-        params = {k: v for k, v in {"status": status, "run_id": run_id, "name": name}.items() if v}
-        body = await self._request("GET", "/api/events", params=params)
-        events = (EventInfo.model_validate(e) for e in body["events"])
-        return Listing(events, skipped=int(body.get("skipped", 0)))
+        return await self._list_pages(status, run_id=run_id, name=name, assignee=assignee)
+
+    async def _list_pages(self, status: StatusFilter, **filters: str | None) -> Listing[EventInfo]:
+        """Every page of `GET /api/events`, following `next_cursor`."""
+        params = {k: v for k, v in {"status": status, **filters}.items() if v is not None}
+        params["limit"] = str(_listing.PAGE_SIZE)
+        events: list[EventInfo] = []
+        skipped = 0
+        while True:
+            body = await self._request("GET", "/api/events", params=params)
+            events += (EventInfo.model_validate(e) for e in body["events"])
+            skipped += int(body.get("skipped", 0))
+            if "next_cursor" not in body and body.get("total", 0) > len(events):
+                # An app from before pages: ask it for every event at once.
+                del params["limit"]
+                events, skipped = [], 0
+                continue
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return Listing(events, skipped=skipped)
+            params["cursor"] = str(cursor)
 
     @syncmethod
     async def get_event(self, request_id: str) -> EventInfo:
@@ -252,6 +272,7 @@ async def list_events(
     *,
     run_id: str | None = None,
     name: str | None = None,
+    assignee: str | None = None,
     store: Store | str | None = None,
     endpoint: str | None = None,
 ) -> Listing[EventInfo]:
@@ -263,7 +284,7 @@ async def list_events(
     ```
     """
     client = Client(store=store, endpoint=endpoint)
-    return await client.list_events.aio(status, run_id=run_id, name=name)
+    return await client.list_events.aio(status, run_id=run_id, name=name, assignee=assignee)
 
 
 @syncify

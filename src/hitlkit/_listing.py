@@ -1,0 +1,241 @@
+"""Listing events a page at a time, newest first, through the per-state index (`_index`).
+
+A page reads the index's names in order after its cursor, leaves out by name alone
+those that cannot match (resolved, or past their deadline, when pending ones are
+asked for), and reads only the records of the rest until the page is full. What a
+record says is the truth: an entry whose event has moved on (answered since, by any
+process) is left out, and one whose record was written by another creator is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from hitlkit._exceptions import CorruptRecordError, EventNotFoundError
+from hitlkit._index import (
+    Names,
+    ensure_entries,
+    entry_name,
+    folder_of,
+    index_store,
+    is_entry_name,
+    name_deadline,
+)
+from hitlkit._ops import EventState, Listing, StatusFilter, get_event_state
+from hitlkit._records import EventRecord, utcnow
+from hitlkit._store import Store
+
+__all__ = ["PAGE_SIZE", "Page", "list_event_states", "list_page"]
+
+listing_log = logging.getLogger("hitlkit.listing")
+"""Records left out of listings: callers that report the count themselves may quiet it."""
+
+PAGE_SIZE = 500
+"""Events per page when a whole listing is read a page at a time."""
+MIN_READS = 16
+"""Records read at once while filling a page, however few it still needs."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """Events newest first; `next_cursor` gives the next page (`None`: this is the last).
+
+    `skipped` counts the records met that could not be read (each logged once).
+    """
+
+    states: list[EventState]
+    next_cursor: str | None
+    skipped: int = 0
+
+
+async def list_page(
+    store: Store,
+    *,
+    status: StatusFilter = "pending",
+    run_id: str | None = None,
+    name: str | None = None,
+    assignee: str | None = None,
+    matches: Callable[[EventRecord], bool] | None = None,
+    limit: int = PAGE_SIZE,
+    cursor: str | None = None,
+) -> Page:
+    """The page of events after `cursor`, at most `limit`, newest first.
+
+    "pending" means open and before the deadline; "resolved" means closed (with an
+    outcome, or past the deadline). `run_id`, `name` and `assignee` (one of the
+    event's assignees) must match exactly; `matches` is any other test of the record.
+    `cursor` is a page's `next_cursor`; anything else raises `ValueError`.
+    """
+    if cursor is not None and not is_entry_name(cursor):
+        raise ValueError(f"invalid cursor {cursor!r}: expected the next_cursor of a page")
+    if limit < 1:
+        raise ValueError(f"a page holds at least one event, got limit={limit}")
+    await index_store(store)
+    candidates = _Candidates(store, status, run_id, assignee, cursor or "")
+
+    def fits(state: EventState) -> bool:
+        record = state.record
+        return (
+            (status == "all" or (state.status == "pending") == (status == "pending"))
+            and (run_id is None or record.run_id == run_id)
+            and (name is None or record.name == name)
+            and (assignee is None or assignee in (record.assignees or ()))
+            and (matches is None or matches(record))
+        )
+
+    found: list[tuple[str, EventState]] = []
+    bad: list[CorruptRecordError] = []
+    while len(found) < limit:
+        batch = await candidates.take(max(limit - len(found), MIN_READS))
+        if not batch:
+            break
+        states = await asyncio.gather(*(_read(store, n, status, bad) for n in batch))
+        found += [(n, s) for n, s in zip(batch, states, strict=True) if s is not None and fits(s)]
+    more = len(found) > limit or await candidates.peek() is not None
+    found = found[:limit]
+    cursor = found[-1][0] if more and found else None
+    return Page([state for _, state in found], cursor, skipped=len(bad))
+
+
+async def list_event_states(
+    store: Store,
+    *,
+    status: StatusFilter = "pending",
+    run_id: str | None = None,
+    name: str | None = None,
+    assignee: str | None = None,
+    matches: Callable[[EventRecord], bool] | None = None,
+) -> Listing[EventState]:
+    """Every matching event, newest first, read a page at a time (see `list_page`).
+
+    A record that cannot be read is left out with a warning, and counted in `skipped`.
+    """
+    states: list[EventState] = []
+    skipped = 0
+    async for page in pages(
+        store, status=status, run_id=run_id, name=name, assignee=assignee, matches=matches
+    ):
+        states += page.states
+        skipped += page.skipped
+    return Listing(states, skipped=skipped)
+
+
+async def pages(
+    store: Store,
+    *,
+    status: StatusFilter = "pending",
+    run_id: str | None = None,
+    name: str | None = None,
+    assignee: str | None = None,
+    matches: Callable[[EventRecord], bool] | None = None,
+) -> AsyncIterator[Page]:
+    """Every page of a listing, in order."""
+    cursor: str | None = None
+    while True:
+        page = await list_page(
+            store,
+            status=status,
+            run_id=run_id,
+            name=name,
+            assignee=assignee,
+            matches=matches,
+            cursor=cursor,
+        )
+        yield page
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+class _Candidates:
+    """The names that may match a status, in order: the index's, less what names rule out."""
+
+    def __init__(
+        self,
+        store: Store,
+        status: StatusFilter,
+        run_id: str | None,
+        assignee: str | None,
+        after: str,
+    ) -> None:
+        now = utcnow().timestamp()
+        self._status = status
+        pending, resolved = (
+            folder_of(state, run_id=run_id, assignee=assignee) for state in ("pending", "resolved")
+        )
+        if status == "pending":
+            self._pending = Names(store, pending, after, lambda n: name_deadline(n) > now)
+        elif status == "resolved":  # an event past its deadline is closed, outcome or not
+            # (a name's deadline is rounded up: one within the last second may have passed)
+            self._pending = Names(store, pending, after, lambda n: name_deadline(n) - 1 < now)
+        else:
+            self._pending = Names(store, pending, after)
+        self._resolved = Names(store, resolved, after)
+        self._next: str | None = None
+        self._filled = False
+
+    async def peek(self) -> str | None:
+        if not self._filled:
+            self._next = await self._find()
+            self._filled = True
+        return self._next
+
+    async def take(self, count: int) -> list[str]:
+        names: list[str] = []
+        while len(names) < count and (name := await self.peek()) is not None:
+            names.append(name)
+            self._filled = False
+        return names
+
+    async def _find(self) -> str | None:
+        if self._status == "pending":
+            # Pending entries, less those resolved: both lists in one order, read side by side.
+            while (name := await self._pending.peek()) is not None:
+                self._pending.pop()
+                if not await self._resolved.holds(name):
+                    return name
+            return None
+        # Resolved or all: the names of both lists, each once.
+        first, second = await self._pending.peek(), await self._resolved.peek()
+        if first is None and second is None:
+            return None
+        name = min(n for n in (first, second) if n is not None)
+        for names, head in ((self._pending, first), (self._resolved, second)):
+            if head == name:
+                names.pop()
+        return name
+
+
+async def _read(
+    store: Store, name: str, status: StatusFilter, bad: list[CorruptRecordError]
+) -> EventState | None:
+    """The state of the event an entry names; `None` if it is not one to list."""
+    state = await state_or_none(store, name[-24:], bad)
+    if state is None or entry_name(state.record) != name:
+        return None  # no such event, or entries left by a creation that lost its race
+    if status == "pending" and state.outcome is not None:
+        await ensure_entries(store, state.record, "resolved")  # its writer died before them
+    return state
+
+
+async def state_or_none(
+    store: Store, request_id: str, bad: list[CorruptRecordError]
+) -> EventState | None:
+    """The event's state; `None`, logged once and counted in `bad`, if it cannot be read."""
+    try:
+        return await get_event_state(store, request_id)
+    except EventNotFoundError:
+        return None
+    except CorruptRecordError as exc:
+        bad.append(exc)
+        if (store.url, exc.key) not in _warned and len(_warned) < MAX_WARNED:
+            _warned.add((store.url, exc.key))  # once per process: an inbox lists again and again
+            listing_log.warning("left out of listings: %s (run `hitl doctor`)", exc)
+        return None
+
+
+MAX_WARNED = 10_000
+_warned: set[tuple[str, str]] = set()
