@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -55,6 +56,18 @@ def test_local_store_leaves_no_temp_files(tmp_path: Path) -> None:
         store.put_if_absent(f"k/{i}", b"x" * 1000)
         store.put_if_absent(f"k/{i}", b"again")
     assert list((tmp_path / "s" / ".tmp").iterdir()) == []
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="O_TMPFILE and /proc/self/fd are Linux's"
+)
+def test_on_linux_a_new_file_has_no_name_until_it_is_linked(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "s")
+    assert store.put_if_absent("k/1", b"whole") is True
+    assert store._unnamed is True  # linked through /proc/self/fd by os.link
+    assert store.get("k/1") == b"whole"
+    assert list((tmp_path / "s" / ".tmp").iterdir()) == []
+    store.close()
 
 
 def test_local_store_ignores_a_torn_temp_file(tmp_path: Path) -> None:
