@@ -201,3 +201,15 @@ def test_a_missing_obstore_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delitem(sys.modules, "hitlkit._store._object")
     with pytest.raises(ConfigurationError, match=r'pip install "hitlkit\[s3\]"'):
         open_store("s3://never-opened/x")
+
+
+def test_a_listing_follows_answers_given_through_another_host(
+    store: Store, other_store: Store
+) -> None:
+    events = [hitl.new_event(f"e{i}", data_type=int, store=store, run_id="r") for i in range(3)]
+    assert [e.name for e in hitl.list_events(store=store)] == ["e2", "e1", "e0"]
+
+    hitl.answer(events[1].request_id, 1, store=other_store)
+
+    assert [e.name for e in hitl.list_events(store=store)] == ["e2", "e0"]
+    assert [e.name for e in hitl.list_events("resolved", store=store)] == ["e1"]
