@@ -555,9 +555,9 @@ async def _record(store: Store, outcome: Outcome, record: EventRecord) -> tuple[
     existing = await load_outcome(store, outcome.request_id)
     if existing is None:  # pragma: no cover - a create-once store never loses a key
         raise HitlError(f"outcome of {outcome.request_id} vanished from {store.url}")
-    await _index.ensure_entries(store, record, "resolved")  # its writer may have died before
     if existing == outcome:
         # Our own write, acknowledged late: a client retried a create that had succeeded.
+        await _index.ensure_entries(store, record, "resolved")
         return True, outcome
     return False, existing
 
