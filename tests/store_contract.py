@@ -46,6 +46,19 @@ class StoreContract(IndexContract):
         assert store.put_if_absent("events/a/1.json", b"second") is False
         assert store.get("events/a/1.json") == b"first"
 
+    def test_a_write_that_need_not_be_durable_is_create_once_too(self, store: Store) -> None:
+        async def twice() -> list[bool]:
+            return [
+                await store.put_if_absent_async("idx/a/2", b"", durable=False),
+                await store.put_if_absent_async("idx/a/2", b"x", durable=False),
+            ]
+
+        assert store.put_if_absent("idx/a/1", b"", durable=False) is True
+        assert store.put_if_absent("idx/a/1", b"x", durable=False) is False
+        assert asyncio.run(twice()) == [True, False]
+        assert (store.get("idx/a/1"), store.get("idx/a/2")) == (b"", b"")
+        assert store.list("idx/") == ["idx/a/1", "idx/a/2"]
+
     def test_get_of_a_missing_key_is_none(self, store: Store) -> None:
         assert store.get("events/nothing.json") is None
 

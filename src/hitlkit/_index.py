@@ -7,15 +7,20 @@ Beside the records, each event has empty entries, written create-once:
 index/pending/all/NAME                 every event, from its creation
 index/pending/run/RUN/NAME             RUN: the first 8 hex digits of its id (its run's)
 index/pending/to/WHO/NAME              WHO: 16 hex digits of the SHA-256 of an assignee
-index/resolved/...                     the same three, once an outcome is recorded
+index/resolved/all/NAME                once an outcome is recorded
 ```
 
 `NAME` is `(10**16 - 1 - created_at in µs)-(deadline in epoch seconds, rounded up)-ID`:
-names sort newest first, and say without a read when an event stops being pending.
+names sort newest first, and say without a read when an event stops being pending. The
+pending folders list every event ever made (of a run, of an assignee); the events of one
+of them that are resolved are those also in `resolved/all` (or past their deadline), found
+by reading both lists side by side, names only. So an answer writes one entry, and
+without flushing it (`durable=False`): an entry lost in a crash is rebuilt like any other.
 
 The pending entries are written before the record, so a record never lacks them
-(if the record's write then loses to another creator, the entries name a creation
-time the record does not have: readers skip them). The resolved entries are written
+(a writer that dies in between leaves entries with no record, and one whose record
+loses to another creator's leaves entries naming a creation time the record does not
+have: readers skip both). The resolved entries are written
 after the outcome, so an outcome can lack them (its writer died in between): a listing
 of pending events that meets such an event reads its outcome, leaves it out, and
 writes the missing entries. A store made before the index existed is indexed once,
@@ -47,6 +52,8 @@ from hitlkit._store import Store
 
 __all__ = [
     "INDEX_PREFIX",
+    "PENDING",
+    "RESOLVED",
     "IndexState",
     "Names",
     "assignee_digest",
@@ -97,36 +104,46 @@ def assignee_digest(assignee: str) -> str:
     return hashlib.sha256(assignee.encode()).hexdigest()[:16]
 
 
-def folder_of(state: IndexState, *, run_id: str | None, assignee: str | None) -> str:
-    """The index folder that lists the events of a run, or of an assignee, or all."""
+PENDING = f"{INDEX_PREFIX}pending/all/"
+RESOLVED = f"{INDEX_PREFIX}resolved/all/"
+
+
+def folder_of(*, run_id: str | None, assignee: str | None) -> str:
+    """The pending folder that lists the events of an assignee, or of a run, or all."""
     if assignee is not None:
-        return f"{INDEX_PREFIX}{state}/to/{assignee_digest(assignee)}/"
+        return f"{INDEX_PREFIX}pending/to/{assignee_digest(assignee)}/"
     if run_id is not None:
-        return f"{INDEX_PREFIX}{state}/run/{event_id('run', run_id, '')[:8]}/"
-    return f"{INDEX_PREFIX}{state}/all/"
+        return f"{INDEX_PREFIX}pending/run/{event_id('run', run_id, '')[:8]}/"
+    return PENDING
 
 
 def entry_keys(record: EventRecord, state: IndexState) -> list[str]:
     """Every key of `record`'s entries in `state`."""
     name = entry_name(record)
-    base = f"{INDEX_PREFIX}{state}/"
-    keys = [f"{base}all/{name}", f"{base}run/{record.id[:8]}/{name}"]
+    if state == "resolved":
+        return [RESOLVED + name]
+    keys = [PENDING + name, f"{INDEX_PREFIX}pending/run/{record.id[:8]}/{name}"]
     who = sorted(set(record.assignees or ()))
-    keys += [f"{base}to/{assignee_digest(one)}/{name}" for one in who]
+    keys += [f"{INDEX_PREFIX}pending/to/{assignee_digest(one)}/{name}" for one in who]
     return keys
 
 
 async def write_entries(store: Store, record: EventRecord, state: IndexState) -> None:
     """Write `record`'s entries in `state` (those already there stay as they are)."""
-    await asyncio.gather(*(store.put_if_absent_async(k, b"") for k in entry_keys(record, state)))
+    await _put(store, entry_keys(record, state), state)
 
 
 async def ensure_entries(store: Store, record: EventRecord, state: IndexState) -> None:
     """Write those of `record`'s entries in `state` that are missing; read the others only."""
     keys = entry_keys(record, state)
     found = await asyncio.gather(*(store.get_async(key) for key in keys))
-    missing = [key for key, data in zip(keys, found, strict=True) if data is None]
-    await asyncio.gather(*(store.put_if_absent_async(key, b"") for key in missing))
+    await _put(store, [key for key, data in zip(keys, found, strict=True) if data is None], state)
+
+
+async def _put(store: Store, keys: list[str], state: IndexState) -> None:
+    # A missing pending entry would hide its event; a missing resolved one is rebuilt.
+    durable = state == "pending"
+    await asyncio.gather(*(store.put_if_absent_async(k, b"", durable=durable) for k in keys))
 
 
 class Names:
@@ -196,8 +213,8 @@ async def _index_missing(store: Store) -> bool:
     event_keys, outcome_keys, pending, resolved = await asyncio.gather(
         store.list_async(EVENTS_PREFIX),
         store.list_async(OUTCOMES_PREFIX),
-        store.list_async(folder_of("pending", run_id=None, assignee=None)),
-        store.list_async(folder_of("resolved", run_id=None, assignee=None)),
+        store.list_async(PENDING),
+        store.list_async(RESOLVED),
     )
     indexed = {key[-24:] for key in pending}
     closed = {key[-24:] for key in resolved}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from hitlkit._exceptions import CorruptRecordError, EventNotFoundError
 from hitlkit._index import (
+    RESOLVED,
     Names,
     ensure_entries,
     entry_name,
@@ -151,7 +152,8 @@ async def pages(
 
 
 class _Candidates:
-    """The names that may match a status, in order: the index's, less what names rule out."""
+    """The names that may match a status, in order: a pending folder's (every event of a run,
+    of an assignee, or all), less those that names and `resolved/all` rule out."""
 
     def __init__(
         self,
@@ -161,19 +163,10 @@ class _Candidates:
         assignee: str | None,
         after: str,
     ) -> None:
-        now = utcnow().timestamp()
+        self._now = utcnow().timestamp()
         self._status = status
-        pending, resolved = (
-            folder_of(state, run_id=run_id, assignee=assignee) for state in ("pending", "resolved")
-        )
-        if status == "pending":
-            self._pending = Names(store, pending, after, lambda n: name_deadline(n) > now)
-        elif status == "resolved":  # an event past its deadline is closed, outcome or not
-            # (a name's deadline is rounded up: one within the last second may have passed)
-            self._pending = Names(store, pending, after, lambda n: name_deadline(n) - 1 < now)
-        else:
-            self._pending = Names(store, pending, after)
-        self._resolved = Names(store, resolved, after)
+        self._events = Names(store, folder_of(run_id=run_id, assignee=assignee), after)
+        self._resolved = Names(store, RESOLVED, after)
         self._next: str | None = None
         self._filled = False
 
@@ -191,22 +184,20 @@ class _Candidates:
         return names
 
     async def _find(self) -> str | None:
-        if self._status == "pending":
-            # Pending entries, less those resolved: both lists in one order, read side by side.
-            while (name := await self._pending.peek()) is not None:
-                self._pending.pop()
-                if not await self._resolved.holds(name):
+        # Both lists in one order, read side by side: names only, no record.
+        while (name := await self._events.peek()) is not None:
+            self._events.pop()
+            if self._status == "all":
+                return name
+            deadline = name_deadline(name)
+            if self._status == "pending":
+                if deadline > self._now and not await self._resolved.holds(name):
                     return name
-            return None
-        # Resolved or all: the names of both lists, each once.
-        first, second = await self._pending.peek(), await self._resolved.peek()
-        if first is None and second is None:
-            return None
-        name = min(n for n in (first, second) if n is not None)
-        for names, head in ((self._pending, first), (self._resolved, second)):
-            if head == name:
-                names.pop()
-        return name
+            # Closed: resolved, or past the deadline (which names round up: one that
+            # passed within the last second may have).
+            elif deadline - 1 < self._now or await self._resolved.holds(name):
+                return name
+        return None
 
 
 async def _read(

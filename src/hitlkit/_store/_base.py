@@ -106,12 +106,14 @@ class Store(ABC):
     # -- the contract -------------------------------------------------------
 
     @abstractmethod
-    def put_if_absent(self, key: str, data: bytes) -> bool:
+    def put_if_absent(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         """Write `data` at `key` unless the key exists; return whether it was written.
 
         The write is atomic: readers see all of `data` or nothing, even if the
         writing process dies midway. Of several concurrent writers, exactly one
-        gets `True`.
+        gets `True`. With `durable=False` the write may be lost if the machine
+        fails before the system writes it out on its own (a local folder skips its
+        flushes): for what can be rebuilt, such as an empty index entry.
         """
 
     @abstractmethod
@@ -141,9 +143,9 @@ class Store(ABC):
         only while a key stays. Never delete a pending event's record or outcome.
         """
 
-    async def put_if_absent_async(self, key: str, data: bytes) -> bool:
+    async def put_if_absent_async(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         """Async twin of `put_if_absent`."""
-        return await self.in_thread(self.put_if_absent, key, data)
+        return await self.in_thread(self.put_if_absent, key, data, durable=durable)
 
     async def get_async(self, key: str) -> bytes | None:
         """Async twin of `get`."""

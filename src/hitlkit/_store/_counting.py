@@ -47,9 +47,9 @@ class CountingStore(Store):
         with self._counts_lock:
             self.counts[method] += 1
 
-    def put_if_absent(self, key: str, data: bytes) -> bool:
+    def put_if_absent(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         self._count("put_if_absent")
-        return self.inner.put_if_absent(key, data)
+        return self.inner.put_if_absent(key, data, durable=durable)
 
     def get(self, key: str) -> bytes | None:
         self._count("get")
@@ -79,9 +79,9 @@ class CountingStore(Store):
         self._count("delete_async")
         await self.inner.delete_async(key)
 
-    async def put_if_absent_async(self, key: str, data: bytes) -> bool:
+    async def put_if_absent_async(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         self._count("put_if_absent_async")
-        return await self.inner.put_if_absent_async(key, data)
+        return await self.inner.put_if_absent_async(key, data, durable=durable)
 
     async def get_async(self, key: str) -> bytes | None:
         self._count("get_async")

@@ -104,16 +104,17 @@ class LocalStore(Store):
         self._warned = RecentKeys(1024)
 
     @reports_outage(OSError)
-    def put_if_absent(self, key: str, data: bytes) -> bool:
+    def put_if_absent(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         segments = self._segments(key, data)
         if key in self._present:
             return False
         fd, tmp = self._stage(data)
         try:
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
             with self._folder_of(key, segments) as folder:
                 placed = place(fd, tmp, folder.fd, segments[-1])
-                if placed:
+                if placed and durable:
                     os.fsync(folder.fd)
         finally:
             discard(fd, tmp)
@@ -207,16 +208,17 @@ class LocalStore(Store):
     # takes every flush waiting at once (see `Flusher`).
 
     @reports_outage(OSError)
-    async def put_if_absent_async(self, key: str, data: bytes) -> bool:
+    async def put_if_absent_async(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         segments = self._segments(key, data)
         if key in self._present:  # spares writing and flushing a file for nothing
             return False
         fd, tmp = self._stage(data)
         try:
-            await self._flusher.flush(fd)
+            if durable:
+                await self._flusher.flush(fd)
             with self._folder_of(key, segments) as folder:
                 placed = place(fd, tmp, folder.fd, segments[-1])
-                if placed:
+                if placed and durable:
                     await self._flusher.flush(folder.fd)
         finally:
             discard(fd, tmp)

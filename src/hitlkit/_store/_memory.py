@@ -33,7 +33,7 @@ class MemoryStore(Store):
         self._created: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
-    def put_if_absent(self, key: str, data: bytes) -> bool:
+    def put_if_absent(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         check_key(key)
         with self._lock:
             if key in self._data:
@@ -67,7 +67,7 @@ class MemoryStore(Store):
             self._data.pop(key, None)
             self._created.pop(key, None)
 
-    async def put_if_absent_async(self, key: str, data: bytes) -> bool:
+    async def put_if_absent_async(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         return self.put_if_absent(key, data)
 
     async def get_async(self, key: str) -> bytes | None:

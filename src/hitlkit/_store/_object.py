@@ -99,7 +99,8 @@ class ObjectStore(Store):
             raise ConfigurationError(f"cannot open store {self.url!r}: {reason}") from exc
 
     @reports_outage(obstore.exceptions.BaseError, OSError)
-    def put_if_absent(self, key: str, data: bytes) -> bool:
+    def put_if_absent(self, key: str, data: bytes, *, durable: bool = True) -> bool:
+        # A bucket has stored an object when it answers: every write is durable.
         try:
             obstore.put(self._bucket, check_key(key), data, mode="create")
         except AlreadyExistsError:
