@@ -56,6 +56,10 @@ def list_command(
     name: Annotated[
         str | None, typer.Option(envvar="HITL_LS_NAME", help="Only events with this name.")
     ] = None,
+    assignee: Annotated[
+        str | None,
+        typer.Option(envvar="HITL_LS_ASSIGNEE", help="Only events assigned to this identity."),
+    ] = None,
     as_json: JsonOption = False,
     store: StoreOption = DEFAULT_STORE,
     endpoint: EndpointOption = None,
@@ -64,13 +68,14 @@ def list_command(
     """List events, newest first."""
     with _reporting_errors():
         events = _client(ctx, store, endpoint, token=token).list_events(
-            status, run_id=run_id, name=name
+            status, run_id=run_id, name=name, assignee=assignee
         )
         if as_json:
             typer.echo(json.dumps([e.model_dump(mode="json") for e in events], indent=2))
         elif not events:
             where = f" in run {run_id!r}" if run_id else ""
             named = f" named {name!r}" if name else ""
+            named += f" assigned to {assignee!r}" if assignee else ""
             kind = "" if status == "all" else f"{status} "
             typer.echo(printable(f"No {kind}events{named}{where}."))
         else:

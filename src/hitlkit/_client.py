@@ -86,12 +86,15 @@ class Client:
         *,
         run_id: str | None = None,
         name: str | None = None,
+        assignee: str | None = None,
     ) -> Listing[EventInfo]:
         """Events newest first; `status` is "pending" (open), "resolved" or "all".
 
-        Records that cannot be read are left out; the list's `skipped` counts them.
+        `assignee` keeps the events assigned to that identity. Records that cannot be
+        read are left out; the list's `skipped` counts them. Long listings are read a
+        page at a time.
         """
-        return await self._backend.list_events(status, run_id=run_id, name=name)
+        return await self._backend.list_events(status, run_id=run_id, name=name, assignee=assignee)
 
     @syncmethod
     async def get_event(self, request_id: str) -> EventInfo:
@@ -152,6 +155,7 @@ async def list_events(
     *,
     run_id: str | None = None,
     name: str | None = None,
+    assignee: str | None = None,
     store: Store | str | None = None,
     endpoint: str | None = None,
 ) -> Listing[EventInfo]:
@@ -163,7 +167,7 @@ async def list_events(
     ```
     """
     client = Client(store=store, endpoint=endpoint)
-    return await client.list_events.aio(status, run_id=run_id, name=name)
+    return await client.list_events.aio(status, run_id=run_id, name=name, assignee=assignee)
 
 
 @syncify

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import httpx
 from pydantic import ValidationError
 
-from hitlkit import _audit, _errors, _ops
+from hitlkit import _audit, _errors, _listing, _ops
 from hitlkit._audit import AuditEntry
 from hitlkit._errors import ErrorCode
 from hitlkit._exceptions import (
@@ -42,7 +42,7 @@ class Backend(Protocol):
     """What a `Client` asks of the place events are kept."""
 
     async def list_events(
-        self, status: StatusFilter, *, run_id: str | None, name: str | None
+        self, status: StatusFilter, *, run_id: str | None, name: str | None, assignee: str | None
     ) -> Listing[EventInfo]: ...
 
     async def get_event(self, request_id: str) -> EventInfo: ...
@@ -72,9 +72,11 @@ class StoreBackend:
         self.store = store
 
     async def list_events(
-        self, status: StatusFilter, *, run_id: str | None, name: str | None
+        self, status: StatusFilter, *, run_id: str | None, name: str | None, assignee: str | None
     ) -> Listing[EventInfo]:
-        states = await _ops.list_event_states(self.store, status=status, run_id=run_id, name=name)
+        states = await _listing.list_event_states(
+            self.store, status=status, run_id=run_id, name=name, assignee=assignee
+        )
         return Listing((s.info() for s in states), skipped=states.skipped)
 
     async def get_event(self, request_id: str) -> EventInfo:
@@ -130,12 +132,28 @@ class HttpBackend:
         self._transport = transport
 
     async def list_events(
-        self, status: StatusFilter, *, run_id: str | None, name: str | None
+        self, status: StatusFilter, *, run_id: str | None, name: str | None, assignee: str | None
     ) -> Listing[EventInfo]:
-        params = {k: v for k, v in {"status": status, "run_id": run_id, "name": name}.items() if v}
-        body = await self._request("GET", "/api/events", params=params)
-        events = (EventInfo.model_validate(e) for e in body["events"])
-        return Listing(events, skipped=int(body.get("skipped", 0)))
+        """Every page of `GET /api/events`, following `next_cursor`."""
+        filters = {"status": status, "run_id": run_id, "name": name, "assignee": assignee}
+        params = {k: v for k, v in filters.items() if v is not None}
+        params["limit"] = str(_listing.PAGE_SIZE)
+        events: list[EventInfo] = []
+        skipped = 0
+        while True:
+            body = await self._request("GET", "/api/events", params=params)
+            events += (EventInfo.model_validate(e) for e in body["events"])
+            skipped += int(body.get("skipped", 0))
+            older_app = "next_cursor" not in body and "limit" in params
+            if older_app and (body.get("total") or 0) > len(events):
+                # An app from before pages: ask it for every event at once.
+                del params["limit"]
+                events, skipped = [], 0
+                continue
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return Listing(events, skipped=skipped)
+            params["cursor"] = str(cursor)
 
     async def get_event(self, request_id: str) -> EventInfo:
         return EventInfo.model_validate(await self._request("GET", _path(request_id)))

@@ -30,7 +30,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from hitlkit import _audit
+from hitlkit import _audit, _index
 from hitlkit._exceptions import (
     AlreadyAnsweredError,
     CorruptRecordError,
@@ -43,14 +43,11 @@ from hitlkit._exceptions import (
     NotAssignedError,
 )
 from hitlkit._records import (
-    EVENTS_PREFIX,
-    OUTCOMES_PREFIX,
     EventRecord,
     EventScope,
     Outcome,
     event_id,
     event_key,
-    id_of_key,
     is_event_id,
     outcome_key,
     utcnow,
@@ -71,15 +68,12 @@ __all__ = [
     "cancel_event",
     "expire_event",
     "get_event_state",
-    "list_event_states",
     "load_event",
     "load_outcome",
     "open_event",
 ]
 
 log = logging.getLogger("hitlkit")
-listing_log = logging.getLogger("hitlkit.listing")
-"""Records left out of listings: callers that report the count themselves may quiet it."""
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -225,9 +219,16 @@ async def open_event(
         assignees=assignees,
     )
     key = event_key(request_id)
-    if await store.put_if_absent_async(key, record.model_dump_json().encode()):
-        return record, True
-    existing = await load_event(store, request_id)
+    try:
+        existing = await load_event(store, request_id)
+    except EventNotFoundError:
+        # Indexed first, so that no record lacks its entries (see `_index`).
+        await _index.write_entries(store, record, "pending")
+        if await store.put_if_absent_async(key, record.model_dump_json().encode()):
+            return record, True
+        existing = await load_event(store, request_id)
+    else:
+        await _index.ensure_entries(store, existing, "pending")  # made before the index
     if existing.data_type != value_type.name or (
         existing.validation == "schema" and existing.json_schema != record.json_schema
     ):
@@ -387,7 +388,7 @@ async def answer_event(
             shown_sha256=_audit.shown_digest(record),
             idempotency_sha256=key_digest,
         )
-        written, winner = await _record(store, outcome)
+        written, winner = await _record(store, outcome, record)
         if written:
             return Answered(outcome)
     if _is_retry(record, winner, data, by=by, key_digest=key_digest):
@@ -505,7 +506,7 @@ async def expire_event(store: Store, record: EventRecord) -> Outcome:
         at=max(utcnow(), record.deadline),
         shown_sha256=_audit.shown_digest(record),
     )
-    _, winner = await _record(store, outcome)
+    _, winner = await _record(store, outcome, record)
     return winner
 
 
@@ -519,40 +520,6 @@ class Listing(list[T], Generic[T]):
     def __init__(self, items: Any = (), *, skipped: int = 0) -> None:
         super().__init__(items)
         self.skipped = skipped
-
-
-async def list_event_states(
-    store: Store,
-    *,
-    status: StatusFilter = "pending",
-    run_id: str | None = None,
-    name: str | None = None,
-) -> Listing[EventState]:
-    """Events in the store, newest first, filtered by status, run id and name.
-
-    "pending" means open and before the deadline; "resolved" means closed:
-    with an outcome, or past the deadline with none recorded yet ("expired").
-    A record that cannot be read is left out with a warning, and counted in
-    `skipped`: one bad entry does not hide every other event.
-    """
-    event_keys, outcome_keys = await asyncio.gather(
-        store.list_async(EVENTS_PREFIX), store.list_async(OUTCOMES_PREFIX)
-    )
-    with_outcome = {id_of_key(key) for key in outcome_keys}
-    ids = [i for i in map(id_of_key, event_keys) if i is not None]
-    if status == "pending":
-        ids = [i for i in ids if i not in with_outcome]
-    bad: list[CorruptRecordError] = []
-    states = await asyncio.gather(*(_state_or_none(store, i, bad) for i in ids))
-    found = [
-        s
-        for s in states
-        if s is not None
-        and (run_id is None or s.record.run_id == run_id)
-        and (name is None or s.record.name == name)
-        and (status == "all" or (s.status == "pending") == (status == "pending"))
-    ]
-    return Listing(sorted(found, key=lambda s: s.record.created_at, reverse=True), skipped=len(bad))
 
 
 def resolved_error(outcome: Outcome) -> EventResolvedError:
@@ -578,45 +545,24 @@ def _shown(value: object, length: int = 80) -> str:
     return text if len(text) <= length else text[: length - 3] + "..."
 
 
-async def _record(store: Store, outcome: Outcome) -> tuple[bool, Outcome]:
+async def _record(store: Store, outcome: Outcome, record: EventRecord) -> tuple[bool, Outcome]:
+    """Write `outcome`, then its event's resolved entries; whether it won, and the winner."""
     key = outcome_key(outcome.request_id)
     if await store.put_if_absent_async(key, outcome.model_dump_json().encode()):
+        await _index.write_entries(store, record, "resolved")
         return True, outcome
     existing = await load_outcome(store, outcome.request_id)
     if existing is None:  # pragma: no cover - a create-once store never loses a key
         raise HitlError(f"outcome of {outcome.request_id} vanished from {store.url}")
     if existing == outcome:
         # Our own write, acknowledged late: a client retried a create that had succeeded.
+        await _index.ensure_entries(store, record, "resolved")
         return True, outcome
     return False, existing
 
 
 async def _record_or_raise(store: Store, outcome: Outcome, record: EventRecord) -> Outcome:
-    written, winner = await _record(store, outcome)
+    written, winner = await _record(store, outcome, record)
     if not written:
         raise await _refused(store, record, winner, by=outcome.by, via=outcome.via)
     return outcome
-
-
-async def _state_or_none(
-    store: Store, request_id: str, bad: list[CorruptRecordError]
-) -> EventState | None:
-    try:
-        return await get_event_state(store, request_id)
-    except EventNotFoundError:
-        return None
-    except CorruptRecordError as exc:
-        bad.append(exc)
-        warned = runtime().get(_warned_keys)
-        if (store.url, exc.key) not in warned and len(warned) < MAX_WARNED:
-            warned.add((store.url, exc.key))  # once per process: an inbox lists again and again
-            listing_log.warning("left out of listings: %s (run `hitl doctor`)", exc)
-        return None
-
-
-MAX_WARNED = 10_000
-
-
-def _warned_keys(owner: Runtime) -> set[tuple[str, str]]:
-    """(store URL, key) of the bad records the runtime has warned about."""
-    return set()

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
-from hitlkit import _ops
+from hitlkit import _listing, _ops
 from hitlkit._exceptions import EventResolvedError
 from hitlkit._ops import EventInfo
 from hitlkit._records import EVENTS_PREFIX
@@ -154,7 +154,7 @@ class Responder:
                 await asyncio.wait_for(self._kick.wait(), self.poll_interval)
 
     async def _answer_pending(self) -> None:
-        states = await _ops.list_event_states(self.store, status="pending", run_id=self.run_id)
+        states = await _listing.list_event_states(self.store, status="pending", run_id=self.run_id)
         for state in reversed(states):  # oldest first
             record = state.record
             if record.id in self._seen:

@@ -79,6 +79,16 @@ def test_ls_filters_by_status_run_and_name(hitl: Hitl, hitl_env: HitlEnv) -> Non
     assert hitl("ls", "--run-id", "r9").stdout == "No pending events in run 'r9'.\n"
 
 
+def test_ls_filters_by_assignee(hitl: Hitl, hitl_env: HitlEnv) -> None:
+    mine = ask(hitl_env, "mine", int, assignees=["ana", "bo"])
+    theirs = ask(hitl_env, "theirs", int, assignees=["cy"])
+
+    listed = hitl("ls", "--assignee", "ana").stdout
+    assert row_of(listed, mine)
+    assert theirs not in listed
+    assert hitl("ls", "--assignee", "dee").stdout == "No pending events assigned to 'dee'.\n"
+
+
 def test_ls_json_is_a_list_of_events(hitl: Hitl, hitl_env: HitlEnv) -> None:
     add = ask(hitl_env, "add_to_x", int, prompt="What should I add to x?")
 

@@ -6,10 +6,11 @@ import asyncio
 import threading
 import time
 
+import httpx
 import pytest
 
 import hitlkit as hitl
-from hitlkit import Client, LocalStore
+from hitlkit import Client, LocalStore, _listing
 
 
 def test_list_get_answer_cancel_over_http(app_url: str, app_store: LocalStore) -> None:
@@ -71,3 +72,24 @@ def test_module_level_calls_and_async_twins_over_http(app_url: str, app_store: L
         return info.status
 
     assert asyncio.run(main()) == "answered"
+
+
+def test_a_long_listing_over_http_is_read_a_page_at_a_time(
+    app_url: str, app_store: LocalStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(5):
+        hitl.new_event(f"e{i}", data_type=int, store=app_store, run_id="r", serve=False)
+    hitl.new_event("mine", data_type=int, store=app_store, assignees=["ana"], serve=False)
+    monkeypatch.setattr(_listing, "PAGE_SIZE", 2)  # pages of 2: six events take three
+    client = Client(endpoint=app_url)
+
+    listed = client.list_events()
+
+    assert [e.name for e in listed] == ["mine", "e4", "e3", "e2", "e1", "e0"]
+    assert [e.name for e in client.list_events(assignee="ana")] == ["mine"]
+    body = httpx.get(f"{app_url}/api/events", params={"limit": 4, "run_id": "r"}).json()
+    assert [e["name"] for e in body["events"]] == ["e4", "e3", "e2", "e1"]
+    rest = httpx.get(
+        f"{app_url}/api/events", params={"limit": 4, "run_id": "r", "cursor": body["next_cursor"]}
+    ).json()
+    assert ([e["name"] for e in rest["events"]], rest["next_cursor"]) == (["e0"], None)

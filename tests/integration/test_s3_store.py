@@ -1,7 +1,8 @@
 """A bucket on a real S3 server (SeaweedFS): the store contract, events, exactly-once, polling.
 
-The contract and event tests are the unit suite's own functions, run here with
-`store` bound to an `ObjectStore` over the test server.
+The store contract is `tests.store_contract.StoreContract`, subclassed here; the event
+tests are the unit suite's own functions, run here with `store` bound to an
+`ObjectStore` over the test server.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 import hitlkit as hitl
 from hitlkit import ConfigurationError, Store, open_store
 from hitlkit._store._object import ObjectStore
+from tests.store_contract import StoreContract
 from tests.unit.test_client import test_async_twins as test_client_async_twins
 from tests.unit.test_client import test_list_get_answer_cancel
 from tests.unit.test_events import (
@@ -32,43 +34,30 @@ from tests.unit.test_events import (
     test_timeout_raises_a_builtin_timeout_error,
     test_waiters_share_one_watcher,
 )
-from tests.unit.test_store_contract import (
-    test_async_twins,
-    test_bad_keys_are_refused,
-    test_bytes_round_trip,
-    test_concurrent_writers_have_exactly_one_winner,
-    test_get_of_a_missing_key_is_none,
-    test_list_by_prefix_is_sorted_and_exact,
-    test_listeners_hear_each_successful_write_once,
-    test_put_if_absent_writes_once,
-    test_writes_cancelled_midway_leave_the_others_whole,
-)
 
 __all__ = [
     "test_answer_from_another_thread_wakes_wait",
     "test_answer_given_before_wait_is_returned_at_once",
     "test_async_api",
-    "test_async_twins",
-    "test_bad_keys_are_refused",
-    "test_bytes_round_trip",
     "test_cancel_ends_the_wait",
     "test_client_async_twins",
     "test_concurrent_answers_have_one_winner",
-    "test_concurrent_writers_have_exactly_one_winner",
     "test_default_is_returned_and_recorded_at_the_deadline",
     "test_first_answer_wins",
-    "test_get_of_a_missing_key_is_none",
     "test_identity_is_deterministic",
-    "test_list_by_prefix_is_sorted_and_exact",
     "test_list_get_answer_cancel",
-    "test_listeners_hear_each_successful_write_once",
     "test_many_waiters_in_one_loop",
-    "test_put_if_absent_writes_once",
     "test_recreating_with_another_type_is_a_clear_error",
     "test_timeout_raises_a_builtin_timeout_error",
     "test_waiters_share_one_watcher",
-    "test_writes_cancelled_midway_leave_the_others_whole",
 ]
+
+
+class TestS3Store(StoreContract):
+    @pytest.fixture
+    def store(self, s3_store: Store) -> Store:
+        """A fresh prefix of the test S3 server's bucket."""
+        return s3_store
 
 
 @pytest.fixture
@@ -212,3 +201,15 @@ def test_a_missing_obstore_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delitem(sys.modules, "hitlkit._store._object")
     with pytest.raises(ConfigurationError, match=r'pip install "hitlkit\[s3\]"'):
         open_store("s3://never-opened/x")
+
+
+def test_a_listing_follows_answers_given_through_another_host(
+    store: Store, other_store: Store
+) -> None:
+    events = [hitl.new_event(f"e{i}", data_type=int, store=store, run_id="r") for i in range(3)]
+    assert [e.name for e in hitl.list_events(store=store)] == ["e2", "e1", "e0"]
+
+    hitl.answer(events[1].request_id, 1, store=other_store)
+
+    assert [e.name for e in hitl.list_events(store=store)] == ["e2", "e0"]
+    assert [e.name for e in hitl.list_events("resolved", store=store)] == ["e1"]

@@ -11,12 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hitlkit import _audit, _ops
+from hitlkit import _audit, _listing, _ops
+from hitlkit._errors import INVALID_REQUEST
 from hitlkit._exceptions import HitlError
+from hitlkit._index import is_entry_name
 from hitlkit._ops import EventInfo, EventState, StatusFilter
 from hitlkit._server._auth import AuthFailure, authenticate
 from hitlkit._server._context import app_version, store_fingerprint, store_of
-from hitlkit._server._errors import auth_failure_response, hitl_error_reply
+from hitlkit._server._errors import auth_failure_response, error_response, hitl_error_reply
 from hitlkit._server._guards import replay
 from hitlkit._server._views import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -97,21 +99,51 @@ async def list_events(
     status: StatusFilter = "pending",
     run_id: str | None = None,
     name: str | None = None,
+    assignee: Annotated[
+        str | None, Query(description="only events assigned to this identity")
+    ] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_LIST_LIMIT)] = None,
-) -> EventList:
+    cursor: Annotated[
+        str | None, Query(description="the `next_cursor` of the page before", max_length=64)
+    ] = None,
+) -> EventList | Response:
     """Events, newest first: `pending` (open, before the deadline), `resolved` or `all`.
 
-    `limit` keeps the newest ones (default: every event); `total` says how many match.
+    With `limit` (or `cursor`), one page: at most `limit` events (default 500), and
+    `next_cursor` to pass as `cursor` for the next page (null on the last). A page reads
+    only the records it shows, and its `total` is null unless it holds every match.
+    Without either, every event comes at once, and `total` says how many.
     Records that cannot be read are left out and counted in `skipped`.
     """
     store = store_of(request)
     authenticate(request, needs="all")
-    states = await _ops.list_event_states(store, status=status, run_id=run_id, name=name)
     base = str(request.base_url)
+    if limit is None and cursor is None:
+        states = await _listing.list_event_states(
+            store, status=status, run_id=run_id, name=name, assignee=assignee
+        )
+        return EventList(
+            events=[_info(s, base) for s in states], total=len(states), skipped=states.skipped
+        )
+    if cursor is not None and not is_entry_name(cursor):
+        return error_response(
+            INVALID_REQUEST, "cursor: expected the next_cursor of a page, as given"
+        )
+    page = await _listing.list_page(
+        store,
+        status=status,
+        run_id=run_id,
+        name=name,
+        assignee=assignee,
+        limit=limit or _listing.PAGE_SIZE,
+        cursor=cursor,
+    )
+    whole = cursor is None and page.next_cursor is None
     return EventList(
-        events=[_info(state, base) for state in states[:limit]],
-        total=len(states),
-        skipped=states.skipped,
+        events=[_info(s, base) for s in page.states],
+        total=len(page.states) if whole else None,
+        skipped=page.skipped,
+        next_cursor=page.next_cursor,
     )
 
 

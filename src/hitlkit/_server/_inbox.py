@@ -23,7 +23,9 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 
 from hitlkit import _errors, _ops
 from hitlkit._exceptions import CorruptRecordError, EventNotFoundError
-from hitlkit._ops import EventState, StatusFilter
+from hitlkit._index import is_entry_name
+from hitlkit._listing import Page, list_page
+from hitlkit._ops import StatusFilter
 from hitlkit._records import (
     EVENTS_PREFIX,
     OUTCOMES_PREFIX,
@@ -66,30 +68,44 @@ _STATUSES: tuple[str, ...] = get_args(StatusFilter)
 
 @dataclass(frozen=True)
 class InboxQuery:
-    """What the inbox shows: a status, words the run id and name must contain, how many."""
+    """What the inbox shows: a status, words the run id and name must contain, an assignee,
+    how many, and after which page."""
 
     status: StatusFilter = "pending"
     run_id: str = ""
     name: str = ""
     limit: int = INBOX_LIMIT
+    cursor: str = ""
+    assignee: str = ""
 
     @classmethod
-    def parse(cls, status: str, run_id: str, name: str, limit: str = "") -> InboxQuery:
+    def parse(
+        cls,
+        status: str,
+        run_id: str,
+        name: str,
+        limit: str = "",
+        cursor: str = "",
+        assignee: str = "",
+    ) -> InboxQuery:
         """The query from a request's parameters; an unknown status means "pending".
 
         A `limit` that is not a number means the default; one out of range is clamped.
+        A cursor that is not a page's means the first page.
         """
         return cls(
             status=cast(StatusFilter, status if status in _STATUSES else "pending"),
             run_id=run_id.strip()[:MAX_FILTER_LENGTH],
             name=name.strip()[:MAX_FILTER_LENGTH],
             limit=_clamped(limit),
+            cursor=cursor if is_entry_name(cursor) else "",
+            assignee=assignee.strip()[:MAX_FILTER_LENGTH],
         )
 
     @property
     def filtered(self) -> bool:
-        """Whether a run or name filter is set."""
-        return bool(self.run_id or self.name)
+        """Whether a run, name or assignee filter is set."""
+        return bool(self.run_id or self.name or self.assignee)
 
     def matches(self, record: EventRecord) -> bool:
         """Whether the record's run id and name contain the filters (ignoring case)."""
@@ -99,8 +115,16 @@ class InboxQuery:
         )
 
     def search(self, **changes: str) -> str:
-        """The query string (with `?`, or empty) of this query with `changes` applied."""
-        fields = {"status": self.status, "run_id": self.run_id, "name": self.name}
+        """The query string (with `?`, or empty) of this query with `changes` applied.
+
+        The page starts from the newest again unless `changes` give a `cursor`.
+        """
+        fields = {
+            "status": self.status,
+            "run_id": self.run_id,
+            "name": self.name,
+            "assignee": self.assignee,
+        }
         if self.limit != INBOX_LIMIT:
             fields["limit"] = str(self.limit)
         fields.update(changes)
@@ -117,30 +141,48 @@ def _clamped(limit: str) -> int:
         return INBOX_LIMIT
 
 
-async def inbox_states(store: Store, query: InboxQuery) -> _ops.Listing[EventState]:
-    """Every event matching `query`, newest first, and how many records were skipped."""
-    states = await _ops.list_event_states(store, status=query.status)
-    matching = [state for state in states if query.matches(state.record)]
-    return _ops.Listing(matching, skipped=states.skipped)
+async def inbox_page(store: Store, query: InboxQuery) -> Page:
+    """The page of events matching `query`, newest first, and how many records were skipped."""
+    return await list_page(
+        store,
+        status=query.status,
+        assignee=query.assignee or None,
+        matches=query.matches if query.run_id or query.name else None,
+        limit=query.limit,
+        cursor=query.cursor or None,
+    )
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def inbox(
-    request: Request, status: str = "pending", run_id: str = "", name: str = "", limit: str = ""
+    request: Request,
+    status: str = "pending",
+    run_id: str = "",
+    name: str = "",
+    limit: str = "",
+    cursor: str = "",
+    assignee: str = "",
 ) -> HTMLResponse:
-    """Events waiting for an answer, newest first (or resolved ones, or all), filtered."""
+    """Events waiting for an answer, newest first (or resolved ones, or all), filtered, a page
+    at a time."""
     store = store_of(request)
-    query = InboxQuery.parse(status, run_id, name, limit)
+    query = InboxQuery.parse(status, run_id, name, limit, cursor, assignee)
     return await _render_inbox(request, store, "inbox.html", query)
 
 
 @router.get("/inbox/list", response_class=HTMLResponse, include_in_schema=False)
 async def inbox_list(
-    request: Request, status: str = "pending", run_id: str = "", name: str = "", limit: str = ""
+    request: Request,
+    status: str = "pending",
+    run_id: str = "",
+    name: str = "",
+    limit: str = "",
+    cursor: str = "",
+    assignee: str = "",
 ) -> HTMLResponse:
     """The inbox's list alone, for pages that refresh it in place."""
     store = store_of(request)
-    query = InboxQuery.parse(status, run_id, name, limit)
+    query = InboxQuery.parse(status, run_id, name, limit, cursor, assignee)
     return await _render_inbox(request, store, "_inbox_list.html", query)
 
 
@@ -149,15 +191,15 @@ async def _render_inbox(
 ) -> HTMLResponse:
     # Listing takes an API token (or a browser signed in with one), as the JSON list does.
     caller = authenticate(request, needs="all", html=True)
-    states = await inbox_states(store, query)
+    page = await inbox_page(store, query)
     # The Approve and Reject buttons post forms: they carry a form token like the event page.
     cookie, csrf = csrf_field(request, auth_settings(request).csrf_key, caller.binding)
     response = render(
         request,
         template,
-        states=states[: query.limit],  # the newest: a page of 20,000 events helps nobody
-        total=len(states),
-        skipped=states.skipped,
+        states=page.states,
+        next_cursor=page.next_cursor,
+        skipped=page.skipped,
         max_limit=MAX_INBOX_LIMIT,
         query=query,
         csrf=csrf,

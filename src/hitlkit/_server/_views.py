@@ -36,10 +36,16 @@ class EventList(BaseModel):
     """Events, newest first."""
 
     events: list[EventInfo]
-    total: int = Field(description="how many events match, before `limit`")
+    total: int | None = Field(
+        description="how many events match; null for a page that does not hold them all"
+    )
     skipped: int = Field(
         default=0,
         description="records that could not be read and were left out; `hitl doctor` names them",
+    )
+    next_cursor: str | None = Field(
+        default=None,
+        description="pass as `cursor` for the next page; null on the last page",
     )
 
 

@@ -3,7 +3,8 @@
 Keys are relative, `/`-separated paths made of letters, digits, `.`, `_`
 and `-` (no empty or dot-only segments). Values are bytes. Writes are
 create-once: a key, once written, is never changed, which is what makes
-"first answer wins" hold across processes and hosts.
+"first answer wins" hold across processes and hosts. A key may be deleted, by
+retention only, and never while its event is pending.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import inspect
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from datetime import datetime
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar, cast
 
 from hitlkit._exceptions import ConfigurationError, StoreUnavailableError
 
-__all__ = ["STORE_THREADS", "Store", "check_key", "error_cause", "reports_outage"]
+__all__ = ["STORE_THREADS", "Entry", "Store", "check_key", "error_cause", "reports_outage"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -50,6 +52,20 @@ def check_prefix(prefix: str) -> str:
     if prefix:
         check_key(prefix.removesuffix("/"))
     return prefix
+
+
+class Entry(NamedTuple):
+    """A key as listed by `Store.list_entries`, with when it was written."""
+
+    key: str
+    created_at: datetime
+    """When the key was written (timezone-aware, UTC), as the backend tells it."""
+
+
+def page_of(keys: Iterable[str], start_after: str, limit: int | None) -> builtins.list[str]:
+    """The sorted `keys` after `start_after`, at most `limit` of them."""
+    after = sorted(key for key in keys if key > start_after)
+    return after if limit is None else after[:limit]
 
 
 class Store(ABC):
@@ -90,12 +106,14 @@ class Store(ABC):
     # -- the contract -------------------------------------------------------
 
     @abstractmethod
-    def put_if_absent(self, key: str, data: bytes) -> bool:
+    def put_if_absent(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         """Write `data` at `key` unless the key exists; return whether it was written.
 
         The write is atomic: readers see all of `data` or nothing, even if the
         writing process dies midway. Of several concurrent writers, exactly one
-        gets `True`.
+        gets `True`. With `durable=False` the write may be lost if the machine
+        fails before the system writes it out on its own (a local folder skips its
+        flushes): for what can be rebuilt, such as an empty index entry.
         """
 
     @abstractmethod
@@ -106,9 +124,28 @@ class Store(ABC):
     def list(self, prefix: str = "") -> builtins.list[str]:
         """Every key that starts with `prefix`, sorted."""
 
-    async def put_if_absent_async(self, key: str, data: bytes) -> bool:
+    @abstractmethod
+    def list_entries(
+        self, prefix: str = "", *, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[Entry]:
+        """The keys that start with `prefix`, sorted, each with when it was written.
+
+        Only keys after `start_after` (a whole key, compared as text) come, at most
+        `limit` of them: a caller pages through a long listing, and a backend that
+        lists in pages (a bucket) stops once it has `limit`.
+        """
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove `key`, if it is there.
+
+        For retention only: records are create-once, and "first answer wins" holds
+        only while a key stays. Never delete a pending event's record or outcome.
+        """
+
+    async def put_if_absent_async(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         """Async twin of `put_if_absent`."""
-        return await self.in_thread(self.put_if_absent, key, data)
+        return await self.in_thread(self.put_if_absent, key, data, durable=durable)
 
     async def get_async(self, key: str) -> bytes | None:
         """Async twin of `get`."""
@@ -117,6 +154,16 @@ class Store(ABC):
     async def list_async(self, prefix: str = "") -> builtins.list[str]:
         """Async twin of `list`."""
         return await self.in_thread(self.list, prefix)
+
+    async def list_entries_async(
+        self, prefix: str = "", *, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[Entry]:
+        """Async twin of `list_entries`."""
+        return await self.in_thread(self.list_entries, prefix, start_after=start_after, limit=limit)
+
+    async def delete_async(self, key: str) -> None:
+        """Async twin of `delete`."""
+        await self.in_thread(self.delete, key)
 
     def watch(self, prefix: str) -> AsyncGenerator[set[str], None] | None:
         """Changes under `prefix` made by other processes, as sets of keys.

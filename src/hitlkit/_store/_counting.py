@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import AsyncGenerator
 
-from hitlkit._store._base import Store
+from hitlkit._store._base import Entry, Store
 
 __all__ = ["CountingStore"]
 
@@ -47,9 +47,9 @@ class CountingStore(Store):
         with self._counts_lock:
             self.counts[method] += 1
 
-    def put_if_absent(self, key: str, data: bytes) -> bool:
+    def put_if_absent(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         self._count("put_if_absent")
-        return self.inner.put_if_absent(key, data)
+        return self.inner.put_if_absent(key, data, durable=durable)
 
     def get(self, key: str) -> bytes | None:
         self._count("get")
@@ -59,9 +59,29 @@ class CountingStore(Store):
         self._count("list")
         return self.inner.list(prefix)
 
-    async def put_if_absent_async(self, key: str, data: bytes) -> bool:
+    def list_entries(
+        self, prefix: str = "", *, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[Entry]:
+        self._count("list_entries")
+        return self.inner.list_entries(prefix, start_after=start_after, limit=limit)
+
+    def delete(self, key: str) -> None:
+        self._count("delete")
+        self.inner.delete(key)
+
+    async def list_entries_async(
+        self, prefix: str = "", *, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[Entry]:
+        self._count("list_entries_async")
+        return await self.inner.list_entries_async(prefix, start_after=start_after, limit=limit)
+
+    async def delete_async(self, key: str) -> None:
+        self._count("delete_async")
+        await self.inner.delete_async(key)
+
+    async def put_if_absent_async(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         self._count("put_if_absent_async")
-        return await self.inner.put_if_absent_async(key, data)
+        return await self.inner.put_if_absent_async(key, data, durable=durable)
 
     async def get_async(self, key: str) -> bytes | None:
         self._count("get_async")

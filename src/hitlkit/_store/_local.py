@@ -5,21 +5,21 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import ctypes
 import itertools
 import logging
 import os
-import queue
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Literal
 
 from hitlkit import _config
 from hitlkit._exceptions import CorruptRecordError
 from hitlkit._runtime import runtime
-from hitlkit._store._base import Store, check_key, check_prefix, reports_outage
+from hitlkit._store._base import Entry, Store, check_key, check_prefix, page_of, reports_outage
+from hitlkit._store._flusher import Flusher
 from hitlkit._store._folder import (
     FileModes,
     Folder,
@@ -27,6 +27,13 @@ from hitlkit._store._folder import (
     make_folder,
     read_record,
     walk_keys,
+)
+from hitlkit._store._staging import (
+    RecentKeys,
+    discard,
+    links_unnamed_files,
+    place,
+    write_new_file,
 )
 from hitlkit._store._watching import network_filesystem, report_changes, unavailable
 
@@ -91,26 +98,27 @@ class LocalStore(Store):
         self._swept = False
         self._unnamed = False  # decided with the first write: see `_prepare_tmp`
         self._names = itertools.count(int.from_bytes(os.urandom(4), "big") << 32)
-        self._flusher = _Flusher(self._base)
-        # Keys are never removed: those known to exist are refused without a look at the
-        # disk (an app answers the repeats of an answer it recorded from memory).
-        self._present = _RecentKeys(4096)
-        self._warned = _RecentKeys(1024)
+        self._flusher = Flusher(self._base)
+        # Keys known to exist are refused without a look at the disk (an app answers the
+        # repeats of an answer it recorded from memory); only `delete` removes one.
+        self._present = RecentKeys(4096)
+        self._warned = RecentKeys(1024)
 
     @reports_outage(OSError)
-    def put_if_absent(self, key: str, data: bytes) -> bool:
+    def put_if_absent(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         segments = self._segments(key, data)
         if key in self._present:
             return False
         fd, tmp = self._stage(data)
         try:
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
             with self._folder_of(key, segments) as folder:
-                placed = _place(fd, tmp, folder.fd, segments[-1])
-                if placed:
+                placed = place(fd, tmp, folder.fd, segments[-1])
+                if placed and durable:
                     os.fsync(folder.fd)
         finally:
-            _discard(fd, tmp)
+            discard(fd, tmp)
         self._present.add(key)
         if not placed:
             return False
@@ -149,6 +157,43 @@ class LocalStore(Store):
                     keys.append(key)
         return sorted(keys)
 
+    @reports_outage(OSError)
+    def list_entries(
+        self, prefix: str = "", *, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[Entry]:
+        # A record's file is written once, before it is linked into place: its time of
+        # last change is when it was written.
+        entries = []
+        for key in page_of(self.list(prefix), start_after, limit):
+            try:
+                info = os.lstat(f"{self._base}/{key}")
+            except FileNotFoundError:  # deleted since it was listed
+                continue
+            entries.append(Entry(key, datetime.fromtimestamp(info.st_mtime, timezone.utc)))
+        return entries
+
+    @reports_outage(OSError)
+    def delete(self, key: str) -> None:
+        segments = self._segments(key)
+        try:
+            folder = Folder.walk(self._base, segments[:-1], key)
+        except CorruptRecordError as exc:
+            raise self._refused(exc) from None
+        if folder is None:
+            return
+        with folder:
+            self._present.discard(key)
+            try:
+                os.unlink(segments[-1], dir_fd=folder.fd)
+            except FileNotFoundError:
+                return
+            except IsADirectoryError:
+                raise self._refused(
+                    CorruptRecordError(key, "a folder, not a record the store wrote")
+                ) from None
+            os.fsync(folder.fd)
+        self._present.discard(key)
+
     def file_modes(self) -> dict[str, int]:
         """How many folders and files of the store have each permission mode.
 
@@ -161,22 +206,23 @@ class LocalStore(Store):
     # A record is a few hundred bytes in a local folder: writing, linking or reading it
     # costs less than handing it to a worker thread, so that happens here, on the loop.
     # Only the flushes wait for the disk: they go to the store's flusher thread, which
-    # takes every flush waiting at once (see `_Flusher`).
+    # takes every flush waiting at once (see `Flusher`).
 
     @reports_outage(OSError)
-    async def put_if_absent_async(self, key: str, data: bytes) -> bool:
+    async def put_if_absent_async(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         segments = self._segments(key, data)
         if key in self._present:  # spares writing and flushing a file for nothing
             return False
         fd, tmp = self._stage(data)
         try:
-            await self._flusher.flush(fd)
+            if durable:
+                await self._flusher.flush(fd)
             with self._folder_of(key, segments) as folder:
-                placed = _place(fd, tmp, folder.fd, segments[-1])
-                if placed:
+                placed = place(fd, tmp, folder.fd, segments[-1])
+                if placed and durable:
                     await self._flusher.flush(folder.fd)
         finally:
-            _discard(fd, tmp)
+            discard(fd, tmp)
         self._present.add(key)
         if not placed:
             return False
@@ -188,6 +234,11 @@ class LocalStore(Store):
 
     async def list_async(self, prefix: str = "") -> builtins.list[str]:
         return self.list(prefix)
+
+    async def list_entries_async(
+        self, prefix: str = "", *, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[Entry]:
+        return self.list_entries(prefix, start_after=start_after, limit=limit)
 
     def watch(self, prefix: str) -> AsyncGenerator[set[str], None] | None:
         return self._watch(prefix) if self.notify else None
@@ -276,21 +327,11 @@ class LocalStore(Store):
         creating the next one slower, and a busy app deletes thousands.
         """
         self._prepare_tmp()
-        tmp = None
-        mode = self._modes.file
-        if self._unnamed:
-            fd = os.open(self._tmp, os.O_WRONLY | os.O_TMPFILE | os.O_CLOEXEC, mode)
-        else:
-            tmp = f"{self._tmp}/{os.getpid()}-{next(self._names)}.part"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-        try:
-            os.fchmod(fd, mode)  # exactly, whatever the umask
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        except BaseException:
-            _discard(fd, tmp)
-            raise
+        name = f"{os.getpid()}-{next(self._names)}.part"
+        tmp = None if self._unnamed else f"{self._tmp}/{name}"
+        fd = write_new_file(
+            str(self._tmp), data, self._modes.file, unnamed=self._unnamed, name=name
+        )
         return fd, tmp
 
     def _prepare_tmp(self) -> None:
@@ -304,7 +345,7 @@ class LocalStore(Store):
             with self._folder_of(f"{_TMP}/-", [_TMP, "-"]):
                 pass
             self._sweep_stale_temp_files()
-            self._unnamed = _links_unnamed_files(str(self._tmp))
+            self._unnamed = links_unnamed_files(str(self._tmp))
             self._swept = True
 
     def _sweep_stale_temp_files(self) -> None:
@@ -314,206 +355,3 @@ class LocalStore(Store):
             with contextlib.suppress(OSError):
                 if leftover.stat().st_mtime < cutoff:
                     leftover.unlink()
-
-
-class _RecentKeys:
-    """The last `size` keys added, for membership tests; safe across threads."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._keys: dict[str, None] = {}
-        self._lock = threading.Lock()
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._keys
-
-    def add(self, key: str) -> None:
-        with self._lock:
-            self._keys[key] = None
-            if len(self._keys) > self._size:
-                del self._keys[next(iter(self._keys))]
-
-
-def _place(fd: int, tmp: str | None, dir_fd: int, name: str) -> bool:
-    """Link the flushed file `fd` (named `tmp`) as `name` in the folder `dir_fd`.
-
-    False if something is there already: a link there is never followed.
-    """
-    try:
-        _link(fd, tmp, dir_fd, name)
-    except FileExistsError:
-        return False
-    return True
-
-
-def _discard(fd: int, tmp: str | None) -> None:
-    """Close a staged file, and delete its temporary name if it has one."""
-    os.close(fd)
-    if tmp is not None:
-        os.unlink(tmp)
-
-
-def _link(fd: int, tmp: str | None, dir_fd: int, name: str) -> None:
-    if tmp is not None:
-        os.link(tmp, name, dst_dir_fd=dir_fd)
-        return
-    # A file with no name is linked through its descriptor's entry in /proc, followed.
-    # (`os.link` cannot ask to follow it without a folder descriptor.)
-    assert _linkat is not None  # files have no name only where it is found
-    source = f"/proc/self/fd/{fd}".encode()
-    if _linkat(_AT_FDCWD, source, dir_fd, os.fsencode(name), _AT_FOLLOW) != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code), name)
-
-
-def _links_unnamed_files(folder: str) -> bool:
-    """Whether a file made in `folder` with `O_TMPFILE` can be linked into place."""
-    if _linkat is None or not hasattr(os, "O_TMPFILE"):
-        return False
-    probe = f"{folder}/{os.getpid()}-{os.urandom(4).hex()}.part"  # swept like any left behind
-    try:
-        fd = os.open(folder, os.O_WRONLY | os.O_TMPFILE | os.O_CLOEXEC, 0o644)
-    except OSError:  # not on this system or filesystem
-        return False
-    try:
-        _link(fd, None, _AT_FDCWD, probe)
-    except OSError:  # no /proc, say
-        return False
-    finally:
-        os.close(fd)
-    os.unlink(probe)
-    return True
-
-
-def _fsync(target: int | str) -> None:
-    """Flush an open file (a descriptor) or a folder (a path) to disk."""
-    if isinstance(target, int):
-        os.fsync(target)
-        return
-    fd = os.open(target, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _libc_function(name: str, *argtypes: type[Any]) -> Callable[..., int] | None:
-    try:
-        function = getattr(ctypes.CDLL(None, use_errno=True), name)
-    except (AttributeError, OSError):  # not this system's C library
-        return None
-    function.argtypes = argtypes
-    function.restype = ctypes.c_int
-    return cast("Callable[..., int]", function)
-
-
-# Linux flushes a whole filesystem in one call: cheaper than a flush per file when
-# several writes wait at once.
-_syncfs = _libc_function("syncfs", ctypes.c_int)
-_linkat = _libc_function(
-    "linkat", ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int
-)
-_AT_FDCWD = -100
-_AT_FOLLOW = 0x400  # AT_SYMLINK_FOLLOW
-
-_Waiting = list[tuple["int | str", "asyncio.Future[None]"]]
-
-
-class _Flusher:
-    """The thread that flushes a store's files and folders to disk for its async writes.
-
-    The flushes asked for in one turn of an event loop go to the thread together, and
-    the thread takes all that wait: one file or folder is flushed alone, several (on
-    Linux) with one `syncfs` of their filesystem. Then it wakes each loop once. A daemon,
-    it keeps serving an app that answers its last requests while the interpreter exits.
-    """
-
-    def __init__(self, root: str) -> None:
-        self._root = root
-        self._queue: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, _Waiting] | None] = (
-            queue.SimpleQueue()
-        )
-        self._gathering: dict[asyncio.AbstractEventLoop, _Waiting] = {}
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    async def flush(self, target: int | str) -> None:
-        """Return once `target` (an open file's descriptor, or a folder) is on disk."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        waiting = self._gathering.get(loop)
-        if waiting is None:
-            waiting = self._gathering[loop] = []
-            loop.call_soon(self._hand_over, loop)
-        waiting.append((target, future))
-        await future
-
-    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
-        waiting = self._gathering.pop(loop)
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                owner = runtime()
-                self._thread = owner.start_thread(self._run, name="hitlkit-fsync")
-                owner.on_shutdown(self.stop, late=True)
-            self._queue.put((loop, waiting))
-
-    def stop(self) -> None:
-        with self._lock:
-            if self._thread is not None and self._thread.is_alive():
-                self._queue.put(None)
-            self._thread = None
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            work = [item]
-            while True:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # stop after this
-                    break
-                work.append(item)
-            targets = {target for _, waiting in work for target, _ in waiting}
-            errors = _flush_all(self._root, targets)
-            for loop, waiting in work:
-                settled = [(future, errors.get(target)) for target, future in waiting]
-                with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
-                    loop.call_soon_threadsafe(_settle, settled)
-
-
-def _flush_all(root: str, targets: set[int | str]) -> dict[int | str, OSError]:
-    """Flush every target (all on the filesystem of `root`); return the errors, by target."""
-    if len(targets) > 1 and _syncfs is not None:
-        # Through a descriptor of its own: a writer whose wait was cancelled closes its file.
-        try:
-            fd = os.open(root, os.O_RDONLY)
-            try:
-                if _syncfs(fd) != 0:
-                    raise OSError(ctypes.get_errno(), "syncfs failed")
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            return dict.fromkeys(targets, exc)
-        return {}
-    errors: dict[int | str, OSError] = {}
-    for target in targets:
-        try:
-            _fsync(target)
-        except OSError as exc:
-            errors[target] = exc
-    return errors
-
-
-def _settle(settled: list[tuple[asyncio.Future[None], OSError | None]]) -> None:
-    for future, error in settled:
-        if future.done():
-            continue
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(None)

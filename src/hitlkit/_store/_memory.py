@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import builtins
 import threading
+from datetime import datetime, timezone
 
-from hitlkit._store._base import Store, check_key, check_prefix
+from hitlkit._store._base import Entry, Store, check_key, check_prefix, page_of
 
 __all__ = ["MemoryStore"]
 
@@ -29,14 +30,16 @@ class MemoryStore(Store):
         super().__init__()
         self.url = f"memory://{name}"
         self._data: dict[str, bytes] = {}
+        self._created: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
-    def put_if_absent(self, key: str, data: bytes) -> bool:
+    def put_if_absent(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         check_key(key)
         with self._lock:
             if key in self._data:
                 return False
             self._data[key] = bytes(data)
+            self._created[key] = datetime.now(timezone.utc)
         self._announce(key)
         return True
 
@@ -50,7 +53,21 @@ class MemoryStore(Store):
         with self._lock:
             return sorted(k for k in self._data if k.startswith(prefix))
 
-    async def put_if_absent_async(self, key: str, data: bytes) -> bool:
+    def list_entries(
+        self, prefix: str = "", *, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[Entry]:
+        check_prefix(prefix)
+        with self._lock:
+            keys = page_of((k for k in self._data if k.startswith(prefix)), start_after, limit)
+            return [Entry(key, self._created[key]) for key in keys]
+
+    def delete(self, key: str) -> None:
+        check_key(key)
+        with self._lock:
+            self._data.pop(key, None)
+            self._created.pop(key, None)
+
+    async def put_if_absent_async(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         return self.put_if_absent(key, data)
 
     async def get_async(self, key: str) -> bytes | None:
@@ -58,3 +75,11 @@ class MemoryStore(Store):
 
     async def list_async(self, prefix: str = "") -> builtins.list[str]:
         return self.list(prefix)
+
+    async def list_entries_async(
+        self, prefix: str = "", *, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[Entry]:
+        return self.list_entries(prefix, start_after=start_after, limit=limit)
+
+    async def delete_async(self, key: str) -> None:
+        self.delete(key)

@@ -6,13 +6,21 @@ Built on obstore, an optional dependency: `pip install "hitlkit[s3]"` (or `[gcs]
 from __future__ import annotations
 
 import builtins
+import contextlib
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from hitlkit._exceptions import ConfigurationError
-from hitlkit._store._base import OBJECT_SCHEMES, Store, check_key, check_prefix, reports_outage
+from hitlkit._store._base import (
+    OBJECT_SCHEMES,
+    Entry,
+    Store,
+    check_key,
+    check_prefix,
+    reports_outage,
+)
 
 # obstore is optional: without it the class still imports (`hitlkit.ObjectStore`), and
 # making one says what to install.
@@ -102,7 +110,8 @@ class ObjectStore(Store):
             raise ConfigurationError(f"cannot open store {self.url!r}: {reason}") from exc
 
     @reports_outage(_ObstoreError, OSError)
-    def put_if_absent(self, key: str, data: bytes) -> bool:
+    def put_if_absent(self, key: str, data: bytes, *, durable: bool = True) -> bool:
+        # A bucket has stored an object when it answers: every write is durable.
         try:
             obstore.put(self._bucket, check_key(key), data, mode="create")
         except AlreadyExistsError:
@@ -123,6 +132,32 @@ class ObjectStore(Store):
         folder = _folder(prefix)
         stream = obstore.list(self._bucket, folder, chunk_size=_LIST_CHUNK)
         return _matching(prefix, (meta["path"] for page in stream for meta in page))
+
+    @reports_outage(_ObstoreError, OSError)
+    def list_entries(
+        self, prefix: str = "", *, start_after: str = "", limit: int | None = None
+    ) -> builtins.list[Entry]:
+        folder = _folder(prefix)
+        # Buckets list in key order from `offset` (S3's start-after), a page per request:
+        # the stream stops being read once `limit` keys are in.
+        offset = start_after if start_after > (folder or "") else None
+        chunk = _LIST_CHUNK if limit is None else max(1, min(limit, _LIST_CHUNK))
+        stream = obstore.list(self._bucket, folder, offset=offset, chunk_size=chunk)
+        entries: builtins.list[Entry] = []
+        for page in stream:
+            for meta in page:
+                path = meta["path"]
+                if path.startswith(prefix) and path > start_after:
+                    entries.append(Entry(path, meta["last_modified"]))
+            if limit is not None and len(entries) >= limit:
+                break
+        entries.sort()
+        return entries if limit is None else entries[:limit]
+
+    @reports_outage(_ObstoreError, OSError)
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):  # not there: nothing to do
+            obstore.delete(self._bucket, check_key(key))
 
     # The `_async` twins are the base class's: the sync calls on the store's own threads.
     # obstore's own async calls complete on its runtime's threads, which call back
