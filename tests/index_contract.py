@@ -13,7 +13,7 @@ import hitlkit as hitl
 from hitlkit import Store
 from hitlkit._index import entry_keys, entry_name
 from hitlkit._listing import Page, list_page
-from hitlkit._ops import StatusFilter, load_event
+from hitlkit._reading import StatusFilter, load_event
 from hitlkit._records import EventRecord, Outcome, event_id, event_key, outcome_key, utcnow
 from hitlkit._store._counting import CountingStore
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from hitlkit._cli_render import printable
 from hitlkit._exceptions import FieldError, InvalidValueError
-from hitlkit._ops import EventInfo
+from hitlkit._reading import EventInfo
 from hitlkit._values import FormField, ValueAdapter, adapter_of, error_names
 
 __all__ = ["Asker", "NoMoreInput"]

@@ -22,17 +22,17 @@ from typing import Literal
 
 import httpx
 
-from hitlkit import _config, _ops
+from hitlkit import _config, _reading
 from hitlkit._audit import AuditEntry
 from hitlkit._client_backends import Backend, HttpBackend, StoreBackend
-from hitlkit._ops import EventInfo, Listing
+from hitlkit._reading import EventInfo, Listing
 from hitlkit._records import Outcome
 from hitlkit._store import Store, open_store
 from hitlkit._sync import syncify, syncmethod
 
 __all__ = ["Client", "EventInfo", "StatusFilter", "answer", "cancel", "get_event", "list_events"]
 
-StatusFilter = _ops.StatusFilter
+StatusFilter = _reading.StatusFilter
 
 
 class Client:

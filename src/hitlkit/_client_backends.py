@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import httpx
 from pydantic import ValidationError
 
-from hitlkit import _audit, _errors, _listing, _ops
+from hitlkit import _audit, _errors, _listing, _ops, _reading
 from hitlkit._audit import AuditEntry
 from hitlkit._errors import ErrorCode
 from hitlkit._exceptions import (
@@ -30,7 +30,7 @@ from hitlkit._exceptions import (
     StoreUnavailableError,
     TransportError,
 )
-from hitlkit._ops import EventInfo, Listing, StatusFilter
+from hitlkit._reading import EventInfo, Listing, StatusFilter
 from hitlkit._records import Outcome
 from hitlkit._store import Store
 from hitlkit._values import to_json
@@ -80,7 +80,7 @@ class StoreBackend:
         return Listing((s.info() for s in states), skipped=states.skipped)
 
     async def get_event(self, request_id: str) -> EventInfo:
-        return (await _ops.get_event_state(self.store, request_id)).info()
+        return (await _reading.get_event_state(self.store, request_id)).info()
 
     async def answer(
         self,
@@ -107,7 +107,7 @@ class StoreBackend:
         return await _ops.cancel_event(self.store, request_id, by=by, via=via, reason=reason)
 
     async def audit(self, request_id: str) -> list[AuditEntry]:
-        await _ops.load_event(self.store, request_id)
+        await _reading.load_event(self.store, request_id)
         return await _audit.read_audit(self.store, request_id)
 
 

@@ -16,7 +16,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from hitlkit import _ops
+from hitlkit import _reading
 from hitlkit._exceptions import CorruptRecordError, EventNotFoundError, StoreUnavailableError
 from hitlkit._records import EVENTS_PREFIX, OUTCOMES_PREFIX, event_key, id_of_key
 from hitlkit._store import LocalStore, Store
@@ -82,9 +82,9 @@ async def _check_key(
     async with gate:
         try:
             if key.startswith(EVENTS_PREFIX):
-                await _ops.load_event(store, request_id)
+                await _reading.load_event(store, request_id)
             else:
-                await _ops.load_outcome(store, request_id)
+                await _reading.load_outcome(store, request_id)
         except CorruptRecordError as exc:
             return Finding(key, exc.reason)
         except EventNotFoundError:

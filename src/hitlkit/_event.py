@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from hitlkit import _config, _notify, _ops
+from hitlkit import _config, _notify, _ops, _reading
 from hitlkit._decisions import link_expiry, outcome_error
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._links import answer_url, sign_answer_link
@@ -207,7 +207,7 @@ class Event(Generic[T]):
         await event.outcome.aio()
         ```
         """
-        return await _ops.load_outcome(self._store, self.request_id)
+        return await _reading.load_outcome(self._store, self.request_id)
 
     @syncmethod
     async def answer(self, value: T) -> Outcome:

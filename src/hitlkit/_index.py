@@ -224,7 +224,7 @@ async def _index_missing(store: Store) -> bool:
 
     async def index(request_id: str) -> None:
         # Imported here: reading a record is the operations' business, and they index.
-        from hitlkit._ops import load_event
+        from hitlkit._reading import load_event
 
         async with gate:
             try:

@@ -25,7 +25,7 @@ from hitlkit._index import (
     is_entry_name,
     name_deadline,
 )
-from hitlkit._ops import EventState, Listing, StatusFilter, get_event_state
+from hitlkit._reading import EventState, Listing, StatusFilter, get_event_state
 from hitlkit._records import EventRecord, utcnow
 from hitlkit._runtime import Runtime, runtime
 from hitlkit._store import Store

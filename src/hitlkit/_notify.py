@@ -35,8 +35,8 @@ from markupsafe import Markup
 from hitlkit import _audit, _config
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._links import answer_url, check_secret, sign_answer_link
-from hitlkit._ops import load_outcome
 from hitlkit._outbox import Delivery, outbox
+from hitlkit._reading import load_outcome
 from hitlkit._records import EventRecord, utcnow
 from hitlkit._store import Store
 

@@ -18,22 +18,16 @@ the rules live in one place:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
-import threading
-import weakref
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, Literal, TypeVar
-
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from typing import Any, Literal
 
 from hitlkit import _audit, _index
 from hitlkit._exceptions import (
     AlreadyAnsweredError,
-    CorruptRecordError,
     EventClosedError,
     EventConflictError,
     EventNotFoundError,
@@ -42,44 +36,34 @@ from hitlkit._exceptions import (
     InvalidValueError,
     NotAssignedError,
 )
+from hitlkit._reading import (
+    EventState,
+    get_event_state,
+    load_event,
+    load_outcome,
+)
 from hitlkit._records import (
     EventRecord,
     EventScope,
     Outcome,
     event_id,
     event_key,
-    is_event_id,
     outcome_key,
     utcnow,
 )
-from hitlkit._runtime import Runtime, runtime
 from hitlkit._store import Store
-from hitlkit._values import Validation, ValueAdapter, adapter_of, to_json
+from hitlkit._values import ValueAdapter, adapter_of, to_json
 
 __all__ = [
     "Answered",
-    "EventInfo",
-    "EventState",
-    "EventStatus",
-    "Listing",
-    "StatusFilter",
     "answer_data",
     "answer_event",
     "cancel_event",
     "expire_event",
-    "get_event_state",
-    "load_event",
-    "load_outcome",
     "open_event",
 ]
 
 log = logging.getLogger("hitlkit")
-
-T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
-
-StatusFilter = Literal["pending", "resolved", "all"]
-EventStatus = Literal["pending", "expired", "answered", "timed_out", "defaulted", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -89,87 +73,6 @@ class Answered:
 
     outcome: Outcome
     already_recorded: bool = False
-
-
-@dataclass(frozen=True)
-class EventState:
-    """An event record with its outcome, if it has one."""
-
-    record: EventRecord
-    outcome: Outcome | None
-
-    @property
-    def status(self) -> EventStatus:
-        """`pending`, `expired` (deadline passed, nothing recorded yet) or the outcome's status."""
-        if self.outcome is not None:
-            return self.outcome.status
-        return "expired" if self.record.is_expired() else "pending"
-
-    def info(self, form_url: str | None = None) -> EventInfo:
-        """The event as shown to people and programs."""
-        r = self.record
-        return EventInfo(
-            request_id=r.id,
-            name=r.name,
-            scope=r.scope,
-            run_id=r.run_id,
-            prompt=r.prompt,
-            data_type=r.data_type,
-            json_schema=r.json_schema,
-            validation=r.validation,
-            prompt_type=r.prompt_type,
-            description=r.description,
-            initial=r.initial,
-            created_at=r.created_at,
-            deadline=r.deadline,
-            timeout_seconds=r.timeout_seconds,
-            status=self.status,
-            outcome=self.outcome,
-            form_url=form_url,
-            assignees=list(r.assignees) if r.assignees is not None else None,
-        )
-
-
-class EventInfo(BaseModel):
-    """An event as seen from outside: what it asks, until when, and how it ended.
-
-    Returned by `Client.get_event` / `list_events` and by the app's JSON API.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    request_id: str = Field(description="24 hex digits derived from the run id and name")
-    name: str
-    scope: EventScope
-    run_id: str
-    prompt: str
-    data_type: str = Field(
-        description='a short name of the answer type: "int", "float", "str", "bool", "choice", '
-        '"list[choice]", "date", "datetime", a model\'s name; "X | None" when optional'
-    )
-    json_schema: dict[str, Any] = Field(description="JSON Schema of an answer")
-    validation: Validation = Field(
-        default="named",
-        description='"named": checked by data_type (int, float, str, bool); '
-        '"schema": checked against json_schema',
-    )
-    prompt_type: Literal["text", "markdown"] = "text"
-    description: str | None = Field(default=None, description="help text for the answer")
-    initial: Any = Field(default=None, description="a partial answer that pre-fills the form")
-    created_at: AwareDatetime
-    deadline: AwareDatetime = Field(description="when the event stops taking answers (UTC)")
-    timeout_seconds: float
-    status: EventStatus = Field(
-        description="pending, expired (past the deadline, nothing recorded yet), "
-        "or the outcome's status: answered, timed_out, defaulted, cancelled"
-    )
-    outcome: Outcome | None = Field(
-        default=None, description="how the event was resolved; null while open"
-    )
-    form_url: str | None = Field(default=None, description="the page where a person answers")
-    assignees: list[str] | None = Field(
-        default=None, description="who may answer; null lets anyone who may reach it answer"
-    )
 
 
 async def open_event(
@@ -238,106 +141,6 @@ async def open_event(
             f"not {value_type.name}; use another name or run id"
         )
     return existing, False
-
-
-async def load_event(store: Store, request_id: str) -> EventRecord:
-    """The record of `request_id`, or `EventNotFoundError` (also for malformed ids).
-
-    Records are written once and never change, so the last `RECORD_CACHE_SIZE`
-    read from each store are kept: the inbox and the pages read them again and again.
-    """
-    if not is_event_id(request_id):
-        raise EventNotFoundError(request_id)
-    cached = runtime().get(_RecordCache).get(store, request_id)
-    if cached is not None:
-        return cached
-    key = event_key(request_id)
-    data = await store.get_async(key)
-    if data is None:
-        raise EventNotFoundError(request_id)
-    record = _parsed(EventRecord, data, key, store)
-    _check_names(store, key, request_id, record.id)
-    runtime().get(_RecordCache).put(store, record)
-    return record
-
-
-RECORD_CACHE_SIZE = 4096
-
-
-class _RecordCache:
-    """Recently read event records, per store object (a record never changes once written)."""
-
-    def __init__(self, owner: Runtime) -> None:
-        self._by_store: weakref.WeakKeyDictionary[Store, dict[str, EventRecord]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._lock = threading.Lock()
-
-    def get(self, store: Store, request_id: str) -> EventRecord | None:
-        with self._lock:
-            records = self._by_store.get(store)
-            return None if records is None else records.get(request_id)
-
-    def put(self, store: Store, record: EventRecord) -> None:
-        with self._lock:
-            records = self._by_store.setdefault(store, {})
-            if len(records) >= RECORD_CACHE_SIZE:
-                del records[next(iter(records))]  # the oldest
-            records[record.id] = record
-
-
-async def load_outcome(store: Store, request_id: str) -> Outcome | None:
-    """The recorded outcome of `request_id`, or `None` while it is open."""
-    if not is_event_id(request_id):
-        raise EventNotFoundError(request_id)
-    key = outcome_key(request_id)
-    data = await store.get_async(key)
-    if data is None:
-        return None
-    outcome = _parsed(Outcome, data, key, store)
-    _check_names(store, key, request_id, outcome.request_id)
-    return outcome
-
-
-def _check_names(store: Store, key: str, request_id: str, named: str) -> None:
-    """Refuse a record that names another event than its key: never another event's answer."""
-    if named != request_id:
-        shown = named if len(named) <= 40 else named[:37] + "..."
-        reason = f"it names event {shown!r}, not {request_id}"
-        raise CorruptRecordError(key, reason, store=store.url)
-
-
-def _parsed(model: type[M], data: bytes, key: str, store: Store) -> M:
-    """The record stored at `key`, or `CorruptRecordError` saying what is wrong with it."""
-    try:
-        return model.model_validate_json(data)
-    except ValidationError as exc:
-        what = "an event record" if model is EventRecord else "an outcome"
-        raise CorruptRecordError(
-            key, f"not {what}: {_first_problem(exc)}", store=store.url
-        ) from None
-
-
-def _first_problem(exc: ValidationError) -> str:
-    # Where and what, never the input: it may be large, or not text at all.
-    error = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(map(str, error["loc"]))
-    more = len(exc.errors()) - 1
-    also = f" (and {more} more)" if more else ""
-    return f"{where}: {error['msg']}{also}" if where else f"{error['msg']}{also}"
-
-
-async def get_event_state(store: Store, request_id: str) -> EventState:
-    """The record and outcome of `request_id`."""
-    if store.reads_inline:
-        # Reads that never wait: two tasks would cost more than the reads.
-        return EventState(
-            await load_event(store, request_id), await load_outcome(store, request_id)
-        )
-    record, outcome = await asyncio.gather(
-        load_event(store, request_id), load_outcome(store, request_id)
-    )
-    return EventState(record, outcome)
 
 
 async def answer_event(
@@ -508,18 +311,6 @@ async def expire_event(store: Store, record: EventRecord) -> Outcome:
     )
     _, winner = await _record(store, outcome, record)
     return winner
-
-
-class Listing(list[T], Generic[T]):
-    """A list of events that also says how many records could not be read.
-
-    `skipped` counts the bad entries left out (each logged as a warning);
-    `hitl doctor` names them.
-    """
-
-    def __init__(self, items: Any = (), *, skipped: int = 0) -> None:
-        super().__init__(items)
-        self.skipped = skipped
 
 
 def resolved_error(outcome: Outcome) -> EventResolvedError:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from hitlkit import _notify, _ops
+from hitlkit import _notify, _ops, _reading
 from hitlkit._decisions import (
     Expire,
     Look,
@@ -78,7 +78,7 @@ class Waiting:
         if ready:
             await self.ready()
         if isinstance(step, Look):
-            return await _ops.load_outcome(self.store, self.record.id)
+            return await _reading.load_outcome(self.store, self.record.id)
         if isinstance(step, Expire):
             return await _ops.expire_event(self.store, self.record)
         if isinstance(step, OutageBegan):

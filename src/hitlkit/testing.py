@@ -26,7 +26,7 @@ from typing import Any
 
 from hitlkit import _listing, _ops
 from hitlkit._exceptions import EventResolvedError
-from hitlkit._ops import EventInfo
+from hitlkit._reading import EventInfo
 from hitlkit._records import EVENTS_PREFIX
 from hitlkit._store import MemoryStore, Store, open_store
 from hitlkit._store._counting import CountingStore

@@ -34,6 +34,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "store: the contract and its backends": ("hitlkit._store",),
     "events: create, answer, list, watch, wait, notify": (
         "hitlkit._ops",
+        "hitlkit._reading",
         "hitlkit._index",
         "hitlkit._listing",
         "hitlkit._audit",

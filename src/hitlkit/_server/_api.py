@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hitlkit import _audit, _listing, _ops
+from hitlkit import _audit, _listing, _ops, _reading
 from hitlkit._errors import INVALID_REQUEST
 from hitlkit._exceptions import HitlError
 from hitlkit._index import is_entry_name
-from hitlkit._ops import EventInfo, EventState, StatusFilter
+from hitlkit._reading import EventInfo, EventState, StatusFilter
 from hitlkit._server._auth import AuthFailure, authenticate
 from hitlkit._server._context import app_version, store_fingerprint, store_of
 from hitlkit._server._errors import auth_failure_response, error_response, hitl_error_reply
@@ -154,7 +154,7 @@ async def get_event(request: Request, request_id: str) -> EventInfo:
     """One event, with its outcome once it has one."""
     store = store_of(request)
     authenticate(request, request_id=request_id, needs="read")
-    state = await _ops.get_event_state(store, request_id)
+    state = await _reading.get_event_state(store, request_id)
     return _info(state, str(request.base_url))
 
 
@@ -221,7 +221,7 @@ async def audit(request: Request, request_id: str) -> AuditList:
     """The event's audit trail, oldest first: resolutions and refused attempts."""
     store = store_of(request)
     authenticate(request, request_id=request_id, needs="all")
-    record = await _ops.load_event(store, request_id)
+    record = await _reading.load_event(store, request_id)
     return AuditList(entries=await _audit.read_audit(store, record.id))
 
 
@@ -245,7 +245,7 @@ async def _submit(
     caller = authenticate(request, request_id=body.request_id, needs="answer")
     # Read before answering: once the answer is in, the waiting process may exit at once,
     # and with it the worker threads this app's store reads run on.
-    record = await _ops.load_event(store, body.request_id)
+    record = await _reading.load_event(store, body.request_id)
     answered = await _ops.answer_event(
         store,
         record.id,
@@ -335,7 +335,7 @@ async def status(request: Request, request_id: str) -> StatusView:
     """flyteplugins-hitl's status route: "completed" means answered."""
     store = store_of(request)
     authenticate(request, request_id=request_id, needs="read")
-    state = await _ops.get_event_state(store, request_id)
+    state = await _reading.get_event_state(store, request_id)
     view = _info(state, str(request.base_url))
     return StatusView(
         request_id=state.record.id,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from hitlkit import _errors, _ops
+from hitlkit import _errors, _reading
 from hitlkit._records import EVENTS_PREFIX, OUTCOMES_PREFIX, Outcome, id_of_key, outcome_prefix
 from hitlkit._server._auth import AuthFailure, signed_in
 from hitlkit._server._context import LINK_COOKIE, get_cookie, store_of
@@ -181,7 +181,7 @@ class _Outcomes(Follower):
     async def _load(self, request_ids: list[str]) -> list[tuple[str, Outcome | None]]:
         """Each outcome (None where it cannot be read), oldest first."""
         read = await asyncio.gather(
-            *(_ops.load_outcome(self.store, i) for i in request_ids), return_exceptions=True
+            *(_reading.load_outcome(self.store, i) for i in request_ids), return_exceptions=True
         )
         loaded = [
             (i, o if isinstance(o, Outcome) else None)

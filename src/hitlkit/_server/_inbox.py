@@ -21,11 +21,11 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
-from hitlkit import _errors, _ops
+from hitlkit import _errors, _reading
 from hitlkit._exceptions import CorruptRecordError, EventNotFoundError
 from hitlkit._index import is_entry_name
 from hitlkit._listing import Page, list_page
-from hitlkit._ops import StatusFilter
+from hitlkit._reading import StatusFilter
 from hitlkit._records import (
     EVENTS_PREFIX,
     OUTCOMES_PREFIX,
@@ -298,7 +298,7 @@ class _Follower(Follower):
 
     async def _record(self, request_id: str) -> EventRecord | None:
         with contextlib.suppress(EventNotFoundError, CorruptRecordError):
-            return await _ops.load_event(self.store, request_id)
+            return await _reading.load_event(self.store, request_id)
         return None
 
     def expire(self) -> bool:

@@ -18,7 +18,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from hitlkit import _audit, _ops
+from hitlkit import _audit, _ops, _reading
 from hitlkit._exceptions import (
     AlreadyAnsweredError,
     EventNotFoundError,
@@ -90,7 +90,7 @@ async def form(request: Request, request_id: str) -> HTMLResponse:
     link = request.query_params.get("token") or None
     caller = _page_caller(request, request_id, needs="read", link=link)
     try:
-        state = await _ops.get_event_state(store, request_id)
+        state = await _reading.get_event_state(store, request_id)
     except EventNotFoundError:
         return _not_found(request)
     if state.status != "pending":
@@ -160,7 +160,7 @@ async def submit(request: Request) -> HTMLResponse:
     request_id = _first(fields, "request_id")
     caller = _page_caller(request, request_id, needs="answer")
     try:
-        record = await _ops.load_event(store, request_id)
+        record = await _reading.load_event(store, request_id)
     except EventNotFoundError:
         return _not_found(request)
     form = _Form(request, record, caller, by)
@@ -185,7 +185,7 @@ class _Form:
 async def _forged(form: _Form, store: Store, fields: dict[str, list[str]]) -> HTMLResponse:
     """A post without its form token: how the event ended, or the form again to resubmit."""
     record = form.record
-    outcome = await _ops.load_outcome(store, record.id)
+    outcome = await _reading.load_outcome(store, record.id)
     if outcome is not None or record.is_expired():  # nothing to submit again
         audit = await _audit.read_audit(store, record.id)
         return _resolved_page(form.request, record, outcome, audit=audit)

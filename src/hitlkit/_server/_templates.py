@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse
 
 from hitlkit._exceptions import UnsupportedTypeError
 from hitlkit._markdown import render_prompt
-from hitlkit._ops import EventState
+from hitlkit._reading import EventState
 from hitlkit._records import EventRecord, utcnow
 from hitlkit._server._auth import Caller, auth_settings
 from hitlkit._server._context import root_of

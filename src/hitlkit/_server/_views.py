@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from hitlkit._audit import AuditEntry
-from hitlkit._ops import EventInfo
+from hitlkit._reading import EventInfo
 from hitlkit._records import Outcome
 
 __all__ = [
