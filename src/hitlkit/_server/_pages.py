@@ -1,4 +1,4 @@
-"""HTML routes: the answer form, the form's post, sign-in and sign-out, and the static files.
+"""HTML routes: the answer form, the form's post, and the static files.
 
 An answer link opened in a browser (`/form/{id}?token=...`) is kept in a cookie of
 that event (`hitl_link_<id>`, HttpOnly, SameSite=Strict, until the link expires):
@@ -12,11 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 
 from hitlkit import _audit, _ops, _reading
 from hitlkit._exceptions import (
@@ -31,26 +30,22 @@ from hitlkit._records import EventRecord, Outcome, is_event_id, utcnow
 from hitlkit._server._auth import AuthFailure, Caller, auth_settings, authenticate, signed_in
 from hitlkit._server._context import (
     LINK_COOKIE,
-    delete_cookie,
     get_cookie,
-    root_of,
     set_cookie,
     store_of,
 )
-from hitlkit._server._csrf import COOKIE, FIELD, csrf_field, csrf_valid, set_csrf_cookie
-from hitlkit._server._session import end_session, read_session, start_session
+from hitlkit._server._csrf import FIELD, csrf_field, csrf_valid, set_csrf_cookie
+from hitlkit._server._posts import BadForm, error_page, first_field, form_fields
 from hitlkit._server._templates import SCRIPT, STYLESHEET, render, shown
 from hitlkit._server._views import MAX_BY_LENGTH
 from hitlkit._store import Store
-from hitlkit._tokens import TOKEN_PREFIX, token_hash
+from hitlkit._tokens import TOKEN_PREFIX
 from hitlkit._values import FormField, adapter_of, error_names
 
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-_MAX_FORM_FIELDS = 500
-_URLENCODED = "application/x-www-form-urlencoded"
 FOLLOW_MARGIN = timedelta(seconds=5)
 
 _RESOLVED_LEADS = {
@@ -59,13 +54,6 @@ _RESOLVED_LEADS = {
     "defaulted": "The deadline passed with no answer, so the default was used.",
     "cancelled": "This event was called off.",
 }
-
-
-class _BadForm(Exception):
-    def __init__(self, status_code: int, title: str, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.title = title
 
 
 _STATIC_HEADERS = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
@@ -153,18 +141,20 @@ async def submit(request: Request) -> HTMLResponse:
     """Record the form's answer, or show the form again with what was wrong."""
     store = store_of(request)
     try:
-        fields = await _form_fields(request)
-    except _BadForm as exc:
-        return _error_page(request, exc.status_code, exc.title, str(exc))
-    by = " ".join(_first(fields, "by").split())[:MAX_BY_LENGTH]
-    request_id = _first(fields, "request_id")
+        fields = await form_fields(request)
+    except BadForm as exc:
+        return error_page(request, exc.status_code, exc.title, str(exc))
+    by = " ".join(first_field(fields, "by").split())[:MAX_BY_LENGTH]
+    request_id = first_field(fields, "request_id")
     caller = _page_caller(request, request_id, needs="answer")
     try:
         record = await _reading.load_event(store, request_id)
     except EventNotFoundError:
         return _not_found(request)
     form = _Form(request, record, caller, by)
-    if not csrf_valid(request, auth_settings(request).keys, caller.binding, _first(fields, FIELD)):
+    if not csrf_valid(
+        request, auth_settings(request).keys, caller.binding, first_field(fields, FIELD)
+    ):
         return await _forged(form, store, fields)
     return await _submit_fields(form, store, fields)
 
@@ -229,86 +219,6 @@ def _recorded_page(request: Request, record: EventRecord, answered: Answered) ->
     )
 
 
-def _first(fields: Mapping[str, Sequence[str]], key: str) -> str:
-    values = fields.get(key)
-    return values[0] if values else ""
-
-
-@router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request) -> HTMLResponse:
-    """Sign in with an API token, for the inbox and forms in a browser."""
-    return _login_page(request)
-
-
-@router.post("/login", response_model=None)
-async def login(request: Request) -> Response:
-    """Check the token; sign the browser in and go to the inbox, or ask again."""
-    try:
-        fields = await _form_fields(request)
-    except _BadForm as exc:
-        return _error_page(request, exc.status_code, exc.title, str(exc))
-    settings = auth_settings(request)
-    if not csrf_valid(request, settings.keys, None, _first(fields, FIELD)):
-        error = "This form expired or was not sent from this page. Please sign in again."
-        return _login_page(request, error=error, status_code=403)
-    token = _first(fields, "token").strip()
-    tokens = settings.tokens if token.startswith(TOKEN_PREFIX) else None  # the cheap check first
-    if tokens is None or tokens.identify(token) is None:
-        return _login_page(request, error="That token is not valid.", status_code=401)
-    response = RedirectResponse(f"{root_of(request)}/", status_code=303)
-    # A new session id, and no form token from before: nothing planted earlier carries over.
-    start_session(request, response, settings.keys, token_hash(token))
-    delete_cookie(request, response, COOKIE)
-    return response
-
-
-@router.post("/logout", response_model=None)
-async def logout(request: Request) -> Response:
-    """Sign the browser out (the page's form token needed), and go to the sign-in page."""
-    try:
-        fields = await _form_fields(request)
-    except _BadForm as exc:
-        return _error_page(request, exc.status_code, exc.title, str(exc))
-    settings = auth_settings(request)
-    session = read_session(request, settings.keys)
-    if session is not None and not csrf_valid(
-        request, settings.keys, session.binding, _first(fields, FIELD)
-    ):
-        message = "This form expired or was not sent from this page. Sign out from the page again."
-        return _error_page(request, 403, "Still signed in", message)
-    page = "/login" if settings.required else "/"
-    response = RedirectResponse(f"{root_of(request)}{page}", status_code=303)
-    end_session(request, response)
-    return response
-
-
-def _login_page(
-    request: Request, *, error: str | None = None, status_code: int = 200
-) -> HTMLResponse:
-    cookie, csrf = csrf_field(request, auth_settings(request).csrf_key, None)
-    response = render(request, "login.html", status_code=status_code, csrf=csrf, error=error)
-    set_csrf_cookie(request, response, cookie)
-    return response
-
-
-async def _form_fields(request: Request) -> dict[str, list[str]]:
-    # URL-encoded only: multipart parsing may spool parts to temporary files.
-    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if content_type != _URLENCODED:
-        raise _BadForm(415, "Unsupported form", f"The form must be sent as {_URLENCODED}.")
-    body = await request.body()
-    try:
-        pairs = parse_qsl(
-            body.decode(), keep_blank_values=True, errors="strict", max_num_fields=_MAX_FORM_FIELDS
-        )
-    except ValueError:  # also UnicodeDecodeError: the page is UTF-8, so the form is too
-        raise _BadForm(400, "Unreadable form", "The form could not be read.") from None
-    fields: dict[str, list[str]] = {}
-    for key, value in pairs:
-        fields.setdefault(key, []).append(value)
-    return fields
-
-
 def _form_page(
     request: Request,
     record: EventRecord,
@@ -338,7 +248,7 @@ def _form_page(
         record=record,
         fields=fields,
         error=error,
-        kept=_first(posted or {}, "value"),
+        kept=first_field(posted or {}, "value"),
         by=by,
         default_shown=shown(record.default) if record.has_default else None,
         csrf=csrf,
@@ -425,16 +335,12 @@ def _not_found(request: Request) -> HTMLResponse:
     message = (
         "No event has this address. It may belong to another store, or the link is incomplete."
     )
-    return _error_page(request, 404, "Event not found", message)
+    return error_page(request, 404, "Event not found", message)
 
 
 def _not_assigned(request: Request) -> HTMLResponse:
     message = "This event is assigned to other people, so your answer was not recorded."
-    return _error_page(request, 403, "Assigned to someone else", message)
-
-
-def _error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:
-    return render(request, "error.html", status_code=status_code, title=title, message=message)
+    return error_page(request, 403, "Assigned to someone else", message)
 
 
 def _cut(text: str, length: int = 60) -> str:
