@@ -191,3 +191,26 @@ def test_other_host_names_are_refused_against_dns_rebinding(loopback_app: str) -
     for response in (rebound, spoofed):
         assert response.status_code == 400
         assert response.json()["error"] == "invalid_host"
+
+
+def test_an_unpaired_surrogate_is_refused_as_an_invalid_value_on_every_channel(
+    secured: App,
+) -> None:
+    # Valid JSON (an escape), but no UTF-8 can hold it: neither a record nor a reply can.
+    event = secured.ask("note", str)
+    body = '{"request_id": "%s", "value": "a\\ud800"}' % event.request_id
+    with secured.client(secured.tokens["ana"]) as http:
+        fast = http.post("/submit/json", content=body, headers={"content-type": "application/json"})
+        routed = http.post(
+            f"/api/events/{event.request_id}/answer",
+            content='{"value": "\\udfff b"}',
+            headers={"content-type": "application/json"},
+        )
+        after = http.get(f"/api/events/{event.request_id}")
+
+    for response in (fast, routed):
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == "invalid_value"
+        assert "unpaired surrogate" in response.json()["message"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+    assert after.json()["status"] == "pending"

@@ -120,6 +120,8 @@ def check_json(shape: Shape, constraints: Validator | None, value: Any, got: obj
         )
         raise invalid(shape, got, errors)
     value = _walk(shape, value, ["value"], errors)
+    if not errors and not _storable(value):
+        errors.append({"loc": ["value"], "msg": _UNPAIRED})
     # Then the constraints, except where a field (or what holds it) was refused already.
     refused = [tuple(e["loc"]) for e in errors]
     errors += [
@@ -130,6 +132,19 @@ def check_json(shape: Shape, constraints: Validator | None, value: Any, got: obj
     if errors:
         raise invalid(shape, got, errors)
     return value
+
+
+_UNPAIRED = "expected text in UTF-8, got an unpaired surrogate (half of a UTF-16 pair)"
+
+
+def _storable(value: Any) -> bool:
+    """Whether `value` can be stored: its text has no unpaired surrogate, which no UTF-8
+    (and so no record, page or terminal) can hold."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _walk(shape: Shape, value: Any, loc: list[str | int], errors: list[FieldError]) -> Any:
