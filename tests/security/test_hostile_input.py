@@ -198,7 +198,7 @@ def test_an_unpaired_surrogate_is_refused_as_an_invalid_value_on_every_channel(
 ) -> None:
     # Valid JSON (an escape), but no UTF-8 can hold it: neither a record nor a reply can.
     event = secured.ask("note", str)
-    body = '{"request_id": "%s", "value": "a\\ud800"}' % event.request_id
+    body = f'{{"request_id": "{event.request_id}", "value": "a\\ud800"}}'
     with secured.client(secured.tokens["ana"]) as http:
         fast = http.post("/submit/json", content=body, headers={"content-type": "application/json"})
         routed = http.post(
