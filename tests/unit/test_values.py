@@ -131,6 +131,11 @@ def test_decimals_keep_their_digits_and_times_their_form() -> None:
     with pytest.raises(InvalidValueError, match="so that no digit is lost"):
         price.validate_json(1.10)
     assert price.validate_json(3) == "3"
+    for token in ("NaN", "Infinity", "-Infinity", "1e999999"):  # no "send it as text" here
+        with pytest.raises(InvalidValueError, match=r"\(not finite\)$"):
+            price.validate_json(json.loads(token))
+    with pytest.raises(InvalidValueError, match=r"\(out of range\)$"):
+        price.parse_text("1e9999999999999999999")
     assert price.load("0.10") == Decimal("0.10")
     assert str(price.load("0.10")) == "0.10"
     assert price.json_schema == {"type": "string", "format": "decimal"}

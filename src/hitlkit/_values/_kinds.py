@@ -125,8 +125,8 @@ def _read_decimal(text: str) -> str:
         raise ValueError("not a plain number")
     try:
         number = Decimal(text)
-    except InvalidOperation:
-        raise ValueError("not a plain number") from None
+    except InvalidOperation:  # an exponent past what Decimal can hold
+        raise ValueError("out of range") from None
     # A zero has no sign, as in JSON, where -0 is read as 0.
     return str(number.copy_abs() if number.is_zero() else number)
 
@@ -135,6 +135,8 @@ def _decimal(value: Any) -> str:
     # Stored as text, so that no digit is lost. A JSON number with a fraction or an
     # exponent has lost its digits by the time it is parsed (1.10 is 1.1): sent as text.
     if isinstance(value, float):
+        if not math.isfinite(value):  # NaN, Infinity, or 1e999 read as infinity
+            raise ValueError("not finite")
         raise ValueError(f"send it as text, {json.dumps(str(value))}, so that no digit is lost")
     if isinstance(value, str):
         return _read_decimal(value.strip())
