@@ -66,6 +66,12 @@ class Client:
             raise ValueError("give either store= or endpoint=, not both")
         if transport is not None and endpoint is None:
             raise ValueError("transport= carries requests to an app: give endpoint= too")
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            raise TypeError(
+                "transport= takes an async httpx transport, such as"
+                " httpx.ASGITransport(app=app) or httpx.AsyncHTTPTransport(),"
+                f" not {type(transport).__name__}"
+            )
         self.user = user or _config.current_user()
         self.via = via
         self.endpoint = endpoint.rstrip("/") if endpoint else None

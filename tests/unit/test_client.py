@@ -91,6 +91,16 @@ def test_store_and_endpoint_are_exclusive(store: Store) -> None:
         Client(store=store, endpoint="http://127.0.0.1:1")
 
 
+def test_a_transport_that_is_not_async_is_refused_at_once() -> None:
+    import httpx
+
+    for transport in (httpx.HTTPTransport(), "http://127.0.0.1:1"):
+        with pytest.raises(
+            TypeError, match=r"an async httpx transport, such as httpx\.ASGITransport"
+        ):
+            Client(endpoint="http://127.0.0.1:1", transport=transport)  # type: ignore[arg-type]
+
+
 def test_an_unreachable_endpoint_is_a_transport_error() -> None:
     client = Client(endpoint="http://127.0.0.1:9", timeout=2)
     with pytest.raises(hitl.TransportError, match="could not reach"):
