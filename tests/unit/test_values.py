@@ -125,6 +125,20 @@ def test_json_integers_are_read_from_the_raw_token() -> None:
     assert adapter.validate_json(json.loads("12345678901234567890")) == 12345678901234567890
 
 
+@pytest.mark.parametrize("data_type", [int, float, Decimal, Optional[int]])  # noqa: UP045
+def test_a_number_too_long_for_python_to_write_is_an_invalid_value(data_type: Any) -> None:
+    """Python writes an int of at most 4300 digits: past it, hitlkit's error, not Python's."""
+    adapter = adapter_for(data_type)
+    for value in (10**5000, -(10**5000)):
+        with pytest.raises(InvalidValueError, match="got a number too long to show"):
+            adapter.validate_json(value)
+        with pytest.raises(InvalidValueError, match="got a number too long to show"):
+            adapter.dump(value)
+    if data_type in (int, Optional[int]):  # noqa: UP045
+        with pytest.raises(InvalidValueError, match=r"\(too many digits\)$"):
+            adapter.parse_text("9" * 5000)
+
+
 def test_decimals_keep_their_digits_and_times_their_form() -> None:
     price = adapter_for(Decimal)
     assert price.dump(Decimal("0.10")) == "0.10"

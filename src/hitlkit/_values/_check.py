@@ -58,7 +58,10 @@ def shown(got: object) -> str:
     try:
         text = repr(got) if isinstance(got, str) else json.dumps(got)
     except (TypeError, ValueError):
-        text = repr(got)
+        try:
+            text = repr(got)
+        except ValueError:  # it holds an int too long for Python to write out
+            text = "a number too long to show"
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -124,11 +127,12 @@ def check_json(shape: Shape, constraints: Validator | None, value: Any, got: obj
         errors.append({"loc": ["value"], "msg": _UNPAIRED})
     # Then the constraints, except where a field (or what holds it) was refused already.
     refused = [tuple(e["loc"]) for e in errors]
-    errors += [
-        e
-        for e in schema_errors(constraints, value)
-        if not any(tuple(e["loc"][: len(loc)]) == loc for loc in refused)
-    ]
+    if ("value",) not in refused:  # the whole answer refused: nothing more to say
+        errors += [
+            e
+            for e in schema_errors(constraints, value)
+            if not any(tuple(e["loc"][: len(loc)]) == loc for loc in refused)
+        ]
     if errors:
         raise invalid(shape, got, errors)
     return value

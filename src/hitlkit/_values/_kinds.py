@@ -50,13 +50,23 @@ def _integer(value: Any) -> int:
         raise ValueError("a whole number is written without a fraction or an exponent")
     if type(value) is not int:
         raise ValueError("not a whole number")
+    try:
+        str(value)  # what storing it as JSON does
+    except ValueError:  # past Python's limit on digits (sys.set_int_max_str_digits)
+        raise ValueError(_TOO_MANY_DIGITS) from None
     return value
 
 
 def _read_integer(text: str) -> int:
     if not _INT.fullmatch(text):
         raise ValueError("not a whole number")
-    return int(text)
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(_TOO_MANY_DIGITS) from None
+
+
+_TOO_MANY_DIGITS = "too many digits"
 
 
 def _number(value: Any) -> float:
