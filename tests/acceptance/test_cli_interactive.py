@@ -72,7 +72,8 @@ def test_a_choice_by_number_or_value_after_a_wrong_one(hitl_env: HitlEnv) -> Non
     done = answer_with_input(hitl_env, event.request_id, "sink\n3\nhold\n")
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("! ") == 2
-    assert "expected one of ship, hold" in done.stderr
+    assert """expected one of "ship", "hold", got 'sink'""" in done.stderr
+    assert "got 'sink': expected" not in done.stderr  # said once, not twice
     assert event.wait() == "hold"
 
 

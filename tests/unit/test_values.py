@@ -150,6 +150,12 @@ def test_decimals_keep_their_digits_and_times_their_form() -> None:
             price.validate_json(json.loads(token))
     with pytest.raises(InvalidValueError, match=r"\(out of range\)$"):
         price.parse_text("1e9999999999999999999")
+    # Beyond the default context's exponents, the workflow's own arithmetic would overflow.
+    for text in ("1e1000000", "-1e1000000", "1e-1000000"):
+        with pytest.raises(InvalidValueError, match=r"\(out of range\)$"):
+            price.validate_json(text)
+    edge = price.load(price.validate_json("9.5e999999"))
+    assert edge * 1 == edge
     assert price.load("0.10") == Decimal("0.10")
     assert str(price.load("0.10")) == "0.10"
     assert price.json_schema == {"type": "string", "format": "decimal"}

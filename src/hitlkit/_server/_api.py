@@ -81,8 +81,12 @@ _ANSWER_ERRORS: dict[int | str, dict[str, Any]] = {
     },
     410: {"model": ErrorBody, "description": "timed out or cancelled; `outcome` says how"},
     413: {"model": ErrorBody, "description": "the body is too large"},
-    415: {"model": ErrorBody, "description": "the body is not JSON"},
-    422: {"model": ErrorBody, "description": "`invalid_value` or `invalid_request`"},
+    400: {"model": ErrorBody, "description": "`bad_request`: the body could not be read"},
+    422: {
+        "model": ErrorBody,
+        "description": "`invalid_value`, or `invalid_request` (also for a body that is not "
+        "a JSON object of the expected shape)",
+    },
 }
 
 

@@ -107,7 +107,7 @@ def _choice(shape: Shape, text: str) -> Any:
     for option in shape.options:
         if option_text(option) == text:
             return option
-    raise ValueError(f"expected one of {', '.join(map(option_text, shape.options))}")
+    raise ValueError(_expected(shape, text))
 
 
 def check_json(shape: Shape, constraints: Validator | None, value: Any, got: object) -> Any:

@@ -14,6 +14,7 @@ not null.
 
 from __future__ import annotations
 
+import decimal
 import json
 import math
 import re
@@ -130,6 +131,10 @@ def _datetime_text(data: Any) -> str:
     return moment.isoformat(timespec="minutes" if whole_minute else "auto")
 
 
+_DECIMAL_EXP = decimal.DefaultContext.Emax
+"""The largest power of ten a Decimal answer may have (999,999): the default context's."""
+
+
 def _read_decimal(text: str) -> str:
     if not _NUMBER.fullmatch(text):
         raise ValueError("not a plain number")
@@ -137,6 +142,8 @@ def _read_decimal(text: str) -> str:
         number = Decimal(text)
     except InvalidOperation:  # an exponent past what Decimal can hold
         raise ValueError("out of range") from None
+    if number.is_finite() and not number.is_zero() and abs(number.adjusted()) > _DECIMAL_EXP:
+        raise ValueError("out of range")  # arithmetic in the default context would overflow
     # A zero has no sign, as in JSON, where -0 is read as 0.
     return str(number.copy_abs() if number.is_zero() else number)
 
