@@ -143,7 +143,10 @@ async def ensure_entries(store: Store, record: EventRecord, state: IndexState) -
 async def _put(store: Store, keys: list[str], state: IndexState) -> None:
     # A missing pending entry would hide its event; a missing resolved one is rebuilt.
     durable = state == "pending"
-    await asyncio.gather(*(store.put_if_absent_async(k, b"", durable=durable) for k in keys))
+    if len(keys) == 1:  # an answer's one entry: no task to gather
+        await store.put_if_absent_async(keys[0], b"", durable=durable)
+    elif keys:
+        await asyncio.gather(*(store.put_if_absent_async(k, b"", durable=durable) for k in keys))
 
 
 class Names:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from hitlkit import LocalStore, Store, open_store
+from hitlkit import CorruptRecordError, LocalStore, Store, open_store
 from hitlkit import MemoryStore as PublicMemoryStore
 from hitlkit.testing import MemoryStore
 from tests.store_contract import StoreContract
@@ -48,6 +49,32 @@ class TestLocalStoreWithNamedTempFiles(StoreContract):
 
 
 # -- local folder ---------------------------------------------------------------
+
+
+def test_an_index_entry_lands_in_its_folder_made_again_after_a_removal(tmp_path: Path) -> None:
+    # Entries written without a flush keep their folder open: one removed meanwhile is
+    # walked to (and made) again, and each entry has the store's file mode.
+    store = LocalStore(tmp_path / "s")
+    assert store.put_if_absent("idx/all/a", b"", durable=False) is True
+    shutil.rmtree(tmp_path / "s" / "idx")
+    assert asyncio.run(store.put_if_absent_async("idx/all/b", b"", durable=False)) is True
+    assert store.put_if_absent("idx/all/b", b"", durable=False) is False
+    assert store.list("idx/") == ["idx/all/b"]
+    assert (tmp_path / "s" / "idx" / "all" / "b").stat().st_mode & 0o777 == 0o600
+    store.close()
+
+
+def test_an_index_entry_is_never_written_through_a_link(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "idx").symlink_to(outside)
+    store = LocalStore(tmp_path / "s")
+    for durable in (False, True):
+        with pytest.raises(CorruptRecordError, match="where a folder should be"):
+            store.put_if_absent("idx/all/a", b"", durable=durable)
+    assert list(outside.iterdir()) == []
+    store.close()
 
 
 def test_local_store_leaves_no_temp_files(tmp_path: Path) -> None:

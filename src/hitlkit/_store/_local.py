@@ -29,7 +29,9 @@ from hitlkit._store._folder import (
     walk_keys,
 )
 from hitlkit._store._staging import (
+    KeptFolders,
     RecentKeys,
+    create_empty,
     discard,
     links_unnamed_files,
     place,
@@ -99,6 +101,7 @@ class LocalStore(Store):
         self._unnamed = False  # decided with the first write: see `_prepare_tmp`
         self._names = itertools.count(int.from_bytes(os.urandom(4), "big") << 32)
         self._flusher = Flusher(self._base)
+        self._kept = KeptFolders(self._folder_of, self._modes.file)
         # Keys known to exist are refused without a look at the disk (an app answers the
         # repeats of an answer it recorded from memory); only `delete` removes one.
         self._present = RecentKeys(4096)
@@ -109,6 +112,15 @@ class LocalStore(Store):
         segments = self._segments(key, data)
         if key in self._present:
             return False
+        if not data:  # an index entry: made in place, its folder flushed where durable
+            self._prepare_tmp()
+            if not durable:
+                return self._placed(key, self._kept.create_empty(key, segments))
+            with self._folder_of(key, segments) as folder:
+                placed = create_empty(folder.fd, segments[-1], self._modes.file)
+                if placed:
+                    os.fsync(folder.fd)
+            return self._placed(key, placed)
         fd, tmp = self._stage(data)
         try:
             if durable:
@@ -213,6 +225,15 @@ class LocalStore(Store):
         segments = self._segments(key, data)
         if key in self._present:  # spares writing and flushing a file for nothing
             return False
+        if not data:  # an index entry: made in place, its folder flushed where durable
+            self._prepare_tmp()
+            if not durable:
+                return self._placed(key, self._kept.create_empty(key, segments))
+            with self._folder_of(key, segments) as folder:
+                placed = create_empty(folder.fd, segments[-1], self._modes.file)
+                if placed:
+                    await self._flusher.flush(folder.fd)
+            return self._placed(key, placed)
         fd, tmp = self._stage(data)
         try:
             if durable:
@@ -298,6 +319,12 @@ class LocalStore(Store):
             )
         return segments
 
+    def _placed(self, key: str, placed: bool) -> bool:
+        self._present.add(key)
+        if placed:
+            self._announce(key)
+        return placed
+
     def _folder_of(self, key: str, segments: builtins.list[str]) -> Folder:
         """The folder a new record `key` goes in, made where missing; refused through a link."""
         try:
@@ -317,6 +344,7 @@ class LocalStore(Store):
 
     def close(self) -> None:
         self._flusher.stop()
+        self._kept.close()
         super().close()
 
     def _stage(self, data: bytes) -> tuple[int, str | None]:

@@ -5,8 +5,19 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
-__all__ = ["RecentKeys", "discard", "links_unnamed_files", "place", "write_new_file"]
+from hitlkit._store._folder import Folder
+
+__all__ = [
+    "KeptFolders",
+    "RecentKeys",
+    "create_empty",
+    "discard",
+    "links_unnamed_files",
+    "place",
+    "write_new_file",
+]
 
 
 def write_new_file(folder: str, data: bytes, mode: int, *, unnamed: bool, name: str) -> int:
@@ -40,6 +51,66 @@ def place(fd: int, tmp: str | None, dir_fd: int, name: str) -> bool:
     except FileExistsError:
         return False
     return True
+
+
+def create_empty(dir_fd: int, name: str, mode: int) -> bool:
+    """Create the empty file `name` in the folder `dir_fd`; False if something is there.
+
+    An empty file is whole as soon as it exists, so it needs no staging: one exclusive
+    create, which never follows a link.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(name, flags, mode, dir_fd=dir_fd)
+    except FileExistsError:
+        return False
+    try:
+        os.fchmod(fd, mode)  # exactly, whatever the umask
+    finally:
+        os.close(fd)
+    return True
+
+
+class KeptFolders:
+    """Folders kept open for empty files that can be rebuilt (index entries written
+    without a flush), so that each such file costs one create, not a walk from the root.
+
+    A kept folder is the one walked to (`walk`, which follows no link); one removed since
+    is walked to again. At most `size` are kept.
+    """
+
+    def __init__(self, walk: Callable[[str, list[str]], Folder], mode: int, size: int = 16):
+        self._walk = walk
+        self._mode = mode
+        self._size = size
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def create_empty(self, key: str, segments: list[str]) -> bool:
+        """Create the empty file `key` (split in `segments`); False if it exists."""
+        where = "/".join(segments[:-1])
+        with self._lock:
+            try:
+                return create_empty(self._folder(key, segments, where), segments[-1], self._mode)
+            except FileNotFoundError:  # the folder was removed: walk to it again
+                self._drop(where)
+                return create_empty(self._folder(key, segments, where), segments[-1], self._mode)
+
+    def close(self) -> None:
+        with self._lock:
+            for where in list(self._open):
+                self._drop(where)
+
+    def _folder(self, key: str, segments: list[str], where: str) -> int:
+        fd = self._open.get(where)
+        if fd is None:
+            if len(self._open) >= self._size:
+                self._drop(next(iter(self._open)))
+            fd = self._open[where] = self._walk(key, segments).fd  # kept open here
+        return fd
+
+    def _drop(self, where: str) -> None:
+        os.close(self._open.pop(where))
 
 
 def discard(fd: int, tmp: str | None) -> None:

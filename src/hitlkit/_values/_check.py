@@ -11,6 +11,7 @@ check the constraints (`minimum`, `pattern`, `required`, ...). Both raise
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
@@ -138,16 +139,19 @@ def check_json(shape: Shape, constraints: Validator | None, value: Any, got: obj
     return value
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _UNPAIRED = "expected text in UTF-8, got an unpaired surrogate (half of a UTF-16 pair)"
 
 
 def _storable(value: Any) -> bool:
     """Whether `value` can be stored: its text has no unpaired surrogate, which no UTF-8
     (and so no record, page or terminal) can hold."""
-    try:
-        json.dumps(value, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return False
+    if isinstance(value, str):
+        return value.isascii() or _SURROGATE.search(value) is None
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
     return True
 
 
