@@ -315,7 +315,9 @@ class Event(Generic[T]):
             _warn_if_default_differs(record, value_type, default)
         if created and notices is not None:
             _notify.announce(the_store, record, notices, the_endpoint)
-        if serve if serve is not None else _config.autostart():
+        if serve is None:  # an in-memory store has no one else to serve: no app by default
+            serve = not the_store.in_process and _config.autostart()
+        if serve:
             # The web app sits above events; importing it here keeps that direction
             # at import time and spares processes that never serve the cost.
             from hitlkit._server._embedded import ensure_app

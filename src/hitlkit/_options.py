@@ -158,7 +158,7 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "serve",
         None,
         True,
-        "`HITL_AUTOSTART`, else on",
+        "`HITL_AUTOSTART`, else on (off for an in-memory store)",
         "start the web app in this process if none answers",
     ),
     Option(

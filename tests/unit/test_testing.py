@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+
+import pytest
 
 import hitlkit as hitl
 from hitlkit import EventInfo, Store
-from hitlkit.testing import CountingStore, Responder
+from hitlkit.testing import CountingStore, MemoryStore, Responder
+from tests.servers import free_ports
 
 
 def workflow(store: Store) -> int:
@@ -65,3 +69,17 @@ def test_counting_store_counts_calls_and_passes_them_on(store: Store) -> None:
     counting.reset()
     assert counting.counts == {}
     assert counting.url == store.url
+
+
+def test_an_in_memory_store_starts_no_web_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing outside this process can reach the store: the app is not started unasked.
+    port = free_ports(1)[0]
+    monkeypatch.setenv("HITL_AUTOSTART", "1")
+    monkeypatch.setenv("HITL_ENDPOINT", f"http://127.0.0.1:{port}")
+    store = MemoryStore()
+    event = hitl.new_event("quiet", data_type=int, store=store)
+
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing listens there
+    with Responder({"quiet": 3}, store=store):
+        assert event.wait() == 3
