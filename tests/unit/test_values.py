@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import typing
 from datetime import time
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import BaseModel
 
 from hitlkit import InvalidValueError, UnsupportedTypeError
 from hitlkit._values import KINDS, Named, adapter_for, adapter_of
@@ -245,3 +247,43 @@ def test_text_sent_as_json_reads_as_typed_text(typed: tuple[Any, Any], text: str
 class _Record:
     def __init__(self, data_type: str, json_schema: dict[str, Any], validation: Any) -> None:
         self.data_type, self.json_schema, self.validation = data_type, json_schema, validation
+
+
+class _Limits(typing.TypedDict, total=False):
+    cpu: int
+
+
+class _Plan(typing.TypedDict):
+    """A plan, spelled with typing.TypedDict (which pydantic refuses before Python 3.12)."""
+
+    name: str
+    replicas: Optional[int]  # noqa: UP045
+    limits: _Limits
+    envs: list[Literal["prod", "staging"]]
+
+
+def test_a_typing_typeddict_is_asked_as_any_typeddict() -> None:
+    plan = adapter_for(_Plan)
+    answer: dict[str, Any] = {"name": "web", "replicas": None, "limits": {}, "envs": ["prod"]}
+    assert plan.load(plan.validate_json(answer)) == answer
+    assert plan.name == "_Plan"
+    assert adapter_for(Optional[_Plan]).validate_json(None) is None  # noqa: UP045
+    with pytest.raises(InvalidValueError) as refused:
+        plan.validate_json({"name": "web", "limits": {"cpu": "lots"}})
+    assert {tuple(e["loc"]) for e in refused.value.errors} == {
+        ("value", "limits", "cpu"),
+        ("value", "replicas"),
+        ("value", "envs"),
+    }
+
+
+def test_each_missing_field_is_named_once() -> None:
+    class Three(BaseModel):
+        a: int
+        b: str
+        c: int
+
+    with pytest.raises(InvalidValueError) as refused:
+        adapter_for(Three).validate_json({"a": 1})
+    assert [e["loc"] for e in refused.value.errors] == [["value", "b"], ["value", "c"]]
+    assert "b: this field is required; c: this field is required" in str(refused.value)

@@ -25,6 +25,7 @@ from hitlkit._values._forms import FormField, form_fields
 from hitlkit._values._kinds import KINDS, Schemas
 from hitlkit._values._posted import read_posted
 from hitlkit._values._shape import SUPPORTED, Shape, UnsupportedSchema, shape_of
+from hitlkit._values._typeddicts import supported
 
 __all__ = [
     "Named",
@@ -197,7 +198,7 @@ def adapter_for(data_type: Any) -> ValueAdapter[Any]:
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _adapter_for(data_type: Any) -> ValueAdapter[Any]:
     try:
-        python: TypeAdapter[Any] = TypeAdapter(data_type)
+        python: TypeAdapter[Any] = TypeAdapter(supported(data_type))
         schema = python.json_schema(schema_generator=Schemas)
         name = shape_of(schema, schema).type_name()
         return ValueAdapter(name, schema, data_type, python)

@@ -255,7 +255,10 @@ def _field_error(error: SchemaError) -> FieldError:
     if best.validator == "required" and isinstance(best.instance, dict):
         names: list[str] = list(best.validator_value)  # type: ignore[arg-type]
         absent = [n for n in names if n not in best.instance]
-        return {"loc": [*loc, absent[0] if absent else "?"], "msg": "this field is required"}
+        # One error per missing field, each saying which ("'b' is a required property").
+        name = next((n for n in absent if best.message.startswith(repr(n))), None)
+        name = name or (absent[0] if absent else "?")
+        return {"loc": [*loc, name], "msg": "this field is required"}
     return {"loc": loc, "msg": _message(best)}
 
 
