@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from hitlkit import _listing, _ops
-from hitlkit._exceptions import EventResolvedError
+from hitlkit._exceptions import EventResolvedError, InvalidValueError
 from hitlkit._reading import EventInfo
 from hitlkit._records import EVENTS_PREFIX
 from hitlkit._store import MemoryStore, Store, open_store
@@ -47,7 +47,10 @@ class Responder:
     `EventInfo` and returns the value. Events whose name is not in `answers`
     are left alone, and listed in `unmatched`. Answers are recorded with
     `by` (default "hitlkit.testing") through `via="python"`, and follow the
-    usual rules: the value must fit the event's type.
+    usual rules: the value must fit the event's type. One that does not is a
+    mistake in the test: its `InvalidValueError` goes to `errors`, and the event
+    is cancelled with it as the reason, so the workflow waiting for it fails at
+    once (`EventCancelledError`, saying why) instead of waiting out its deadline.
 
     Writes made through the same store object are seen at once; writes made
     by other processes are found by listing every `poll_interval` seconds.
@@ -173,10 +176,27 @@ class Responder:
                     await _ops.answer_event(self.store, record.id, value, by=self.by, via="python")
                 except EventResolvedError:
                     continue
+                except InvalidValueError as exc:
+                    self.errors.append(exc)
+                    await self._call_off(record.id, record.name, exc)
+                    continue
                 except Exception as exc:  # kept for the test to inspect; the loop goes on
                     self.errors.append(exc)
                     continue
                 self.answered[record.name] = value
+
+    async def _call_off(self, request_id: str, name: str, exc: InvalidValueError) -> None:
+        # A scripted answer that does not fit is a mistake in the test: the workflow
+        # waiting for it fails at once, saying why, instead of waiting out its deadline.
+        reason = f"hitlkit.testing: the scripted answer for {name!r} does not fit: {exc}"
+        with contextlib.suppress(EventResolvedError):
+            await _ops.cancel_event(
+                self.store, request_id, by=self.by, via="python", reason=reason[:MAX_REASON]
+            )
+
+
+MAX_REASON = 1000
+"""The longest cancel reason a `Responder` records (as the app takes)."""
 
 
 def _running_on(loop: asyncio.AbstractEventLoop) -> bool:

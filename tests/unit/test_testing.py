@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
 import pytest
 
@@ -47,12 +48,16 @@ def test_responder_takes_functions_and_leaves_others_alone(store: Store) -> None
     assert asyncio.run(main()) == "HI"
 
 
-def test_responder_reports_answers_that_do_not_fit(store: Store) -> None:
+def test_a_scripted_answer_that_does_not_fit_fails_the_workflow_at_once(store: Store) -> None:
+    started = time.monotonic()
     with Responder({"n": "many"}, store=store) as responder:
-        event = hitl.new_event("n", data_type=int, store=store, timeout_seconds=0.5, default=0)
-        assert event.wait() == 0
+        event = hitl.new_event("n", data_type=int, store=store, timeout_seconds=60, default=0)
+        with pytest.raises(hitl.EventCancelledError, match="expected an integer, got 'many'"):
+            event.wait()
+    assert time.monotonic() - started < 30  # not the deadline
     assert len(responder.errors) == 1
     assert isinstance(responder.errors[0], hitl.InvalidValueError)
+    assert responder.answered == {}
 
 
 def test_counting_store_counts_calls_and_passes_them_on(store: Store) -> None:
