@@ -44,6 +44,8 @@ def test_a_browser_signs_in_and_answers_from_the_inbox(secured: App, page: Page)
 
     page.goto(f"{secured.url}/")
     assert "Sign-in needed" in page.content()
+    assert "Sign in with your API token" in page.content()
+    assert "Authorization" not in page.content()  # a header is for programs, not people
     page.click("text=Sign in with an API token")
     page.fill("#token", secured.tokens["bo"])
     page.click("button[type=submit]")

@@ -168,7 +168,9 @@ def test_an_api_token_in_a_url_is_refused(secured: App) -> None:
 
     assert page.status_code == api.status_code == 401
     assert event.outcome() is None
-    assert "Authorization header" in page.text
+    assert "never goes in a link" in page.text  # said to a person, not as a header
+    assert "Authorization" not in page.text
+    assert "Authorization: Bearer" in api.json()["message"]  # said to a program as one
     assert token not in page.text
     assert "set-cookie" not in page.headers
 

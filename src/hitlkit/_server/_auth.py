@@ -130,6 +130,11 @@ class AuthFailure(Exception):
         self.html = html
 
     @property
+    def for_people(self) -> str:
+        """The message as a page shows it to a person."""
+        return _PAGE_WORDS.get(str(self), str(self))
+
+    @property
     def status_code(self) -> int:
         """401 (no valid credential) or 403 (not allowed), from the error table."""
         return self.error.status
@@ -139,10 +144,19 @@ _MISSING = (
     "this app needs a credential: an API token (Authorization: Bearer TOKEN) or an answer link"
 )
 _INVALID = "the credential is not valid"
+
 _CREDENTIAL_IN_URL = (
     "an API token goes in the Authorization header (Authorization: Bearer TOKEN), "
     "never in a URL or a form; ?token= takes answer links only"
 )
+
+
+_PAGE_WORDS = {
+    _MISSING: "Sign in with your API token, or open the answer link you were sent.",
+    _CREDENTIAL_IN_URL: "This address holds an API token, which never goes in a link: "
+    "sign in with it on the sign-in page instead.",
+}
+"""What a page says to a person instead of the header a program sends."""
 
 
 def authenticate(

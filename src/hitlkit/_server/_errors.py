@@ -178,7 +178,7 @@ def auth_failure_response(request: Request, exc: AuthFailure) -> Response:
             "error.html",
             status_code=exc.status_code,
             title=title,
-            message=str(exc),
+            message=exc.for_people,
             sign_in=sign_in,
         )
         response.headers.update(headers or {})
