@@ -42,6 +42,8 @@ MAX_PROMPT_LENGTH = 20_000
 MAX_ASSIGNEES = 100
 MAX_IDENTITY_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 5_000
+MAX_REASON_LENGTH = 1000
+"""The longest reason a cancel records."""
 
 PromptType = Literal["text", "markdown"]
 """How a prompt is shown: as plain text, or as Markdown (tables, code, links; no raw HTML)."""

@@ -136,7 +136,8 @@ async def load_event(store: Store, request_id: str) -> EventRecord:
     """
     if not is_event_id(request_id):
         raise EventNotFoundError(request_id)
-    cached = runtime().get(_RecordCache).get(store, request_id)
+    cache = runtime().get(_RecordCache)
+    cached = cache.get(store, request_id)
     if cached is not None:
         return cached
     key = event_key(request_id)
@@ -145,7 +146,7 @@ async def load_event(store: Store, request_id: str) -> EventRecord:
         raise EventNotFoundError(request_id)
     record = _parsed(EventRecord, data, key, store)
     _check_names(store, key, request_id, record.id)
-    runtime().get(_RecordCache).put(store, record)
+    cache.put(store, record)
     return record
 
 

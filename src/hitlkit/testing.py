@@ -26,6 +26,7 @@ from typing import Any
 
 from hitlkit import _listing, _ops
 from hitlkit._exceptions import EventResolvedError, InvalidValueError
+from hitlkit._options import MAX_REASON_LENGTH
 from hitlkit._reading import EventInfo
 from hitlkit._records import EVENTS_PREFIX
 from hitlkit._store import MemoryStore, Store, open_store
@@ -191,12 +192,8 @@ class Responder:
         reason = f"hitlkit.testing: the scripted answer for {name!r} does not fit: {exc}"
         with contextlib.suppress(EventResolvedError):
             await _ops.cancel_event(
-                self.store, request_id, by=self.by, via="python", reason=reason[:MAX_REASON]
+                self.store, request_id, by=self.by, via="python", reason=reason[:MAX_REASON_LENGTH]
             )
-
-
-MAX_REASON = 1000
-"""The longest cancel reason a `Responder` records (as the app takes)."""
 
 
 def _running_on(loop: asyncio.AbstractEventLoop) -> bool:

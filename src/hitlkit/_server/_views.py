@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from hitlkit._audit import AuditEntry
+from hitlkit._options import MAX_REASON_LENGTH
 from hitlkit._reading import EventInfo
 from hitlkit._records import Outcome
 
@@ -27,7 +28,6 @@ __all__ = [
 
 MAX_BY_LENGTH = 100
 Channel = Literal["api", "cli", "python"]
-MAX_REASON_LENGTH = 1000
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 """An `Idempotency-Key` header: 1 to 255 visible ASCII characters."""
 

@@ -8,7 +8,7 @@ import os
 import queue
 import threading
 
-from hitlkit._runtime import runtime
+from hitlkit._runtime import Runtime, runtime
 from hitlkit._store import _syncfs
 
 __all__ = ["Flusher", "fsync"]
@@ -33,6 +33,7 @@ class Flusher:
         )
         self._gathering: dict[asyncio.AbstractEventLoop, _Waiting] = {}
         self._thread: threading.Thread | None = None
+        self._owner: Runtime | None = None
         self._lock = threading.Lock()
 
     async def flush(self, target: int | str) -> None:
@@ -52,7 +53,9 @@ class Flusher:
             if self._thread is None or not self._thread.is_alive():
                 owner = runtime()
                 self._thread = owner.start_thread(self._run, name="hitlkit-fsync")
-                owner.on_shutdown(self.stop, late=True)
+                if owner is not self._owner:  # one shutdown hook per runtime, not per start
+                    self._owner = owner
+                    owner.on_shutdown(self.stop, late=True)
             self._queue.put((loop, waiting))
 
     def stop(self) -> None:

@@ -21,6 +21,7 @@ from hitlkit._values._adapter import (
     ValueAdapter,
     adapter_for,
     adapter_of,
+    canonical_json,
     to_json,
 )
 from hitlkit._values._check import MISSING
@@ -43,6 +44,7 @@ __all__ = [
     "ValueAdapter",
     "adapter_for",
     "adapter_of",
+    "canonical_json",
     "error_names",
     "option_text",
     "to_json",

@@ -132,12 +132,12 @@ class ValueAdapter(Generic[T]):
     def same(self, recorded: Any, data: Any) -> bool:
         """Whether stored JSON `data` is the answer `recorded` (stored, maybe by an older
         version whose stored form differed): what tells a retry from another answer."""
-        wanted = _canonical(data)
-        if _canonical(recorded) == wanted:
+        wanted = canonical_json(data)
+        if canonical_json(recorded) == wanted:
             return True
         with contextlib.suppress(InvalidValueError):
             recorded = check_json(self.shape, self._constraints, recorded, recorded)
-        return _canonical(recorded) == wanted
+        return canonical_json(recorded) == wanted
 
     def parse_form(self, posted: Mapping[str, Sequence[str]]) -> Any:
         """The answer in posted form fields, as stored JSON (see `_posted`)."""
@@ -235,5 +235,6 @@ def _unsupported(data_type: Any, reason: str) -> UnsupportedTypeError:
     )
 
 
-def _canonical(data: object) -> str:
+def canonical_json(data: object) -> str:
+    """`data` as JSON text in one spelling: keys sorted, no spaces, text as is."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
