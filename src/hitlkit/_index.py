@@ -36,11 +36,11 @@ import math
 import re
 import weakref
 from collections import deque
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 from hitlkit._exceptions import CorruptRecordError, EventNotFoundError, StoreUnavailableError
+from hitlkit._reading import load_event
 from hitlkit._records import (
     EVENTS_PREFIX,
     OUTCOMES_PREFIX,
@@ -133,6 +133,19 @@ async def write_entries(store: Store, record: EventRecord, state: IndexState) ->
     await _put(store, entry_keys(record, state), state)
 
 
+async def mark_resolved(store: Store, record: EventRecord, *, check: bool = False) -> None:
+    """Write `record`'s resolved entry (with `check`, only if it is missing), as far as the
+    store lets: the outcome is what counts, and a missing entry is rebuilt by the next
+    listing of pending events, so a failure here is logged, never raised."""
+    try:
+        if check:
+            await ensure_entries(store, record, "resolved")
+        else:
+            await write_entries(store, record, "resolved")
+    except (CorruptRecordError, StoreUnavailableError) as exc:
+        log.warning("event %s is resolved, but its index entry was not written: %s", record.id, exc)
+
+
 async def ensure_entries(store: Store, record: EventRecord, state: IndexState) -> None:
     """Write those of `record`'s entries in `state` that are missing; read the others only."""
     keys = entry_keys(record, state)
@@ -150,18 +163,12 @@ async def _put(store: Store, keys: list[str], state: IndexState) -> None:
 
 
 class Names:
-    """The names in an index folder after a start, in order, fetched `CHUNK` at a time.
+    """The names in an index folder after a start, in order, fetched `CHUNK` at a time."""
 
-    `keep` leaves out names as they come (a name's deadline, say).
-    """
-
-    def __init__(
-        self, store: Store, folder: str, after: str, keep: Callable[[str], bool] | None = None
-    ) -> None:
+    def __init__(self, store: Store, folder: str, after: str) -> None:
         self._store = store
         self._folder = folder
         self._after = after
-        self._keep = keep
         self._names: deque[str] = deque()
         self._done = False
 
@@ -176,7 +183,7 @@ class Names:
             if listed:
                 self._after = listed[-1].key.removeprefix(self._folder)
             names = (entry.key.removeprefix(self._folder) for entry in listed)
-            self._names.extend(n for n in names if self._keep is None or self._keep(n))
+            self._names.extend(n for n in names if is_entry_name(n))  # strays left out
         return self._names[0] if self._names else None
 
     def pop(self) -> str:
@@ -226,9 +233,6 @@ async def _index_missing(store: Store) -> bool:
     gate = asyncio.Semaphore(READS_AT_ONCE)
 
     async def index(request_id: str) -> None:
-        # Imported here: reading a record is the operations' business, and they index.
-        from hitlkit._reading import load_event
-
         async with gate:
             try:
                 record = await load_event(store, request_id)

@@ -18,11 +18,11 @@ from hitlkit._exceptions import CorruptRecordError, EventNotFoundError
 from hitlkit._index import (
     RESOLVED,
     Names,
-    ensure_entries,
     entry_name,
     folder_of,
     index_store,
     is_entry_name,
+    mark_resolved,
     name_deadline,
 )
 from hitlkit._reading import EventState, Listing, StatusFilter, get_event_state
@@ -205,15 +205,15 @@ async def _read(
     store: Store, name: str, status: StatusFilter, bad: list[CorruptRecordError]
 ) -> EventState | None:
     """The state of the event an entry names; `None` if it is not one to list."""
-    state = await state_or_none(store, name[-24:], bad)
+    state = await _state_or_none(store, name[-24:], bad)
     if state is None or entry_name(state.record) != name:
         return None  # no such event, or entries left by a creation that lost its race
     if status == "pending" and state.outcome is not None:
-        await ensure_entries(store, state.record, "resolved")  # its writer died before them
+        await mark_resolved(store, state.record, check=True)  # its writer died before it
     return state
 
 
-async def state_or_none(
+async def _state_or_none(
     store: Store, request_id: str, bad: list[CorruptRecordError]
 ) -> EventState | None:
     """The event's state; `None`, logged once and counted in `bad`, if it cannot be read."""

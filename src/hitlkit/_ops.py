@@ -19,7 +19,6 @@ the rules live in one place:
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -52,7 +51,7 @@ from hitlkit._records import (
     utcnow,
 )
 from hitlkit._store import Store
-from hitlkit._values import ValueAdapter, adapter_of, to_json
+from hitlkit._values import ValueAdapter, adapter_of, canonical_json, to_json
 
 __all__ = [
     "Answered",
@@ -226,10 +225,6 @@ def _is_retry(
     )
 
 
-def _canonical(data: object) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def answer_data(record: EventRecord, value: object, *, as_text: bool = False) -> Any:
     """`value` as the JSON data to record for `record`, or `InvalidValueError`.
 
@@ -332,7 +327,7 @@ def resolved_error(outcome: Outcome) -> EventResolvedError:
 
 
 def _shown(value: object, length: int = 80) -> str:
-    text = _canonical(value)
+    text = canonical_json(value)
     return text if len(text) <= length else text[: length - 3] + "..."
 
 
@@ -340,14 +335,14 @@ async def _record(store: Store, outcome: Outcome, record: EventRecord) -> tuple[
     """Write `outcome`, then its event's resolved entries; whether it won, and the winner."""
     key = outcome_key(outcome.request_id)
     if await store.put_if_absent_async(key, outcome.model_dump_json().encode()):
-        await _index.write_entries(store, record, "resolved")
+        await _index.mark_resolved(store, record)
         return True, outcome
     existing = await load_outcome(store, outcome.request_id)
     if existing is None:  # pragma: no cover - a create-once store never loses a key
         raise HitlError(f"outcome of {outcome.request_id} vanished from {store.url}")
     if existing == outcome:
         # Our own write, acknowledged late: a client retried a create that had succeeded.
-        await _index.ensure_entries(store, record, "resolved")
+        await _index.mark_resolved(store, record, check=True)
         return True, outcome
     return False, existing
 

@@ -110,9 +110,8 @@ class LocalStore(Store):
     @reports_outage(OSError)
     def put_if_absent(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         segments = self._segments(key, data)
-        if key in self._present:
-            return False
         if not data:  # an index entry: made in place, its folder flushed where durable
+            # Always tried: one removed behind the store's back is rebuilt by writing it.
             self._prepare_tmp()
             if not durable:
                 return self._placed(key, self._kept.create_empty(key, segments))
@@ -121,6 +120,8 @@ class LocalStore(Store):
                 if placed:
                     os.fsync(folder.fd)
             return self._placed(key, placed)
+        if key in self._present:
+            return False
         fd, tmp = self._stage(data)
         try:
             if durable:
@@ -131,11 +132,7 @@ class LocalStore(Store):
                     os.fsync(folder.fd)
         finally:
             discard(fd, tmp)
-        self._present.add(key)
-        if not placed:
-            return False
-        self._announce(key)
-        return True
+        return self._placed(key, placed)
 
     @reports_outage(OSError)
     def get(self, key: str) -> bytes | None:
@@ -223,9 +220,8 @@ class LocalStore(Store):
     @reports_outage(OSError)
     async def put_if_absent_async(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         segments = self._segments(key, data)
-        if key in self._present:  # spares writing and flushing a file for nothing
-            return False
         if not data:  # an index entry: made in place, its folder flushed where durable
+            # Always tried: one removed behind the store's back is rebuilt by writing it.
             self._prepare_tmp()
             if not durable:
                 return self._placed(key, self._kept.create_empty(key, segments))
@@ -234,6 +230,8 @@ class LocalStore(Store):
                 if placed:
                     await self._flusher.flush(folder.fd)
             return self._placed(key, placed)
+        if key in self._present:  # spares writing and flushing a file for nothing
+            return False
         fd, tmp = self._stage(data)
         try:
             if durable:
@@ -244,11 +242,7 @@ class LocalStore(Store):
                     await self._flusher.flush(folder.fd)
         finally:
             discard(fd, tmp)
-        self._present.add(key)
-        if not placed:
-            return False
-        self._announce(key)
-        return True
+        return self._placed(key, placed)
 
     async def get_async(self, key: str) -> bytes | None:
         return self.get(key)
