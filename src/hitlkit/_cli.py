@@ -21,6 +21,8 @@ def main() -> None:
     """Entry point of the `hitl` script."""
     # Commands say themselves how many records they left out; one line each is enough.
     logging.getLogger("hitlkit.listing").setLevel(logging.ERROR)
+    # A store that cannot be indexed fails the command itself, in its one error line.
+    logging.getLogger("hitlkit.index").setLevel(logging.ERROR)
     app(prog_name="hitl")
 
 

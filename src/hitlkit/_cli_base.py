@@ -16,6 +16,7 @@ import click
 import typer
 
 from hitlkit import __version__
+from hitlkit._cli_help import HelpGroup
 from hitlkit._cli_render import printable
 from hitlkit._client import Client, EventInfo
 from hitlkit._errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, exit_code_of
@@ -49,6 +50,7 @@ EPILOG = (
 )
 
 app = typer.Typer(
+    cls=HelpGroup,
     name="hitl",
     epilog=EPILOG,
     no_args_is_help=True,
@@ -64,6 +66,7 @@ StoreOption = Annotated[
     str,
     typer.Option(
         "--store",
+        metavar="FOLDER|URL",
         envvar="HITL_STORE",
         help="Store folder or URL (file://, s3://, gs://, az://, memory://).",
     ),
@@ -72,6 +75,7 @@ EndpointOption = Annotated[
     str | None,
     typer.Option(
         "--endpoint",
+        metavar="URL",
         envvar="HITL_CLIENT_ENDPOINT",
         help="Go through the hitlkit app at this URL instead of the store.",
         show_default=False,
@@ -86,19 +90,28 @@ IdArgument = Annotated[
 AnswererOption = Annotated[
     str | None,
     typer.Option(
-        "--by", envvar="HITL_USER", help="Who answers, as recorded.", show_default="login name"
+        "--by",
+        metavar="NAME",
+        envvar="HITL_USER",
+        help="Who answers, as recorded.",
+        show_default="login name",
     ),
 ]
 CancellerOption = Annotated[
     str | None,
     typer.Option(
-        "--by", envvar="HITL_USER", help="Who cancels, as recorded.", show_default="login name"
+        "--by",
+        metavar="NAME",
+        envvar="HITL_USER",
+        help="Who cancels, as recorded.",
+        show_default="login name",
     ),
 ]
 TokenOption = Annotated[
     str | None,
     typer.Option(
         "--token",
+        metavar="TOKEN",
         envvar="HITL_TOKEN",
         help="API token (or answer-link token) to send with --endpoint.",
         show_default=False,
@@ -108,6 +121,7 @@ TokensFileOption = Annotated[
     Path | None,
     typer.Option(
         "--tokens-file",
+        metavar="FILE",
         envvar="HITL_TOKENS_FILE",
         help="File of API token hashes; with it, every request needs a token or link.",
         show_default=False,
@@ -117,6 +131,7 @@ SecretOption = Annotated[
     str | None,
     typer.Option(
         "--secret",
+        metavar="TEXT",
         envvar="HITL_SECRET",
         help="Signs answer links and form tokens; give every replica the same one.",
         show_default=False,

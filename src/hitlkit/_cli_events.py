@@ -24,6 +24,7 @@ from hitlkit._cli_base import (
     _reporting_errors,
     app,
 )
+from hitlkit._cli_help import examples
 from hitlkit._cli_render import (
     answer_line,
     event_details,
@@ -37,11 +38,20 @@ from hitlkit._client import Client, EventInfo
 from hitlkit._config import DEFAULT_STORE
 from hitlkit._exceptions import AlreadyAnsweredError, HitlError, InvalidValueError
 from hitlkit._records import Outcome, utcnow
+from hitlkit._shell import hitl_command
 
 __all__ = ["answer", "cancel", "list_command", "show_command"]
 
 
-@app.command("ls")
+@app.command(
+    "ls",
+    epilog=examples(
+        "hitl ls",
+        "hitl ls --status all --run-id nightly-42",
+        "hitl ls --assignee alice --json",
+        "hitl ls --endpoint https://hitl.example.com --token $HITL_TOKEN",
+    ),
+)
 def list_command(
     ctx: typer.Context,
     status: Annotated[
@@ -51,14 +61,18 @@ def list_command(
         ),
     ] = "pending",
     run_id: Annotated[
-        str | None, typer.Option(envvar="HITL_LS_RUN_ID", help="Only events of this run.")
+        str | None,
+        typer.Option(metavar="RUN", envvar="HITL_LS_RUN_ID", help="Only events of this run."),
     ] = None,
     name: Annotated[
-        str | None, typer.Option(envvar="HITL_LS_NAME", help="Only events with this name.")
+        str | None,
+        typer.Option(metavar="NAME", envvar="HITL_LS_NAME", help="Only events with this name."),
     ] = None,
     assignee: Annotated[
         str | None,
-        typer.Option(envvar="HITL_LS_ASSIGNEE", help="Only events assigned to this identity."),
+        typer.Option(
+            metavar="NAME", envvar="HITL_LS_ASSIGNEE", help="Only events assigned to this identity."
+        ),
     ] = None,
     as_json: JsonOption = False,
     store: StoreOption = DEFAULT_STORE,
@@ -89,7 +103,7 @@ def list_command(
             )
 
 
-@app.command("show")
+@app.command("show", epilog=examples("hitl show 5f0c1a2b3c", "hitl show 5f0c1a2b3c --json"))
 def show_command(
     ctx: typer.Context,
     event_id: IdArgument,
@@ -110,17 +124,26 @@ def show_command(
             return
         show(event_details(event, utcnow(), audit))
         if event.status == "pending":
-            typer.echo(f"\nAnswer with: hitl answer {printable(event.request_id)} VALUE")
+            command = f"{hitl_command()} answer {event.request_id} VALUE"
+            typer.echo(f"\nAnswer with: {printable(command)}")
 
 
-@app.command(context_settings={"ignore_unknown_options": True})
+@app.command(
+    context_settings={"ignore_unknown_options": True},
+    epilog=examples(
+        "hitl answer 5f0c1a2b3c 5",
+        "hitl answer 5f0c1a2b3c yes --by alice",
+        """hitl answer 5f0c1a2b3c '{"approved": true, "comment": "ok"}'""",
+        "hitl answer 5f0c1a2b3c          (asks for the value)",
+    ),
+)
 def answer(
     ctx: typer.Context,
     event_id: IdArgument,
     value: Annotated[
         str | None,
         typer.Argument(
-            metavar="[VALUE]",
+            metavar="VALUE",
             help="The answer as text, read as the event's type: 5, 2.5, yes, hello, ship, "
             "2025-01-31, or a JSON object for a model. Without it, you are asked.",
             show_default=False,
@@ -196,12 +219,15 @@ def _answer_interactively(client: Client, event: EventInfo) -> Outcome:
         raise HitlError(str(exc)) from None
 
 
-@app.command()
+@app.command(epilog=examples('hitl cancel 5f0c1a2b3c --reason "superseded by run 43"'))
 def cancel(
     ctx: typer.Context,
     event_id: IdArgument,
     reason: Annotated[
-        str | None, typer.Option(envvar="HITL_CANCEL_REASON", help="Why, shown to the workflow.")
+        str | None,
+        typer.Option(
+            metavar="TEXT", envvar="HITL_CANCEL_REASON", help="Why, shown to the workflow."
+        ),
     ] = None,
     by: CancellerOption = None,
     store: StoreOption = DEFAULT_STORE,

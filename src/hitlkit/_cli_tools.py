@@ -26,6 +26,7 @@ from hitlkit._cli_base import (
     _reporting_errors,
     app,
 )
+from hitlkit._cli_help import HelpGroup, examples
 from hitlkit._cli_render import printable
 from hitlkit._config import DEFAULT_ENDPOINT, DEFAULT_STORE, previous_secrets
 from hitlkit._demo import new_run_id, run_demo
@@ -33,13 +34,14 @@ from hitlkit._errors import EXIT_ERROR
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._links import answer_url, sign_answer_link
 from hitlkit._records import utcnow
+from hitlkit._shell import hitl_command
 from hitlkit._store import open_store
 from hitlkit._sync import run_sync
 
 __all__ = ["demo", "doctor", "link", "serve", "token_app", "token_create"]
 
 
-@app.command()
+@app.command(epilog=examples("hitl doctor", "hitl doctor --store s3://bucket/hitl --json"))
 def doctor(
     store: StoreOption = DEFAULT_STORE,
     as_json: JsonOption = False,
@@ -68,11 +70,17 @@ def doctor(
         raise typer.Exit(EXIT_ERROR)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "hitl serve",
+        "hitl serve --port 9000 --store s3://bucket/hitl",
+        "hitl serve --host 0.0.0.0 --tokens-file hitl-tokens.json --secret $HITL_SECRET",
+    )
+)
 def serve(
-    host: Annotated[str, typer.Option(envvar="HITL_HOST", help="Address to listen on.")] = (
-        "127.0.0.1"
-    ),
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", envvar="HITL_HOST", help="Address to listen on.")
+    ] = ("127.0.0.1"),
     port: Annotated[
         int, typer.Option(envvar="HITL_PORT", min=1, max=65535, help="Port to listen on.")
     ] = 8080,
@@ -82,6 +90,7 @@ def serve(
     insecure: Annotated[
         bool,
         typer.Option(
+            "--insecure",
             envvar="HITL_INSECURE",
             help="Serve beyond loopback without a tokens file (behind an authenticating proxy).",
         ),
@@ -90,6 +99,7 @@ def serve(
         list[str] | None,
         typer.Option(
             "--allowed-host",
+            metavar="HOST",
             envvar="HITL_ALLOWED_HOSTS",
             help="Host name the app answers to (repeat; * for any). "
             "Default on loopback: 127.0.0.1, localhost, ::1.",
@@ -100,6 +110,7 @@ def serve(
         str | None,
         typer.Option(
             "--forwarded-allow-ips",
+            metavar="ADDRESSES",
             envvar="HITL_FORWARDED_ALLOW_IPS",
             help="Proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
             "and X-Forwarded-Proto are believed. Default: none.",
@@ -144,15 +155,23 @@ def _split_hosts(given: list[str] | None) -> list[str] | None:
 
 
 token_app = typer.Typer(
-    name="token", help="Make API tokens for an app that requires them.", no_args_is_help=True
+    cls=HelpGroup,
+    name="token",
+    help="Make API tokens for an app that requires them.",
+    no_args_is_help=True,
 )
 app.add_typer(token_app)
 
 
-@token_app.command("create")
+@token_app.command(
+    "create", epilog=examples("hitl token create ci-bot --tokens-file hitl-tokens.json")
+)
 def token_create(
     name: Annotated[
-        str, typer.Argument(help="The identity the token stands for.", show_default=False)
+        str,
+        typer.Argument(
+            metavar="NAME", help="The identity the token stands for.", show_default=False
+        ),
     ],
     tokens_file: Annotated[
         Path,
@@ -173,21 +192,36 @@ def token_create(
         )
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "hitl link 5f0c1a2b3c --identity alice --base-url https://hitl.example.com",
+        "hitl link 5f0c1a2b3c --expires-in 3600",
+    )
+)
 def link(
     ctx: typer.Context,
     event_id: IdArgument,
     identity: Annotated[
         str | None,
-        typer.Option(help="Who the link answers as (recorded, and checked against assignees)."),
+        typer.Option(
+            metavar="NAME",
+            help="Who the link answers as (recorded, and checked against assignees).",
+        ),
     ] = None,
     expires_in: Annotated[
         float | None,
-        typer.Option(min=1, help="Seconds the link works.", show_default="until the deadline"),
+        typer.Option(
+            metavar="SECONDS",
+            min=1,
+            help="Seconds the link works.",
+            show_default="until the deadline",
+        ),
     ] = None,
     base_url: Annotated[
         str,
-        typer.Option(envvar="HITL_ENDPOINT", help="The app's public URL, used in the link."),
+        typer.Option(
+            metavar="URL", envvar="HITL_ENDPOINT", help="The app's public URL, used in the link."
+        ),
     ] = DEFAULT_ENDPOINT,
     secret: SecretOption = None,
     store: StoreOption = DEFAULT_STORE,
@@ -208,11 +242,12 @@ def link(
         typer.echo(answer_url(base_url, event.request_id, signed))
 
 
-@app.command()
+@app.command(epilog=examples("hitl demo", "hitl demo --run-id demo-1a2b3c --timeout 600"))
 def demo(
     run_id: Annotated[
         str | None,
         typer.Option(
+            metavar="RUN",
             envvar="HITL_RUN_ID",
             help="Run to start or re-attach to.",
             show_default="a new one",
@@ -221,7 +256,10 @@ def demo(
     timeout: Annotated[
         float,
         typer.Option(
-            envvar="HITL_DEMO_TIMEOUT", min=1, help="Seconds each question waits for an answer."
+            metavar="SECONDS",
+            envvar="HITL_DEMO_TIMEOUT",
+            min=1,
+            help="Seconds each question waits for an answer.",
         ),
     ] = 3600,
 ) -> None:
@@ -232,6 +270,7 @@ def demo(
     again with the same --run-id: it picks up the answers.
     """
     run_id = run_id or new_run_id()
-    hint = f"interrupted; run `hitl demo --run-id {run_id}` to pick up where you left off"
+    again = f"{hitl_command()} demo --run-id {run_id}"
+    hint = f"interrupted; run `{again}` to pick up where you left off"
     with _reporting_errors(interrupted=hint):
         run_demo(run_id, timeout, sys.stdout)

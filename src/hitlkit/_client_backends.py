@@ -198,7 +198,9 @@ class HttpBackend:
             response = await self._send(method, url, **kwargs)
         except httpx.HTTPError as exc:
             raise TransportError(
-                f"could not reach the hitlkit app at {self.endpoint}: {exc}"
+                f"could not reach the hitlkit app at {self.endpoint}: {exc or type(exc).__name__}; "
+                "check that it runs (`hitl serve`) and the URL (--endpoint, "
+                "HITL_CLIENT_ENDPOINT)"
             ) from exc
         try:
             body = response.json()

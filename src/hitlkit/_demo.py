@@ -26,6 +26,7 @@ from typing import Protocol, TextIO, TypeVar
 
 from hitlkit._event import new_event
 from hitlkit._records import utcnow
+from hitlkit._shell import hitl_command
 from hitlkit._values import adapter_for
 
 __all__ = ["new_run_id", "run_demo"]
@@ -101,7 +102,7 @@ def _ask(
         _say_how_to_answer(say, event.request_id, event.form_url, event.api_url, example)
         say(
             f"Waiting until {event.deadline:%H:%M:%S} UTC. Ctrl-C stops the demo; "
-            f"`hitl demo --run-id {run_id}` picks it up again."
+            f"`{hitl_command()} demo --run-id {run_id}` picks it up again."
         )
     value = event.wait()
     outcome = event.outcome()
@@ -115,7 +116,7 @@ def _say_how_to_answer(
 ) -> None:
     body = json.dumps({"request_id": request_id, "value": example}, separators=(",", ":"))
     say(f"  Answer in a browser: {form_url}")
-    say(f"  or from a shell:     hitl answer {request_id} {_as_text(example)}")
+    say(f"  or from a shell:     {hitl_command()} answer {request_id} {_as_text(example)}")
     say(
         f"  or over HTTP:        curl -X POST {api_url} "
         f"-H 'content-type: application/json' -d '{body}'"

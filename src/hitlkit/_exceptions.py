@@ -153,14 +153,17 @@ class CorruptRecordError(HitlError):
 class StoreUnavailableError(HitlError):
     """The store did not answer: a bucket that is down, a full or read-only disk.
 
-    `store` names it (with no credentials), `cause` says what failed. The app
-    answers 503 with `Retry-After`; nothing was recorded.
+    `store` names it (with no credentials), `cause` says what failed, and `hint`,
+    when the cause is a known one, what to do about it. The app answers 503 with
+    `Retry-After`; nothing was recorded.
     """
 
-    def __init__(self, store: str, cause: str) -> None:
-        super().__init__(f"store {store} is unavailable: {cause}")
+    def __init__(self, store: str, cause: str, *, hint: str | None = None) -> None:
+        advice = f"; {hint}" if hint else ""
+        super().__init__(f"store {store} is unavailable: {cause}{advice}")
         self.store = store
         self.cause = cause
+        self.hint = hint
 
 
 class AccessDeniedError(HitlError, PermissionError):

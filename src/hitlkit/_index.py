@@ -67,7 +67,7 @@ __all__ = [
     "write_entries",
 ]
 
-log = logging.getLogger("hitlkit")
+log = logging.getLogger("hitlkit.index")
 
 IndexState = Literal["pending", "resolved"]
 INDEX_PREFIX = "index/"

@@ -27,6 +27,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "runtime: settings and the background machinery": (
         "hitlkit._config",
+        "hitlkit._shell",
         "hitlkit._runtime",
         "hitlkit._sync",
         "hitlkit._outbox",
@@ -57,7 +58,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "edges: the command line, engines, testing": (
         "hitlkit._cli",
         "hitlkit._cli_ask",
+        "hitlkit.__main__",
         "hitlkit._cli_base",
+        "hitlkit._cli_help",
         "hitlkit._cli_events",
         "hitlkit._cli_render",
         "hitlkit._cli_tools",

@@ -199,8 +199,10 @@ class Store(ABC):
 
     def unavailable(self, cause: str | BaseException) -> StoreUnavailableError:
         """The error for a failure of the store itself, named by its URL and the cause."""
+        if isinstance(cause, str):
+            return StoreUnavailableError(self.url, cause)
         return StoreUnavailableError(
-            self.url, cause if isinstance(cause, str) else error_cause(cause)
+            self.url, error_cause(cause), hint=failure_hint(cause, self.url)
         )
 
     # -- in-process notifications ---------------------------------------
@@ -259,7 +261,9 @@ def reports_outage(
 
 
 _URL = re.compile(r"\s*\b[a-z][a-z0-9+.-]*://\S+")
+_XML = re.compile(r":?\s*<\?xml.*$")
 _ROOT_MESSAGE = re.compile(r'message: "([^"]+)"')
+_TIMING = re.compile(r" in [0-9.]+(?:ns|µs|us|ms|s)\b")
 _RETRIES = re.compile(r" in [0-9.]+\w*s, after (\d+) retries, max_retries: \d+, retry_timeout: \w+")
 MAX_CAUSE_LENGTH = 300
 
@@ -275,13 +279,61 @@ def error_cause(exc: BaseException) -> str:
         name = errno.errorcode[exc.errno]
         return f"{exc.strerror or name} ({name})"
     text = str(exc)
-    first = _URL.sub("", (text.splitlines() or [""])[0])
-    first = " ".join(_RETRIES.sub(r" after \1 retries", first).split())
+    first = _XML.sub("", _URL.sub("", (text.splitlines() or [""])[0]))
+    first = " ".join(_TIMING.sub("", _RETRIES.sub(r" after \1 retries", first)).split())
     roots = _ROOT_MESSAGE.findall(text)
     if roots and roots[-1] not in first:
         first = f"{first} ({roots[-1]})" if first else roots[-1]
     first = first or type(exc).__name__
     return first if len(first) <= MAX_CAUSE_LENGTH else first[: MAX_CAUSE_LENGTH - 3] + "..."
+
+
+_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"NoSuchBucket|ContainerNotFound|bucket does not exist|404 Not Found", re.I),
+        "the bucket (or container) does not exist: create it, or correct the store URL",
+    ),
+    (
+        re.compile(
+            r"InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|AuthenticationFailed|"
+            r"ExpiredToken|lacked the necessary privileges|401 Unauthorized|403 Forbidden",
+            re.I,
+        ),
+        "the credentials were refused: check {credentials} and what they may do in the bucket",
+    ),
+    (
+        re.compile(r"Connection refused|dns error|timed out|error sending request", re.I),
+        "nothing answered at the store's address: check that it is up, and {endpoint}",
+    ),
+)
+_OS_HINTS = {
+    errno.ENOTDIR: "the store must be a folder, not a file: give another path",
+    errno.EACCES: "this user may not use the folder: check its owner and modes (`hitl doctor`)",
+    errno.EPERM: "this user may not use the folder: check its owner and modes (`hitl doctor`)",
+    errno.ENOSPC: "the disk is full: free some space",
+    errno.EDQUOT: "the disk quota is used up: free some space",
+    errno.EROFS: "the file system is read-only: give a store on a writable one",
+}
+
+
+_PROVIDERS = {
+    "s3": ("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"),
+    "gs": ("GOOGLE_APPLICATION_CREDENTIALS", "the network"),
+    "az": ("AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY", "the network"),
+}
+
+
+def failure_hint(exc: BaseException, url: str = "") -> str | None:
+    """What to do about a store failure at `url`, when its cause is a known one."""
+    if isinstance(exc, OSError) and exc.errno in _OS_HINTS:
+        return _OS_HINTS[exc.errno]
+    text = str(exc)
+    hint = next((hint for pattern, hint in _HINTS if pattern.search(text)), None)
+    scheme = url.partition("://")[0]
+    credentials, endpoint = _PROVIDERS.get(
+        "az" if scheme.startswith("abfs") else scheme, ("the credentials", "its address")
+    )
+    return hint and hint.format(credentials=credentials, endpoint=endpoint)
 
 
 OBJECT_SCHEMES = ("s3", "gs", "az", "abfs", "abfss")

@@ -16,6 +16,7 @@ import flyte.report
 from hitlkit._event import Event as _CoreEvent
 from hitlkit._options import NOT_GIVEN, PromptType, _NotGiven, documented, given
 from hitlkit._records import EventScope
+from hitlkit._shell import hitl_command
 from hitlkit._store import Store
 from hitlkit._sync import Syncified
 from hitlkit._values import adapter_for
@@ -146,7 +147,7 @@ async def _announce(event: Event[T]) -> None:
     """Show where to answer: one line on stderr, and a section of the task's report."""
     print(
         f"hitl: {event.name!r} waits for an answer at {event.form_url} "
-        f"(or: hitl answer {event.request_id} VALUE)",
+        f"(or: {hitl_command()} answer {event.request_id} VALUE)",
         file=sys.stderr,
         flush=True,
     )
