@@ -63,6 +63,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._cli_tools",
         "hitlkit.contrib",
         "hitlkit.testing",
+        "hitlkit._pytest_plugin",
         "flyteplugins",
     ),
 }
