@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -173,9 +174,13 @@ def test_the_entry_command_serves_the_bucket_and_stops_on_sigterm(
         healthy = subprocess.run(check, env=env, capture_output=True, timeout=30)
         anonymous = httpx.get(f"{base}/api/events")
         listed = httpx.get(f"{base}/api/events", headers={"Authorization": f"Bearer {token}"})
+        follower = Follower(f"{base}/api/changes?prefix=outcomes/{event.request_id[:8]}/", token)
+        follower.start()
+        assert follower.opened.wait(10), follower.lines
 
         server.send_signal(signal.SIGTERM)
-        code = server.wait(STOP_SECONDS)
+        code = server.wait(STOP_SECONDS)  # an open change stream does not hold it up
+        follower.join(10)
     finally:
         if server.poll() is None:
             server.kill()
@@ -189,12 +194,36 @@ def test_the_entry_command_serves_the_bucket_and_stops_on_sigterm(
     assert anonymous.status_code == 401  # the tokens file is in force
     assert listed.status_code == 200
     assert [e["request_id"] for e in listed.json()["events"]] == [event.request_id]
-    # uvicorn stops gracefully, then ends by the signal it caught, as a service manager
-    # expects (a container's exit status 143).
+    # uvicorn stops gracefully, then ends by the signal it caught (as the container's
+    # first process, which ignores it then, it exits 0).
     assert code in (0, -signal.SIGTERM), output
     assert "Finished server process" in output
     assert "Traceback" not in output
     assert after.returncode != 0  # nothing answers: the health check says so
+    assert not follower.is_alive()
+    assert follower.lines[0] == "200"
+    assert any("connect again" in line for line in follower.lines), follower.lines
+
+
+class Follower(threading.Thread):
+    """Follows one of an app's change streams, keeping the lines it reads."""
+
+    def __init__(self, url: str, token: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.lines: list[str] = []
+        self.opened = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with httpx.stream("GET", self.url, headers=self.headers, timeout=30) as response:
+                self.lines.append(str(response.status_code))
+                self.opened.set()
+                self.lines.extend(response.iter_lines())
+        except httpx.HTTPError as exc:
+            self.lines.append(f"failed: {exc!r}")
+        self.opened.set()
 
 
 def test_the_entry_command_refuses_to_serve_without_a_tokens_file(tmp_path: Path) -> None:
