@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -81,15 +81,13 @@ def hitl_responder(hitl_store: MemoryStore, request: pytest.FixtureRequest) -> I
         )
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item,
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+@pytest.hookimpl(hookwrapper=True)  # not wrapper=True: that needs pytest 8
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, Any, None]:
     """Note a test that failed, so `hitl_responder` does not report its cause twice."""
-    report = yield
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
     if report.when == "call" and report.failed:
         item.stash[_CALL_FAILED] = True
-    return report
 
 
 def _forget(store: MemoryStore) -> None:
