@@ -13,6 +13,12 @@ with Responder({"add_to_x": 5, "approve": True}, store=store) as responder:
     result = my_workflow(store=store)       # its new_event(...).wait() calls get 5 and True
 assert responder.answered == {"add_to_x": 5, "approve": True}
 ```
+
+With pytest, `pytest -p hitlkit.testing` (or `pytest_plugins = ["hitlkit.testing"]` in
+a conftest.py) adds the fixtures `hitl_store` and `hitl_responder`: see
+`hitlkit._pytest_plugin`. They are defined only where pytest can be imported.
+(PYTEST_DONT_REWRITE: this module's asserts are not a test's, and a conftest.py may
+import it before naming it as a plugin.)
 """
 
 from __future__ import annotations
@@ -201,3 +207,12 @@ def _running_on(loop: asyncio.AbstractEventLoop) -> bool:
         return asyncio.get_running_loop() is loop
     except RuntimeError:
         return False
+
+
+try:  # The fixtures of `pytest -p hitlkit.testing`; hitlkit never needs pytest.
+    from hitlkit._pytest_plugin import hitl_responder as hitl_responder
+    from hitlkit._pytest_plugin import hitl_store as hitl_store
+    from hitlkit._pytest_plugin import pytest_runtest_makereport as pytest_runtest_makereport
+except ImportError as exc:
+    if exc.name != "pytest":
+        raise

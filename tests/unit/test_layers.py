@@ -66,6 +66,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._cli_tools",
         "hitlkit.contrib",
         "hitlkit.testing",
+        "hitlkit._pytest_plugin",
         "flyteplugins",
     ),
 }
