@@ -5,7 +5,7 @@
 | `hitlkit_build_info`           | info      | hitlkit's version (label `version`)             |
 | `hitlkit_events_pending`       | gauge     | pending events, counted from the index          |
 | `hitlkit_outcomes_total`       | counter   | outcomes the app recorded, by `status`, `via`   |
-| `hitlkit_answer_wake_seconds`  | histogram | outcome recorded → sent on an open change stream|
+| `hitlkit_answer_wake_seconds`  | histogram | outcome recorded → sent on a change stream      |
 | `hitlkit_store_call_seconds`   | histogram | store calls, by `backend` and `op`              |
 | `hitlkit_store_errors_total`   | counter   | failed store calls, by `backend`, `op`, `error` |
 | `hitlkit_notifications_total`  | counter   | notifications sent by this process              |
