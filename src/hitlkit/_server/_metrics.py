@@ -46,7 +46,7 @@ from hitlkit._server._context import app_version
 from hitlkit._store import Store
 from hitlkit._store._timed import TimedStore
 
-__all__ = ["CONTENT_TYPE", "PENDING_REFRESH_SECONDS", "AppMetrics"]
+__all__ = ["CONTENT_TYPE", "PENDING_REFRESH_SECONDS", "AppMetrics", "backend_of"]
 
 log = logging.getLogger("hitlkit")
 
@@ -118,7 +118,7 @@ class AppMetrics:
 
     def store(self, inner: Store) -> TimedStore:
         """`inner`, timed and counted in these metrics."""
-        backend = inner.url.partition("://")[0] or "file"
+        backend = backend_of(inner)
         timers = {op: self.store_seconds.labels(backend, op) for op in _STORE_OPS}
 
         def on_call(op: str, seconds: float, error: BaseException | None) -> None:
@@ -148,6 +148,11 @@ class AppMetrics:
         if store is not None:
             await self.pending.refresh(store)
         return generate_latest(self.registry)
+
+
+def backend_of(store: Store) -> str:
+    """The store's kind, safe to show anyone: its URL's scheme (`file`, `memory`, `s3`, ...)."""
+    return store.url.partition("://")[0] or "file"
 
 
 def _label(text: str) -> str:

@@ -32,7 +32,7 @@ from hitlkit._server._auth import authenticate_scrape
 from hitlkit._server._context import store_of
 from hitlkit._server._errors import RETRY_AFTER_SECONDS, error_response
 from hitlkit._server._guards import Guards
-from hitlkit._server._metrics import CONTENT_TYPE, AppMetrics
+from hitlkit._server._metrics import CONTENT_TYPE, AppMetrics, backend_of
 from hitlkit._server._views import REFUSED, ErrorBody
 from hitlkit._store import Store
 
@@ -87,7 +87,7 @@ async def metrics(request: Request) -> Response:
 
 
 async def _ready(store: Store) -> Response:
-    backend = store.url.partition("://")[0] or "file"
+    backend = backend_of(store)
     start = time.perf_counter()
     try:
         await asyncio.wait_for(store.get_async(MARKER_KEY), READY_TIMEOUT_SECONDS)

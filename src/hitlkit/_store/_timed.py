@@ -26,8 +26,9 @@ class TimedStore(Store):
 
     It is the wrapped store as far as anyone can tell: the same URL, the same
     listeners (added to the wrapped store itself, so every write, through either
-    object, reaches them), the same watch. `on_write` hears of each key written
-    through it, after the write.
+    object, reaches them), the same watch, and the same watcher in this process
+    (`stands_for`: whichever object made it is the one it calls). `on_write` hears of
+    each key written through it, after the write.
 
     ```python
     store = TimedStore(LocalStore(".hitl"), on_call=lambda op, s, error: print(op, s, error))
@@ -40,16 +41,12 @@ class TimedStore(Store):
     ) -> None:
         super().__init__()
         self.inner = inner
+        self.stands_for = inner
         self.url = inner.url
         self.in_process = inner.in_process
         self.reads_inline = inner.reads_inline
         self._on_call = on_call
         self._on_write = on_write
-
-    @property
-    def backend(self) -> str:
-        """The wrapped store's kind, from its URL's scheme: `file`, `memory`, `s3`, ..."""
-        return self.url.partition("://")[0] or "file"
 
     def _timed(self, op: str, call: Callable[[], T]) -> T:
         start = time.perf_counter()
