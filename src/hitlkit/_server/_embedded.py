@@ -144,14 +144,14 @@ def serve(
         secret=secret,
         allowed_hosts=allowed_hosts or _default_hosts(host),
     )
+    if metrics_port == port:
+        raise ConfigurationError(
+            f"the metrics port must differ from the app's port {port}; "
+            f"e.g. --metrics-port {_another_port(port)}"
+        )
     sockets = [_bind_or_explain(host, port, "--port")]
     served: Any = app
     if metrics_port is not None:
-        if metrics_port == port:
-            raise ConfigurationError(
-                f"the metrics port must differ from the app's port {port}; "
-                f"e.g. --metrics-port {_another_port(port)}"
-            )
         sockets.append(_bind_or_explain("127.0.0.1", metrics_port, "--metrics-port"))
         served = ByPort(app, port=metrics_port, side=metrics_port_app(app))
     server = uvicorn_server(served, embedded=False, forwarded_allow_ips=forwarded_allow_ips)
