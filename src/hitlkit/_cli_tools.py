@@ -28,7 +28,12 @@ from hitlkit._cli_base import (
 )
 from hitlkit._cli_help import HelpGroup, examples
 from hitlkit._cli_render import printable
-from hitlkit._config import DEFAULT_ENDPOINT, DEFAULT_STORE, previous_secrets
+from hitlkit._config import (
+    DEFAULT_ENDPOINT,
+    DEFAULT_STORE,
+    metrics_tokens_file,
+    previous_secrets,
+)
 from hitlkit._demo import new_run_id, run_demo
 from hitlkit._errors import EXIT_ERROR
 from hitlkit._exceptions import ConfigurationError
@@ -117,6 +122,17 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            envvar="HITL_METRICS_PORT",
+            min=1,
+            max=65535,
+            help="Also serve /metrics, /healthz and /readyz on 127.0.0.1:PORT, with no token.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the web app in the foreground, until Ctrl-C."""
     with _reporting_errors():
@@ -126,7 +142,10 @@ def serve(
         check_serving(host, tokens_file=tokens_file, insecure=insecure)
         # Fail before announcing.
         AuthSettings.build(
-            tokens_file=tokens_file, secret=secret, previous_secrets=previous_secrets()
+            tokens_file=tokens_file,
+            secret=secret,
+            previous_secrets=previous_secrets(),
+            metrics_tokens_file=metrics_tokens_file(),
         )
         the_store = open_store(store)
         shown_host = f"[{host}]" if ":" in host else host
@@ -134,6 +153,8 @@ def serve(
             f"Starting the hitlkit app at http://{shown_host}:{port} "
             f"for store {the_store.url}; Ctrl-C stops it."
         )
+        if metrics_port is not None:
+            typer.echo(f"Metrics and probes also at http://127.0.0.1:{metrics_port}/metrics.")
         sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how it stops
             serve_app(
@@ -145,6 +166,7 @@ def serve(
                 insecure=insecure,
                 allowed_hosts=_split_hosts(allowed_host),
                 forwarded_allow_ips=_split_hosts([forwarded_allow_ips or ""]),
+                metrics_port=metrics_port,
             )
 
 
@@ -174,15 +196,35 @@ def token_create(
         ),
     ],
     tokens_file: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            "--tokens-file", envvar="HITL_TOKENS_FILE", help="File of token hashes to add to."
+            "--tokens-file",
+            help="File of token hashes to add to. Default: HITL_TOKENS_FILE, else "
+            "hitl-tokens.json; with --metrics, HITL_METRICS_TOKEN_FILE, else "
+            "hitl-metrics-tokens.json.",
+            show_default=False,
         ),
-    ] = Path("hitl-tokens.json"),
+    ] = None,
+    metrics: Annotated[
+        bool,
+        typer.Option(
+            "--metrics",
+            help="A scrape token: it reads /metrics and nothing else "
+            "(the app takes it from HITL_METRICS_TOKEN_FILE).",
+        ),
+    ] = False,
 ) -> None:
-    """Make a token for NAME: printed once, only its SHA-256 is stored."""
+    """Make a token for NAME: printed once, only its SHA-256 is stored.
+
+    Example: `hitl token create prometheus --metrics` makes a scrape token.
+    """
+    from hitlkit._config import tokens_file as api_tokens_file
     from hitlkit._tokens import create_token
 
+    if tokens_file is None:
+        configured = metrics_tokens_file() if metrics else api_tokens_file()
+        default = "hitl-metrics-tokens.json" if metrics else "hitl-tokens.json"
+        tokens_file = Path(configured or default)
     with _reporting_errors():
         token = create_token(tokens_file, name)
         typer.echo(token)

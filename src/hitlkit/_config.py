@@ -20,6 +20,8 @@
 | `HITL_BODY_TIMEOUT` | `30`                   | seconds for a request's body to arrive       |
 | `HITL_IDLE_TIMEOUT` | `5`                    | seconds an idle connection stays open        |
 | `HITL_MAX_CONCURRENCY` | `1000`              | connections at once; beyond it, 503          |
+| `HITL_METRICS_TOKEN_FILE` | none             | scrape tokens (hashes) `/metrics` accepts    |
+| `HITL_METRICS_PORT` | none                   | `hitl serve`: also serve `/metrics` on 127.0.0.1 |
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ __all__ = [
     "host_and_pid",
     "insecure",
     "max_record_bytes",
+    "metrics_tokens_file",
     "notify_targets",
     "previous_secrets",
     "remind_before",
@@ -241,3 +244,9 @@ def count(name: str, default: int) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ConfigurationError(f"{name} must be a positive whole number, got {text!r}")
     return int(text)
+
+
+def metrics_tokens_file() -> str | None:
+    """`HITL_METRICS_TOKEN_FILE`: a tokens file whose tokens may read `/metrics` and nothing
+    else (`hitl token create NAME --metrics`)."""
+    return os.environ.get("HITL_METRICS_TOKEN_FILE") or None

@@ -57,6 +57,7 @@ __all__ = [
     "IndexState",
     "Names",
     "assignee_digest",
+    "count_pending",
     "ensure_entries",
     "entry_keys",
     "entry_name",
@@ -194,6 +195,20 @@ class Names:
         while (next_name := await self.peek()) is not None and next_name < name:
             self.pop()
         return next_name == name
+
+
+async def count_pending(store: Store) -> int:
+    """How many events are pending, from the index alone: names only, no record read.
+
+    Those in `pending/all` that are neither in `resolved/all` nor past their deadline.
+    An outcome whose resolved entry was lost counts as pending until a listing mends it.
+    """
+    await index_store(store)
+    listed, resolved = await asyncio.gather(store.list_async(PENDING), store.list_async(RESOLVED))
+    now = datetime.now(timezone.utc).timestamp()
+    closed = {key.removeprefix(RESOLVED) for key in resolved}
+    names = (key.removeprefix(PENDING) for key in listed)
+    return sum(1 for n in names if is_entry_name(n) and n not in closed and name_deadline(n) > now)
 
 
 _indexed: weakref.WeakSet[Store] = weakref.WeakSet()

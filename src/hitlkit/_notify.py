@@ -22,7 +22,9 @@ import functools
 import importlib
 import math
 import re
+import threading
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +46,7 @@ __all__ = [
     "INSTALL_HINT",
     "Notices",
     "announce",
+    "delivery_counts",
     "message_for",
     "notices_for",
     "redact",
@@ -291,10 +294,27 @@ def _send(
             )
 
         def on_done(ok: bool, url: str = url, label: str = label) -> None:
+            _count_delivery(url, kind, ok)
             detail = f"{kind} {'ok' if ok else 'failed'}: {label}"
             _audit.record_notice(store, record, via=_channel(url), detail=detail)
 
         outbox().submit(Delivery(label=label, send=send, on_done=on_done))
+
+
+_deliveries: Counter[tuple[str, str, str]] = Counter()
+_deliveries_lock = threading.Lock()
+
+
+def _count_delivery(url: str, kind: str, ok: bool) -> None:
+    with _deliveries_lock:
+        _deliveries[(_channel(url), kind, "sent" if ok else "failed")] += 1
+
+
+def delivery_counts() -> dict[tuple[str, str, str], int]:
+    """Notifications this process delivered, by (scheme, kind, result): the scheme of the
+    target's URL (`slack`, `mailto`, ...), `opened` or `reminder`, `sent` or `failed`."""
+    with _deliveries_lock:
+        return dict(_deliveries)
 
 
 def _preferred_format(service: Any) -> str:

@@ -341,10 +341,13 @@ def watcher_for(store: Store) -> Watcher:
     A watcher made in a runtime that has ended since is replaced: its tasks ended with it.
     """
     owner = runtime()
+    # A store object that stands for another (the app's timed view of its store) shares its
+    # watcher: one watch, and one listing per prefix, however many objects stand for it.
+    home: Store = getattr(store, "stands_for", None) or store
     with _watchers_lock:
-        watcher: Watcher | None = store.__dict__.get("_hitlkit_watcher")
+        watcher: Watcher | None = home.__dict__.get("_hitlkit_watcher")
         if watcher is None or watcher.owner is not owner:
             if watcher is not None:
-                store.remove_listener(watcher._on_write)
-            watcher = store.__dict__["_hitlkit_watcher"] = Watcher(store, owner)
+                watcher.store.remove_listener(watcher._on_write)
+            watcher = home.__dict__["_hitlkit_watcher"] = Watcher(store, owner)
         return watcher

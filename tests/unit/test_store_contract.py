@@ -14,6 +14,7 @@ import pytest
 
 from hitlkit import CorruptRecordError, LocalStore, Store, open_store
 from hitlkit import MemoryStore as PublicMemoryStore
+from hitlkit._server._metrics import AppMetrics
 from hitlkit.testing import MemoryStore
 from tests.store_contract import StoreContract
 
@@ -198,3 +199,14 @@ def test_open_store_refuses_unknown_urls(url: str) -> None:
 
     with pytest.raises(ConfigurationError, match="unsupported store URL"):
         open_store(url)
+
+
+class TestTimedLocalStore(StoreContract):
+    """The store the app serves: a local folder seen through the timing wrapper of its
+    metrics, which must change nothing (the same keys, listeners and watch)."""
+
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[Store]:
+        inner = LocalStore(tmp_path / "store")
+        yield AppMetrics().store(inner)
+        inner.close()

@@ -10,11 +10,12 @@ from fastapi.telemetry import TelemetryConfig
 from opentelemetry import metrics, trace
 
 from hitlkit import _config
-from hitlkit._server import _api, _changes, _docs, _inbox, _login, _pages
+from hitlkit._server import _api, _changes, _docs, _inbox, _login, _pages, _probes
 from hitlkit._server._auth import AuthSettings
 from hitlkit._server._context import app_version
 from hitlkit._server._errors import install_error_handlers
 from hitlkit._server._guards import MAX_BODY_BYTES, Guards
+from hitlkit._server._metrics import PENDING_REFRESH_SECONDS, AppMetrics
 from hitlkit._server._streams import StreamGate, StreamLimits
 from hitlkit._server._uvicorn import install_redaction
 from hitlkit._store import Store
@@ -44,6 +45,9 @@ Answer the questions that running workflows ask, from programs.
   (`Sec-Fetch-Site: same-origin`, else an `Origin` equal to the app's): others,
   including other ports of the same host, get **403** `cross_site`.
 - API tokens go in the `Authorization` header only; `?token=` takes answer links.
+- `/healthz` (the process answers) and `/readyz` (the store answers, with its latency;
+  **503** `store_unavailable` if not) need no credential; `/metrics` (Prometheus text)
+  takes a scrape token or an API token where the app has tokens.
 - A store that does not answer gives **503** `store_unavailable` with `Retry-After`
   (nothing was recorded); a stored record that cannot be read, **500** `corrupt_record`.
 - The change streams take the same credential as reading events, and only from the
@@ -65,6 +69,8 @@ def create_app(
     streams: StreamLimits | None = None,
     previous_secrets: Sequence[str] | None = None,
     fast_lane: bool = True,
+    metrics_tokens_file: str | Path | None = None,
+    pending_refresh_seconds: float = PENDING_REFRESH_SECONDS,
 ) -> FastAPI:
     """The hitlkit web app (inbox, forms, JSON API) over `store`.
 
@@ -84,6 +90,14 @@ def create_app(
     - `fast_lane`: serve `POST /submit/json` with a JSON body ahead of FastAPI's routing
       (`_api.SubmitJsonLane`); it answers as the route does, only sooner. `False`
       leaves every request to FastAPI (the parity test compares the two).
+    - `metrics_tokens_file`: a file of scrape token hashes (`hitl token create NAME
+      --metrics`), which read `/metrics` and nothing else; default
+      `HITL_METRICS_TOKEN_FILE`. With it or `tokens_file`, `/metrics` needs a token.
+    - `pending_refresh_seconds`: how long `/metrics` reuses its count of pending events
+      before listing the index again.
+
+    `/healthz`, `/readyz` and `/health` need no credential. The store's calls are
+    timed for `/metrics` through a wrapper (`TimedStore`) that `app.state.store` holds.
 
     ```python
     import uvicorn
@@ -99,12 +113,18 @@ def create_app(
         openapi_url="/openapi.json",
         telemetry=_telemetry(),
     )
+    app.state.metrics = metrics = AppMetrics(pending_refresh_seconds=pending_refresh_seconds)
     if store is not None:
-        app.state.store = store
+        app.state.store = metrics.store(store)
     if previous_secrets is None:
         previous_secrets = _config.previous_secrets()
+    if metrics_tokens_file is None:
+        metrics_tokens_file = _config.metrics_tokens_file()
     app.state.auth = AuthSettings.build(
-        tokens_file=tokens_file, secret=secret, previous_secrets=previous_secrets
+        tokens_file=tokens_file,
+        secret=secret,
+        previous_secrets=previous_secrets,
+        metrics_tokens_file=metrics_tokens_file,
     )
     # Here, not where hitlkit starts uvicorn: `uvicorn --factory` started by hand redacts too.
     install_redaction()
@@ -114,6 +134,7 @@ def create_app(
         app.add_middleware(_api.SubmitJsonLane)  # after the guards: it needs their checks
     app.add_middleware(Guards, hosts=allowed_hosts, max_bytes=MAX_BODY_BYTES)
     app.include_router(_api.router)
+    app.include_router(_probes.router)
     app.include_router(_changes.router)
     app.include_router(_inbox.router)
     app.include_router(_pages.router)

@@ -14,6 +14,10 @@ logs and histories. A presented credential that is not valid is refused even whe
 none is needed: a caller never silently loses the identity it meant to answer as.
 Browsers may sign in with an API token at `/login` (`hitlkit._server._session`);
 that cookie counts on the HTML pages only.
+
+`/metrics` takes a scrape token (from the metrics tokens file, `HITL_METRICS_TOKEN_FILE`)
+or an API token, whenever the app has either file: a scrape token reads the metrics
+and nothing else, since no other route knows it (`authenticate_scrape`).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ __all__ = [
     "Caller",
     "auth_settings",
     "authenticate",
+    "authenticate_scrape",
     "check_serving",
     "signed_in",
 ]
@@ -61,6 +66,8 @@ class AuthSettings:
     previous_secrets: tuple[str, ...] = ()
     """Former secrets: what they signed (links, sign-ins, forms) still verifies."""
     previous_keys: tuple[bytes, ...] = ()
+    scrape_tokens: TokenTable | None = None
+    """Tokens that may read `/metrics` only."""
 
     @classmethod
     def build(
@@ -69,11 +76,13 @@ class AuthSettings:
         tokens_file: str | Path | None,
         secret: str | None,
         previous_secrets: Sequence[str] = (),
+        metrics_tokens_file: str | Path | None = None,
     ) -> AuthSettings:
         """Settings from the app's options; `ConfigurationError` if they cannot be used."""
         tokens = TokenTable(Path(tokens_file)) if tokens_file else None
+        scrape = TokenTable(Path(metrics_tokens_file)) if metrics_tokens_file else None
         if not secret:  # an empty variable means "not set"
-            return cls(tokens=tokens)
+            return cls(tokens=tokens, scrape_tokens=scrape)
         # Replicas sharing the secret accept each other's form tokens.
         csrf_key = _derive(check_secret(secret))
         previous = tuple(check_secret(s, name="HITL_SECRET_PREVIOUS") for s in previous_secrets)
@@ -83,6 +92,7 @@ class AuthSettings:
             csrf_key=csrf_key,
             previous_secrets=previous,
             previous_keys=tuple(_derive(s) for s in previous),
+            scrape_tokens=scrape,
         )
 
     @property
@@ -200,6 +210,34 @@ def authenticate(
     return caller
 
 
+_SCRAPE_MISSING = (
+    "the metrics need a scrape token or an API token (Authorization: Bearer TOKEN); "
+    "make one with: hitl token create NAME --metrics"
+)
+
+
+def authenticate_scrape(request: Request) -> None:
+    """Let `request` read `/metrics`, or raise `AuthFailure` (401).
+
+    Where the app has a tokens file or a metrics tokens file, a scrape token or an API
+    token is needed; without either, the metrics are as open as the API. A presented
+    token that is not valid is refused either way; links and sign-ins never count.
+    """
+    settings = auth_settings(request)
+    presented = _bearer(request, html=False)
+    if presented is None:
+        if settings.required or settings.scrape_tokens is not None:
+            raise AuthFailure(_errors.UNAUTHORIZED, _SCRAPE_MISSING, html=False)
+        return
+    known = presented.startswith(TOKEN_PREFIX) and any(
+        table.identify(presented) is not None
+        for table in (settings.scrape_tokens, settings.tokens)
+        if table is not None
+    )
+    if not known:
+        raise AuthFailure(_errors.UNAUTHORIZED, _INVALID, html=False)
+
+
 def signed_in(request: Request) -> Caller | None:
     """The browser's sign-in, if its cookie is valid and its token still exists."""
     return _session_caller(request, auth_settings(request))
@@ -238,6 +276,7 @@ def auth_settings(request: Request) -> AuthSettings:
             tokens_file=_config.tokens_file(),
             secret=_config.secret(),
             previous_secrets=_config.previous_secrets(),
+            metrics_tokens_file=_config.metrics_tokens_file(),
         )
         request.app.state.auth = settings
     return settings

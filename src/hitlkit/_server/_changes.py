@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from hitlkit._records import EVENTS_PREFIX, OUTCOMES_PREFIX, Outcome, id_of_key,
 from hitlkit._server._auth import AuthFailure, signed_in
 from hitlkit._server._context import LINK_COOKIE, get_cookie, store_of
 from hitlkit._server._errors import error_response
+from hitlkit._server._metrics import AppMetrics
 from hitlkit._server._sse import Follower, event_id, follow
 from hitlkit._server._streams import (
     BadCursor,
@@ -122,7 +124,9 @@ async def changes(
     only = caller.event or (
         event if event is not None and prefix == outcome_prefix(event) else None
     )
-    follower = _Outcomes(store, prefix, since=cursor, only=only)
+    metrics = getattr(request.app.state, "metrics", None)
+    sent = metrics.sent_on_stream if isinstance(metrics, AppMetrics) else None
+    follower = _Outcomes(store, prefix, since=cursor, only=only, on_sent=sent)
 
     def messages(limits: StreamLimits) -> AsyncGenerator[str, None]:
         return follow(
@@ -145,14 +149,28 @@ def _kept_link(request: Request, request_id: str) -> str | None:
 
 
 class _Outcomes(Follower):
-    """Tells of each outcome under a run's prefix once (of one event only, for a link)."""
+    """Tells of each outcome under a run's prefix once (of one event only, for a link).
 
-    def __init__(self, store: Store, prefix: str, *, since: datetime | None, only: str | None):
+    `on_sent` hears of each outcome told as a change, with when the stream opened
+    (the app's answer-to-wake latency).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        prefix: str,
+        *,
+        since: datetime | None,
+        only: str | None,
+        on_sent: Callable[..., None] | None = None,
+    ):
         self.store = store
         self.prefix = prefix
         self.since = since
         self.only = only
         self.sent: set[str] = set()
+        self.on_sent = on_sent
+        self.opened = time.time()
 
     async def start(self) -> str:
         head = ": following answers\nretry: 2000\n\n"
@@ -170,6 +188,10 @@ class _Outcomes(Follower):
 
     async def changed(self, keys: set[str]) -> str:
         outcomes = await self._load(self._new(keys))
+        if self.on_sent is not None:
+            for _, outcome in outcomes:
+                if outcome is not None:
+                    self.on_sent(outcome, stream_opened=self.opened)
         return "".join(_message(request_id, outcome) for request_id, outcome in outcomes)
 
     def _new(self, keys: set[str]) -> list[str]:

@@ -42,6 +42,7 @@ from hitlkit._runtime import Runtime, runtime
 from hitlkit._server._app import create_app
 from hitlkit._server._auth import check_serving
 from hitlkit._server._context import store_fingerprint
+from hitlkit._server._probes import ByPort, metrics_port_app
 from hitlkit._server._sse import end_streams
 from hitlkit._server._uvicorn import (
     ConnectionLimits,
@@ -118,6 +119,7 @@ def serve(
     insecure: bool = False,
     allowed_hosts: list[str] | None = None,
     forwarded_allow_ips: Sequence[str] | None = None,
+    metrics_port: int | None = None,
 ) -> None:
     """Serve the app over `store` on `host:port` until interrupted (`hitl serve`).
 
@@ -125,7 +127,9 @@ def serve(
     refused unless `insecure`; on loopback, `allowed_hosts` defaults to the
     loopback names. `forwarded_allow_ips`: the proxies whose `X-Forwarded-*`
     headers are believed (default `HITL_FORWARDED_ALLOW_IPS`, else none).
-    Raises `ConfigurationError` when the address cannot be bound.
+    `metrics_port`: also serve `/metrics`, `/healthz` and `/readyz` on
+    127.0.0.1:`metrics_port`, with no token (loopback only), by the same server.
+    Raises `ConfigurationError` when an address cannot be bound.
 
     ```python
     serve(LocalStore(".hitl"), port=8090)
@@ -140,19 +144,32 @@ def serve(
         secret=secret,
         allowed_hosts=allowed_hosts or _default_hosts(host),
     )
-    try:
-        sock = _bind(host, port)
-    except OSError as exc:
+    if metrics_port == port:
         raise ConfigurationError(
-            f"cannot serve on {host}:{port}: {exc.strerror or exc}; "
-            f"choose another port, e.g. --port {_another_port(port)}"
-        ) from None
-    server = uvicorn_server(app, embedded=False, forwarded_allow_ips=forwarded_allow_ips)
+            f"the metrics port must differ from the app's port {port}; "
+            f"e.g. --metrics-port {_another_port(port)}"
+        )
+    sockets = [_bind_or_explain(host, port, "--port")]
+    served: Any = app
+    if metrics_port is not None:
+        sockets.append(_bind_or_explain("127.0.0.1", metrics_port, "--metrics-port"))
+        served = ByPort(app, port=metrics_port, side=metrics_port_app(app))
+    server = uvicorn_server(served, embedded=False, forwarded_allow_ips=forwarded_allow_ips)
     # What exists now (modules, the app, its models) lives as long as the process: the
     # collector need not go through it again, which it would do in long pauses under load.
     gc.collect()
     gc.freeze()
-    server.run(sockets=[sock])
+    server.run(sockets=sockets)
+
+
+def _bind_or_explain(host: str, port: int, option: str) -> socket.socket:
+    try:
+        return _bind(host, port)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot serve on {host}:{port}: {exc.strerror or exc}; "
+            f"choose another port, e.g. {option} {_another_port(port)}"
+        ) from None
 
 
 def stop_started_apps() -> None:
