@@ -27,7 +27,7 @@ from hitlkit._cli_base import (
     app,
 )
 from hitlkit._cli_render import printable
-from hitlkit._config import DEFAULT_ENDPOINT, DEFAULT_STORE, previous_secrets
+from hitlkit._config import DEFAULT_ENDPOINT, DEFAULT_STORE, parse_duration, previous_secrets
 from hitlkit._demo import new_run_id, run_demo
 from hitlkit._errors import EXIT_ERROR
 from hitlkit._exceptions import ConfigurationError
@@ -106,6 +106,27 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    retention: Annotated[
+        str | None,
+        typer.Option(
+            "--retention",
+            envvar="HITL_RETENTION",
+            metavar="DURATION",
+            help="Prune events resolved longer ago than this (30d, 12h), hourly. "
+            "Default: keep them forever.",
+            show_default=False,
+        ),
+    ] = None,
+    archive: Annotated[
+        str | None,
+        typer.Option(
+            "--archive",
+            envvar="HITL_ARCHIVE",
+            metavar="URL",
+            help="Folder or bucket URL each pruned event is copied to first.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the web app in the foreground, until Ctrl-C."""
     with _reporting_errors():
@@ -117,6 +138,8 @@ def serve(
         AuthSettings.build(
             tokens_file=tokens_file, secret=secret, previous_secrets=previous_secrets()
         )
+        if retention and retention.strip().lower() != "forever":
+            parse_duration(retention, what="--retention (HITL_RETENTION)")
         the_store = open_store(store)
         shown_host = f"[{host}]" if ":" in host else host
         typer.echo(
@@ -134,6 +157,8 @@ def serve(
                 insecure=insecure,
                 allowed_hosts=_split_hosts(allowed_host),
                 forwarded_allow_ips=_split_hosts([forwarded_allow_ips or ""]),
+                retention=retention,
+                archive=archive,
             )
 
 

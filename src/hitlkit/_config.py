@@ -20,6 +20,8 @@
 | `HITL_BODY_TIMEOUT` | `30`                   | seconds for a request's body to arrive       |
 | `HITL_IDLE_TIMEOUT` | `5`                    | seconds an idle connection stays open        |
 | `HITL_MAX_CONCURRENCY` | `1000`              | connections at once; beyond it, 503          |
+| `HITL_RETENTION`  | none (keep forever)      | the app prunes events resolved this long ago |
+| `HITL_ARCHIVE`    | none                     | folder or bucket URL pruned events go to first |
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import os
 import re
 import secrets
 import socket
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from hitlkit._exceptions import ConfigurationError
 
@@ -51,8 +53,11 @@ __all__ = [
     "insecure",
     "max_record_bytes",
     "notify_targets",
+    "parse_duration",
     "previous_secrets",
     "remind_before",
+    "retention",
+    "retention_archive",
     "seconds",
     "secret",
     "store_mode",
@@ -241,3 +246,40 @@ def count(name: str, default: int) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ConfigurationError(f"{name} must be a positive whole number, got {text!r}")
     return int(text)
+
+
+_DURATION = re.compile(r"([0-9]+)\s*([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str, *, what: str = "a duration") -> timedelta:
+    """`30d`, `12h`, `90m`, `2w` (or `45s`) as a positive `timedelta`, else `ValueError`.
+
+    ```python
+    parse_duration("30d")   # timedelta(days=30)
+    ```
+    """
+    match = _DURATION.fullmatch(text.strip().lower())
+    if match is None or int(match[1]) == 0:
+        raise ValueError(
+            f"{what} must be a positive whole number with a unit: Nw (weeks), Nd (days), "
+            f"Nh (hours), Nm (minutes) or Ns (seconds), such as 30d or 12h; got {text!r}"
+        )
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def retention() -> timedelta | None:
+    """`HITL_RETENTION`: how long the app keeps events after they are resolved (or past
+    their deadline with no outcome), such as `30d`; unset keeps them forever."""
+    text = os.environ.get("HITL_RETENTION", "").strip()
+    if not text:
+        return None
+    try:
+        return parse_duration(text, what="HITL_RETENTION")
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def retention_archive() -> str | None:
+    """`HITL_ARCHIVE`: a folder or bucket URL prefix where pruned events are copied first."""
+    return os.environ.get("HITL_ARCHIVE", "").strip() or None

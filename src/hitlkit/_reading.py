@@ -35,6 +35,7 @@ __all__ = [
     "EventStatus",
     "Listing",
     "StatusFilter",
+    "forget_event",
     "get_event_state",
     "load_event",
     "load_outcome",
@@ -167,12 +168,22 @@ class _RecordCache:
             records = self._by_store.get(store)
             return None if records is None else records.get(request_id)
 
+    def drop(self, store: Store, request_id: str) -> None:
+        with self._lock:
+            self._by_store.get(store, {}).pop(request_id, None)
+
     def put(self, store: Store, record: EventRecord) -> None:
         with self._lock:
             records = self._by_store.setdefault(store, {})
             if len(records) >= RECORD_CACHE_SIZE:
                 del records[next(iter(records))]  # the oldest
             records[record.id] = record
+
+
+def forget_event(store: Store, request_id: str) -> None:
+    """Drop the kept record of `request_id`: retention deleted it, and the same id may be
+    asked again later with another record."""
+    runtime().get(_RecordCache).drop(store, request_id)
 
 
 async def load_outcome(store: Store, request_id: str) -> Outcome | None:

@@ -118,6 +118,8 @@ def serve(
     insecure: bool = False,
     allowed_hosts: list[str] | None = None,
     forwarded_allow_ips: Sequence[str] | None = None,
+    retention: str | None = None,
+    archive: str | None = None,
 ) -> None:
     """Serve the app over `store` on `host:port` until interrupted (`hitl serve`).
 
@@ -139,6 +141,8 @@ def serve(
         tokens_file=tokens_file,
         secret=secret,
         allowed_hosts=allowed_hosts or _default_hosts(host),
+        retention=retention,
+        archive=archive,
     )
     try:
         sock = _bind(host, port)
@@ -285,6 +289,7 @@ def _embedded_app(store: Store, host: str) -> FastAPI:
         tokens_file=_config.tokens_file(),
         secret=_config.secret(),
         allowed_hosts=_default_hosts(host),
+        retention="forever",  # a workflow's app serves while it waits; it deletes nothing
     )
 
 
@@ -315,7 +320,7 @@ def uvicorn_server(
         log_level="warning" if embedded else "info",
         log_config=None if embedded else log_config(),
         http=HttpProtocol,
-        lifespan="off",
+        lifespan="on",  # the app's background prune (`_pruning`)
         ws="none",
         server_header=False,
         timeout_graceful_shutdown=1,
