@@ -7,12 +7,15 @@ still open (no outcome, deadline ahead) is never pruned, however old.
 **Finding them.** Every event has an entry in `index/pending/all/`, written before its
 record, and entry names sort newest first by creation time (`_index`). An event
 resolved or past its deadline long enough was created longer ago still, so a prune
-lists that folder only from the names older than the cut-off on, and reads the records
-of those that the names and `index/resolved/all/` say may be closed: a recent event
-costs nothing. A store made before the index existed is indexed first (`index_store`).
+lists `pending/all/` and `resolved/all/` side by side only from the names older than
+the cut-off on, and reads the records of those that may be closed (marked resolved, or
+past their deadline by the name): a recent event costs nothing, nor an open one. A
+store made before the index existed is indexed first (`index_store`).
 An event whose entries were lost (removed by hand, a damaged disk) is not found this
 way: `sweep=True` (`hitl prune --sweep`) first lists every record and outcome and
-writes the entries they lack, as the first listing of an old store does.
+writes the entries they lack, as the first listing of an old store does. (An answer
+whose writer died before its resolved entry is found once a listing of open events has
+written the entry again, which every such listing does.)
 
 **The keys of an event**, all deleted through the store contract's `delete`:
 
@@ -23,23 +26,27 @@ notices/RUN8/ID-*             the reminder's marker
 events/RUN8/ID.json           the record (the request)
 outcomes/RUN8/ID.json         the outcome
 index/pending/run/RUN8/NAME
-index/resolved/all/NAME
-index/pending/all/NAME        (deleted last)
+index/pending/all/NAME
+index/resolved/all/NAME       (deleted last)
 ```
 
 **The order is what makes a crash harmless.** The record goes before the outcome: a
 record without its outcome would look open again (a waiter could be answered twice, a
 form would take a new answer), while an outcome without its record is read by nobody
-(every reader loads the record first). The `pending/all` entry goes last: it is how a
-later prune finds what an interrupted one left, so whatever remains of a half-pruned
-event is still named by it. A later prune that finds an entry with no record deletes
+(every reader loads the record first). The `all` entries go last, `resolved/all` after
+`pending/all`: they are how a later prune finds what an interrupted one left, so
+whatever remains of a half-pruned event is still named by one a prune looks at (the
+resolved entry, or for an event that expired unanswered, its pending entry, whose name
+says its deadline passed). A later prune that finds an entry with no record deletes
 the rest (outcome, audit, entries), once the entry is older than `LEFTOVER_GRACE`
 (so that a creation in progress, which writes its entries just before its record, is
 never mistaken for one). The assignees' entries go first, since only the record says
 where they are; one left behind by a crash names an event that is gone, which a
 listing skips. Several prunes at once (replicas of the app) are safe: each delete is
 idempotent, and a record or outcome is deleted only if it still holds the bytes read,
-so an event asked again meanwhile (same id, new record) is left alone.
+so an event asked again meanwhile (same id, new record) is left alone. A process that
+read a record keeps it in memory a minute at most (`_reading.RECORD_CACHE_SECONDS`),
+and the pruning process forgets it at once.
 
 **Archive.** With `archive=` (a folder or bucket URL, opened with `open_store`), every
 key of an event is first copied there byte for byte, under the event's index name:
@@ -209,30 +216,29 @@ class _Pruner:
 
     async def run(self, *, dry_run: bool) -> None:
         start = name_before(self.cutoff)
-        names = Names(self.store, PENDING, start)
+        every = Names(self.store, PENDING, start)
         resolved = Names(self.store, RESOLVED, start)
         cutoff_s = math.floor(self.cutoff.timestamp())
-        batch: list[tuple[str, bool]] = []
-        while (name := await names.peek()) is not None:
-            names.pop()
-            closed = await resolved.holds(name)
+        batch: list[str] = []
+        while (found := await _next_name(every, resolved)) is not None:
+            name, closed = found
             # Only a name past its deadline, or marked resolved, can be one to prune.
             if closed or name_deadline(name) <= cutoff_s:
-                batch.append((name, closed))
+                batch.append(name)
             if len(batch) >= AT_ONCE:
                 await self._take(batch, dry_run=dry_run)
                 batch = []
         await self._take(batch, dry_run=dry_run)
 
-    async def _take(self, batch: list[tuple[str, bool]], *, dry_run: bool) -> None:
-        found = await asyncio.gather(*(self._judge(name, closed) for name, closed in batch))
+    async def _take(self, batch: list[str], *, dry_run: bool) -> None:
+        found = await asyncio.gather(*(self._judge(name) for name in batch))
         chosen = [plan for plan in found if plan is not None]
         if not dry_run:
             # An archive that fails stops here: nothing of that event was deleted.
             await asyncio.gather(*(self._prune(plan) for plan in chosen))
         self.report.events += [plan.pruned for plan in chosen]
 
-    async def _judge(self, name: str, closed: bool) -> _Plan | None:
+    async def _judge(self, name: str) -> _Plan | None:
         """The plan to prune the event `name` names, or `None` to keep it."""
         request_id = name[-24:]
         record_data, outcome_data = await asyncio.gather(
@@ -278,7 +284,7 @@ class _Pruner:
             return None  # perhaps a creation in progress
         request_id = name[-24:]
         extra = await self._trail(request_id)
-        keys = [*extra, *_named_entries(name, closed=True)]
+        keys = [*extra, *_named_entries(name)]
         if outcome_data is not None:
             keys.insert(len(extra), outcome_key(request_id))
         pruned = PrunedEvent(request_id, "leftover", created, len(keys))
@@ -299,8 +305,8 @@ class _Pruner:
             event_key(record.id),
             *outcome,
             run_and_all[1],
-            *done,
             run_and_all[0],
+            *done,
         ]
 
     async def _trail(self, request_id: str) -> list[str]:
@@ -346,17 +352,28 @@ class _Plan:
     """The bytes read of the record and outcome: deleted only if they still hold these."""
 
 
-def _named_entries(name: str, *, closed: bool) -> list[str]:
-    """The entries `name` has wherever the name alone says (not the assignees'), last the
-    `pending/all` one."""
-    run = f"{INDEX_PREFIX}pending/run/{name[-24:-16]}/{name}"
-    return [run, *([RESOLVED + name] if closed else []), PENDING + name]
+def _named_entries(name: str) -> list[str]:
+    """The entries `name` has wherever the name alone says (not the assignees'), in the
+    order they are deleted."""
+    return [f"{INDEX_PREFIX}pending/run/{name[-24:-16]}/{name}", PENDING + name, RESOLVED + name]
+
+
+async def _next_name(every: Names, resolved: Names) -> tuple[str, bool] | None:
+    """The next name of either folder, in order, and whether it is in `resolved/all`."""
+    first, second = await every.peek(), await resolved.peek()
+    if first is None and second is None:
+        return None
+    if second is None or (first is not None and first < second):
+        return every.pop(), False
+    if first == second:
+        every.pop()
+    return resolved.pop(), True
 
 
 def _stray(name: str, record: EventRecord) -> _Plan:
     """Entries named after a creation that lost its race to `record`: the entries only."""
     own = entry_name(record)
     keys = [key.replace(own, name) for key in entry_keys(record, "pending")[2:]]
-    keys += _named_entries(name, closed=True)
+    keys += _named_entries(name)
     pruned = PrunedEvent(record.id, "leftover", _name_created(name), len(keys))
     return _Plan(pruned, name, keys, {})
