@@ -233,10 +233,16 @@ class _Pruner:
     async def _take(self, batch: list[str], *, dry_run: bool) -> None:
         found = await asyncio.gather(*(self._judge(name) for name in batch))
         chosen = [plan for plan in found if plan is not None]
-        if not dry_run:
-            # An archive that fails stops here: nothing of that event was deleted.
-            await asyncio.gather(*(self._prune(plan) for plan in chosen))
-        self.report.events += [plan.pruned for plan in chosen]
+        if dry_run:
+            self.report.events += [plan.pruned for plan in chosen]
+            return
+        done = await asyncio.gather(*(self._prune(plan) for plan in chosen), return_exceptions=True)
+        self.report.events += [
+            plan.pruned for plan, error in zip(chosen, done, strict=True) if error is None
+        ]
+        for error in done:
+            if error is not None:  # an archive (or the store) that fails stops the prune here
+                raise error
 
     async def _judge(self, name: str) -> _Plan | None:
         """The plan to prune the event `name` names, or `None` to keep it."""

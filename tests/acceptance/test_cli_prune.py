@@ -83,6 +83,21 @@ def test_json_and_archive(hitl: Hitl, hitl_env: HitlEnv, tmp_path: Path) -> None
     assert (folder / "outcomes" / done[:8] / f"{done}.json").is_file()
 
 
+def test_an_archive_that_cannot_be_written_is_one_error_line_and_nothing_is_deleted(
+    hitl: Hitl, hitl_env: HitlEnv, tmp_path: Path
+) -> None:
+    done = ask(hitl_env, "done")
+    hitlkit.answer(done, 3, store=str(hitl_env.store))
+    (tmp_path / "a-file").write_text("not a folder")
+    time.sleep(1.2)
+
+    result = hitl("prune", "--older-than", "1s", "--archive", str(tmp_path / "a-file" / "archive"))
+
+    assert result.code == 1
+    assert "error: store file://" in result.error_line()
+    assert ids_listed(hitl, "all") == {done}
+
+
 @pytest.mark.parametrize("given", ["30", "30x", "-1d", "0d", "1.5h", "thirty days"])
 def test_a_bad_duration_names_the_forms_expected(hitl: Hitl, given: str) -> None:
     result = hitl("prune", "--older-than", given)

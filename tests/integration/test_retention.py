@@ -287,3 +287,5 @@ def test_the_public_call_takes_a_url_and_refuses_a_non_positive_age(tmp_path: Pa
         hitl.prune(str(tmp_path / "s"), older_than=timedelta(0))
     report = hitl.prune(str(tmp_path / "s"), older_than=timedelta(days=1), dry_run=True)
     assert (report.events, report.dry_run) == ([], True)
+    report = asyncio.run(hitl.prune.aio(str(tmp_path / "s"), older_than=timedelta(hours=1)))
+    assert (report.events, report.dry_run) == ([], False)
