@@ -61,7 +61,6 @@ again after it was pruned is archived beside its earlier self, not over it.
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -87,8 +86,6 @@ from hitlkit._store import Store, open_store
 from hitlkit._sync import syncify
 
 __all__ = ["LEFTOVER_GRACE", "PruneReport", "PrunedEvent", "prune", "prune_events"]
-
-log = logging.getLogger("hitlkit")
 
 LEFTOVER_GRACE = timedelta(minutes=10)
 """How old an index entry with no record must be before a prune takes it for what an
@@ -213,6 +210,9 @@ class _Pruner:
         self.now = now
         self.report = report
         self.archive = archive
+        self._folders: dict[str, asyncio.Task[list[str]]] = {}
+        """The audit and notices folders of the runs of the batch, each listed once: a
+        bucket lists a whole folder to find one event's keys in it."""
 
     async def run(self, *, dry_run: bool) -> None:
         start = name_before(self.cutoff)
@@ -231,6 +231,7 @@ class _Pruner:
         await self._take(batch, dry_run=dry_run)
 
     async def _take(self, batch: list[str], *, dry_run: bool) -> None:
+        self._folders = {}
         found = await asyncio.gather(*(self._judge(name) for name in batch))
         chosen = [plan for plan in found if plan is not None]
         if dry_run:
@@ -316,11 +317,21 @@ class _Pruner:
         ]
 
     async def _trail(self, request_id: str) -> list[str]:
-        audit, notices = await asyncio.gather(
-            self.store.list_async(audit_prefix(request_id)),
-            self.store.list_async(f"{NOTICES_PREFIX}{request_id[:8]}/{request_id}-"),
-        )
-        return [*audit, *notices]
+        """The event's audit entries and notices markers."""
+        prefixes = (audit_prefix(request_id), f"{NOTICES_PREFIX}{request_id[:8]}/{request_id}-")
+        listed = await asyncio.gather(*(self._listed(p.rpartition("/")[0] + "/") for p in prefixes))
+        return [
+            key
+            for keys, p in zip(listed, prefixes, strict=True)
+            for key in keys
+            if key.startswith(p)
+        ]
+
+    async def _listed(self, folder: str) -> list[str]:
+        task = self._folders.get(folder)
+        if task is None:
+            task = self._folders[folder] = asyncio.ensure_future(self.store.list_async(folder))
+        return await task
 
     async def _prune(self, plan: _Plan) -> None:
         if self.archive is not None:
@@ -336,6 +347,8 @@ class _Pruner:
         """Copy every key of the event to the archive, under its name; raise if one fails."""
         archive = self.archive
         assert archive is not None
+        if all(key.startswith(INDEX_PREFIX) for key in plan.keys):
+            return  # stray entries only: nothing worth keeping
 
         async def copy(key: str) -> None:
             if key.startswith(INDEX_PREFIX):

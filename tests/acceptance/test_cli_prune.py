@@ -173,3 +173,11 @@ def test_a_prune_killed_midway_leaves_a_consistent_store_that_the_next_finishes(
     remaining = [key for key in store.list("") if kept not in key and key != "index/v1"]
     assert remaining == []
     assert hitlkit.get_event(kept, store=store).status == "pending"
+
+
+def test_serve_refuses_a_bad_retention_before_it_starts(hitl: Hitl) -> None:
+    result = hitl("serve", "--retention", "a month")
+
+    assert result.code != 0
+    assert "--retention (HITL_RETENTION) must be a positive whole number" in result.error_line()
+    assert result.stdout == ""  # it did not announce an app

@@ -18,6 +18,7 @@ import pytest
 import hitlkit as hitl
 from hitlkit import LocalStore, Store, StoreUnavailableError
 from hitlkit._index import entry_keys, entry_name
+from hitlkit._notify import reminder_key
 from hitlkit._reading import load_event
 from hitlkit._records import event_key, outcome_key, utcnow
 from hitlkit._retention import PruneReport, prune_events
@@ -118,10 +119,18 @@ def test_a_dry_run_deletes_nothing_and_says_what_would_go(store: Store) -> None:
 
 def test_listings_no_longer_show_pruned_events(store: Store) -> None:
     gone = ask(store, "gone", assignees=["ann"])
-    hitl.Client(store=store, user="ann").answer(gone, 1)
     kept = ask(store, "kept", assignees=["ann"])
+    for request_id in (gone, kept):  # audit entries and a reminder's marker for both
+        with pytest.raises(hitl.NotAssignedError):
+            hitl.Client(store=store, user="mallory").answer(request_id, 0)
+        store.put_if_absent(reminder_key(request_id), b"{}")
+    hitl.Client(store=store, user="ann").answer(gone, 1)
+    kept_keys = keys_of(store, kept)
 
     prune(store, 31)
+
+    assert keys_of(store, gone) == []
+    assert keys_of(store, kept) == kept_keys  # the same run's folders hold both
 
     assert listed(store) == {kept}
     assert listed(store, "resolved") == set()
