@@ -51,7 +51,8 @@ def prune_command(
         bool,
         typer.Option(
             "--sweep",
-            help="Also find events whose index entries were lost (lists every record).",
+            help="Also find events whose index entries were lost: lists every record and "
+            "writes the entries they lack (not in a dry run).",
         ),
     ] = False,
     as_json: JsonOption = False,

@@ -148,7 +148,8 @@ async def prune(
 
     `archive` (a store or a folder/bucket URL) gets a copy of each event first;
     `dry_run` only says what would go; `sweep` also finds events whose index entries
-    were lost (it lists every record). `store` is a `Store` or a URL.
+    were lost (it lists every record and writes the entries they lack; not in a dry
+    run). `store` is a `Store` or a URL.
 
     ```python
     report = hitlkit.prune(".hitl", older_than=timedelta(days=30), archive="s3://bak/hitl")
