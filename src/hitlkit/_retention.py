@@ -33,20 +33,22 @@ index/resolved/all/NAME       (deleted last)
 **The order is what makes a crash harmless.** The record goes before the outcome: a
 record without its outcome would look open again (a waiter could be answered twice, a
 form would take a new answer), while an outcome without its record is read by nobody
-(every reader loads the record first). The `all` entries go last, `resolved/all` after
-`pending/all`: they are how a later prune finds what an interrupted one left, so
-whatever remains of a half-pruned event is still named by one a prune looks at (the
-resolved entry, or for an event that expired unanswered, its pending entry, whose name
-says its deadline passed). A later prune that finds an entry with no record deletes
-the rest (outcome, audit, entries), once the entry is older than `LEFTOVER_GRACE`
-(so that a creation in progress, which writes its entries just before its record, is
-never mistaken for one). The assignees' entries go first, since only the record says
-where they are; one left behind by a crash names an event that is gone, which a
-listing skips. Several prunes at once (replicas of the app) are safe: each delete is
-idempotent, and a record or outcome is deleted only if it still holds the bytes read,
-so an event asked again meanwhile (same id, new record) is left alone. A process that
-read a record keeps it in memory a minute at most (`_reading.RECORD_CACHE_SECONDS`),
-and the pruning process forgets it at once.
+(every reader loads the record first; should the same event be asked again before the
+next prune, it finds that outcome, as if it had not been pruned). The `all` entries go
+last, `resolved/all` after `pending/all`: they are how a later prune finds what an
+interrupted one left, so whatever remains of a half-pruned event is still named by one a
+prune looks at (the resolved entry, or for an event that expired unanswered, its pending
+entry, whose name says its deadline passed). A later prune that finds an entry with no
+record deletes the rest (outcome, audit, entries), once the entry is older than
+`LEFTOVER_GRACE` (so that a creation in progress, which writes its entries just before
+its record, is never mistaken for one). The assignees' entries go first, since only the
+record says where they are: none is left once the record is gone. (Entries named after a
+creation that lost its race, which listings skip, go too, the record's assignees telling
+where.) Several prunes at once (replicas of the app) are safe: each delete is
+idempotent, and a record or outcome is deleted only if it still holds the bytes read, so
+an event asked again meanwhile (same id, new record) is left alone. A process that read
+a record keeps it in memory a minute at most (`_reading.RECORD_CACHE_SECONDS`), and the
+pruning process forgets it at once.
 
 **Archive.** With `archive=` (a folder or bucket URL, opened with `open_store`), every
 key of an event is first copied there byte for byte, under the event's index name:
