@@ -298,3 +298,26 @@ def test_the_public_call_takes_a_url_and_refuses_a_non_positive_age(tmp_path: Pa
     assert (report.events, report.dry_run) == ([], True)
     report = asyncio.run(hitl.prune.aio(str(tmp_path / "s"), older_than=timedelta(hours=1)))
     assert (report.events, report.dry_run) == ([], False)
+
+
+def test_entries_of_a_creation_that_lost_its_race_go_and_the_event_stays(store: Store) -> None:
+    request_id = ask(store, "open", assignees=["ann"])  # open for a year
+    record = asyncio.run(load_event(store, request_id))
+    own = entry_name(record)
+    # A creator that lost the race a moment before asked with a deadline a day ahead.
+    a_day = int((utcnow() + timedelta(days=1)).timestamp())
+    lost = f"{int(own[:16]) + 1000:016d}-{a_day:010d}-{request_id}"
+    for key in entry_keys(record, "pending"):
+        store.put_if_absent(key.replace(own, lost), b"")
+    listed(store)
+    before = [key for key in store.list("") if lost not in key]
+
+    assert prune(store, 29).events == []
+    report = prune(store, 31)
+
+    assert [(e.request_id, e.status, e.keys) for e in report.events] == [
+        (request_id, "leftover", 4)  # all, run, ann's, and a resolved one if there were
+    ]
+    assert store.list("") == before
+    assert hitl.get_event(request_id, store=store).status == "pending"
+    assert listed(store, "pending", assignee="ann") == {request_id}
