@@ -30,6 +30,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("HITL_ENDPOINT", raising=False)
     monkeypatch.delenv("HITL_NOTIFY", raising=False)  # nobody gets mail from the tests
     monkeypatch.delenv("HITL_REMIND_BEFORE", raising=False)
+    monkeypatch.delenv("HITL_RETENTION", raising=False)  # no app prunes unless a test asks
+    monkeypatch.delenv("HITL_ARCHIVE", raising=False)
 
 
 def make_store(kind: str, root: Path) -> Store:

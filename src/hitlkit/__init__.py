@@ -41,6 +41,7 @@ from hitlkit._exceptions import (
 )
 from hitlkit._links import answer_url, sign_answer_link
 from hitlkit._records import EventRecord, EventScope, Outcome, OutcomeStatus
+from hitlkit._retention import PrunedEvent, PruneReport, prune
 from hitlkit._store import LocalStore, MemoryStore, Store, open_store
 
 if TYPE_CHECKING:
@@ -76,6 +77,8 @@ __all__ = [
     "ObjectStore",
     "Outcome",
     "OutcomeStatus",
+    "PruneReport",
+    "PrunedEvent",
     "Store",
     "StoreUnavailableError",
     "StreamLimits",
@@ -89,6 +92,7 @@ __all__ = [
     "list_events",
     "new_event",
     "open_store",
+    "prune",
     "sign_answer_link",
 ]
 

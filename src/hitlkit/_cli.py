@@ -1,4 +1,4 @@
-"""The `hitl` command: serve the app, list, show, answer and cancel events, run the demo.
+"""The `hitl` command: serve the app, list, show, answer and cancel events, prune, run the demo.
 
 `ls`, `show`, `answer` and `cancel` go through a `Client`: on the store by
 default, over HTTP when `--endpoint` (or `HITL_CLIENT_ENDPOINT`) names an app.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 # The commands register themselves on `app` as they are imported: the order of `hitl --help`.
-from hitlkit import _cli_events, _cli_tools  # noqa: F401
+from hitlkit import _cli_events, _cli_prune, _cli_tools  # noqa: F401
 from hitlkit._cli_base import app
 
 __all__ = ["app", "main"]

@@ -32,6 +32,7 @@ from hitlkit._config import (
     DEFAULT_ENDPOINT,
     DEFAULT_STORE,
     metrics_tokens_file,
+    parse_duration,
     previous_secrets,
 )
 from hitlkit._demo import new_run_id, run_demo
@@ -126,10 +127,32 @@ def serve(
         int | None,
         typer.Option(
             "--metrics-port",
+            metavar="PORT",
             envvar="HITL_METRICS_PORT",
             min=1,
             max=65535,
             help="Also serve /metrics, /healthz and /readyz on 127.0.0.1:PORT, with no token.",
+            show_default=False,
+        ),
+    ] = None,
+    retention: Annotated[
+        str | None,
+        typer.Option(
+            "--retention",
+            envvar="HITL_RETENTION",
+            metavar="DURATION",
+            help="Prune events resolved longer ago than this (30d, 12h), hourly. "
+            "Default: keep them forever.",
+            show_default=False,
+        ),
+    ] = None,
+    archive: Annotated[
+        str | None,
+        typer.Option(
+            "--archive",
+            envvar="HITL_ARCHIVE",
+            metavar="URL",
+            help="Folder or bucket URL each pruned event is copied to first.",
             show_default=False,
         ),
     ] = None,
@@ -147,6 +170,8 @@ def serve(
             previous_secrets=previous_secrets(),
             metrics_tokens_file=metrics_tokens_file(),
         )
+        if retention and retention.strip().lower() != "forever":
+            parse_duration(retention, what="--retention (HITL_RETENTION)")
         the_store = open_store(store)
         shown_host = f"[{host}]" if ":" in host else host
         typer.echo(
@@ -167,6 +192,8 @@ def serve(
                 allowed_hosts=_split_hosts(allowed_host),
                 forwarded_allow_ips=_split_hosts([forwarded_allow_ips or ""]),
                 metrics_port=metrics_port,
+                retention=retention,
+                archive=archive,
             )
 
 

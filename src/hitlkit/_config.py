@@ -22,6 +22,8 @@
 | `HITL_MAX_CONCURRENCY` | `1000`              | connections at once; beyond it, 503          |
 | `HITL_METRICS_TOKEN_FILE` | none             | scrape tokens (hashes) `/metrics` accepts    |
 | `HITL_METRICS_PORT` | none                   | `hitl serve`: also serve `/metrics` on 127.0.0.1 |
+| `HITL_RETENTION`  | none (keep forever)      | the app prunes events resolved this long ago |
+| `HITL_ARCHIVE`    | none                     | folder or bucket URL pruned events go to first |
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import os
 import re
 import secrets
 import socket
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from hitlkit._exceptions import ConfigurationError
 
@@ -54,8 +56,11 @@ __all__ = [
     "max_record_bytes",
     "metrics_tokens_file",
     "notify_targets",
+    "parse_duration",
     "previous_secrets",
     "remind_before",
+    "retention",
+    "retention_archive",
     "seconds",
     "secret",
     "store_mode",
@@ -250,3 +255,40 @@ def metrics_tokens_file() -> str | None:
     """`HITL_METRICS_TOKEN_FILE`: a tokens file whose tokens may read `/metrics` and nothing
     else (`hitl token create NAME --metrics`)."""
     return os.environ.get("HITL_METRICS_TOKEN_FILE") or None
+
+
+_DURATION = re.compile(r"([0-9]+)\s*([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str, *, what: str = "a duration") -> timedelta:
+    """`30d`, `12h`, `90m`, `2w` (or `45s`) as a positive `timedelta`, else `ValueError`.
+
+    ```python
+    parse_duration("30d")   # timedelta(days=30)
+    ```
+    """
+    match = _DURATION.fullmatch(text.strip().lower())
+    if match is None or int(match[1]) == 0:
+        raise ValueError(
+            f"{what} must be a positive whole number with a unit: Nw (weeks), Nd (days), "
+            f"Nh (hours), Nm (minutes) or Ns (seconds), such as 30d or 12h; got {text!r}"
+        )
+    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+
+
+def retention() -> timedelta | None:
+    """`HITL_RETENTION`: how long the app keeps events after they are resolved (or past
+    their deadline with no outcome), such as `30d`; unset keeps them forever."""
+    text = os.environ.get("HITL_RETENTION", "").strip()
+    if not text:
+        return None
+    try:
+        return parse_duration(text, what="HITL_RETENTION")
+    except ValueError as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
+def retention_archive() -> str | None:
+    """`HITL_ARCHIVE`: a folder or bucket URL prefix where pruned events are copied first."""
+    return os.environ.get("HITL_ARCHIVE", "").strip() or None

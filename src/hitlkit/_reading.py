@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import weakref
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
@@ -35,6 +36,7 @@ __all__ = [
     "EventStatus",
     "Listing",
     "StatusFilter",
+    "forget_event",
     "get_event_state",
     "load_event",
     "load_outcome",
@@ -133,6 +135,8 @@ async def load_event(store: Store, request_id: str) -> EventRecord:
 
     Records are written once and never change, so the last `RECORD_CACHE_SIZE`
     read from each store are kept: the inbox and the pages read them again and again.
+    Each is kept `RECORD_CACHE_SECONDS` at most, since retention may delete it (in
+    another process) and the same id may be asked again with a new record.
     """
     if not is_event_id(request_id):
         raise EventNotFoundError(request_id)
@@ -151,13 +155,15 @@ async def load_event(store: Store, request_id: str) -> EventRecord:
 
 
 RECORD_CACHE_SIZE = 4096
+RECORD_CACHE_SECONDS = 60.0
 
 
 class _RecordCache:
-    """Recently read event records, per store object (a record never changes once written)."""
+    """Recently read event records, per store object (a record never changes once written,
+    but retention may delete it: each is kept `RECORD_CACHE_SECONDS` at most)."""
 
     def __init__(self, owner: Runtime) -> None:
-        self._by_store: weakref.WeakKeyDictionary[Store, dict[str, EventRecord]] = (
+        self._by_store: weakref.WeakKeyDictionary[Store, dict[str, tuple[EventRecord, float]]] = (
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
@@ -165,14 +171,31 @@ class _RecordCache:
     def get(self, store: Store, request_id: str) -> EventRecord | None:
         with self._lock:
             records = self._by_store.get(store)
-            return None if records is None else records.get(request_id)
+            kept = None if records is None else records.get(request_id)
+            if records is None or kept is None:
+                return None
+            if kept[1] < time.monotonic():
+                del records[request_id]
+                return None
+            return kept[0]
+
+    def drop(self, store: Store, request_id: str) -> None:
+        with self._lock:
+            self._by_store.get(store, {}).pop(request_id, None)
 
     def put(self, store: Store, record: EventRecord) -> None:
         with self._lock:
             records = self._by_store.setdefault(store, {})
             if len(records) >= RECORD_CACHE_SIZE:
                 del records[next(iter(records))]  # the oldest
-            records[record.id] = record
+            records.pop(record.id, None)  # read again: now the newest
+            records[record.id] = (record, time.monotonic() + RECORD_CACHE_SECONDS)
+
+
+def forget_event(store: Store, request_id: str) -> None:
+    """Drop the kept record of `request_id`: retention deleted it, and the same id may be
+    asked again later with another record."""
+    runtime().get(_RecordCache).drop(store, request_id)
 
 
 async def load_outcome(store: Store, request_id: str) -> Outcome | None:

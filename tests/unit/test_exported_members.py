@@ -30,6 +30,8 @@ def test_public_names_are_pinned() -> None:
         "ObjectStore",
         "Outcome",
         "OutcomeStatus",
+        "PruneReport",
+        "PrunedEvent",
         "Store",
         "StoreUnavailableError",
         "StreamLimits",
@@ -43,6 +45,7 @@ def test_public_names_are_pinned() -> None:
         "list_events",
         "new_event",
         "open_store",
+        "prune",
         "sign_answer_link",
     ]
     for name in hitlkit.__all__:

@@ -45,6 +45,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._push",
         "hitlkit._notify",
         "hitlkit._waiting",
+        "hitlkit._retention",
     ),
     "app: the web app": ("hitlkit._server",),
     "api: Event (which may start the app), Client": (
@@ -62,6 +63,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._cli_base",
         "hitlkit._cli_help",
         "hitlkit._cli_events",
+        "hitlkit._cli_prune",
         "hitlkit._cli_render",
         "hitlkit._cli_tools",
         "hitlkit.contrib",

@@ -122,6 +122,21 @@ def test_two_local_store_objects_share_one_folder(tmp_path: Path) -> None:
     assert two.get("k/1") == b"from one"
 
 
+def test_a_key_deleted_through_another_object_can_be_written_again(tmp_path: Path) -> None:
+    # The app wrote an outcome; retention, in another process, deleted it; the event is
+    # asked again and answered through the app: the app must not take the key for present.
+    app, prune = LocalStore(tmp_path / "s"), LocalStore(tmp_path / "s")
+    assert app.put_if_absent("outcomes/a/1.json", b"first") is True
+    assert app.put_if_absent("outcomes/a/1.json", b"again") is False
+    prune.delete("outcomes/a/1.json")
+
+    assert app.put_if_absent("outcomes/a/1.json", b"second") is True
+    assert asyncio.run(app.put_if_absent_async("outcomes/a/1.json", b"third")) is False
+    prune.delete("outcomes/a/1.json")
+    assert asyncio.run(app.put_if_absent_async("outcomes/a/1.json", b"fourth")) is True
+    assert prune.get("outcomes/a/1.json") == b"fourth"
+
+
 def watch_while_writing(
     root: Path, prefix: str, keys: set[str], write: Callable[[LocalStore], Awaitable[None]]
 ) -> set[str]:

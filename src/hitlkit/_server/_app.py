@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -16,6 +17,7 @@ from hitlkit._server._context import app_version
 from hitlkit._server._errors import install_error_handlers
 from hitlkit._server._guards import MAX_BODY_BYTES, Guards
 from hitlkit._server._metrics import PENDING_REFRESH_SECONDS, AppMetrics
+from hitlkit._server._pruning import PRUNE_EVERY_SECONDS, Retention, pruning
 from hitlkit._server._streams import StreamGate, StreamLimits
 from hitlkit._server._uvicorn import install_redaction
 from hitlkit._store import Store
@@ -71,6 +73,9 @@ def create_app(
     fast_lane: bool = True,
     metrics_tokens_file: str | Path | None = None,
     pending_refresh_seconds: float = PENDING_REFRESH_SECONDS,
+    retention: timedelta | str | None = None,
+    archive: str | None = None,
+    prune_every: float = PRUNE_EVERY_SECONDS,
 ) -> FastAPI:
     """The hitlkit web app (inbox, forms, JSON API) over `store`.
 
@@ -95,6 +100,11 @@ def create_app(
       `HITL_METRICS_TOKEN_FILE`. With it or `tokens_file`, `/metrics` needs a token.
     - `pending_refresh_seconds`: how long `/metrics` reuses its count of pending events
       before listing the index again.
+    - `retention`: prune events resolved (or past their deadline, unanswered) longer ago
+      than this, a `timedelta` or text such as `"30d"`, in the background, once soon after
+      the start and then every `prune_every` seconds (jittered); default `HITL_RETENTION`,
+      unset keeps them forever, and `"forever"` too. `archive` (default `HITL_ARCHIVE`): a
+      folder or bucket URL each pruned event is copied to first.
 
     `/healthz`, `/readyz` and `/health` need no credential. The store's calls are
     timed for `/metrics` through a wrapper (`TimedStore`) that `app.state.store` holds.
@@ -112,6 +122,7 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         telemetry=_telemetry(),
+        lifespan=pruning(_retention(retention, archive, prune_every)),
     )
     app.state.metrics = metrics = AppMetrics(pending_refresh_seconds=pending_refresh_seconds)
     if store is not None:
@@ -141,6 +152,29 @@ def create_app(
     app.include_router(_login.router)
     app.include_router(_docs.router)
     return app
+
+
+def _retention(
+    retention: timedelta | str | None, archive: str | None, every: float
+) -> Retention | None:
+    """What the app prunes, from its arguments or else the environment."""
+    if retention is None:
+        older_than = _config.retention()
+    elif isinstance(retention, str):
+        older_than = (
+            None
+            if retention.strip().lower() == "forever"
+            else _config.parse_duration(retention, what="retention")
+        )
+    else:
+        if retention <= timedelta(0):
+            raise ValueError(f"retention must be a positive duration, got {retention}")
+        older_than = retention
+    if older_than is None:
+        return None
+    if not every > 0:
+        raise ValueError(f"prune_every must be a positive number of seconds, got {every!r}")
+    return Retention(older_than, archive or _config.retention_archive(), every)
 
 
 def _telemetry() -> TelemetryConfig:

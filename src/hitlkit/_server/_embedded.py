@@ -120,6 +120,8 @@ def serve(
     allowed_hosts: list[str] | None = None,
     forwarded_allow_ips: Sequence[str] | None = None,
     metrics_port: int | None = None,
+    retention: str | None = None,
+    archive: str | None = None,
 ) -> None:
     """Serve the app over `store` on `host:port` until interrupted (`hitl serve`).
 
@@ -143,6 +145,8 @@ def serve(
         tokens_file=tokens_file,
         secret=secret,
         allowed_hosts=allowed_hosts or _default_hosts(host),
+        retention=retention,
+        archive=archive,
     )
     if metrics_port == port:
         raise ConfigurationError(
@@ -302,6 +306,7 @@ def _embedded_app(store: Store, host: str) -> FastAPI:
         tokens_file=_config.tokens_file(),
         secret=_config.secret(),
         allowed_hosts=_default_hosts(host),
+        retention="forever",  # a workflow's app serves while it waits; it deletes nothing
     )
 
 
@@ -332,7 +337,7 @@ def uvicorn_server(
         log_level="warning" if embedded else "info",
         log_config=None if embedded else log_config(),
         http=HttpProtocol,
-        lifespan="off",
+        lifespan="on",  # the app's background prune (`_pruning`)
         ws="none",
         server_header=False,
         timeout_graceful_shutdown=1,

@@ -102,8 +102,9 @@ class LocalStore(Store):
         self._names = itertools.count(int.from_bytes(os.urandom(4), "big") << 32)
         self._flusher = Flusher(self._base)
         self._kept = KeptFolders(self._folder_of, self._modes.file)
-        # Keys known to exist are refused without a look at the disk (an app answers the
-        # repeats of an answer it recorded from memory); only `delete` removes one.
+        # Keys known to exist are refused without writing a file (an app answers the
+        # repeats of an answer it recorded from memory), after one look that it is still
+        # there: retention, in another process, may have deleted it.
         self._present = RecentKeys(4096)
         self._warned = RecentKeys(1024)
 
@@ -120,7 +121,7 @@ class LocalStore(Store):
                 if placed:
                     os.fsync(folder.fd)
             return self._placed(key, placed)
-        if key in self._present:
+        if self._known(key):
             return False
         fd, tmp = self._stage(data)
         try:
@@ -230,7 +231,7 @@ class LocalStore(Store):
                 if placed:
                     await self._flusher.flush(folder.fd)
             return self._placed(key, placed)
-        if key in self._present:  # spares writing and flushing a file for nothing
+        if self._known(key):  # spares writing and flushing a file for nothing
             return False
         fd, tmp = self._stage(data)
         try:
@@ -312,6 +313,15 @@ class LocalStore(Store):
                 f"at most {self.max_record_bytes} bytes (HITL_MAX_RECORD_BYTES)"
             )
         return segments
+
+    def _known(self, key: str) -> bool:
+        """Whether `key` was written or seen through this object and is still there."""
+        if key not in self._present:
+            return False
+        if os.path.lexists(f"{self._base}/{key}"):
+            return True
+        self._present.discard(key)
+        return False
 
     def _placed(self, key: str, placed: bool) -> bool:
         self._present.add(key)
