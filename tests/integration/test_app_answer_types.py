@@ -211,6 +211,7 @@ def test_the_form_shows_constraints_defaults_initial_values_and_help(
     assert 'maxlength="10"' in page
     assert 'pattern="v[0-9]+"' in page
     assert "Between 1 and 10." in page
+    assert "Deploy: version (text), env (prod or staging), replicas (integer, optional)" in page
     assert re.search(r'id="f-value-replicas"[^>]*value="3"[^>]*min="1" max="10"', page)
     assert re.search(r'value="staging" checked', page)
     assert '<fieldset class="field fieldset" id="f-value-limits"' in page

@@ -240,7 +240,9 @@ def invalid(shape: Shape, got: object, errors: list[FieldError]) -> InvalidValue
             f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" if len(e["loc"]) > 1 else e["msg"]
             for e in errors[:5]
         )
-        message = f"expected {expected}: {listed}"
+        # Field by field, a model is named, not told again field by field.
+        named = shape.title if shape.structure == "object" and shape.title else expected
+        message = f"expected {named}: {listed}"
     return InvalidValueError(message, expected=expected, got=got, errors=errors)
 
 

@@ -187,6 +187,8 @@ class Kind:
     hint: str | None = None
     shown: Callable[[Any], str] = str
     """A stored value as an input shows it."""
+    noun: str = ""
+    """The kind in a word or two, for a model's field: "integer", "yes/no"."""
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -203,6 +205,7 @@ KINDS: tuple[Kind, ...] = (
         _read_integer,
         _integer,
         input="integer",
+        noun="integer",
     ),
     Kind(
         "number",
@@ -215,8 +218,9 @@ KINDS: tuple[Kind, ...] = (
         input="number",
         attrs={"step": "any"},
         shown=repr,
+        noun="number",
     ),
-    Kind("string", "str", "text", {"type": "string"}, str, _text, _text),
+    Kind("string", "str", "text", {"type": "string"}, str, _text, _text, noun="text"),
     Kind(
         "boolean",
         "bool",
@@ -227,6 +231,7 @@ KINDS: tuple[Kind, ...] = (
         _boolean,
         input="checkbox",
         shown=lambda v: "true" if v else "false",
+        noun="yes/no",
     ),
     Kind(
         "date",
@@ -237,6 +242,7 @@ KINDS: tuple[Kind, ...] = (
         _read_date,
         _of_text(_read_date),
         input="date",
+        noun="date",
     ),
     Kind(
         "datetime",
@@ -249,6 +255,7 @@ KINDS: tuple[Kind, ...] = (
         input="datetime-local",
         hint="Read as UTC.",
         shown=_datetime_text,
+        noun="date and time",
     ),
     Kind(
         "time",
@@ -260,6 +267,7 @@ KINDS: tuple[Kind, ...] = (
         _of_text(_read_time),
         input="time",
         attrs={"step": "1"},
+        noun="time",
     ),
     Kind(
         "decimal",
@@ -270,6 +278,7 @@ KINDS: tuple[Kind, ...] = (
         _read_decimal,
         _decimal,
         attrs={"inputmode": "decimal"},
+        noun="decimal number",
     ),
 )
 _BY_KEY = {kind.key: kind for kind in KINDS}
