@@ -17,9 +17,15 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from re import _constants as ops  # Python's own regex parser: the one `re.search` uses
-from re import _parser as parser
 from typing import Any
+
+# Python's own regex parser: the one `re.search` uses, so the same reading.
+if sys.version_info >= (3, 11):
+    from re import _constants as ops
+    from re import _parser as parser
+else:  # pragma: no cover - Python 3.10
+    import sre_constants as ops
+    import sre_parse as parser
 
 __all__ = ["browser_pattern"]
 
@@ -52,7 +58,7 @@ def _translate(pattern: str) -> str | None:
         parsed = parser.parse(pattern)
         if parsed.state.flags & ~ops.SRE_FLAG_UNICODE:
             return None  # (?i), (?x), (?s), ...: flags the attribute cannot carry
-        nodes = list(parsed)
+        nodes: list[tuple[Any, Any]] = list(parsed.data)
         head, tail = "[\\s\\S]*", "[\\s\\S]*"  # re.search finds the pattern anywhere
         if nodes and nodes[0] in ((ops.AT, ops.AT_BEGINNING), (ops.AT, ops.AT_BEGINNING_STRING)):
             head, nodes = "", nodes[1:]
