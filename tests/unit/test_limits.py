@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import annotated_types as at
 import pytest
-from pydantic import BaseModel, Field, conint, constr
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, conint, constr
 
-from hitlkit._values import FormField, adapter_for
+from hitlkit import InvalidValueError
+from hitlkit._values import FormField, Named, adapter_for, adapter_of
 from hitlkit._values._regex import browser_pattern
 
 
@@ -167,3 +169,59 @@ def test_a_field_with_an_untranslatable_pattern_is_checked_by_the_app_only() -> 
     assert field.attrs == {"maxlength": "8"}
     with pytest.raises(ValueError, match="must match the pattern"):
         adapter_for(Form).validate_json({"code": "12"})
+
+
+class Price(BaseModel):
+    amount: Decimal = Field(ge=0, max_digits=5, decimal_places=2)
+    rate: Decimal | None = Field(
+        default=None, gt=Decimal("0.1"), le=Decimal("1.23456789012345678901"), multiple_of=0.05
+    )
+
+
+def test_decimal_constraints_are_recorded_told_and_checked() -> None:
+    adapter = adapter_for(Price)
+    amount = adapter.json_schema["properties"]["amount"]
+    assert amount == {
+        "type": "string",
+        "format": "decimal",
+        "minimum": 0,
+        "maxDigits": 5,
+        "decimalPlaces": 2,
+        "title": "Amount",
+    }
+    fields = {f.name: f for f in adapter.form().walk()}
+    assert fields["value.amount"].hint == (
+        "At least 0, at most 5 digits, at most 2 digits after the point."
+    )
+    # A bound no float holds is kept as text, digit for digit.
+    assert fields["value.rate"].hint == (
+        "More than 0.1 and at most 1.23456789012345678901, a multiple of 0.05."
+    )
+    with pytest.raises(ValueError, match="amount: must have at most 2 digits after the point"):
+        adapter.validate_json({"amount": "1.234"})
+    with pytest.raises(ValueError, match=r"rate: must be at most 1\.23456789012345678901"):
+        adapter.validate_json({"amount": "1", "rate": "1.25"})
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0", "1.5", "1.50", "999.99", "1000", "1.234", "-0.01", "1e2", "1E3", "0.10", "12.3000"],
+)
+def test_the_app_refuses_a_decimal_exactly_when_the_type_would(text: str) -> None:
+    """The app knows the record alone; the waiting program loads the answer with its own
+    type. Both must agree, or an answer accepted by the app fails when loaded."""
+    recorded = adapter_of(Named("Price", adapter_for(Price).json_schema, "schema"))
+    python = TypeAdapter(Price)
+    try:
+        python.validate_python({"amount": text})
+        expected = "ok"
+    except ValidationError:
+        expected = "refused"
+    try:
+        stored = recorded.validate_json({"amount": text})
+        got = "ok"
+    except InvalidValueError:
+        got = "refused"
+    assert got == expected
+    if got == "ok":
+        assert adapter_for(Price).load(stored) == python.validate_python({"amount": text})

@@ -27,6 +27,8 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from hitlkit._values._decimals import decimal_node
+
 __all__ = ["KINDS", "Kind", "Schemas", "kind_for", "kind_named"]
 
 _INT = re.compile(r"[+-]?[0-9]+")
@@ -298,8 +300,9 @@ def kind_named(name: str) -> Kind:
 class Schemas(GenerateJsonSchema):
     """pydantic's JSON Schema, with each kind's node where pydantic describes it otherwise.
 
-    pydantic describes `Decimal` as a number or a string; hitlkit stores it as text.
+    pydantic describes `Decimal` as a number or a string; hitlkit stores it as text, and
+    records its constraints too (see `_decimals`).
     """
 
     def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
-        return dict(kind_named("decimal").schema)
+        return {**kind_named("decimal").schema, **decimal_node(schema)}

@@ -16,6 +16,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from hitlkit._values._decimals import decimal_text
 from hitlkit._values._regex import browser_pattern
 from hitlkit._values._shape import Shape
 
@@ -55,11 +56,13 @@ def constraint_hint(shape: Shape) -> str | None:
         multiple = _number(schema.get("multipleOf"))
         if multiple is not None:
             phrases.append(f"a multiple of {_shown(multiple)}")
-    elif shape.kind is not None and shape.kind.name in ("number", "decimal"):
+    elif shape.kind is not None and shape.kind.name == "number":
         phrases = _range(*(_number(schema.get(k)) for k in _BOUNDS))
         multiple = _number(schema.get("multipleOf"))
         if multiple is not None:
             phrases.append(f"a multiple of {_shown(multiple)}")
+    elif shape.kind is not None and shape.kind.name == "decimal":
+        phrases = _decimal_phrases(schema)
     elif shape.kind is not None and shape.kind.name == "string":
         phrases = _amount(schema, "minLength", "maxLength", "", " characters")
     if not phrases:
@@ -124,18 +127,20 @@ def _number_attrs(schema: dict[str, Any]) -> dict[str, str]:
     return attrs
 
 
-def _shown(value: int | float) -> str:
+def _shown(value: int | float | str) -> str:
     """A number as a person writes it: 1 (not 1.0), 0.5, 1e+300."""
+    if isinstance(value, str):
+        return value
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return repr(value)
 
 
 def _range(
-    low: int | float | None,
-    high: int | float | None,
-    above: int | float | None = None,
-    below: int | float | None = None,
+    low: int | float | str | None,
+    high: int | float | str | None,
+    above: int | float | str | None = None,
+    below: int | float | str | None = None,
 ) -> list[str]:
     """Bounds in words; `low`/`high` inclusive, `above`/`below` exclusive."""
     if low is not None and high is not None:
@@ -147,6 +152,21 @@ def _range(
     if below is not None:
         words.append(f"less than {_shown(below)}")
     return [" and ".join(words)] if words else []
+
+
+def _decimal_phrases(schema: dict[str, Any]) -> list[str]:
+    """A Decimal's bounds (recorded as numbers or text) and digits, in words."""
+    phrases = _range(*(decimal_text(schema.get(k)) for k in _BOUNDS))
+    multiple = decimal_text(schema.get("multipleOf"))
+    if multiple is not None:
+        phrases.append(f"a multiple of {multiple}")
+    digits, places = _count(schema, "maxDigits"), _count(schema, "decimalPlaces")
+    if digits is not None:
+        phrases.append(f"at most {digits} digits")
+    if places is not None:
+        after = "digit" if places == 1 else "digits"
+        phrases.append(f"at most {places} {after} after the point")
+    return phrases
 
 
 def _amount(schema: dict[str, Any], least: str, most: str, before: str, after: str) -> list[str]:
