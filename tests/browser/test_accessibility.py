@@ -288,3 +288,33 @@ def test_the_check_finds_what_it_looks_for(site: Site) -> None:
     found = " ".join(accessibility_violations(site.page))
     assert "label (critical)" in found
     assert "color-contrast (serious)" in found
+
+
+def contrast(one: str, other: str) -> float:
+    """WCAG's contrast ratio of two `rgb(r, g, b)` colours."""
+
+    def luminance(color: str) -> float:
+        channels = [int(c) / 255 for c in color[color.index("(") + 1 : -1].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(one), luminance(other)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_form_fields_stand_out_from_the_page(site: Site, scheme: Literal["light", "dark"]) -> None:
+    """A field's border has 3:1 contrast with what surrounds it (WCAG 1.4.11), which axe
+    does not check."""
+    site.page.emulate_media(color_scheme=scheme, reduced_motion="reduce")
+    site.form_of(Deploy)
+    card = site.page.locator("article.card").evaluate("e => getComputedStyle(e).backgroundColor")
+    page = site.page.locator("body").evaluate("e => getComputedStyle(e).backgroundColor")
+    borders: list[str] = site.page.evaluate(
+        "() => [...document.querySelectorAll('input[type=text], input[type=number], select')]"
+        ".map(e => getComputedStyle(e).borderTopColor)"
+    )
+    assert len(borders) >= 3
+    for border in borders:
+        assert contrast(border, card) >= 3, (border, card)
+        assert contrast(border, page) >= 3, (border, page)
