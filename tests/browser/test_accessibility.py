@@ -2,8 +2,9 @@
 violation (missing labels, low contrast, broken ARIA, ...). And what axe cannot see:
 the keyboard reaches and works every control, and focus is visible.
 
-Each page is one entry of `PAGES`: a name and how to get there (ask something, answer
-it, post a bad form, ...). A new page or state is one more entry.
+Each page is one entry of `PAGES` (the open app), `SIGNED_PAGES` (an app with tokens, before
+signing in) or `SIGNED_IN_PAGES` (signed in): a name and how to get there (ask something,
+answer it, post a bad form, ...). A new page or state is one more entry.
 """
 
 from __future__ import annotations
@@ -208,6 +209,15 @@ SIGNED_PAGES: list[tuple[str, Callable[[Site], None]]] = [
 ]
 """Pages of an app that needs a token, before signing in."""
 
+SIGNED_IN_PAGES: list[tuple[str, Callable[[Site], None]]] = [
+    ("inbox", inbox_full),
+    ("event: yes/no", event_page(bool)),
+    ("event: a model", event_page(Deploy)),
+    ("event: assigned to someone else", event_page(bool, assignees=["ana"])),
+    ("event: answered", answered),
+]
+"""Pages of an app that needs a token, signed in (as "bo")."""
+
 
 def sign_in(site: Site, token: str) -> None:
     site.open("/login")
@@ -251,6 +261,13 @@ def signed_site(browser: Browser, secured_app: tuple[Served, str]) -> Iterator[S
     yield from site_on(browser, secured_app[0])
 
 
+@pytest.fixture
+def signed_in_site(signed_site: Site, secured_app: tuple[Served, str]) -> Site:
+    sign_in(signed_site, secured_app[1])
+    expect(signed_site.page.get_by_role("button", name="Sign out")).to_be_visible()
+    return signed_site
+
+
 @pytest.mark.parametrize(("name", "go"), PAGES, ids=[name for name, _ in PAGES])
 def test_every_page_is_accessible(site: Site, name: str, go: Callable[[Site], None]) -> None:
     go(site)
@@ -263,6 +280,14 @@ def test_every_sign_in_page_is_accessible(
 ) -> None:
     go(signed_site)
     assert_accessible(signed_site.page)
+
+
+@pytest.mark.parametrize(("name", "go"), SIGNED_IN_PAGES, ids=[name for name, _ in SIGNED_IN_PAGES])
+def test_every_signed_in_page_is_accessible(
+    signed_in_site: Site, name: str, go: Callable[[Site], None]
+) -> None:
+    go(signed_in_site)
+    assert_accessible(signed_in_site.page)
 
 
 def test_the_inbox_is_accessible_signed_in_and_empty(browser: Browser, tmp_path: Path) -> None:
