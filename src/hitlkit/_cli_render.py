@@ -27,7 +27,9 @@ from rich.text import Text
 
 from hitlkit._audit import AuditEntry
 from hitlkit._client import EventInfo
+from hitlkit._exceptions import UnsupportedTypeError
 from hitlkit._records import Outcome
+from hitlkit._values import adapter_of
 
 __all__ = [
     "answer_line",
@@ -215,6 +217,7 @@ def event_details(event: EventInfo, now: datetime, audit: Sequence[AuditEntry] =
         ("run", _text(event.run_id)),
         ("scope", _text(event.scope)),
         ("type", _text(event.data_type)),
+        ("expects", _text(_expects(event))),
         ("prompt", Text(printable(event.prompt, multiline=True))),
         ("created", format_time(event.created_at, now)),
         ("deadline", format_time(event.deadline, now)),
@@ -231,6 +234,14 @@ def event_details(event: EventInfo, now: datetime, audit: Sequence[AuditEntry] =
     for key, value in rows:
         grid.add_row(key, value)
     return grid
+
+
+def _expects(event: EventInfo) -> str:
+    """The answer type in words: "an integer", "Review: approved (yes/no), ..."."""
+    try:
+        return adapter_of(event).expected
+    except UnsupportedTypeError:
+        return event.data_type
 
 
 def audit_rows(audit: Sequence[AuditEntry]) -> list[tuple[str, str | Text]]:

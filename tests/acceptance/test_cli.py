@@ -122,6 +122,7 @@ def test_show_prints_every_field(hitl: Hitl, hitl_env: HitlEnv) -> None:
     assert fields["name"] == "add_to_x"
     assert fields["run"] == "r1"
     assert fields["type"] == "int"
+    assert fields["expects"] == "an integer"
     assert fields["status"] == "pending"
     assert fields["prompt"] == "What should I add to x?"
     assert fields["timeout"] == "1h"

@@ -57,6 +57,7 @@ def test_a_model_is_asked_field_by_field_and_errors_are_asked_again(hitl_env: Hi
     assert "1) prod" in done.stderr
     assert "2) staging" in done.stderr
     assert "CPU cores per replica" in done.stderr
+    assert "Cpu (Between 1 and 8.) [2]: " in done.stderr  # the constraint as a hint
     assert "! Version: must match the pattern" in done.stderr
     assert done.stdout.startswith("Recorded ")
     assert event.wait() == Deploy(

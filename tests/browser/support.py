@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT = 30.0
@@ -132,3 +133,33 @@ def run_python(store: Path, script: str, *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"script failed ({done.returncode}):\n{done.stderr}")
     return done.stdout
+
+
+BLOCKING_IMPACTS = ("serious", "critical")
+"""Violations that fail a page: axe's two worst impacts."""
+
+
+def accessibility_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on `page` as it is now, one line each.
+
+    axe runs inside the page from the copy bundled with axe-playwright-python: no network.
+    """
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(" ".join(n["target"]) for n in v["nodes"][:5])
+        for v in results.response["violations"]
+        if v["impact"] in BLOCKING_IMPACTS
+    ]
+
+
+def assert_accessible(page: Page) -> None:
+    """Fail, naming each rule and element, if axe finds a serious or critical violation,
+    in the light colours or the dark ones (`prefers-color-scheme`)."""
+    found = []
+    for scheme in ("light", "dark"):
+        # Without motion, the colours change at once: axe sees no transition half done.
+        page.emulate_media(color_scheme=scheme, reduced_motion="reduce")
+        found += [f"{scheme}: {violation}" for violation in accessibility_violations(page)]
+    page.emulate_media(color_scheme=None, reduced_motion=None)
+    assert not found, f"{page.url}:\n" + "\n".join(found)

@@ -209,7 +209,9 @@ def test_the_form_shows_constraints_defaults_initial_values_and_help(
     assert "a tag like v2" in page
     assert "CPU cores per replica" in page
     assert 'maxlength="10"' in page
-    assert 'pattern="^v[0-9]+$"' in page
+    assert 'pattern="v[0-9]+"' in page
+    assert "Between 1 and 10." in page
+    assert "Deploy: version (text), env (prod or staging), replicas (integer, optional)" in page
     assert re.search(r'id="f-value-replicas"[^>]*value="3"[^>]*min="1" max="10"', page)
     assert re.search(r'value="staging" checked', page)
     assert '<fieldset class="field fieldset" id="f-value-limits"' in page
@@ -308,3 +310,18 @@ def test_a_time_and_a_decimal_are_asked_in_their_inputs_and_read_back(
     assert at.wait() == time(9, 5)
     assert str(price.wait()) == "12.50"
     assert client.get(f"/api/events/{price.request_id}").json()["data_type"] == "Decimal"
+
+
+class Tagged(BaseModel):
+    tag: Literal["<b>bold</b>", "plain"]
+
+
+def test_a_models_type_line_is_escaped_on_the_page_and_in_the_inbox(
+    client: httpx.Client, app_store: LocalStore
+) -> None:
+    event = ask(app_store, Tagged)
+    told = "Tagged: tag (&lt;b&gt;bold&lt;/b&gt; or plain)"
+    assert told in client.get(f"/form/{event.request_id}").text
+    inbox = client.get("/").text
+    assert told in inbox
+    assert "<b>bold</b>" not in inbox

@@ -244,7 +244,4 @@ def test_inbox_shows_markdown_prompts_as_plain_text(
     page = client.get("/")
     excerpt = page.text.split('<p class="excerpt">', 1)[1].split("</p>", 1)[0]
 
-    assert excerpt.startswith("Deploy now? stage traffic canary 5%")
-    assert "|" not in excerpt
-    assert "**" not in excerpt
-    assert "<b>" not in excerpt
+    assert excerpt == "Deploy now?"  # the first paragraph: the details stay on the page

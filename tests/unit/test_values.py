@@ -287,3 +287,36 @@ def test_each_missing_field_is_named_once() -> None:
         adapter_for(Three).validate_json({"a": 1})
     assert [e["loc"] for e in refused.value.errors] == [["value", "b"], ["value", "c"]]
     assert "b: this field is required; c: this field is required" in str(refused.value)
+
+
+class Review(BaseModel):
+    approved: bool
+    comment: str | None = None
+
+
+class Many(BaseModel):
+    a: int
+    b: float
+    c: Decimal
+    d: time
+    e: Literal["x", "y", "z", "v", "w"]
+    f: set[Literal["p", "q"]] = set()
+    g: Review
+    h: bool = False
+
+
+def test_a_model_is_told_by_its_fields() -> None:
+    assert adapter_for(Review).expected == "Review: approved (yes/no), comment (text, optional)"
+    assert adapter_for(Optional[Review]).expected.endswith("comment (text, optional), or nothing")  # noqa: UP045
+    assert adapter_for(Many).expected == (
+        "Many: a (integer), b (number), c (decimal number), d (time), "
+        "e (one of x, y, z, v, …), f (any of p, q, optional), and 2 more"
+    )
+    with pytest.raises(InvalidValueError) as info:
+        adapter_for(Review).validate_json(5)
+    assert str(info.value) == (
+        "expected Review: approved (yes/no), comment (text, optional), got 5"
+    )
+    with pytest.raises(InvalidValueError) as info:
+        adapter_for(Review).validate_json({"comment": "x"})
+    assert str(info.value) == "expected Review: approved: this field is required"

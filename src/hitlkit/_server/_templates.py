@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import json
-import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from importlib import resources
@@ -16,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from hitlkit._exceptions import UnsupportedTypeError
-from hitlkit._markdown import render_prompt
+from hitlkit._markdown import prompt_summary, render_prompt
 from hitlkit._reading import EventState
 from hitlkit._records import EventRecord, utcnow
 from hitlkit._server._auth import Caller, auth_settings
@@ -121,11 +119,11 @@ def excerpt(text: str, length: int = 160) -> str:
 
 
 def prompt_excerpt(record: EventRecord, length: int = 160) -> str:
-    """The start of an event's prompt as plain text, on one line (markdown rendered first)."""
+    """The start of an event's prompt as plain text, on one line; of a Markdown prompt,
+    the first paragraph, without markup (`prompt_summary`)."""
     text = record.prompt
     if record.prompt_type == "markdown":
-        rendered = _BLOCK_END.sub(" ", render_prompt(text, "markdown"))
-        text = html.unescape(_TAG.sub("", rendered))
+        text = prompt_summary(text)
     return excerpt(text, length)
 
 
@@ -134,9 +132,6 @@ def signature(states: Iterable[EventState]) -> str:
     text = ",".join(f"{state.record.id}:{state.status}" for state in states)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-
-_BLOCK_END = re.compile(r"</(?:p|td|th|tr|li|h[1-6]|pre|blockquote)>|<br\s*/?>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
 
 _env = Environment(
     loader=PackageLoader("hitlkit._server", "templates"),

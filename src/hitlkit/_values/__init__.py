@@ -10,6 +10,9 @@ give the JSON that is stored, and `load` gives it back as the Python type.
 - `_shape`: what a JSON Schema asks for, node by node;
 - `_check`: reading text and checking JSON, with errors field by field;
 - `_forms`: the form's fields, for the page and the CLI;
+- `_limits`: a field's constraints as a hint and as the browser's checks, with `_regex`
+  (a pattern in JavaScript, where it means the same) and `_decimals` (a Decimal's
+  constraints, recorded and checked as pydantic does);
 - `_posted`: reading posted form fields;
 - `_adapter`: the adapters, built once per type.
 """

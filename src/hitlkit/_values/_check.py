@@ -20,6 +20,7 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.protocols import Validator
 
 from hitlkit._exceptions import FieldError, InvalidValueError
+from hitlkit._values._decimals import decimal_errors
 from hitlkit._values._shape import Shape, option_text
 
 __all__ = [
@@ -185,10 +186,13 @@ def _walk(shape: Shape, value: Any, loc: list[str | int], errors: list[FieldErro
         return value
     assert shape.kind is not None
     try:
-        return shape.kind.check(value)
+        checked = shape.kind.check(value)
     except ValueError as exc:
         errors.append({"loc": loc, "msg": _expected(shape, value, exc)})
         return value
+    if shape.kind.name == "decimal":  # constraints JSON Schema cannot check on text
+        errors += [{"loc": loc, "msg": m} for m in decimal_errors(shape.schema, checked)]
+    return checked
 
 
 def _is_option(shape: Shape, value: Any) -> bool:
@@ -240,7 +244,9 @@ def invalid(shape: Shape, got: object, errors: list[FieldError]) -> InvalidValue
             f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" if len(e["loc"]) > 1 else e["msg"]
             for e in errors[:5]
         )
-        message = f"expected {expected}: {listed}"
+        # Field by field, a model is named, not told again field by field.
+        named = shape.title if shape.structure == "object" and shape.title else expected
+        message = f"expected {named}: {listed}"
     return InvalidValueError(message, expected=expected, got=got, errors=errors)
 
 

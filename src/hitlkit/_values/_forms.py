@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hitlkit._exceptions import FieldError
+from hitlkit._values._limits import constraint_attrs, constraint_hint
 from hitlkit._values._posted import CHECKED
 from hitlkit._values._shape import Shape, option_text
 
@@ -53,7 +54,8 @@ class FormField:
     checked: bool = False
     options: list[Option] = field(default_factory=list)
     attrs: dict[str, str] = field(default_factory=dict)
-    """HTML constraint attributes: min, max, step, minlength, maxlength, pattern."""
+    """HTML attributes: the kind's (step, inputmode) and the constraints a browser checks
+    as the app does (min, max, step, minlength, maxlength, pattern; see `_limits`)."""
     children: list[FormField] = field(default_factory=list)
     error: str | None = None
     hint: str | None = None
@@ -113,7 +115,7 @@ def _field(
         return form
     texts = list(posted.get(name, ())) if posted is not None else _texts(shape, data)
     form.kind = _kind(shape, name)
-    form.attrs = _attrs(shape)
+    form.attrs = _attrs(shape, form.kind)
     if shape.structure in ("choice", "multi"):
         form.options = [
             Option(option_text(o), option_text(o), option_text(o) in texts) for o in shape.options
@@ -131,7 +133,8 @@ def _field(
         ]
     else:
         form.value = texts[0] if texts else ""
-    form.hint = shape.kind.hint if shape.kind is not None else None
+    hints = [constraint_hint(shape), shape.kind.hint if shape.kind is not None else None]
+    form.hint = " ".join(h for h in hints if h) or None
     return form
 
 
@@ -164,18 +167,9 @@ def _texts(shape: Shape, data: Any) -> list[str]:
     return [option_text(data)] if isinstance(data, (str, int)) else []
 
 
-def _attrs(shape: Shape) -> dict[str, str]:
-    names = {
-        "minimum": "min",
-        "maximum": "max",
-        "minLength": "minlength",
-        "maxLength": "maxlength",
-        "pattern": "pattern",
-        "multipleOf": "step",
-    }
-    attrs = {html: str(shape.schema[key]) for key, html in names.items() if key in shape.schema}
+def _attrs(shape: Shape, kind: str) -> dict[str, str]:
     kind_attrs = shape.kind.attrs if shape.kind is not None else {}
-    return {**kind_attrs, **attrs}
+    return {**kind_attrs, **constraint_attrs(shape, kind)}
 
 
 def error_names(errors: Sequence[FieldError]) -> dict[str, str]:

@@ -27,6 +27,8 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
+from hitlkit._values._decimals import decimal_node
+
 __all__ = ["KINDS", "Kind", "Schemas", "kind_for", "kind_named"]
 
 _INT = re.compile(r"[+-]?[0-9]+")
@@ -187,6 +189,8 @@ class Kind:
     hint: str | None = None
     shown: Callable[[Any], str] = str
     """A stored value as an input shows it."""
+    noun: str = ""
+    """The kind in a word or two, for a model's field: "integer", "yes/no"."""
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -203,6 +207,7 @@ KINDS: tuple[Kind, ...] = (
         _read_integer,
         _integer,
         input="integer",
+        noun="integer",
     ),
     Kind(
         "number",
@@ -215,8 +220,9 @@ KINDS: tuple[Kind, ...] = (
         input="number",
         attrs={"step": "any"},
         shown=repr,
+        noun="number",
     ),
-    Kind("string", "str", "text", {"type": "string"}, str, _text, _text),
+    Kind("string", "str", "text", {"type": "string"}, str, _text, _text, noun="text"),
     Kind(
         "boolean",
         "bool",
@@ -227,6 +233,7 @@ KINDS: tuple[Kind, ...] = (
         _boolean,
         input="checkbox",
         shown=lambda v: "true" if v else "false",
+        noun="yes/no",
     ),
     Kind(
         "date",
@@ -237,6 +244,7 @@ KINDS: tuple[Kind, ...] = (
         _read_date,
         _of_text(_read_date),
         input="date",
+        noun="date",
     ),
     Kind(
         "datetime",
@@ -249,6 +257,7 @@ KINDS: tuple[Kind, ...] = (
         input="datetime-local",
         hint="Read as UTC.",
         shown=_datetime_text,
+        noun="date and time",
     ),
     Kind(
         "time",
@@ -260,6 +269,7 @@ KINDS: tuple[Kind, ...] = (
         _of_text(_read_time),
         input="time",
         attrs={"step": "1"},
+        noun="time",
     ),
     Kind(
         "decimal",
@@ -270,6 +280,7 @@ KINDS: tuple[Kind, ...] = (
         _read_decimal,
         _decimal,
         attrs={"inputmode": "decimal"},
+        noun="decimal number",
     ),
 )
 _BY_KEY = {kind.key: kind for kind in KINDS}
@@ -289,8 +300,9 @@ def kind_named(name: str) -> Kind:
 class Schemas(GenerateJsonSchema):
     """pydantic's JSON Schema, with each kind's node where pydantic describes it otherwise.
 
-    pydantic describes `Decimal` as a number or a string; hitlkit stores it as text.
+    pydantic describes `Decimal` as a number or a string; hitlkit stores it as text, and
+    records its constraints too (see `_decimals`).
     """
 
     def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
-        return dict(kind_named("decimal").schema)
+        return {**kind_named("decimal").schema, **decimal_node(schema)}

@@ -38,6 +38,9 @@ SUPPORTED = _supported()
 """What hitlkit can ask for, in words: the scalar kinds (the first four asked in one line)."""
 
 MAX_DEPTH = 8
+MAX_FIELDS_TOLD = 6
+"""A model told in words names this many fields, then says how many more it has."""
+MAX_OPTIONS_TOLD = 4
 
 Structure = Literal["scalar", "choice", "multi", "object"]
 
@@ -84,13 +87,36 @@ class Shape:
         return self.kind is not None and self.kind.name == "string"
 
     def words(self) -> str:
-        """The answer in words, without "or nothing": "an integer", "one of "a", "b"", ..."""
+        """The answer in words, without "or nothing": "an integer", "one of "a", "b"", ...
+
+        A model is told by its fields: "Review: approved (yes/no), comment (text, optional)".
+        """
         if self.kind is not None:
             return self.kind.words
         if self.structure == "object":
-            return f"{self.title or 'an object'} (a JSON object)"
+            told = [
+                f"{name} ({sub.noun()}{'' if required and not sub.nullable else ', optional'})"
+                for name, sub, required in self.fields[:MAX_FIELDS_TOLD]
+            ]
+            more = len(self.fields) - MAX_FIELDS_TOLD
+            if more > 0:
+                told.append(f"and {more} more")
+            return f"{self.title or 'An object'}: {', '.join(told)}"
         listed = ", ".join(json.dumps(o) for o in self.options)
         return f"one of {listed}" if self.structure == "choice" else f"any of {listed}"
+
+    def noun(self) -> str:
+        """The answer in a few words, for a model's field: "integer", "prod or staging"."""
+        if self.kind is not None:
+            return self.kind.noun
+        if self.structure == "object":
+            return self.title or "object"
+        told = [option_text(o) for o in self.options[:MAX_OPTIONS_TOLD]]
+        if len(self.options) > MAX_OPTIONS_TOLD:
+            told.append("…")
+        if self.structure == "multi":
+            return f"any of {', '.join(told)}"
+        return " or ".join(told) if len(told) == 2 else f"one of {', '.join(told)}"
 
     def expected(self) -> str:
         """The answer in words, saying when it may be left empty."""
