@@ -337,7 +337,7 @@ def uvicorn_server(
         log_level="warning" if embedded else "info",
         log_config=None if embedded else log_config(),
         http=HttpProtocol,
-        lifespan="on",  # the app's background prune (`_pruning`)
+        lifespan="auto",  # the app's background prune (`_pruning`); raw ASGI apps have none
         ws="none",
         server_header=False,
         timeout_graceful_shutdown=1,
