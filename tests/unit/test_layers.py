@@ -27,6 +27,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "runtime: settings and the background machinery": (
         "hitlkit._config",
+        "hitlkit._config_file",
+        "hitlkit._discovery",
         "hitlkit._runtime",
         "hitlkit._sync",
         "hitlkit._outbox",
@@ -59,7 +61,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._cli_ask",
         "hitlkit._cli_base",
         "hitlkit._cli_events",
+        "hitlkit._cli_origin",
         "hitlkit._cli_render",
+        "hitlkit._cli_store",
         "hitlkit._cli_tools",
         "hitlkit.contrib",
         "hitlkit.testing",
