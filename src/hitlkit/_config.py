@@ -105,10 +105,10 @@ class Setting:
 def setting(name: str) -> Setting:
     """The one lookup: `HITL_<NAME>` if set and not empty, else `<name>` in the file."""
     variable = f"HITL_{name.upper()}"
+    file = config_file()  # first: a file that cannot be used is an error, whatever is read
     text = os.environ.get(variable)
     if text:
         return Setting(text, variable, variable)
-    file = config_file()
     if file is not None and name in file.values:
         return Setting(file.values[name], file.label, f"{name} in {file.label}")
     return Setting(None, "default", variable)

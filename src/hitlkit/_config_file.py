@@ -190,8 +190,13 @@ def _text(where: str, key: str, kind: Kind, value: object, folder: Path) -> str:
         return value
     if kind == "path" and isinstance(value, str) and value.strip():
         return _path(value.strip(), folder)
-    got = type(value).__name__.replace("str", "string").replace("int", "integer")
-    raise ConfigurationError(f"{where}: {key} must be {expected}, got {value!r} (a {got})")
+    raise ConfigurationError(f"{where}: {key} must be {expected}, got {value!r} ({_kind(value)})")
+
+
+def _kind(value: object) -> str:
+    names = {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean"}
+    names |= {"list": "a list", "dict": "a table"}
+    return names.get(type(value).__name__, type(value).__name__)
 
 
 def _path(value: str, folder: Path) -> str:

@@ -6,7 +6,7 @@ variables still win. Outside a task every default is hitlkit's own.
 | setting  | local run (`flyte.run` on a laptop)  | run on a cluster                            |
 |----------|--------------------------------------|---------------------------------------------|
 | run id   | the run's name                       | the run's name                              |
-| store    | `HITL_STORE`, else `./.hitl`         | `HITL_STORE`, else `hitl/` in the data bucket |
+| store    | `HITL_STORE`, else `.hitl` found up  | `HITL_STORE`, else `hitl/` in the data bucket |
 | endpoint | `HITL_ENDPOINT`, else 127.0.0.1:8080 | `HITL_ENDPOINT`, else the app of `hitl.env` |
 | serve    | the app starts in the task process   | never: the app runs as a Flyte app          |
 """
