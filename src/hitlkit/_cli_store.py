@@ -97,6 +97,8 @@ def _file_found() -> str:
     if file is not None:
         return file.label
     searched = folders_up()
+    if not searched:
+        return "none found: the current folder is gone"
     span = str(searched[0]) if len(searched) == 1 else f"{searched[0]} .. {searched[-1]}"
     return f"none found in {span}"
 

@@ -133,6 +133,8 @@ def store_choice() -> StoreChoice:
     if chosen.value:
         return StoreChoice(chosen.value, chosen.source)
     found = find_store()
+    if not found.searched:
+        return StoreChoice(DEFAULT_STORE, "the current folder is gone: a new store here")
     start = found.searched[0]
     if found.path is not None:
         return StoreChoice(str(found.path), f"found walking up from {start}")

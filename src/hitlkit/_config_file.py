@@ -107,25 +107,28 @@ def find_config_file(start: Path | None = None) -> ConfigFile | None:
     """The first configuration file from `start` (default: the current folder) up, read."""
     for folder in folders_up(start):
         for name in ("hitl.toml", "pyproject.toml"):
-            table = _table(folder / name)
+            path = os.path.join(folder, name)  # plain strings: this runs on every setting read
+            table = _table(path)
             if table is not None:
-                return read_config_file(folder / name, table)
+                return read_config_file(Path(path), table)
     return None
 
 
-def _table(path: Path) -> dict[str, Any] | None:
+def _table(path: str) -> dict[str, Any] | None:
     """hitlkit's table in `path` (the whole of a `hitl.toml`), or `None` when it has none.
 
     Parsed once per version of the file (its inode, size and change time), so a
     file edited between two reads is read again.
     """
     try:
-        info = path.stat()
+        info = os.stat(path)
     except OSError:
         return None
-    key = (str(path), info.st_ino, info.st_size, info.st_mtime_ns)
+    key = (path, info.st_ino, info.st_size, info.st_mtime_ns)
     if key not in _parsed:
-        _parsed[key] = _parse(path)
+        if len(_parsed) > 256:  # files edited many times over in one process
+            _parsed.clear()
+        _parsed[key] = _parse(Path(path))
     return _parsed[key]
 
 

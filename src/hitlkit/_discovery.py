@@ -35,8 +35,27 @@ _warned: set[str] = set()
 
 
 def folders_up(start: Path | None = None) -> list[Path]:
-    """The folders searched from `start` (default the current folder), nearest first."""
-    here = Path(os.path.realpath(start if start is not None else os.getcwd()))
+    """The folders searched from `start` (default the current folder), nearest first.
+
+    Empty when the current folder is gone (removed while this process was in it).
+    """
+    try:
+        origin = str(start) if start is not None else os.getcwd()
+    except OSError:
+        return []
+    # Which folders lie between here and a boundary changes only with mounts: kept per folder.
+    key = (origin, os.environ.get("HITL_CEILING_DIRECTORIES", ""), os.environ.get("HOME", ""))
+    if key not in _searched:
+        if len(_searched) > 256:
+            _searched.clear()
+        _searched[key] = _folders_up(Path(os.path.realpath(origin)))
+    return list(_searched[key])
+
+
+_searched: dict[tuple[str, str, str], list[Path]] = {}
+
+
+def _folders_up(here: Path) -> list[Path]:
     stops = _ceilings()
     home = _home()
     if home is not None and home != here and home in here.parents:
@@ -76,22 +95,29 @@ def _usable(candidate: Path) -> bool:
         link = candidate.lstat()
     except OSError:
         return False
+    user = _user()
     if stat.S_ISLNK(link.st_mode):
         try:
             target = candidate.stat()
         except OSError:
             _warn_once(candidate, "is a symbolic link to nothing readable")
             return False
-        if link.st_uid != os.geteuid() or target.st_uid != os.geteuid():
+        if user is not None and (link.st_uid != user or target.st_uid != user):
             _warn_once(candidate, "is a symbolic link not owned, with its target, by this user")
             return False
         return stat.S_ISDIR(target.st_mode)
     if not stat.S_ISDIR(link.st_mode):
         return False
-    if link.st_uid != os.geteuid():
+    if user is not None and link.st_uid != user:
         _warn_once(candidate, f"is owned by another user (uid {link.st_uid})")
         return False
     return True
+
+
+def _user() -> int | None:
+    """The effective user id; `None` where files have no owners hitlkit can check (Windows)."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid() if geteuid is not None else None
 
 
 def _warn_once(candidate: Path, why: str) -> None:
