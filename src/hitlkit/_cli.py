@@ -29,13 +29,14 @@ def main() -> None:
     # Commands say themselves how many records they left out; one line each is enough.
     logging.getLogger("hitlkit.listing").setLevel(logging.ERROR)
     _warn_on_stderr(logging.getLogger("hitlkit.config"))
+    command = typer.main.get_command(app)
     try:
         # The configuration file gives the options their defaults (flags and variables win).
-        defaults = cli_defaults(typer.main.get_command(app))
+        defaults = cli_defaults(command)
     except ConfigurationError as exc:
         print(f"error: {printable(' '.join(str(exc).split()))}", file=sys.stderr)
         sys.exit(EXIT_ERROR)
-    app(prog_name="hitl", default_map=defaults)
+    command.main(prog_name="hitl", default_map=defaults)
 
 
 def _warn_on_stderr(logger: logging.Logger) -> None:
