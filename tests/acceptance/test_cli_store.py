@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import hitlkit
-from tests.acceptance.conftest import HITL, TIMEOUT, HitlEnv, Proc, Result, one_error_line
+from tests.acceptance.conftest import HITL, TIMEOUT, HitlEnv, Proc, Result, Spawn, one_error_line
 
 ASK = (
     "import hitlkit\n"
@@ -218,3 +218,21 @@ def test_an_unknown_key_is_one_error_line_naming_it(project: Path, run: Run) -> 
     assert line.startswith(
         f"error: hitl.toml at {project / 'hitl.toml'}: unknown key 'stroe'; did you mean 'store'?"
     )
+
+
+def test_client_endpoint_in_the_file_sends_hitl_ls_through_the_app(
+    project: Path, run: Run, hitl_env: HitlEnv, spawn: Spawn
+) -> None:
+    event = hitlkit.new_event("deploy", data_type=bool, store=str(hitl_env.store), serve=False)
+    port = hitl_env.endpoint.rpartition(":")[2]
+    spawn.hitl("serve", "--port", port).expect(rf"http://127\.0\.0\.1:{port}")
+    hitl_env.wait_until_serving()
+    (project / "hitl.toml").write_text(f'client_endpoint = "{hitl_env.endpoint}"\n')
+
+    from_file = run(project, *HITL, "ls")
+    assert from_file.code == 0, from_file.stderr
+    assert event.request_id in from_file.stdout  # the app's store, not one found here
+    assert from_file.stderr == f"app: {hitl_env.endpoint} (hitl.toml at {project / 'hitl.toml'})\n"
+
+    from_flag = run(project, *HITL, "ls", "--endpoint", hitl_env.endpoint)
+    assert from_flag.stderr == f"app: {hitl_env.endpoint} (--endpoint)\n"
