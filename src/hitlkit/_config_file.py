@@ -19,7 +19,9 @@ A value of the wrong type, an unknown key, or a secret (a signing secret, a toke
 notification URLs that carry credentials) is a `ConfigurationError` naming the
 file and the key: secrets belong in the environment, or in a file named by a path
 setting such as `tokens_file`. Relative paths (`store`, `tokens_file`, ...) are
-relative to the file's folder, not to the current one.
+relative to the file's folder, not to the current one. A file owned by another user
+(not root) is skipped with a warning, as a `.hitl` of theirs is: whoever can write it
+could point this user's programs at their store.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from hitlkit._discovery import folders_up
+from hitlkit._discovery import folders_up, trusted_file
 from hitlkit._exceptions import ConfigurationError
 
 if sys.version_info >= (3, 11):
@@ -128,8 +130,15 @@ def _table(path: str) -> dict[str, Any] | None:
     if key not in _parsed:
         if len(_parsed) > 256:  # files edited many times over in one process
             _parsed.clear()
-        _parsed[key] = _parse(Path(path))
-    return _parsed[key]
+        try:
+            _parsed[key] = _parse(Path(path))
+        except ConfigurationError:
+            if trusted_file(Path(path), info.st_uid):
+                raise
+            return None  # another user's broken file is theirs to mend
+    table = _parsed[key]
+    # Another user's file is told about only when it has settings for hitlkit.
+    return table if table is None or trusted_file(Path(path), info.st_uid) else None
 
 
 def _parse(path: Path) -> dict[str, Any] | None:

@@ -9,13 +9,16 @@ stops before it would cross a boundary:
   starts in it;
 - a filesystem boundary: a parent on another device (`st_dev`), as git does;
 - a folder named in `HITL_CEILING_DIRECTORIES` (paths separated by `os.pathsep`,
-  like git's `GIT_CEILING_DIRECTORIES`): it is not searched, nor anything above it.
+  like git's `GIT_CEILING_DIRECTORIES`): it is not searched, nor anything above it
+  (the folder the search starts in is always searched).
 
 A `.hitl` found on the way is the store when it is a folder owned by the current
 user. One owned by someone else is skipped, with a warning naming it once: its
 owner could read or change what this program is asked. A `.hitl` that is a
 symbolic link is followed only when the link and the folder it leads to are both
-the user's own; otherwise it is skipped the same way.
+the user's own; otherwise it is skipped the same way. A configuration file found on
+the way is read when it is the user's or root's (an image's files often belong to
+root), and skipped the same way when not (`trusted_file`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["STORE_FOLDER", "FoundStore", "find_store", "folders_up"]
+__all__ = ["STORE_FOLDER", "FoundStore", "find_store", "folders_up", "trusted_file"]
 
 STORE_FOLDER = ".hitl"
 
@@ -114,21 +117,27 @@ def _usable(candidate: Path) -> bool:
     return True
 
 
+def trusted_file(path: Path, owner: int) -> bool:
+    """Whether a file owned by `owner` may configure this user's programs; warns once if not."""
+    user = _user()
+    if user is None or owner in (user, 0):
+        return True
+    _warn_once(path, f"is owned by another user (uid {owner})", what="configuration file")
+    return False
+
+
 def _user() -> int | None:
     """The effective user id; `None` where files have no owners hitlkit can check (Windows)."""
     geteuid = getattr(os, "geteuid", None)
     return geteuid() if geteuid is not None else None
 
 
-def _warn_once(candidate: Path, why: str) -> None:
+def _warn_once(candidate: Path, why: str, *, what: str = "store") -> None:
     if str(candidate) in _warned:
         return
     _warned.add(str(candidate))
-    logger.warning(
-        "skipped the store %s: it %s; set HITL_STORE or --store to use it anyway",
-        candidate,
-        why,
-    )
+    instead = "set HITL_STORE or --store to use it anyway" if what == "store" else "it is ignored"
+    logger.warning("skipped the %s %s: it %s; %s", what, candidate, why, instead)
 
 
 def _ceilings() -> set[Path]:

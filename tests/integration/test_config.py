@@ -291,3 +291,23 @@ def test_a_file_that_is_not_toml_is_named(project: Path) -> None:
 
     with pytest.raises(ConfigurationError, match=r"hitl\.toml is not valid TOML"):
         _config.autostart()
+
+
+def test_a_configuration_file_of_someone_elses_is_skipped_with_a_warning(
+    project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    (project / "hitl.toml").write_text("port = 1\n")
+    planted = project / "src" / "hitl.toml"
+    planted.write_text('store = "/somewhere/theirs"\n')
+    os.chown(planted, 12345, 12345)
+
+    with caplog.at_level(logging.WARNING, logger="hitlkit.config"):
+        assert _config.setting("port").value == "1"  # the search went on past it
+        assert _config.setting("store").value is None
+
+    assert caplog.messages == [
+        f"skipped the configuration file {planted}: it is owned by another user (uid 12345); "
+        "it is ignored"
+    ]
