@@ -13,6 +13,7 @@ The store is found as git finds its repository (`store_choice`): `HITL_STORE`, e
 | variable          | default                  | meaning                                      |
 |-------------------|--------------------------|----------------------------------------------|
 | `HITL_STORE`      | nearest `.hitl` up, else `./.hitl` | store URL or folder              |
+| `HITL_CEILING_DIRECTORIES` | none            | folders the store and file search stop below |
 | `HITL_ENDPOINT`   | `http://127.0.0.1:8080`  | where the web app answers                    |
 | `HITL_RUN_ID`     | one per process          | run id that scopes event names               |
 | `HITL_AUTOSTART`  | `1`                      | start the web app on first `new_event`       |
@@ -30,7 +31,6 @@ The store is found as git finds its repository (`store_choice`): `HITL_STORE`, e
 | `HITL_BODY_TIMEOUT` | `30`                   | seconds for a request's body to arrive       |
 | `HITL_IDLE_TIMEOUT` | `5`                    | seconds an idle connection stays open        |
 | `HITL_MAX_CONCURRENCY` | `1000`              | connections at once; beyond it, 503          |
-| `HITL_CEILING_DIRECTORIES` | none            | folders the store and file search stop below |
 """
 
 from __future__ import annotations
