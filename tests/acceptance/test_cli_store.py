@@ -7,9 +7,11 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 import hitlkit
@@ -236,3 +238,26 @@ def test_client_endpoint_in_the_file_sends_hitl_ls_through_the_app(
 
     from_flag = run(project, *HITL, "ls", "--endpoint", hitl_env.endpoint)
     assert from_flag.stderr == f"app: {hitl_env.endpoint} (--endpoint)\n"
+
+
+def test_a_list_in_the_file_gives_serve_a_repeated_option(project: Path, hitl_env: HitlEnv) -> None:
+    (project / "hitl.toml").write_text('allowed_hosts = ["a.example", "b.example"]\n')
+    here = HitlEnv(project, project / ".hitl", hitl_env.endpoint, hitl_env.vars)
+    port = hitl_env.endpoint.rsplit(":", 1)[1]
+
+    served = Proc([*HITL, "serve", "--port", port], here, {})
+    try:
+        served.expect(f"Starting the hitlkit app at http://127.0.0.1:{port} ")
+        health = f"{hitl_env.endpoint}/health"
+        deadline = time.monotonic() + TIMEOUT
+        while True:  # until it listens
+            try:
+                httpx.get(health, headers={"Host": "a.example"}, timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, served.stderr
+                time.sleep(0.1)
+        for host, status in (("a.example", 200), ("b.example", 200), ("127.0.0.1", 400)):
+            assert httpx.get(health, headers={"Host": host}, timeout=5).status_code == status
+    finally:
+        served.stop()
