@@ -64,8 +64,7 @@ def where(
 ) -> None:
     """Print the store the commands use, the app workflows reach, and why each.
 
-    Example: [bold]hitl where[/bold] in a project's subfolder names the project's
-    .hitl, found walking up.
+    Example: [bold]hitl where[/bold] (in a project's subfolder: its .hitl, found walking up).
     """
     with _reporting_errors():
         shown, why = shown_store(store), store_origin(ctx)
@@ -111,8 +110,9 @@ def config_command(
 ) -> None:
     """Print every setting in effect, its value and where it came from.
 
-    Sources: a flag, a HITL_ variable, the configuration file, or the default.
-    Secrets show as set or unset. Example: [bold]hitl config --json[/bold].
+    From a flag, a HITL_ variable, the configuration file, or the default; secrets: set or unset.
+
+    Example: [bold]hitl config --json[/bold]
     """
     with _reporting_errors():
         rows = [_store_row(ctx, store)]
