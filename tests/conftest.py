@@ -18,12 +18,18 @@ from tests.s3 import BUCKET, S3Server, find_weed, start_seaweedfs
 from tests.servers import in_ci
 
 BACKENDS = ["memory", "local"]
+REPO = Path(__file__).resolve().parents[1]
 ServerT = TypeVar("ServerT", bound="_Server")
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     monkeypatch.setenv("HITL_STORE", str(tmp_path / "default-store"))
+    # The store and configuration file searches stay inside the test's folder (or the
+    # checkout): a stray .hitl or hitl.toml above them is never picked up.
+    monkeypatch.setenv("HITL_CEILING_DIRECTORIES", ceilings(tmp_path_factory))
     monkeypatch.setenv("HITL_AUTOSTART", "0")
     monkeypatch.setenv("HITL_USER", "tester")
     monkeypatch.delenv("HITL_RUN_ID", raising=False)
@@ -32,6 +38,11 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("HITL_REMIND_BEFORE", raising=False)
     monkeypatch.delenv("HITL_RETENTION", raising=False)  # no app prunes unless a test asks
     monkeypatch.delenv("HITL_ARCHIVE", raising=False)
+
+
+def ceilings(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`HITL_CEILING_DIRECTORIES` for tests: the session's temp folder, the checkout's parent."""
+    return os.pathsep.join([str(tmp_path_factory.getbasetemp()), str(REPO.parent)])
 
 
 def make_store(kind: str, root: Path) -> Store:

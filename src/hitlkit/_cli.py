@@ -9,10 +9,17 @@ Errors become one `error: ...` line on stderr and a non-zero exit code;
 from __future__ import annotations
 
 import logging
+import sys
+
+import typer
 
 # The commands register themselves on `app` as they are imported: the order of `hitl --help`.
-from hitlkit import _cli_events, _cli_prune, _cli_tools  # noqa: F401
+from hitlkit import _cli_events, _cli_prune, _cli_store, _cli_tools  # noqa: F401
 from hitlkit._cli_base import app
+from hitlkit._cli_origin import cli_defaults
+from hitlkit._cli_render import printable
+from hitlkit._errors import EXIT_ERROR
+from hitlkit._exceptions import ConfigurationError
 
 __all__ = ["app", "main"]
 
@@ -23,7 +30,23 @@ def main() -> None:
     logging.getLogger("hitlkit.listing").setLevel(logging.ERROR)
     # A store that cannot be indexed fails the command itself, in its one error line.
     logging.getLogger("hitlkit.index").setLevel(logging.ERROR)
-    app(prog_name="hitl")
+    _warn_on_stderr(logging.getLogger("hitlkit.config"))
+    command = typer.main.get_command(app)
+    try:
+        # The configuration file gives the options their defaults (flags and variables win).
+        defaults = cli_defaults(command)
+    except ConfigurationError as exc:
+        print(f"error: {printable(' '.join(str(exc).split()))}", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
+    command.main(prog_name="hitl", default_map=defaults)
+
+
+def _warn_on_stderr(logger: logging.Logger) -> None:
+    """A skipped store is told as one `warning: ...` line on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False
 
 
 if __name__ == "__main__":

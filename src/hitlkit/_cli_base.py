@@ -41,7 +41,8 @@ _HEX = re.compile(r"[0-9a-f]+")
 
 EPILOG = (
     "Where events are: ls, show, answer and cancel read and write the store "
-    "(--store, HITL_STORE, default .hitl). With --endpoint (or HITL_CLIENT_ENDPOINT) "
+    "(--store, HITL_STORE, the configuration file, else the nearest .hitl up: "
+    "hitl where). With --endpoint (or HITL_CLIENT_ENDPOINT) "
     "they go through a running hitlkit app instead. HITL_ENDPOINT, where workflows "
     "start their app, is not used for this.\n\n"
     f"Exit codes: 0 done; {EXIT_ERROR} hitlkit error (invalid value, already answered, "
@@ -69,6 +70,7 @@ StoreOption = Annotated[
         metavar="FOLDER|URL",
         envvar="HITL_STORE",
         help="Store folder or URL (file://, s3://, gs://, az://, memory://).",
+        show_default="nearest .hitl up, else ./.hitl",
     ),
 ]
 EndpointOption = Annotated[

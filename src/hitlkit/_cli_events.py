@@ -25,6 +25,7 @@ from hitlkit._cli_base import (
     app,
 )
 from hitlkit._cli_help import examples
+from hitlkit._cli_origin import say_store
 from hitlkit._cli_render import (
     answer_line,
     event_details,
@@ -81,9 +82,9 @@ def list_command(
 ) -> None:
     """List events, newest first."""
     with _reporting_errors():
-        events = _client(ctx, store, endpoint, token=token).list_events(
-            status, run_id=run_id, name=name, assignee=assignee
-        )
+        client = _client(ctx, store, endpoint, token=token)
+        events = client.list_events(status, run_id=run_id, name=name, assignee=assignee)
+        say_store(ctx, client)  # on stderr, once read: stdout stays the listing
         if as_json:
             typer.echo(json.dumps([e.model_dump(mode="json") for e in events], indent=2))
         elif not events:

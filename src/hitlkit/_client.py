@@ -40,7 +40,8 @@ class Client:
 
     Give `store` (a `Store` or URL) to work on storage directly, or `endpoint`
     (the app's base URL) to go through the web app; with neither, the store
-    named by `HITL_STORE` (default `./.hitl`) is used. `user` is recorded as
+    named by `HITL_STORE` (else the configuration file, else the nearest `.hitl`
+    from the current folder up, else `./.hitl`) is used. `user` is recorded as
     who answered (default `HITL_USER`, else the login name). `token` is sent to
     an app that requires one (default `HITL_TOKEN`): an API token, or the token
     of an answer link; the app then records the token's identity, not `user`.

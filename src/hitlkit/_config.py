@@ -1,8 +1,19 @@
-"""Settings read from the environment, each with a built-in default.
+"""Settings read from the environment or the configuration file, each with a default.
+
+Every setting is read through `setting(name)`: the variable `HITL_<NAME>` when it
+is set and not empty, else the key `<name>` of the configuration file (`[tool.hitlkit]`
+in the nearest `pyproject.toml`, or a `hitl.toml`: see `_config_file`), else the
+default below. The command line's flags come first of all. Secrets (`HITL_SECRET`,
+`HITL_SECRET_PREVIOUS`, `HITL_TOKEN`, `HITL_NOTIFY`) are read from the environment only.
+
+The store is found as git finds its repository (`store_choice`): `HITL_STORE`, else
+`store` in the file, else the nearest `.hitl` folder from the current one up
+(`_discovery`), else a new `.hitl` in the current folder.
 
 | variable          | default                  | meaning                                      |
 |-------------------|--------------------------|----------------------------------------------|
-| `HITL_STORE`      | `.hitl`                  | store URL or folder                          |
+| `HITL_STORE`      | nearest `.hitl` up, else `./.hitl` | store URL or folder              |
+| `HITL_CEILING_DIRECTORIES` | none            | folders the store and file search stop below |
 | `HITL_ENDPOINT`   | `http://127.0.0.1:8080`  | where the web app answers                    |
 | `HITL_RUN_ID`     | one per process          | run id that scopes event names               |
 | `HITL_AUTOSTART`  | `1`                      | start the web app on first `new_event`       |
@@ -34,8 +45,11 @@ import os
 import re
 import secrets
 import socket
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from hitlkit._config_file import ConfigFile, find_config_file
+from hitlkit._discovery import STORE_FOLDER, find_store
 from hitlkit._exceptions import ConfigurationError
 
 __all__ = [
@@ -43,6 +57,8 @@ __all__ = [
     "DEFAULT_STORE",
     "LOCAL_HOSTS",
     "LOOPBACK_HOSTS",
+    "Setting",
+    "StoreChoice",
     "autostart",
     "client_token",
     "count",
@@ -63,6 +79,8 @@ __all__ = [
     "retention_archive",
     "seconds",
     "secret",
+    "setting",
+    "store_choice",
     "store_mode",
     "tokens_file",
 ]
@@ -73,23 +91,78 @@ only to these Host names by default (against DNS rebinding)."""
 LOCAL_HOSTS = LOOPBACK_HOSTS | {"0.0.0.0"}
 """Hosts that mean "this machine": an app here may be started, and no proxy is used."""
 
-DEFAULT_STORE = ".hitl"
+DEFAULT_STORE = STORE_FOLDER
 DEFAULT_ENDPOINT = "http://127.0.0.1:8080"
 
 _process_run_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Setting:
+    """A setting's text (`None` when unset) and where it came from.
+
+    `source` is `HITL_<NAME>`, the configuration file (`hitl.toml at PATH`), or
+    `default`; `label` is how an error names it (`HITL_<NAME>`, or `<name> in FILE`).
+    """
+
+    value: str | None
+    source: str
+    label: str
+
+
+def setting(name: str) -> Setting:
+    """The one lookup: `HITL_<NAME>` if set and not empty, else `<name>` in the file."""
+    variable = f"HITL_{name.upper()}"
+    file = config_file()  # first: a file that cannot be used is an error, whatever is read
+    text = os.environ.get(variable)
+    if text:
+        return Setting(text, variable, variable)
+    if file is not None and name in file.values:
+        return Setting(file.values[name], file.label, f"{name} in {file.label}")
+    return Setting(None, "default", variable)
+
+
+def config_file() -> ConfigFile | None:
+    """The configuration file that applies in the current folder, if any (re-read when changed)."""
+    return find_config_file()
+
+
+@dataclass(frozen=True)
+class StoreChoice:
+    """The store to use and why: `HITL_STORE`, the file, a `.hitl` found up, or a new one here."""
+
+    url: str
+    why: str
+
+
+def store_choice() -> StoreChoice:
+    """`HITL_STORE`, else `store` in the file, else the nearest `.hitl` up, else `./.hitl`."""
+    chosen = setting("store")
+    if chosen.value:
+        return StoreChoice(chosen.value, chosen.source)
+    found = find_store()
+    if not found.searched:
+        return StoreChoice(DEFAULT_STORE, "the current folder is gone: a new store here")
+    start = found.searched[0]
+    if found.path is not None:
+        return StoreChoice(str(found.path), f"found walking up from {start}")
+    end = found.searched[-1]
+    looked = f"in {start}" if start == end else f"in {start} .. {end}"
+    return StoreChoice(DEFAULT_STORE, f"no {STORE_FOLDER} found {looked}: a new store here")
+
+
 def default_store_url() -> str:
-    """`HITL_STORE`, else `.hitl` in the working directory."""
-    return os.environ.get("HITL_STORE") or DEFAULT_STORE
+    """The store named by `store_choice()`: set, found walking up, or `.hitl` here."""
+    return store_choice().url
 
 
 def default_endpoint() -> str:
     """`HITL_ENDPOINT` without a trailing slash, else the local default."""
-    endpoint = (os.environ.get("HITL_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+    given = setting("endpoint")
+    endpoint = (given.value or DEFAULT_ENDPOINT).rstrip("/")
     if not endpoint.startswith(("http://", "https://")):
         raise ConfigurationError(
-            f"HITL_ENDPOINT must be an http:// or https:// URL, got {endpoint!r}"
+            f"{given.label} must be an http:// or https:// URL, got {endpoint!r}"
         )
     return endpoint
 
@@ -97,7 +170,7 @@ def default_endpoint() -> str:
 def default_run_id() -> str:
     """`HITL_RUN_ID`, else an id made once for this process."""
     global _process_run_id
-    from_env = os.environ.get("HITL_RUN_ID")
+    from_env = setting("run_id").value
     if from_env:
         return from_env
     if _process_run_id is None:
@@ -108,17 +181,18 @@ def default_run_id() -> str:
 
 def autostart() -> bool:
     """Whether `new_event` starts the web app when none answers (`HITL_AUTOSTART`)."""
-    value = os.environ.get("HITL_AUTOSTART", "1").strip().lower()
+    given = setting("autostart")
+    value = (given.value or "1").strip().lower()
     if value in ("1", "true", "yes", "on", ""):
         return True
     if value in ("0", "false", "no", "off"):
         return False
-    raise ConfigurationError(f"HITL_AUTOSTART must be 1 or 0, got {value!r}")
+    raise ConfigurationError(f"{given.label} must be 1 or 0, got {value!r}")
 
 
 def current_user() -> str:
     """`HITL_USER`, else the login name of this process."""
-    user = os.environ.get("HITL_USER")
+    user = setting("user").value
     if user:
         return user
     try:
@@ -149,7 +223,7 @@ def previous_secrets() -> tuple[str, ...]:
 
 def tokens_file() -> str | None:
     """`HITL_TOKENS_FILE`: the file of API token hashes the app accepts."""
-    return os.environ.get("HITL_TOKENS_FILE") or None
+    return setting("tokens_file").value or None
 
 
 def client_token() -> str | None:
@@ -159,7 +233,8 @@ def client_token() -> str | None:
 
 def insecure() -> bool:
     """`HITL_INSECURE`: serve beyond loopback without authentication (behind a proxy)."""
-    return os.environ.get("HITL_INSECURE", "").strip().lower() in ("1", "true", "yes", "on")
+    value = setting("insecure").value or ""
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 # Apprise URLs may hold commas and spaces in their queries (`?to=a@x.org,b@x.org`): a URL
@@ -183,7 +258,8 @@ def notify_targets() -> tuple[str, ...]:
 
 def remind_before() -> float | None:
     """`HITL_REMIND_BEFORE`: seconds before the deadline to send a reminder; unset or 0: none."""
-    text = os.environ.get("HITL_REMIND_BEFORE", "").strip()
+    given = setting("remind_before")
+    text = (given.value or "").strip()
     if not text:
         return None
     try:
@@ -192,16 +268,17 @@ def remind_before() -> float | None:
         seconds = math.nan
     if not (math.isfinite(seconds) and seconds >= 0):
         raise ConfigurationError(
-            f"HITL_REMIND_BEFORE must be a number of seconds (0 for no reminder), got {text!r}"
+            f"{given.label} must be a number of seconds (0 for no reminder), got {text!r}"
         )
     return seconds or None
 
 
 def store_mode() -> str:
     """`HITL_STORE_MODE`: `private` (files 0600, folders 0700) or `group` (0660, 2770)."""
-    value = os.environ.get("HITL_STORE_MODE", "").strip().lower() or "private"
+    given = setting("store_mode")
+    value = (given.value or "").strip().lower() or "private"
     if value not in ("private", "group"):
-        raise ConfigurationError(f"HITL_STORE_MODE must be private or group, got {value!r}")
+        raise ConfigurationError(f"{given.label} must be private or group, got {value!r}")
     return value
 
 
@@ -210,12 +287,13 @@ DEFAULT_MAX_RECORD_BYTES = 1 << 20
 
 def max_record_bytes() -> int:
     """`HITL_MAX_RECORD_BYTES`: the largest record a local store writes or reads (1 MiB)."""
-    text = os.environ.get("HITL_MAX_RECORD_BYTES", "").strip()
+    given = setting("max_record_bytes")
+    text = (given.value or "").strip()
     if not text:
         return DEFAULT_MAX_RECORD_BYTES
     if not text.isdigit() or int(text) < 1024:
         raise ConfigurationError(
-            f"HITL_MAX_RECORD_BYTES must be a number of bytes, at least 1024, got {text!r}"
+            f"{given.label} must be a number of bytes, at least 1024, got {text!r}"
         )
     return int(text)
 
@@ -223,13 +301,18 @@ def max_record_bytes() -> int:
 def forwarded_allow_ips() -> list[str]:
     """`HITL_FORWARDED_ALLOW_IPS` (or uvicorn's `FORWARDED_ALLOW_IPS`): the proxies, by
     address or network, whose `X-Forwarded-For` and `X-Forwarded-Proto` the app believes."""
-    text = os.environ.get("HITL_FORWARDED_ALLOW_IPS") or os.environ.get("FORWARDED_ALLOW_IPS")
+    text = (
+        os.environ.get("HITL_FORWARDED_ALLOW_IPS")
+        or os.environ.get("FORWARDED_ALLOW_IPS")
+        or setting("forwarded_allow_ips").value
+    )
     return [item.strip() for item in (text or "").split(",") if item.strip()]
 
 
 def seconds(name: str, default: float) -> float:
-    """A positive number of seconds from the variable `name`, else `default`."""
-    text = os.environ.get(name, "").strip()
+    """A positive number of seconds from the variable `name` (or its file key), else `default`."""
+    given = setting(name.removeprefix("HITL_").lower())
+    text = (given.value or "").strip()
     if not text:
         return default
     try:
@@ -237,24 +320,27 @@ def seconds(name: str, default: float) -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise ConfigurationError(f"{name} must be a positive number of seconds, got {text!r}")
+        raise ConfigurationError(
+            f"{given.label} must be a positive number of seconds, got {text!r}"
+        )
     return value
 
 
 def count(name: str, default: int) -> int:
-    """A positive whole number from the variable `name`, else `default`."""
-    text = os.environ.get(name, "").strip()
+    """A positive whole number from the variable `name` (or its file key), else `default`."""
+    given = setting(name.removeprefix("HITL_").lower())
+    text = (given.value or "").strip()
     if not text:
         return default
     if not text.isdigit() or int(text) < 1:
-        raise ConfigurationError(f"{name} must be a positive whole number, got {text!r}")
+        raise ConfigurationError(f"{given.label} must be a positive whole number, got {text!r}")
     return int(text)
 
 
 def metrics_tokens_file() -> str | None:
     """`HITL_METRICS_TOKEN_FILE`: a tokens file whose tokens may read `/metrics` and nothing
     else (`hitl token create NAME --metrics`)."""
-    return os.environ.get("HITL_METRICS_TOKEN_FILE") or None
+    return setting("metrics_token_file").value or None
 
 
 _DURATION = re.compile(r"([0-9]+)\s*([smhdw])")
@@ -279,16 +365,17 @@ def parse_duration(text: str, *, what: str = "a duration") -> timedelta:
 
 def retention() -> timedelta | None:
     """`HITL_RETENTION`: how long the app keeps events after they are resolved (or past
-    their deadline with no outcome), such as `30d`; unset keeps them forever."""
-    text = os.environ.get("HITL_RETENTION", "").strip()
-    if not text:
+    their deadline with no outcome), such as `30d`; unset (or `forever`) keeps them forever."""
+    given = setting("retention")
+    text = (given.value or "").strip()
+    if not text or text.lower() == "forever":
         return None
     try:
-        return parse_duration(text, what="HITL_RETENTION")
+        return parse_duration(text, what=given.label)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
 
 
 def retention_archive() -> str | None:
     """`HITL_ARCHIVE`: a folder or bucket URL prefix where pruned events are copied first."""
-    return os.environ.get("HITL_ARCHIVE", "").strip() or None
+    return (setting("archive").value or "").strip() or None

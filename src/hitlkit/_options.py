@@ -146,7 +146,7 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "store",
         None,
         True,
-        "`HITL_STORE`, else `./.hitl`",
+        "`HITL_STORE`, else `store` in the configuration file, else the nearest `.hitl` up",
         "a `Store`, a folder, `file://…` or `memory://name`",
     ),
     Option(

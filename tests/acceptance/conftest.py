@@ -22,6 +22,8 @@ from typing import IO
 import httpx
 import pytest
 
+from tests.conftest import ceilings
+
 HITL = [sys.executable, "-m", "hitlkit._cli"]
 TIMEOUT = 30.0
 
@@ -66,7 +68,7 @@ class HitlEnv:
 
 
 @pytest.fixture
-def hitl_env(tmp_path: Path) -> HitlEnv:
+def hitl_env(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> HitlEnv:
     store = tmp_path / "store"
     endpoint = f"http://127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HITL_")}
@@ -74,6 +76,7 @@ def hitl_env(tmp_path: Path) -> HitlEnv:
         HITL_STORE=str(store),
         HITL_ENDPOINT=endpoint,
         HITL_USER="tester",
+        HITL_CEILING_DIRECTORIES=ceilings(tmp_path_factory),
         PYTHONUNBUFFERED="1",
         NO_COLOR="1",
     )

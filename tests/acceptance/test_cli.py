@@ -43,11 +43,11 @@ def outcome_of(env: HitlEnv, request_id: str) -> hitlkit.Outcome:
 # -- ls -------------------------------------------------------------------------
 
 
-def test_ls_with_no_events_says_so(hitl: Hitl) -> None:
+def test_ls_with_no_events_says_so(hitl: Hitl, hitl_env: HitlEnv) -> None:
     result = hitl("ls")
     assert result.code == 0
     assert result.stdout == "No pending events.\n"
-    assert result.stderr == ""
+    assert result.stderr == f"store: {hitl_env.store} (HITL_STORE)\n"  # stdout is the listing
 
 
 def test_ls_shows_one_row_per_open_event(hitl: Hitl, hitl_env: HitlEnv) -> None:

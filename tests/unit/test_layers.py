@@ -28,6 +28,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "runtime: settings and the background machinery": (
         "hitlkit._config",
         "hitlkit._shell",
+        "hitlkit._config_file",
+        "hitlkit._discovery",
         "hitlkit._runtime",
         "hitlkit._sync",
         "hitlkit._outbox",
@@ -64,7 +66,9 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._cli_help",
         "hitlkit._cli_events",
         "hitlkit._cli_prune",
+        "hitlkit._cli_origin",
         "hitlkit._cli_render",
+        "hitlkit._cli_store",
         "hitlkit._cli_tools",
         "hitlkit.contrib",
         "hitlkit.testing",

@@ -6,19 +6,19 @@ variables still win. Outside a task every default is hitlkit's own.
 | setting  | local run (`flyte.run` on a laptop)  | run on a cluster                            |
 |----------|--------------------------------------|---------------------------------------------|
 | run id   | the run's name                       | the run's name                              |
-| store    | `HITL_STORE`, else `./.hitl`         | `HITL_STORE`, else `hitl/` in the data bucket |
+| store    | `HITL_STORE`, else `.hitl` found up  | `HITL_STORE`, else `hitl/` in the data bucket |
 | endpoint | `HITL_ENDPOINT`, else 127.0.0.1:8080 | `HITL_ENDPOINT`, else the app of `hitl.env` |
 | serve    | the app starts in the task process   | never: the app runs as a Flyte app          |
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import flyte
 
+from hitlkit._config import setting
 from hitlkit._exceptions import ConfigurationError
 
 __all__ = ["TaskDefaults", "bucket_store_url", "task_defaults"]
@@ -48,10 +48,10 @@ def task_defaults() -> TaskDefaults:
         return TaskDefaults()
     remote = ctx.mode != "local"
     store = None
-    if remote and not os.environ.get("HITL_STORE"):
+    if remote and not setting("store").value:
         store = bucket_store_url(ctx.raw_data_path.path)
     return TaskDefaults(
-        run_id=None if os.environ.get("HITL_RUN_ID") else ctx.action.run_name,
+        run_id=None if setting("run_id").value else ctx.action.run_name,
         store=store,
         remote=remote,
         in_task=True,

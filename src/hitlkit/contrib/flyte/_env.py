@@ -9,15 +9,13 @@ deploys nothing: the first event starts the app inside the task's process.
 
 from __future__ import annotations
 
-import os
-
 import flyte
 import flyte.app
 from fastapi import FastAPI
 from flyte.app.extras import FastAPIAppEnvironment
 
 from hitlkit import __version__
-from hitlkit._config import default_store_url, secret, tokens_file
+from hitlkit._config import default_store_url, secret, setting, tokens_file
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._server import create_app
 from hitlkit._store import Store, open_store
@@ -67,7 +65,8 @@ env = flyte.TaskEnvironment(
 
 
 def app_store() -> Store:
-    """The store the app serves: `HITL_STORE`, else `hitl/` in the raw-data bucket.
+    """The store the app serves: `HITL_STORE` (or `store` in the configuration file),
+    else `hitl/` in the raw-data bucket.
 
     Served locally (`flyte.serve` in local mode), it is hitlkit's default store.
 
@@ -76,7 +75,7 @@ def app_store() -> Store:
     ```
     """
     app_ctx = flyte.app.ctx()
-    if os.environ.get("HITL_STORE") or app_ctx.mode == "local":
+    if setting("store").value or app_ctx.mode == "local":
         return open_store(default_store_url())
     raw_data_path = app_ctx.raw_data_path
     if not raw_data_path:

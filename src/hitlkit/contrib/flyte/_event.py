@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from contextvars import ContextVar
@@ -13,6 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import flyte.report
 
+from hitlkit._config import setting
 from hitlkit._event import Event as _CoreEvent
 from hitlkit._options import NOT_GIVEN, PromptType, _NotGiven, documented, given
 from hitlkit._records import EventScope
@@ -111,7 +111,7 @@ class Event(_CoreEvent[T]):
         found = task_defaults()
         if found.remote:
             # The app runs as a Flyte app on a cluster; tasks only point at it.
-            if endpoint is None and not os.environ.get("HITL_ENDPOINT"):
+            if endpoint is None and not setting("endpoint").value:
                 endpoint = await asyncio.to_thread(app_endpoint)
             serve = False if serve is None else serve
         options = given(locals())
