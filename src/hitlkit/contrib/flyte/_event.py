@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 import os
 import sys
@@ -15,7 +16,7 @@ import flyte.report
 
 from hitlkit._event import Event as _CoreEvent
 from hitlkit._options import NOT_GIVEN, PromptType, _NotGiven, documented, given
-from hitlkit._records import EventScope
+from hitlkit._records import EventScope, Outcome
 from hitlkit._store import Store
 from hitlkit._sync import Syncified
 from hitlkit._values import adapter_for
@@ -126,7 +127,8 @@ class Event(_CoreEvent[T]):
             notices=core._notices,
         )
         if found.in_task:
-            await _announce(event)
+            # A run started again finds its event, maybe resolved meanwhile: say so.
+            await _announce(event, await event.outcome.aio())
         return event
 
 
@@ -142,15 +144,22 @@ y = await event.wait.aio()
 """
 
 
-async def _announce(event: Event[T]) -> None:
-    """Show where to answer: one line on stderr, and a section of the task's report."""
-    print(
-        f"hitl: {event.name!r} waits for an answer at {event.form_url} "
-        f"(or: hitl answer {event.request_id} VALUE)",
-        file=sys.stderr,
-        flush=True,
-    )
-    flyte.report.get_tab("main").log(_report_html(event))
+async def _announce(event: Event[T], outcome: Outcome | None) -> None:
+    """Show where to answer, or how the event was resolved already (a run started again).
+
+    One line on stderr, and a section of the task's report.
+    """
+    if outcome is None:
+        line = (
+            f"hitl: {event.name!r} waits for an answer at {event.form_url} "
+            f"(or: hitl answer {event.request_id} VALUE)"
+        )
+        section = _report_html(event)
+    else:
+        line = f"hitl: {event.name!r} was already {_resolution(outcome)} (see {event.form_url})"
+        section = _resolved_html(event, outcome)
+    print(line, file=sys.stderr, flush=True)
+    flyte.report.get_tab("main").log(section)
     if not _blocking_a_loop.get():
         try:
             await flyte.report.flush.aio()
@@ -169,3 +178,36 @@ def _report_html(event: Event[T]) -> str:
         f"<p>From a program: <code>POST {api}</code> with <code>{body}</code>; "
         f"from a shell: <code>hitl answer {event.request_id} VALUE</code></p></section>"
     )
+
+
+_HEADINGS = {
+    "answered": "Already answered",
+    "defaulted": "Default used",
+    "timed_out": "Timed out",
+    "cancelled": "Cancelled",
+}
+
+
+def _resolved_html(event: Event[T], outcome: Outcome) -> str:
+    form = html.escape(event.form_url, quote=True)
+    return (
+        f"<section><h3>{_HEADINGS[outcome.status]}: {html.escape(event.name)}</h3>"
+        f"<p>{html.escape(event.prompt)}</p>"
+        f"<p>This run found the event {html.escape(_resolution(outcome))}.</p>"
+        f'<p><a href="{form}" target="_blank" rel="noopener">See it in the form</a></p>'
+        "</section>"
+    )
+
+
+def _resolution(outcome: Outcome) -> str:
+    """How an outcome reads in a sentence: "answered by ana at 2026-01-31 10:00:00 UTC: 5"."""
+    at = outcome.at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    by = f" by {outcome.by}" if outcome.by else ""
+    if outcome.status == "answered":
+        return f"answered{by} at {at}: {json.dumps(outcome.value, ensure_ascii=False)}"
+    if outcome.status == "defaulted":
+        return f"past its deadline at {at}, so its default was used: {json.dumps(outcome.value)}"
+    if outcome.status == "timed_out":
+        return f"past its deadline at {at}, with no answer"
+    reason = f": {outcome.reason}" if outcome.reason else ""
+    return f"cancelled{by} at {at}{reason}"
