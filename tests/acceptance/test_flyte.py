@@ -83,7 +83,7 @@ def test_seed_example_is_answered_through_the_form(spawn: Spawn) -> None:
     with httpx.Client() as browser:
         fields = form_fields(browser, f"{endpoint}/form/{request_id}")
         posted = browser.post(f"{endpoint}/submit", data={**fields, "value": "-3"})
-    assert posted.status_code == 200
+    assert posted.status_code == 303
 
     run.expect(r"^-3$", timeout=TIMEOUT)
     assert run.finish(TIMEOUT) == 0
