@@ -160,6 +160,7 @@ def form_page(
         default_shown=shown(record.default) if record.has_default else None,
         csrf=csrf,
         answering_as=None if caller.kind == "nobody" else caller.by(None),
+        identity=caller.identity,
         may_answer=may_answer(caller, record),
         may_cancel=may_cancel(caller, record),
         cancel=cancel or CancelForm(),
