@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 import flyte.report
 
 from hitlkit._event import Event as _CoreEvent
+from hitlkit._exceptions import HitlError
 from hitlkit._options import NOT_GIVEN, PromptType, _NotGiven, documented, given
 from hitlkit._records import EventScope, Outcome
 from hitlkit._store import Store
@@ -127,8 +128,7 @@ class Event(_CoreEvent[T]):
             notices=core._notices,
         )
         if found.in_task:
-            # A run started again finds its event, maybe resolved meanwhile: say so.
-            await _announce(event, await event.outcome.aio())
+            await _announce(event, await _outcome_if_any(event))
         return event
 
 
@@ -142,6 +142,19 @@ event = await hitl.new_event.aio("integer_input_event", data_type=int, prompt="A
 y = await event.wait.aio()
 ```
 """
+
+
+async def _outcome_if_any(event: Event[T]) -> Outcome | None:
+    """A run started again finds its event, maybe resolved meanwhile: how, if it was.
+
+    The announcement is a courtesy: a store that fails to answer here leaves it saying
+    the event waits, and `wait()` deals with the store as it always does.
+    """
+    try:
+        return await event.outcome.aio()
+    except HitlError as exc:
+        log.warning("could not read whether %r was resolved already: %s", event.name, exc)
+        return None
 
 
 async def _announce(event: Event[T], outcome: Outcome | None) -> None:
