@@ -83,7 +83,7 @@ def test_seed_example_is_answered_through_the_form(spawn: Spawn) -> None:
     with httpx.Client() as browser:
         fields = form_fields(browser, f"{endpoint}/form/{request_id}")
         posted = browser.post(f"{endpoint}/submit", data={**fields, "value": "-3"})
-    assert posted.status_code == 200
+    assert posted.status_code == 303
 
     run.expect(r"^-3$", timeout=TIMEOUT)
     assert run.finish(TIMEOUT) == 0
@@ -101,7 +101,6 @@ def test_a_killed_run_started_again_gets_the_answer_given_meanwhile(
 
     assert hitl("answer", first, "hello").code == 0
     second_try = run_tasks(spawn, "two_questions", name)
-    assert announced(second_try, "first")[1] == first
     _, second = announced(second_try, "second")
     assert second != first
     assert hitl("answer", second, "world").code == 0
@@ -111,6 +110,34 @@ def test_a_killed_run_started_again_gets_the_answer_given_meanwhile(
     listed = hitl("ls", "--status", "all", "--run-id", name).stdout
     assert listed.count(name) == 2
     assert f"/form/{second}" in report_of(name)
+
+
+@needs_flyte
+def test_a_run_started_again_says_its_event_was_already_answered(spawn: Spawn, hitl: Hitl) -> None:
+    name = f"hitl-{uuid.uuid4().hex[:12]}"
+    first_try = run_tasks(spawn, "two_questions", name)
+    _, first = announced(first_try, "first")
+    first_try.signal(signal.SIGKILL)
+    assert first_try.finish(TIMEOUT) == -signal.SIGKILL
+    assert hitl("answer", first, "hello").code == 0
+
+    second_try = run_tasks(spawn, "two_questions", name)
+    endpoint, second = announced(second_try, "second")
+
+    said = re.compile(
+        rf"^hitl: 'first' was already answered by tester at \d{{4}}-\d\d-\d\d "
+        rf'\d\d:\d\d:\d\d UTC: "hello" \(see {re.escape(endpoint)}/form/{first}\)$',
+        re.MULTILINE,
+    )
+    assert said.search(second_try.stderr), second_try.stderr
+    assert "'first' waits for an answer" not in second_try.stderr
+    report = report_of(name)
+    assert "Already answered: first" in report
+    assert "Waiting for an answer: first" not in report
+    assert "Waiting for an answer: second" in report
+    assert hitl("answer", second, "world").code == 0
+    second_try.expect(r"^result: hello world$", timeout=TIMEOUT)
+    assert second_try.finish(TIMEOUT) == 0
 
 
 @needs_flyte

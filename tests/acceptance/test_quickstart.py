@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from tests.forms import form_fields
+from tests.forms import followed, form_fields
 
 if TYPE_CHECKING:
     from tests.acceptance.conftest import Hitl, HitlEnv, Spawn
@@ -23,7 +23,7 @@ def test_quickstart_answered_through_the_form_and_rest(spawn: Spawn, hitl_env: H
     assert endpoint == hitl_env.endpoint
     with httpx.Client() as browser:
         fields = form_fields(browser, f"{endpoint}/form/{first}")
-        form = browser.post(f"{endpoint}/submit", data={**fields, "value": "32"})
+        form = followed(browser, browser.post(f"{endpoint}/submit", data={**fields, "value": "32"}))
     assert form.status_code == 200
     assert "Recorded" in form.text
     run.expect(r"^x \+ y = 42$")

@@ -92,7 +92,7 @@ def test_tokens_and_links_from_the_cli_end_to_end(
     assert event.request_id in listed.stdout
     assert link.code == 0, link.stderr
     assert url.startswith(f"{hitl_env.endpoint}/form/{event.request_id}?token=")
-    assert posted.status_code == 200, posted.text
+    assert posted.status_code == 303, posted.text
     assert event.wait() is True
     assert "answered by bo via form" in shown.stdout
     server.signal(signal.SIGINT)

@@ -22,7 +22,7 @@ import hitlkit
 from hitlkit import ConfigurationError, LocalStore
 from hitlkit._links import verify_answer_link
 from hitlkit._server import create_app
-from tests.forms import form_fields
+from tests.forms import followed, form_fields
 from tests.integration.conftest import serve_in_thread
 from tests.receivers import HookServer, MailServer, links_in, text_of, wait_until
 
@@ -90,8 +90,9 @@ def test_a_webhook_gets_the_prompt_and_a_signed_link_that_answers_as_the_assigne
 
     with httpx.Client(base_url=app_url, timeout=10, trust_env=False) as browser:
         fields = form_fields(browser, link)
-        posted = browser.post("/submit", data={**fields, "value": "4"})
+        posted = followed(browser, browser.post("/submit", data={**fields, "value": "4"}))
     assert posted.status_code == 200, posted.text
+    assert "Recorded: 4" in posted.text
     assert event.wait() == 4
     outcome = event.outcome()
     assert outcome is not None

@@ -56,7 +56,7 @@ def test_a_form_and_a_json_answer_record_the_same_value(
     by_form, by_json = ask(app_store, data_type), ask(app_store, data_type)
     pairs = posted(adapter.form(data=stored))
     page = answer_by_form(client, by_form, pairs)
-    assert page.status_code == 200, (pairs, page.text[-2000:])
+    assert page.status_code == 303, (pairs, page.text[-2000:])
     response = client.post(f"/api/events/{by_json.request_id}/answer", json={"value": stored})
     assert response.status_code == 200, response.text
     form_outcome, json_outcome = by_form.outcome(), by_json.outcome()

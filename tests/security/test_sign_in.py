@@ -38,7 +38,7 @@ def test_a_signed_in_browser_uses_the_inbox_and_answers_as_the_token(secured: Ap
     assert "samesite=strict" in cookie
     assert inbox.status_code == 200
     assert "How many?" in inbox.text
-    assert posted.status_code == 200
+    assert posted.status_code == 303
     outcome = event.outcome()
     assert outcome is not None
     assert (outcome.value, outcome.by, outcome.via) == (8, "bo", "form")

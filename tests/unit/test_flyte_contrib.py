@@ -7,6 +7,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -27,9 +28,11 @@ with warnings.catch_warnings():
     import hitlkit.contrib.flyte
     from hitlkit.contrib.flyte._context import bucket_store_url, task_defaults
     from hitlkit.contrib.flyte._env import app_env
+    from hitlkit.contrib.flyte._event import _resolution
 
 import hitlkit
 from hitlkit import ConfigurationError
+from hitlkit._records import Outcome
 
 
 def test_the_seed_surface_is_pinned_and_shared() -> None:
@@ -185,3 +188,45 @@ def test_in_a_local_task_the_run_name_is_the_run_id(tmp_path: Path) -> None:
     assert again.request_id == first.request_id
     assert other.request_id != first.request_id
     assert first.endpoint == "http://127.0.0.1:8080"
+
+
+@pytest.mark.parametrize(
+    ("status", "value", "by", "reason", "said"),
+    [
+        ("answered", "hello", "ana", None, 'answered by ana at 2026-01-31 10:00:00 UTC: "hello"'),
+        (
+            "cancelled",
+            None,
+            "bo",
+            "wrong build",
+            "cancelled by bo at 2026-01-31 10:00:00 UTC: wrong build",
+        ),
+        (
+            "defaulted",
+            7,
+            "hitlkit",
+            None,
+            "past its deadline at 2026-01-31 10:00:00 UTC, so its default was used: 7",
+        ),
+        (
+            "timed_out",
+            None,
+            "hitlkit",
+            None,
+            "past its deadline at 2026-01-31 10:00:00 UTC, with no answer",
+        ),
+    ],
+)
+def test_a_run_started_again_says_how_its_event_was_resolved(
+    status: Literal["answered", "cancelled", "defaulted", "timed_out"],
+    value: object,
+    by: str,
+    reason: str | None,
+    said: str,
+) -> None:
+    at = datetime(2026, 1, 31, 10, tzinfo=timezone.utc)
+    outcome = Outcome(
+        request_id="0" * 24, status=status, value=value, by=by, via="cli", at=at, reason=reason
+    )
+
+    assert _resolution(outcome) == said

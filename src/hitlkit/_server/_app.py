@@ -11,7 +11,16 @@ from fastapi.telemetry import TelemetryConfig
 from opentelemetry import metrics, trace
 
 from hitlkit import _config
-from hitlkit._server import _api, _changes, _docs, _inbox, _login, _pages, _probes
+from hitlkit._server import (
+    _api,
+    _changes,
+    _docs,
+    _inbox,
+    _login,
+    _page_posts,
+    _pages,
+    _probes,
+)
 from hitlkit._server._auth import AuthSettings
 from hitlkit._server._context import app_version
 from hitlkit._server._errors import install_error_handlers
@@ -149,6 +158,7 @@ def create_app(
     app.include_router(_changes.router)
     app.include_router(_inbox.router)
     app.include_router(_pages.router)
+    app.include_router(_page_posts.router)
     app.include_router(_login.router)
     app.include_router(_docs.router)
     return app

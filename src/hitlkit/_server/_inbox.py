@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from hitlkit._records import (
     outcome_key,
     utcnow,
 )
+from hitlkit._server._allowed import may_answer
 from hitlkit._server._auth import auth_settings, authenticate
 from hitlkit._server._context import store_of
 from hitlkit._server._csrf import csrf_field, set_csrf_cookie
@@ -203,6 +205,8 @@ async def _render_inbox(
         max_limit=MAX_INBOX_LIMIT,
         query=query,
         csrf=csrf,
+        # Quick answers only for events this caller may answer (not someone else's).
+        allowed=functools.partial(may_answer, caller),
     )
     set_csrf_cookie(request, response, cookie)
     return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -14,8 +15,9 @@ import flyte.report
 
 from hitlkit._config import setting
 from hitlkit._event import Event as _CoreEvent
+from hitlkit._exceptions import HitlError
 from hitlkit._options import NOT_GIVEN, PromptType, _NotGiven, documented, given
-from hitlkit._records import EventScope
+from hitlkit._records import EventScope, Outcome
 from hitlkit._shell import hitl_command
 from hitlkit._store import Store
 from hitlkit._sync import Syncified
@@ -127,7 +129,7 @@ class Event(_CoreEvent[T]):
             notices=core._notices,
         )
         if found.in_task:
-            await _announce(event)
+            await _announce(event, await _outcome_if_any(event))
         return event
 
 
@@ -143,15 +145,35 @@ y = await event.wait.aio()
 """
 
 
-async def _announce(event: Event[T]) -> None:
-    """Show where to answer: one line on stderr, and a section of the task's report."""
-    print(
-        f"hitl: {event.name!r} waits for an answer at {event.form_url} "
-        f"(or: {hitl_command()} answer {event.request_id} VALUE)",
-        file=sys.stderr,
-        flush=True,
-    )
-    flyte.report.get_tab("main").log(_report_html(event))
+async def _outcome_if_any(event: Event[T]) -> Outcome | None:
+    """A run started again finds its event, maybe resolved meanwhile: how, if it was.
+
+    The announcement is a courtesy: a store that fails to answer here leaves it saying
+    the event waits, and `wait()` deals with the store as it always does.
+    """
+    try:
+        return await event.outcome.aio()
+    except HitlError as exc:
+        log.warning("could not read whether %r was resolved already: %s", event.name, exc)
+        return None
+
+
+async def _announce(event: Event[T], outcome: Outcome | None) -> None:
+    """Show where to answer, or how the event was resolved already (a run started again).
+
+    One line on stderr, and a section of the task's report.
+    """
+    if outcome is None:
+        line = (
+            f"hitl: {event.name!r} waits for an answer at {event.form_url} "
+            f"(or: {hitl_command()} answer {event.request_id} VALUE)"
+        )
+        section = _report_html(event)
+    else:
+        line = f"hitl: {event.name!r} was already {_resolution(outcome)} (see {event.form_url})"
+        section = _resolved_html(event, outcome)
+    print(line, file=sys.stderr, flush=True)
+    flyte.report.get_tab("main").log(section)
     if not _blocking_a_loop.get():
         try:
             await flyte.report.flush.aio()
@@ -170,3 +192,36 @@ def _report_html(event: Event[T]) -> str:
         f"<p>From a program: <code>POST {api}</code> with <code>{body}</code>; "
         f"from a shell: <code>hitl answer {event.request_id} VALUE</code></p></section>"
     )
+
+
+_HEADINGS = {
+    "answered": "Already answered",
+    "defaulted": "Default used",
+    "timed_out": "Timed out",
+    "cancelled": "Cancelled",
+}
+
+
+def _resolved_html(event: Event[T], outcome: Outcome) -> str:
+    form = html.escape(event.form_url, quote=True)
+    return (
+        f"<section><h3>{_HEADINGS[outcome.status]}: {html.escape(event.name)}</h3>"
+        f"<p>{html.escape(event.prompt)}</p>"
+        f"<p>This run found the event {html.escape(_resolution(outcome))}.</p>"
+        f'<p><a href="{form}" target="_blank" rel="noopener">See it in the form</a></p>'
+        "</section>"
+    )
+
+
+def _resolution(outcome: Outcome) -> str:
+    """How an outcome reads in a sentence: "answered by ana at 2026-01-31 10:00:00 UTC: 5"."""
+    at = outcome.at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    by = f" by {outcome.by}" if outcome.by else ""
+    if outcome.status == "answered":
+        return f"answered{by} at {at}: {json.dumps(outcome.value, ensure_ascii=False)}"
+    if outcome.status == "defaulted":
+        return f"past its deadline at {at}, so its default was used: {json.dumps(outcome.value)}"
+    if outcome.status == "timed_out":
+        return f"past its deadline at {at}, with no answer"
+    reason = f": {outcome.reason}" if outcome.reason else ""
+    return f"cancelled{by} at {at}{reason}"
