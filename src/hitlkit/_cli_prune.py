@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hitlkit._cli_base import JsonOption, StoreOption, _fail, _reporting_errors, app
+from hitlkit._cli_help import examples
 from hitlkit._cli_render import format_age, printable, show
 from hitlkit._config import DEFAULT_STORE, parse_duration
 from hitlkit._errors import EXIT_USAGE
@@ -22,7 +23,14 @@ from hitlkit._sync import run_sync
 __all__ = ["prune_command"]
 
 
-@app.command("prune")
+@app.command(
+    "prune",
+    epilog=examples(
+        "hitl prune --older-than 30d --dry-run",
+        "hitl prune --older-than 30d --archive s3://bucket/hitl-archive",
+        "hitl prune --older-than 2w --store s3://bucket/hitl --json",
+    ),
+)
 def prune_command(
     older_than: Annotated[
         str,

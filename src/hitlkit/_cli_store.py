@@ -16,6 +16,7 @@ import typer
 
 from hitlkit import _config
 from hitlkit._cli_base import EndpointOption, JsonOption, StoreOption, _reporting_errors, app
+from hitlkit._cli_help import examples
 from hitlkit._cli_origin import endpoint_origin, shown_store, store_origin
 from hitlkit._cli_render import printable
 from hitlkit._config_file import KEYS, SECRETS
@@ -55,7 +56,7 @@ DEFAULTS: dict[str, str] = {
 """What each file key means when nothing sets it, as `hitl config` shows it."""
 
 
-@app.command()
+@app.command(epilog=examples("hitl where", "hitl where --json"))
 def where(
     ctx: typer.Context,
     store: StoreOption = _config.DEFAULT_STORE,
@@ -64,7 +65,7 @@ def where(
 ) -> None:
     """Print the store the commands use, the app workflows reach, and why each.
 
-    Example: [bold]hitl where[/bold] (in a project's subfolder: its .hitl, found walking up).
+    In a project's subfolder, the store is the project's .hitl, found walking up.
     """
     with _reporting_errors():
         shown, why = shown_store(store), store_origin(ctx)
@@ -102,7 +103,7 @@ def _file_found() -> str:
     return f"none found in {span}"
 
 
-@app.command("config")
+@app.command("config", epilog=examples("hitl config", "hitl config --json"))
 def config_command(
     ctx: typer.Context,
     store: StoreOption = _config.DEFAULT_STORE,
@@ -111,8 +112,6 @@ def config_command(
     """Print every setting in effect, its value and where it came from.
 
     From a flag, a HITL_ variable, the configuration file, or the default; secrets: set or unset.
-
-    Example: [bold]hitl config --json[/bold]
     """
     with _reporting_errors():
         rows = [_store_row(ctx, store)]

@@ -9,11 +9,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import typer
 
 import hitlkit
+from hitlkit._cli import app
 from tests.acceptance.conftest import TIMEOUT, free_port, one_error_line
 from tests.acceptance.test_cli import ask, outcome_of
 from tests.s3 import BUCKET
@@ -23,17 +25,21 @@ if TYPE_CHECKING:
     from tests.s3 import S3Server
 
 SCRIPTS = Path(sys.executable).parent
-COMMANDS = [
-    ["ls"],
-    ["show"],
-    ["answer"],
-    ["cancel"],
-    ["doctor"],
-    ["serve"],
-    ["link"],
-    ["demo"],
-    ["token", "create"],
-]
+
+
+def commands_of(command: Any, path: tuple[str, ...] = ()) -> list[list[str]]:
+    """Every command `hitl` has, as the words that run it: ["ls"], ["token", "create"]."""
+    found = []
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        if getattr(sub, "commands", None):
+            found += commands_of(sub, (*path, name))
+        else:
+            found.append([*path, name])
+    return found
+
+
+COMMANDS = commands_of(typer.main.get_command(app))
+GROUPS = [["token"]]
 
 
 def without_scripts(path: str) -> str:
@@ -170,6 +176,11 @@ def test_debug_adds_the_traceback(hitl: Hitl) -> None:
 # -- help ------------------------------------------------------------------------
 
 
+def test_the_command_list_is_complete() -> None:
+    assert {"ls", "answer", "prune", "where", "config", "serve"} <= {c[0] for c in COMMANDS}
+    assert ["token", "create"] in COMMANDS
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_every_command_has_examples_that_run_it(hitl: Hitl, command: list[str]) -> None:
     result = hitl(*command, "--help", COLUMNS="200")
@@ -182,7 +193,7 @@ def test_every_command_has_examples_that_run_it(hitl: Hitl, command: list[str]) 
         assert line.startswith(" ".join(["hitl", *command])), line
 
 
-@pytest.mark.parametrize("command", [[], *COMMANDS, ["token"]], ids=" ".join)
+@pytest.mark.parametrize("command", [[], *COMMANDS, *GROUPS], ids=" ".join)
 def test_help_names_values_as_people_type_them(hitl: Hitl, command: list[str]) -> None:
     result = hitl(*command, "--help", COLUMNS="200")
 

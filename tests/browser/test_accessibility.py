@@ -149,12 +149,40 @@ def not_assigned(site: Site) -> None:
     expect(site.page.get_by_role("heading", level=1)).to_have_text("Assigned to someone else")
 
 
+def cancel_form_open(site: Site) -> None:
+    site.form_of(int)
+    site.page.get_by_text("Cancel this event").click()
+    expect(site.page.get_by_label("Reason")).to_be_visible()
+
+
+def cancelled_from_the_page(site: Site) -> None:
+    cancel_form_open(site)
+    site.page.get_by_label("Reason").fill("superseded by run 43")
+    site.page.get_by_role("button", name="Cancel event").click()
+    expect(site.page.get_by_role("heading", level=1)).to_contain_text("Cancelled")
+
+
+def with_a_reason_too_long(site: Site) -> None:
+    cancel_form_open(site)
+    reason = site.page.get_by_label("Reason")
+    reason.evaluate("area => area.removeAttribute('maxlength')")
+    reason.fill("x" * 5000)
+    site.page.get_by_role("button", name="Cancel event").click()
+    expect(site.page.locator("#reason-error")).to_be_visible()
+
+
 def inbox_full(site: Site) -> None:
     for data_type in (bool, int, Deploy, list[Env]):
         site.ask(data_type, run_id="inbox-full")
     site.ask(str, run_id="inbox-full", prompt=MARKDOWN, prompt_type="markdown")
     site.ask(int, run_id="inbox-full").cancel("no longer needed")
     site.ask(bool, run_id="inbox-full").answer(True)
+    site.open("/")
+    expect(site.page.locator("ul.events li")).not_to_have_count(0)
+
+
+def inbox_of(site: Site, **options: Any) -> None:
+    site.ask(bool, run_id="inbox-of", **options)
     site.open("/")
     expect(site.page.locator("ul.events li")).not_to_have_count(0)
 
@@ -191,6 +219,9 @@ PAGES: list[tuple[str, Callable[[Site], None]]] = [
     ("event: cancelled", cancelled),
     ("event: expired", expired),
     ("event: answered too late", answered_too_late),
+    ("event: the cancel form, open", cancel_form_open),
+    ("event: cancelled from its page", cancelled_from_the_page),
+    ("event: a cancel reason too long", with_a_reason_too_long),
     ("error: 403 assigned to someone else", not_assigned),
     ("error: 404 no such event", lambda site: site.open("/form/" + "0" * 24)),
     ("error: 404 no such page", lambda site: site.open("/no/such/page")),
@@ -214,6 +245,8 @@ SIGNED_IN_PAGES: list[tuple[str, Callable[[Site], None]]] = [
     ("event: yes/no", event_page(bool)),
     ("event: a model", event_page(Deploy)),
     ("event: assigned to someone else", event_page(bool, assignees=["ana"])),
+    ("event: the cancel form, open", cancel_form_open),
+    ("inbox: assigned to someone else", lambda site: inbox_of(site, assignees=["ana"])),
     ("event: answered", answered),
 ]
 """Pages of an app that needs a token, signed in (as "bo")."""

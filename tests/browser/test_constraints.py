@@ -147,8 +147,10 @@ def test_tab_reaches_every_control_with_a_visible_focus(
 ) -> None:
     event = ask(store, Deploy)
     page.goto(f"{served.url}/form/{event.request_id}")
+    # Folded parts (the cancel form) are opened, so that their controls count too.
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
     reached: list[dict[str, str]] = []
-    for _ in range(40):
+    for _ in range(60):
         page.keyboard.press("Tab")
         focused: dict[str, str] = page.evaluate(
             "() => { const e = document.activeElement; const s = getComputedStyle(e); "
@@ -166,6 +168,7 @@ def test_tab_reaches_every_control_with_a_visible_focus(
     got = {f"radio:{f['name']}" if f["id"].startswith("f-value-env-") else f["id"] for f in reached}
     assert set(controls) <= got
     assert "Submit answer" in [f["text"] for f in reached]
+    assert "Cancel this event" in [f["text"] for f in reached]
     for focused in reached:
         assert focused["outline"] != "none", focused
         assert float(focused["width"].removesuffix("px")) >= 2, focused

@@ -29,6 +29,6 @@ def test_docs_render_offline_from_the_app_alone(page: Page, served: Served) -> N
     expect(page.get_by_role("heading", name="API", exact=True)).to_be_visible()
     expect(page.locator("h2", has_text="POST /api/events/{request_id}/answer")).to_be_visible()
     expect(page.locator("#schema-EventInfo")).to_be_visible()
-    page.get_by_role("link", name="GET /health").click()
-    expect(page.locator("h2", has_text="GET /health")).to_be_in_viewport()
+    page.get_by_role("link", name="GET /health", exact=True).click()
+    expect(page.get_by_role("heading", name="GET /health", exact=True)).to_be_in_viewport()
     assert elsewhere == []
