@@ -116,7 +116,8 @@ def config_command(
     with _reporting_errors():
         rows = [_store_row(ctx, store)]
         rows += [_row(key) for key in KEYS if key != "store"]
-        rows += [_secret_row(key) for key in SECRETS]
+        # A secret read from its own variable; `metrics_token` has none (its file is a setting).
+        rows += [_secret_row(k) for k, where in SECRETS.items() if where.split()[0] == _variable(k)]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -138,9 +139,13 @@ def _row(key: str) -> dict[str, Any]:
     return {"key": key, "value": given.value, "source": given.source}
 
 
+def _variable(key: str) -> str:
+    return f"HITL_{key.upper()}"
+
+
 def _secret_row(key: str) -> dict[str, Any]:
     """A secret is read from its variable only, and shown as set or unset."""
-    variable = f"HITL_{key.upper()}"
+    variable = _variable(key)
     if os.environ.get(variable):
         return {"key": key, "value": "set", "source": variable}
     return {"key": key, "value": None, "source": f"environment only: {variable}"}

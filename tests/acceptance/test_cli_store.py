@@ -166,6 +166,9 @@ def test_hitl_config_shows_each_setting_and_where_it_came_from(project: Path, ru
     assert rows["secret"] == ("set", "HITL_SECRET")
     assert rows["token"] == (None, "environment only: HITL_TOKEN")
     assert "do-not-print-me" not in result.stdout
+    # Every variable named is one hitlkit reads: scrape tokens come from a file setting.
+    assert "metrics_token" not in rows
+    assert rows["metrics_token_file"] == ("none", "default")
 
     text = run(project / "src", *HITL, "config")
     [store_line] = [line for line in text.stdout.splitlines() if line.startswith("store ")]
