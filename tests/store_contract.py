@@ -59,6 +59,13 @@ class StoreContract(IndexContract):
         assert (store.get("idx/a/1"), store.get("idx/a/2")) == (b"", b"")
         assert store.list("idx/") == ["idx/a/1", "idx/a/2"]
 
+    def test_probe_passes_on_a_store_that_answers_empty_or_not(self, store: Store) -> None:
+        store.probe()
+        store.put_if_absent("events/a/1.json", b"x")
+        store.probe()
+        asyncio.run(store.probe_async())
+        assert store.list("") == ["events/a/1.json"]  # a probe writes nothing
+
     def test_get_of_a_missing_key_is_none(self, store: Store) -> None:
         assert store.get("events/nothing.json") is None
 

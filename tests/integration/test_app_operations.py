@@ -111,7 +111,7 @@ def test_readyz_says_503_when_the_local_folder_fails_and_healthz_stays_up(
         errors,
         "hitlkit_store_errors_total",
         backend="file",
-        op="get",
+        op="probe",
         error="StoreUnavailableError",
     ) == pytest.approx(1)
 
@@ -136,6 +136,32 @@ def test_readyz_follows_a_real_s3_server_that_stops(
     assert down.headers["retry-after"] == "5"
     assert prefix not in down.text
     assert BUCKET not in down.text.replace('"hitlkit', "")  # no bucket name, only codes
+
+
+@pytest.mark.parametrize(
+    ("bucket", "secret", "says"),
+    [
+        ("no-such-bucket", None, "does not exist"),
+        (BUCKET, "not-the-secret", "credentials were refused"),
+    ],
+    ids=["missing bucket", "refused credentials"],
+)
+def test_readyz_is_503_for_a_bucket_it_cannot_use(
+    s3_url: str, monkeypatch: pytest.MonkeyPatch, bucket: str, secret: str | None, says: str
+) -> None:
+    from hitlkit import ObjectStore
+
+    if secret is not None:
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    store = ObjectStore(f"s3://{bucket}/{uuid.uuid4().hex}")
+    with pytest.raises(hitlkit.StoreUnavailableError, match=says):
+        store.probe()
+    with served(store) as http:
+        ready = http.get("/readyz")
+
+    assert ready.status_code == 503, ready.text
+    assert ready.json()["error"] == "store_unavailable"
+    assert "no-such-bucket" not in ready.text
 
 
 # -- metrics -------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ PENDING_REFRESH_SECONDS = 15.0
 PENDING_TIMEOUT_SECONDS = 5.0
 """How long a scrape waits for the index to be listed; past it, the last count stays."""
 
-_STORE_OPS = ("get", "put_if_absent", "list", "list_entries", "delete")
+_STORE_OPS = ("get", "put_if_absent", "list", "list_entries", "delete", "probe")
 _STORE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _WAKE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _LABEL = re.compile(r"[a-z][a-z0-9_-]{0,31}")

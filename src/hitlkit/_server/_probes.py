@@ -27,7 +27,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hitlkit import _errors
 from hitlkit._config import LOOPBACK_HOSTS
 from hitlkit._exceptions import StoreUnavailableError
-from hitlkit._index import MARKER_KEY
 from hitlkit._server._auth import authenticate_scrape
 from hitlkit._server._context import store_of
 from hitlkit._server._errors import RETRY_AFTER_SECONDS, error_response
@@ -90,7 +89,7 @@ async def _ready(store: Store) -> Response:
     backend = backend_of(store)
     start = time.perf_counter()
     try:
-        await asyncio.wait_for(store.get_async(MARKER_KEY), READY_TIMEOUT_SECONDS)
+        await asyncio.wait_for(store.probe_async(), READY_TIMEOUT_SECONDS)
     except (StoreUnavailableError, asyncio.TimeoutError) as exc:
         cause = (
             exc.cause

@@ -143,6 +143,15 @@ class Store(ABC):
         only while a key stays. Never delete a pending event's record or outcome.
         """
 
+    def probe(self) -> None:
+        """A cheap call that raises `StoreUnavailableError` when the store cannot be used.
+
+        For readiness checks. Reading a key, present or not, shows that a folder or
+        the memory answers; a bucket overrides this to list, which fails for a bucket
+        that does not exist (reading a missing key there is only "not found").
+        """
+        self.get(PROBE_KEY)
+
     async def put_if_absent_async(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         """Async twin of `put_if_absent`."""
         return await self.in_thread(self.put_if_absent, key, data, durable=durable)
@@ -164,6 +173,10 @@ class Store(ABC):
     async def delete_async(self, key: str) -> None:
         """Async twin of `delete`."""
         await self.in_thread(self.delete, key)
+
+    async def probe_async(self) -> None:
+        """Async twin of `probe`."""
+        await self.in_thread(self.probe)
 
     def watch(self, prefix: str) -> AsyncGenerator[set[str], None] | None:
         """Changes under `prefix` made by other processes, as sets of keys.
@@ -335,6 +348,9 @@ def failure_hint(exc: BaseException, url: str = "") -> str | None:
     )
     return hint and hint.format(credentials=credentials, endpoint=endpoint)
 
+
+PROBE_KEY = "index/v1"
+"""The small key `probe` reads: the index's marker, written once per store."""
 
 OBJECT_SCHEMES = ("s3", "gs", "az", "abfs", "abfss")
 """URL schemes of buckets, served by `ObjectStore`."""

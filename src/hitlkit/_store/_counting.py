@@ -79,6 +79,14 @@ class CountingStore(Store):
         self._count("delete_async")
         await self.inner.delete_async(key)
 
+    def probe(self) -> None:
+        self._count("probe")
+        self.inner.probe()
+
+    async def probe_async(self) -> None:
+        self._count("probe_async")
+        await self.inner.probe_async()
+
     async def put_if_absent_async(self, key: str, data: bytes, *, durable: bool = True) -> bool:
         self._count("put_if_absent_async")
         return await self.inner.put_if_absent_async(key, data, durable=durable)

@@ -155,6 +155,11 @@ class ObjectStore(Store):
         return entries if limit is None else entries[:limit]
 
     @reports_outage(_ObstoreError, OSError)
+    def probe(self) -> None:
+        # One request that needs the bucket (or container) and the right to list it.
+        obstore.list_with_delimiter(self._bucket, None)
+
+    @reports_outage(_ObstoreError, OSError)
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):  # not there: nothing to do
             obstore.delete(self._bucket, check_key(key))

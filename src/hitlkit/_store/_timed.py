@@ -16,7 +16,8 @@ T = TypeVar("T")
 
 CallObserver = Callable[[str, float, "BaseException | None"], None]
 """Told of each call: the operation (`get`, `put_if_absent`, `list`, `list_entries`,
-`delete`; an `_async` twin counts as its operation), its seconds, and the error it raised."""
+`delete`, `probe`; an `_async` twin counts as its operation), its seconds, and the
+error it raised."""
 WriteObserver = Callable[[str, bytes], None]
 """Told of each key this store wrote (a create-once write that won), with its bytes."""
 
@@ -116,6 +117,12 @@ class TimedStore(Store):
 
     async def delete_async(self, key: str) -> None:
         await self._timed_async("delete", self.inner.delete_async(key))
+
+    def probe(self) -> None:
+        self._timed("probe", self.inner.probe)
+
+    async def probe_async(self) -> None:
+        await self._timed_async("probe", self.inner.probe_async())
 
     def watch(self, prefix: str) -> AsyncGenerator[set[str], None] | None:
         return self.inner.watch(prefix)
