@@ -146,6 +146,13 @@ def store_choice() -> StoreChoice:
     start = found.searched[0]
     if found.path is not None:
         return StoreChoice(str(found.path), f"found walking up from {start}")
+    here = start / STORE_FOLDER
+    if os.path.lexists(here):
+        # Refused on the way up (another user's, a link, not a folder): never used by default.
+        raise ConfigurationError(
+            f"{here} is not a store this user may use (see the warning above); name the "
+            "store to use with --store or HITL_STORE, or remove or rename that .hitl"
+        )
     end = found.searched[-1]
     looked = f"in {start}" if start == end else f"in {start} .. {end}"
     return StoreChoice(DEFAULT_STORE, f"no {STORE_FOLDER} found {looked}: a new store here")

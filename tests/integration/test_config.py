@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import hitlkit
 from hitlkit import _config
 from hitlkit._discovery import find_store, folders_up
 from hitlkit._exceptions import ConfigurationError
@@ -130,6 +131,26 @@ def test_a_store_owned_by_someone_else_is_skipped_with_one_warning(
         f"skipped the store {foreign}: it is owned by another user (uid 12345); "
         "set HITL_STORE or --store to use it anyway"
     )
+
+
+def test_someone_elses_store_in_the_current_folder_is_never_used(
+    project: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a folder to another user needs root")
+    foreign = project / ".hitl"
+    foreign.mkdir()
+    os.chown(foreign, 12345, 12345)
+    monkeypatch.chdir(project)
+
+    with (
+        caplog.at_level(logging.WARNING, logger="hitlkit.config"),
+        pytest.raises(hitlkit.ConfigurationError, match="--store or HITL_STORE"),
+    ):
+        hitlkit.new_event("q", int, run_id="r", serve=False)
+
+    assert list(foreign.iterdir()) == []
+    assert "it is owned by another user (uid 12345)" in caplog.text
 
 
 def test_a_linked_store_is_followed_when_link_and_folder_are_the_users(
