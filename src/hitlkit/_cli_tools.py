@@ -213,7 +213,11 @@ app.add_typer(token_app)
 
 
 @token_app.command(
-    "create", epilog=examples("hitl token create ci-bot --tokens-file hitl-tokens.json")
+    "create",
+    epilog=examples(
+        "hitl token create ci-bot --tokens-file hitl-tokens.json",
+        "hitl token create prometheus --metrics",
+    ),
 )
 def token_create(
     name: Annotated[
@@ -241,17 +245,10 @@ def token_create(
         ),
     ] = False,
 ) -> None:
-    """Make a token for NAME: printed once, only its SHA-256 is stored.
-
-    Example: `hitl token create prometheus --metrics` makes a scrape token.
-    """
-    from hitlkit._config import tokens_file as api_tokens_file
+    """Make a token for NAME: printed once, only its SHA-256 is stored."""
     from hitlkit._tokens import create_token
 
-    if tokens_file is None:
-        configured = metrics_tokens_file() if metrics else api_tokens_file()
-        default = "hitl-metrics-tokens.json" if metrics else "hitl-tokens.json"
-        tokens_file = Path(configured or default)
+    tokens_file = _tokens_file(tokens_file, metrics=metrics)
     with _reporting_errors():
         token = create_token(tokens_file, name)
         typer.echo(token)
@@ -259,6 +256,54 @@ def token_create(
             f"Stored its hash in {tokens_file} for {name}; the token is not shown again.",
             err=True,
         )
+
+
+@token_app.command(
+    "revoke",
+    epilog=examples(
+        "hitl token revoke ci-bot --tokens-file hitl-tokens.json",
+        "hitl token revoke prometheus --metrics",
+    ),
+)
+def token_revoke(
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME", help="The identity whose tokens stop working.", show_default=False
+        ),
+    ],
+    tokens_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--tokens-file",
+            help="File of token hashes to remove them from. Default: as for create.",
+            show_default=False,
+        ),
+    ] = None,
+    metrics: Annotated[
+        bool, typer.Option("--metrics", help="Revoke scrape tokens (HITL_METRICS_TOKEN_FILE).")
+    ] = False,
+) -> None:
+    """Remove every token of NAME from the tokens file: the app refuses them at once."""
+    from hitlkit._tokens import revoke_tokens
+
+    with _reporting_errors():
+        path = _tokens_file(tokens_file, metrics=metrics)
+        removed = revoke_tokens(path, name)
+        if not removed:
+            raise ValueError(f"no token of {name!r} in {path}")
+        plural = "" if removed == 1 else "s"
+        typer.echo(printable(f"Revoked {removed} token{plural} of {name} in {path}."))
+
+
+def _tokens_file(given: Path | None, *, metrics: bool) -> Path:
+    """`--tokens-file`, else the configured file of its kind, else the default name."""
+    from hitlkit._config import tokens_file as api_tokens_file
+
+    if given is not None:
+        return given
+    configured = metrics_tokens_file() if metrics else api_tokens_file()
+    return Path(configured or ("hitl-metrics-tokens.json" if metrics else "hitl-tokens.json"))
 
 
 @app.command(

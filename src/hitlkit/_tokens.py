@@ -26,6 +26,7 @@ import json
 import os
 import re
 import secrets
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -33,7 +34,7 @@ from pathlib import Path
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._records import utcnow
 
-__all__ = ["TOKEN_PREFIX", "TokenTable", "create_token", "token_hash"]
+__all__ = ["TOKEN_PREFIX", "TokenTable", "create_token", "revoke_tokens", "token_hash"]
 
 TOKEN_PREFIX = "hitl_"  # noqa: S105 - a marker, not a secret
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,99}")
@@ -48,8 +49,8 @@ def token_hash(token: str) -> str:
 def create_token(path: Path, name: str) -> str:
     """Make a new token for identity `name`, add its hash to `path`, and return the token.
 
-    The file is created (mode 0600) if missing and replaced atomically.
-    Several tokens may share a name (to rotate one, make the new, then delete the old).
+    The file is created (mode 0600) if missing and replaced atomically, keeping its mode.
+    Several tokens may share a name (to rotate one, make the new, then revoke the old).
     """
     if not _NAME.fullmatch(name):
         raise ValueError(
@@ -62,6 +63,19 @@ def create_token(path: Path, name: str) -> str:
     entries.append({"name": name, "sha256": token_hash(token), "created_at": created_at})
     _write(path, entries)
     return token
+
+
+def revoke_tokens(path: Path, name: str) -> int:
+    """Remove every token of identity `name` from `path`; how many there were.
+
+    The file is replaced atomically, keeping its mode; an app reading it stops
+    accepting them at its next request.
+    """
+    entries = _read(path)
+    kept = [entry for entry in entries if entry["name"] != name]
+    if len(kept) < len(entries):
+        _write(path, kept)
+    return len(entries) - len(kept)
 
 
 class TokenTable:
@@ -96,13 +110,13 @@ class TokenTable:
 
     def _reload(self) -> None:
         try:
-            stat = self.path.stat()
+            info = self.path.stat()
         except OSError as exc:
             raise ConfigurationError(
                 f"cannot read the tokens file {self.path}: {exc.strerror or exc}; "
                 "create it with: hitl token create NAME"
             ) from None
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = (info.st_mtime_ns, info.st_size)
         with self._lock:
             if stamp == self._stamp:
                 return
@@ -130,6 +144,11 @@ def _read(path: Path) -> list[dict[str, str]]:
 
 
 def _write(path: Path, entries: list[dict[str, str]]) -> None:
+    # A file made readable on purpose (for an app that runs as another user) stays so.
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o600
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tokens-")
     try:
@@ -138,7 +157,7 @@ def _write(path: Path, entries: list[dict[str, str]]) -> None:
             file.write("\n")
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(temp, 0o600)
+        os.chmod(temp, mode)
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):

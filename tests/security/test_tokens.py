@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from hitlkit import AccessDeniedError, Client
-from hitlkit._tokens import TokenTable, create_token, token_hash
+from hitlkit._tokens import TokenTable, create_token, revoke_tokens, token_hash
 from tests.security.conftest import App
 
 HITL = [sys.executable, "-m", "hitlkit._cli"]
@@ -177,3 +177,40 @@ def test_a_malformed_authorization_header_is_401(secured: App) -> None:
 
     assert response.status_code == 401
     assert response.json()["error"] == "unauthorized"
+
+
+def test_hitl_token_revoke_stops_a_token_at_the_next_request(secured: App) -> None:
+    assert secured.tokens_file is not None
+    env = {**os.environ, "HITL_TOKENS_FILE": str(secured.tokens_file)}
+    ana = secured.tokens["ana"]
+    with secured.client(token=ana) as http:
+        assert http.get("/api/events").status_code == 200
+
+        revoked = subprocess.run(
+            [*HITL, "token", "revoke", "ana"], env=env, capture_output=True, text=True, timeout=30
+        )
+        again = subprocess.run(
+            [*HITL, "token", "revoke", "ana"], env=env, capture_output=True, text=True, timeout=30
+        )
+
+        assert revoked.returncode == 0, revoked.stderr
+        assert revoked.stdout.startswith("Revoked 1 token of ana in ")
+        assert http.get("/api/events").status_code == 401
+    assert again.returncode == 1
+    assert again.stderr.startswith("error: no token of 'ana' in ")
+    assert TokenTable(secured.tokens_file).identify(ana) is None
+    others = [name for name in secured.tokens if name != "ana"]
+    for name in others:
+        assert TokenTable(secured.tokens_file).identify(secured.tokens[name]) == name
+
+
+def test_making_or_revoking_a_token_keeps_the_files_mode(tmp_path: Path) -> None:
+    path = tmp_path / "tokens.json"
+    create_token(path, "ana")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600  # a new file is private
+    path.chmod(0o644)  # readable by an app that runs as another user, on purpose
+
+    create_token(path, "bo")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert revoke_tokens(path, "ana") == 1
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

@@ -186,8 +186,8 @@ class _PendingCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         gauge = GaugeMetricFamily(
             "hitlkit_events_pending",
-            "Events waiting for an answer, from the store's index (refreshed by a scrape "
-            "at most every few seconds: see the README).",
+            "Events waiting for an answer, from the store's index (counted again by a "
+            "scrape at most every 15 s by default: pending_refresh_seconds).",
         )
         if self._count is not None:
             gauge.add_metric([], self._count)
