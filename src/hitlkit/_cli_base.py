@@ -209,7 +209,26 @@ def _on_command_line(ctx: typer.Context, param: str) -> bool:
 
 
 def _find(client: Client, text: str) -> EventInfo:
-    """The event whose id is `text`, or the only one whose id starts with it."""
+    """The event whose id is `text`, or the only one whose id starts with it.
+
+    Not found, the error names where it looked: a person in the wrong folder sees why.
+    """
+    try:
+        return _find_in(client, text)
+    except EventNotFoundError as exc:
+        raise EventNotFoundError(exc.request_id, where=_where(client)) from None
+
+
+def _where(client: Client) -> str:
+    if client.store is None:
+        return f"the app at {client.endpoint}"
+    root = getattr(client.store, "root", None)
+    if isinstance(root, Path) and not root.exists():
+        return f"{client.store.url} (no store there yet: see `hitl where`)"
+    return client.store.url
+
+
+def _find_in(client: Client, text: str) -> EventInfo:
     wanted = text.strip().lower()
     if is_event_id(wanted):
         return client.get_event(wanted)

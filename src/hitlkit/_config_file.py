@@ -80,7 +80,7 @@ SECRETS = {
     "secret": "HITL_SECRET",
     "secret_previous": "HITL_SECRET_PREVIOUS",
     "token": "HITL_TOKEN",
-    "metrics_token": "HITL_METRICS_TOKEN_FILE (a file holding it)",
+    "metrics_token": "HITL_METRICS_TOKEN_FILE (a file of scrape token hashes)",
     "notify": "HITL_NOTIFY (its URLs carry credentials)",
 }
 """Settings refused in a file, and where they go instead."""
@@ -166,7 +166,6 @@ def read_config_file(path: Path, table: dict[str, Any]) -> ConfigFile:
             raise ConfigurationError(
                 f"{where}: {key} is a secret and is not read from a file that may be shared "
                 f"or committed; set {SECRETS[key]} in the environment instead"
-                + ("" if key == "notify" else ", or name a file that holds it (e.g. tokens_file)")
             )
         if key not in KEYS:
             raise ConfigurationError(_unknown(where, key))

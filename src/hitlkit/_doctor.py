@@ -61,7 +61,8 @@ async def examine(store: Store) -> Report:
     try:
         listed = [await store.list_async(prefix) for prefix in (EVENTS_PREFIX, OUTCOMES_PREFIX)]
     except StoreUnavailableError as exc:
-        report.problems.append(Finding("", f"the store does not answer: {exc.cause}"))
+        advice = f"; {exc.hint}" if exc.hint else ""
+        report.problems.append(Finding("", f"the store cannot be used: {exc.cause}{advice}"))
         return report
     keys = [key for keys in listed for key in keys]
     if isinstance(store, LocalStore):

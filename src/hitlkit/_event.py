@@ -295,6 +295,16 @@ class Event(Generic[T]):
         # find the event and never announce it.
         the_endpoint = (endpoint or _config.default_endpoint()).rstrip("/")
         the_store = open_store(store if store is not None else _config.default_store_url())
+        if serve is None:  # an in-memory store has no one else to serve: no app by default
+            serve = not the_store.in_process and _config.autostart()
+        if serve:
+            # Before the event too: an endpoint taken by another program fails the call
+            # without leaving an event that nobody can answer through it. The web app sits
+            # above events; importing it here keeps that direction at import time and
+            # spares processes that never serve the cost.
+            from hitlkit._server._embedded import ensure_app
+
+            await ensure_app(the_store, the_endpoint)
         record, created = await _ops.open_event(
             the_store,
             name=name,
@@ -315,14 +325,6 @@ class Event(Generic[T]):
             _warn_if_default_differs(record, value_type, default)
         if created and notices is not None:
             _notify.announce(the_store, record, notices, the_endpoint)
-        if serve is None:  # an in-memory store has no one else to serve: no app by default
-            serve = not the_store.in_process and _config.autostart()
-        if serve:
-            # The web app sits above events; importing it here keeps that direction
-            # at import time and spares processes that never serve the cost.
-            from hitlkit._server._embedded import ensure_app
-
-            await ensure_app(the_store, the_endpoint)
         return Event(
             record,
             value_type=value_type,

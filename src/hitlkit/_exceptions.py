@@ -72,12 +72,13 @@ class EventConflictError(HitlError):
 
 
 class EventNotFoundError(HitlError, LookupError):
-    """No event has the given request id."""
+    """No event has the given request id (in `where`, a store or an app, when named)."""
 
-    def __init__(self, request_id: str) -> None:
+    def __init__(self, request_id: str, *, where: str | None = None) -> None:
         shown = request_id if len(request_id) <= 40 else request_id[:37] + "..."
-        super().__init__(f"no event with id {shown!r}")
+        super().__init__(f"no event with id {shown!r}" + (f" in {where}" if where else ""))
         self.request_id = request_id
+        self.where = where
 
 
 class FieldError(TypedDict):

@@ -22,8 +22,8 @@ _SCRIPT = "hitl.exe" if os.name == "nt" else "hitl"
 def hitl_command() -> str:
     """`hitl` when the PATH finds this installation's script, else a command that runs it.
 
-    The script's path is given relative to the working folder when it lies inside it
-    (`.venv/bin/hitl`); without an installed script, `python -m hitlkit`.
+    The script's path is absolute, so the command works from any folder (a new terminal
+    starts in the home folder); without an installed script, `python -m hitlkit`.
     """
     script = _installed_script()
     if script is None:
@@ -31,11 +31,7 @@ def hitl_command() -> str:
     on_path = shutil.which(_SCRIPT)
     if on_path is not None and _same_file(on_path, script):
         return "hitl"
-    try:
-        shown = script.relative_to(Path.cwd())
-    except ValueError:
-        shown = script
-    return shlex.quote(str(shown))
+    return shlex.quote(str(script))
 
 
 def _installed_script() -> Path | None:

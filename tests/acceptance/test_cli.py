@@ -288,11 +288,20 @@ def test_an_ambiguous_prefix_is_refused(hitl: Hitl, hitl_env: HitlEnv) -> None:
 
 
 @pytest.mark.parametrize("command", [["show"], ["answer", "5"], ["cancel"]])
-def test_an_unknown_id_is_an_error(hitl: Hitl, command: list[str]) -> None:
+def test_an_unknown_id_is_an_error_naming_where_it_looked(
+    hitl: Hitl, hitl_env: HitlEnv, command: list[str]
+) -> None:
     result = hitl(command[0], "0123456789abcdef01234567", *command[1:])
+    ask(hitl_env, "add_to_x", int)
+    existing = hitl(command[0], "0123456789abcdef01234567", *command[1:])
 
-    assert result.code == 1
-    assert result.error_line() == "error: no event with id '0123456789abcdef01234567'"
+    assert result.code == existing.code == 1
+    store = hitl_env.store.resolve().as_uri()
+    assert result.error_line() == (
+        f"error: no event with id '0123456789abcdef01234567' in {store} "
+        "(no store there yet: see `hitl where`)"
+    )
+    assert existing.error_line() == f"error: no event with id '0123456789abcdef01234567' in {store}"
 
 
 def test_a_too_short_prefix_is_refused(hitl: Hitl, hitl_env: HitlEnv) -> None:

@@ -121,5 +121,6 @@ def test_a_store_outage_is_one_line_naming_the_store_and_the_cause(hitl: Hitl) -
 
     doctor = hitl("doctor", "--store", "s3://hitlkit/prefix", **bucket)
     assert doctor.code == 1
-    assert "the store does not answer" in doctor.stdout
+    assert "the store cannot be used: " in doctor.stdout
+    assert "nothing answered at the store's address" in doctor.stdout
     assert doctor.stderr == ""

@@ -162,6 +162,17 @@ def test_an_s3_server_that_does_not_answer_names_its_endpoint_variable(
     assert "AWS_ENDPOINT_URL" in line
 
 
+def test_an_http_s3_address_without_allow_http_says_to_allow_it(
+    hitl: Hitl, s3_server: S3Server, s3_url: str
+) -> None:
+    env = {**s3_server.env, "AWS_ALLOW_HTTP": "false"}
+
+    result = hitl("ls", "--store", f"s3://{BUCKET}/events", **env)
+
+    assert result.code == 1
+    assert "an http:// address needs AWS_ALLOW_HTTP=true" in one_error_line(result.stderr)
+
+
 def test_debug_adds_the_traceback(hitl: Hitl) -> None:
     port = free_port()
 

@@ -209,7 +209,7 @@ def test_a_secret_in_the_file_is_one_error_line_saying_what_to_do(project: Path,
     assert one_error_line(result.stderr) == (
         f"error: pyproject.toml [tool.hitlkit] at {project / 'pyproject.toml'}: secret is a "
         "secret and is not read from a file that may be shared or committed; set HITL_SECRET "
-        "in the environment instead, or name a file that holds it (e.g. tokens_file)"
+        "in the environment instead"
     )
 
 

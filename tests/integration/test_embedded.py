@@ -106,6 +106,17 @@ def test_refuses_an_endpoint_held_by_another_program(tmp_path: Path, other_progr
     assert "HITL_ENDPOINT" in message
 
 
+def test_an_endpoint_held_by_another_program_leaves_no_event_behind(
+    tmp_path: Path, other_program: str
+) -> None:
+    store = LocalStore(tmp_path / "store")
+
+    with pytest.raises(ConfigurationError, match="in use by another program"):
+        hitlkit.new_event("count", int, store=store, endpoint=other_program, serve=True)
+
+    assert hitlkit.list_events("all", store=store) == []
+
+
 def test_refuses_a_hitlkit_app_serving_another_store(tmp_path: Path, app_url: str) -> None:
     other_store = LocalStore(tmp_path / "other-store")
 

@@ -315,6 +315,10 @@ _HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
         "the credentials were refused: check {credentials} and what they may do in the bucket",
     ),
     (
+        re.compile(r"builder error", re.I),
+        "an http:// address needs {allow_http}, or use https",
+    ),
+    (
         re.compile(r"Connection refused|dns error|timed out|error sending request", re.I),
         "nothing answered at the store's address: check that it is up, and {endpoint}",
     ),
@@ -346,7 +350,8 @@ def failure_hint(exc: BaseException, url: str = "") -> str | None:
     credentials, endpoint = _PROVIDERS.get(
         "az" if scheme.startswith("abfs") else scheme, ("the credentials", "its address")
     )
-    return hint and hint.format(credentials=credentials, endpoint=endpoint)
+    allow_http = "AWS_ALLOW_HTTP=true" if scheme == "s3" else "the provider's allow-HTTP setting"
+    return hint and hint.format(credentials=credentials, endpoint=endpoint, allow_http=allow_http)
 
 
 PROBE_KEY = "index/v1"
