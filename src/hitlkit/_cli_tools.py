@@ -170,13 +170,16 @@ def serve(
             previous_secrets=previous_secrets(),
             metrics_tokens_file=metrics_tokens_file(),
         )
+        pruning = ""
         if retention and retention.strip().lower() != "forever":
             parse_duration(retention, what="--retention (HITL_RETENTION)")
+            pruning = f"; it prunes events resolved more than {retention.strip()} ago"
+            pruning += f" (archived to {archive})" if archive else ""
         the_store = open_store(store)
         shown_host = f"[{host}]" if ":" in host else host
         typer.echo(
             f"Starting the hitlkit app at http://{shown_host}:{port} "
-            f"for store {the_store.url}; Ctrl-C stops it."
+            + printable(f"for store {the_store.url}{pruning}; Ctrl-C stops it.")
         )
         if metrics_port is not None:
             typer.echo(f"Metrics and probes also at http://127.0.0.1:{metrics_port}/metrics.")

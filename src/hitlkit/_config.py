@@ -350,6 +350,8 @@ def metrics_tokens_file() -> str | None:
     return setting("metrics_token_file").value or None
 
 
+MAX_DURATION = timedelta(days=36500)
+"""The longest duration `parse_duration` takes: 100 years (dates beyond overflow)."""
 _DURATION = re.compile(r"([0-9]+)\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -367,7 +369,13 @@ def parse_duration(text: str, *, what: str = "a duration") -> timedelta:
             f"{what} must be a positive whole number with a unit: Nw (weeks), Nd (days), "
             f"Nh (hours), Nm (minutes) or Ns (seconds), such as 30d or 12h; got {text!r}"
         )
-    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+    try:
+        duration = timedelta(**{_UNITS[match[2]]: int(match[1])})
+    except OverflowError:
+        duration = MAX_DURATION + MAX_DURATION
+    if duration > MAX_DURATION:
+        raise ValueError(f"{what} must be at most 100 years ({MAX_DURATION.days}d), got {text!r}")
+    return duration
 
 
 def retention() -> timedelta | None:

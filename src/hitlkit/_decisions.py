@@ -27,6 +27,7 @@ from hitlkit._exceptions import (
     HitlError,
     StoreUnavailableError,
 )
+from hitlkit._printable import printable
 from hitlkit._records import Outcome, utcnow
 
 __all__ = [
@@ -152,7 +153,8 @@ def outcome_error(
     if outcome.status in ("answered", "defaulted"):
         return None
     if outcome.status == "cancelled":
-        reason = f": {outcome.reason}" if outcome.reason else ""
+        # The reason is anyone's text: an uncaught error prints it on a terminal.
+        reason = f": {printable(outcome.reason, multiline=True)}" if outcome.reason else ""
         return EventCancelledError(f"event {name!r} was cancelled{reason}", outcome)
     return EventTimeoutError(
         f"event {name!r} ({request_id}) got no answer within "

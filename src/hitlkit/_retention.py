@@ -71,6 +71,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from hitlkit._audit import audit_prefix
+from hitlkit._exceptions import CorruptRecordError
 from hitlkit._index import (
     INDEX_PREFIX,
     PENDING,
@@ -251,10 +252,14 @@ class _Pruner:
     async def _judge(self, name: str) -> _Plan | None:
         """The plan to prune the event `name` names, or `None` to keep it."""
         request_id = name[-24:]
-        record_data, outcome_data = await asyncio.gather(
-            self.store.get_async(event_key(request_id)),
-            self.store.get_async(outcome_key(request_id)),
-        )
+        try:
+            record_data, outcome_data = await asyncio.gather(
+                self.store.get_async(event_key(request_id)),
+                self.store.get_async(outcome_key(request_id)),
+            )
+        except CorruptRecordError:
+            self.report.skipped += 1  # unreadable (too big, a folder in its place): `hitl doctor`
+            return None
         if record_data is None:
             return await self._leftover(name, outcome_data)
         try:
@@ -358,8 +363,17 @@ class _Pruner:
                 data: bytes | None = b""
             else:
                 data = plan.known.get(key) or await self.store.get_async(key)
-            if data is not None:  # gone already: another prune holds it
-                await archive.put_if_absent_async(f"{plan.name}/{key}", data)
+            if data is None:  # gone already: another prune holds it
+                return
+            copy_key = f"{plan.name}/{key}"
+            # Written before (by an earlier, interrupted prune of this event, or by someone
+            # else): only a byte-for-byte copy lets the original go.
+            written = await archive.put_if_absent_async(copy_key, data)
+            if not written and await archive.get_async(copy_key) != data:
+                raise archive.unavailable(
+                    f"the archive already holds {copy_key} with other bytes: "
+                    "nothing of this event was deleted"
+                )
 
         await asyncio.gather(*(copy(key) for key in plan.keys))
 

@@ -173,6 +173,17 @@ def test_an_http_s3_address_without_allow_http_says_to_allow_it(
     assert "an http:// address needs AWS_ALLOW_HTTP=true" in one_error_line(result.stderr)
 
 
+@pytest.mark.parametrize("given", ["s3:/bucket/events", "s3:bucket", "memory:/x", "File:/tmp/x"])
+def test_a_store_url_missing_a_slash_is_refused_not_taken_for_a_folder(
+    hitl: Hitl, hitl_env: HitlEnv, given: str
+) -> None:
+    result = hitl("ls", "--store", given)
+
+    assert result.code == 1
+    assert "lacks a slash" in one_error_line(result.stderr)
+    assert sorted(p.name for p in hitl_env.cwd.iterdir()) == []
+
+
 def test_debug_adds_the_traceback(hitl: Hitl) -> None:
     port = free_port()
 

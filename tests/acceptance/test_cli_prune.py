@@ -110,6 +110,16 @@ def test_a_bad_duration_names_the_forms_expected(hitl: Hitl, given: str) -> None
     assert repr(given) in line
 
 
+@pytest.mark.parametrize("given", ["5219w", "99999999999w"])
+def test_a_duration_beyond_a_century_is_refused_in_one_line(hitl: Hitl, given: str) -> None:
+    result = hitl("prune", "--older-than", given)
+
+    assert result.code == 2
+    assert result.error_line() == (
+        f"error: --older-than must be at most 100 years (36500d), got {given!r}"
+    )
+
+
 def test_the_age_is_required(hitl: Hitl) -> None:
     result = hitl("prune")
     assert result.code == 2

@@ -153,15 +153,21 @@ def test_readyz_is_503_for_a_bucket_it_cannot_use(
 
     if secret is not None:
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
-    store = ObjectStore(f"s3://{bucket}/{uuid.uuid4().hex}")
+    prefix = uuid.uuid4().hex
+    store = ObjectStore(f"s3://{bucket}/{prefix}")
     with pytest.raises(hitlkit.StoreUnavailableError, match=says):
         store.probe()
     with served(store) as http:
         ready = http.get("/readyz")
+        # A refused read names the key's path in obstore's words; the cause leaves it out.
+        refused = http.get(f"/api/events/{'0' * 24}")
 
     assert ready.status_code == 503, ready.text
     assert ready.json()["error"] == "store_unavailable"
     assert "no-such-bucket" not in ready.text
+    # (A missing bucket answers a read "not found": only /readyz tells it from an empty one.)
+    assert refused.status_code == (404 if secret is None else 503), refused.text
+    assert prefix not in ready.text + refused.text
 
 
 # -- metrics -------------------------------------------------------------------------------

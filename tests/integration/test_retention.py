@@ -321,3 +321,39 @@ def test_entries_of_a_creation_that_lost_its_race_go_and_the_event_stays(store: 
     assert store.list("") == before
     assert hitl.get_event(request_id, store=store).status == "pending"
     assert listed(store, "pending", assignee="ann") == {request_id}
+
+
+def test_a_record_too_big_to_read_is_skipped_and_the_others_are_pruned(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "store")
+    kept, *others = [ask(store, name) for name in ("big", "one", "two")]
+    for request_id in (kept, *others):
+        hitl.answer(request_id, 7, store=store)
+    listed(store)
+    record = tmp_path / "store" / event_key(kept)
+    record.write_bytes(record.read_bytes() + b" " * (2 * 1024 * 1024))  # over the read limit
+
+    report = prune(store, 31)
+
+    assert pruned(report) == set(others)
+    assert report.skipped == 1
+    assert record.exists()
+
+
+def test_an_archive_holding_other_bytes_under_the_name_deletes_nothing(
+    store: Store, archive: Store
+) -> None:
+    request_id = ask(store, "approve")
+    hitl.answer(request_id, 7, store=store)
+    name = entry_name(asyncio.run(load_event(store, request_id)))
+    archive.put_if_absent(f"{name}/{event_key(request_id)}", b"junk")
+    listed(store)  # the index's marker is written by the first listing
+    before = {key: store.get(key) for key in store.list("")}
+
+    with pytest.raises(StoreUnavailableError, match=r"already holds .* with other bytes"):
+        prune(store, 31, archive=archive)
+
+    assert {key: store.get(key) for key in store.list("")} == before
+    # The same bytes there (an earlier, interrupted prune) are a copy: the prune goes on.
+    archive.delete(f"{name}/{event_key(request_id)}")
+    archive.put_if_absent(f"{name}/{event_key(request_id)}", before[event_key(request_id)] or b"")
+    assert pruned(prune(store, 31, archive=archive)) == {request_id}

@@ -157,6 +157,19 @@ def test_the_errors_name_the_event_and_what_happened() -> None:
     assert str(timeout) == f"event 'deploy' ({ID}) got no answer within 1 second"
 
 
+def test_a_cancel_reason_reaches_a_terminal_escaped_and_the_outcome_keeps_it_whole() -> None:
+    reason = "superseded\x1b]0;PWNED\x07\x1b[31m by run 43\nsee ticket"
+    cancelled = outcome("cancelled", reason=reason)
+
+    error = outcome_error(cancelled, name="deploy", request_id=ID, timeout_seconds=60)
+
+    assert str(error) == (
+        "event 'deploy' was cancelled: superseded\\x1b]0;PWNED\\x07\\x1b[31m by run 43\nsee ticket"
+    )
+    assert isinstance(error, EventCancelledError)
+    assert error.outcome.reason == reason
+
+
 def test_the_reminder_is_due_remind_before_the_deadline_or_at_once() -> None:
     assert reminder_delay(DEADLINE, 20, START) == 40
     assert reminder_delay(DEADLINE, 600, START) == 0

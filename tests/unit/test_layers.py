@@ -21,6 +21,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._exceptions",
         "hitlkit._errors",
         "hitlkit._markdown",
+        "hitlkit._printable",
         "hitlkit._values",
         "hitlkit._options",
         "hitlkit._decisions",

@@ -80,6 +80,8 @@ async def _prune_forever(app: FastAPI, retention: Retention) -> None:
                 await prune_once(store, retention, archive)
             except (HitlError, OSError) as exc:
                 log.warning("pruning %s failed; trying again later: %s", store.url, exc)
+            except Exception:  # a bug must not end pruning for the life of the app
+                log.exception("pruning %s failed; trying again later", store.url)
         await asyncio.sleep(every * random.uniform(1 - JITTER, 1 + JITTER))  # noqa: S311
 
 

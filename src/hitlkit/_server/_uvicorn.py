@@ -120,9 +120,12 @@ _STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in h
 
 
 def log_config() -> dict[str, Any]:
-    """uvicorn's logging setup, with the access lines made by `AccessFormatter`."""
+    """uvicorn's logging setup, with the access lines made by `AccessFormatter`, and
+    hitlkit's own log lines shown the same way."""
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config["formatters"]["access"]["()"] = AccessFormatter
+    # hitlkit's own lines (a prune, a store that fails) beside uvicorn's, from INFO up.
+    config["loggers"]["hitlkit"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
 
 

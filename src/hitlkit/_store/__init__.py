@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from hitlkit._exceptions import ConfigurationError
 from hitlkit._store._base import OBJECT_SCHEMES, Store, check_key, unsupported_url
 from hitlkit._store._local import LocalStore
 from hitlkit._store._memory import MemoryStore
@@ -67,6 +68,13 @@ def _canonical(url: str) -> str:
         return url.rstrip("/")
     if "://" in url:
         raise unsupported_url(url)
+    scheme, colon, _ = url.partition(":")
+    if colon and scheme.lower() in (*OBJECT_SCHEMES, "memory", "file"):
+        # `s3:/bucket` or `s3:bucket` is a typo, not a folder named "s3:".
+        raise ConfigurationError(
+            f"store URL {url!r} lacks a slash: write {scheme.lower()}://…, "
+            f"or ./{url} for a folder of that name"
+        )
     return Path(url).expanduser().resolve().as_uri()
 
 

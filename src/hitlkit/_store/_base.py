@@ -275,6 +275,7 @@ def reports_outage(
 
 _URL = re.compile(r"\s*\b[a-z][a-z0-9+.-]*://\S+")
 _XML = re.compile(r":?\s*<\?xml.*$")
+_PATH = re.compile(r" (?:for|at) (?:path|location) [^\s:]+")
 _ROOT_MESSAGE = re.compile(r'message: "([^"]+)"')
 _TIMING = re.compile(r" in [0-9.]+(?:ns|µs|us|ms|s)\b")
 _RETRIES = re.compile(r" in [0-9.]+\w*s, after (\d+) retries, max_retries: \d+, retry_timeout: \w+")
@@ -292,7 +293,7 @@ def error_cause(exc: BaseException) -> str:
         name = errno.errorcode[exc.errno]
         return f"{exc.strerror or name} ({name})"
     text = str(exc)
-    first = _XML.sub("", _URL.sub("", (text.splitlines() or [""])[0]))
+    first = _PATH.sub("", _XML.sub("", _URL.sub("", (text.splitlines() or [""])[0])))
     first = " ".join(_TIMING.sub("", _RETRIES.sub(r" after \1 retries", first)).split())
     roots = _ROOT_MESSAGE.findall(text)
     if roots and roots[-1] not in first:
