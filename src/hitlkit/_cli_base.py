@@ -150,6 +150,10 @@ def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
+class UsageError(ValueError):
+    """The command was given something it cannot take: exit 2, as click's own usage errors."""
+
+
 _debug = False  # set from --debug (or HITL_DEBUG) by the root command
 
 
@@ -169,6 +173,8 @@ def _reporting_errors(interrupted: str = "interrupted") -> Iterator[None]:
         raise
     except KeyboardInterrupt:
         _fail(interrupted, EXIT_INTERRUPTED)
+    except UsageError as exc:
+        _fail(str(exc), EXIT_USAGE)
     except (HitlError, ValueError, OSError) as exc:
         _show_traceback()
         _fail(str(exc) or type(exc).__name__, exit_code_of(type(exc)))
@@ -235,7 +241,7 @@ def _find_in(client: Client, text: str) -> EventInfo:
     if not _HEX.fullmatch(wanted):
         raise EventNotFoundError(text)
     if len(wanted) < MIN_PREFIX:
-        raise ValueError(f"give at least {MIN_PREFIX} hex digits of the event id, got {text!r}")
+        raise UsageError(f"give at least {MIN_PREFIX} hex digits of the event id, got {text!r}")
     listed = client.list_events("all")
     matches = [e for e in listed if e.request_id.startswith(wanted)]
     if not matches and listed.skipped:

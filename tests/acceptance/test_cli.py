@@ -309,7 +309,7 @@ def test_a_too_short_prefix_is_refused(hitl: Hitl, hitl_env: HitlEnv) -> None:
 
     result = hitl("show", add[:4])
 
-    assert result.code == 1
+    assert result.code == 2  # bad usage, as the README's exit codes say
     assert "at least 6 hex digits" in result.error_line()
 
 
