@@ -25,6 +25,7 @@ from hitlkit._records import is_event_id
 
 __all__ = [
     "AnswererOption",
+    "ArchiveOption",
     "CancellerOption",
     "EndpointOption",
     "IdArgument",
@@ -136,6 +137,16 @@ SecretOption = Annotated[
         metavar="TEXT",
         envvar="HITL_SECRET",
         help="Signs answer links and form tokens; give every replica the same one.",
+        show_default=False,
+    ),
+]
+ArchiveOption = Annotated[
+    str | None,
+    typer.Option(
+        "--archive",
+        envvar="HITL_ARCHIVE",
+        metavar="URL",
+        help="Folder or bucket URL each pruned event is copied to before it is deleted.",
         show_default=False,
     ),
 ]

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from hitlkit._cli_base import JsonOption, StoreOption, _fail, _reporting_errors, app
+from hitlkit._cli_base import ArchiveOption, JsonOption, StoreOption, _fail, _reporting_errors, app
 from hitlkit._cli_help import examples
 from hitlkit._cli_render import format_age, printable, show
 from hitlkit._config import DEFAULT_STORE, parse_duration
@@ -45,16 +45,7 @@ def prune_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would be pruned; delete nothing.")
     ] = False,
-    archive: Annotated[
-        str | None,
-        typer.Option(
-            "--archive",
-            envvar="HITL_ARCHIVE",
-            metavar="URL",
-            help="Folder or bucket URL to copy each event to before it is deleted.",
-            show_default=False,
-        ),
-    ] = None,
+    archive: ArchiveOption = None,
     sweep: Annotated[
         bool,
         typer.Option(

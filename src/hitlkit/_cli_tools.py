@@ -14,6 +14,7 @@ import typer
 
 from hitlkit import _doctor
 from hitlkit._cli_base import (
+    ArchiveOption,
     EndpointOption,
     IdArgument,
     JsonOption,
@@ -146,16 +147,7 @@ def serve(
             show_default=False,
         ),
     ] = None,
-    archive: Annotated[
-        str | None,
-        typer.Option(
-            "--archive",
-            envvar="HITL_ARCHIVE",
-            metavar="URL",
-            help="Folder or bucket URL each pruned event is copied to first.",
-            show_default=False,
-        ),
-    ] = None,
+    archive: ArchiveOption = None,
 ) -> None:
     """Run the web app in the foreground, until Ctrl-C."""
     with _reporting_errors():

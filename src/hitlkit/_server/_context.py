@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 from importlib import metadata
+from typing import Any
 
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -17,8 +20,10 @@ __all__ = [
     "cookie_name",
     "delete_cookie",
     "get_cookie",
+    "get_signed_cookie",
     "root_of",
     "set_cookie",
+    "set_signed_cookie",
     "store_fingerprint",
     "store_of",
 ]
@@ -73,6 +78,42 @@ def cookie_name(request: Request, name: str) -> str:
 def get_cookie(request: Request, name: str) -> str | None:
     """The value of this app's cookie `name` (prefixed over HTTPS), if the browser sent it."""
     return request.cookies.get(cookie_name(request, name))
+
+
+def set_signed_cookie(
+    request: Request,
+    response: Response,
+    name: str,
+    data: dict[str, Any],
+    *,
+    keys: Sequence[bytes],
+    salt: str,
+    max_age: int,
+) -> None:
+    """Set cookie `name` to `data`, signed with the last of `keys` (for `salt`'s purpose)."""
+    value = _serializer(keys, salt).dumps(data)
+    text = value if isinstance(value, str) else value.decode()
+    set_cookie(request, response, name, text, max_age=max_age)
+
+
+def get_signed_cookie(
+    request: Request, name: str, *, keys: Sequence[bytes], salt: str, max_age: int
+) -> dict[str, Any] | None:
+    """The data of signed cookie `name`, if authentic (any of `keys`) and at most `max_age` old."""
+    cookie = get_cookie(request, name)
+    if not cookie:
+        return None
+    try:
+        data: Any = _serializer(keys, salt).loads(cookie, max_age=max_age)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _serializer(keys: Sequence[bytes], salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        list(keys), salt=salt, signer_kwargs={"digest_method": hashlib.sha256}
+    )
 
 
 def set_cookie(

@@ -14,17 +14,15 @@ counts for `MAX_AGE_SECONDS`; a planted or stale one is ignored.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from hitlkit._records import is_event_id
-from hitlkit._server._context import get_cookie, root_of, set_cookie
+from hitlkit._server._context import get_signed_cookie, root_of, set_signed_cookie
 
 __all__ = ["MAX_AGE_SECONDS", "Done", "read_done", "redirect_to_event"]
 
@@ -59,9 +57,15 @@ def redirect_to_event(
     if attempted is not None and len(attempted) > MAX_ATTEMPTED_LENGTH:
         attempted = attempted[: MAX_ATTEMPTED_LENGTH - 1] + "…"
     data = {"e": request_id, "k": done.kind, "a": attempted}
-    value = _serializer(keys).dumps(data)
-    text = value if isinstance(value, str) else value.decode()
-    set_cookie(request, response, COOKIE + request_id, text, max_age=MAX_AGE_SECONDS)
+    set_signed_cookie(
+        request,
+        response,
+        COOKIE + request_id,
+        data,
+        keys=keys,
+        salt=_SALT,
+        max_age=MAX_AGE_SECONDS,
+    )
     return response
 
 
@@ -69,22 +73,12 @@ def read_done(request: Request, keys: Sequence[bytes], request_id: str) -> Done 
     """How this browser's last post to `request_id` fared, on the page a post led to (`?done`)."""
     if MARK not in request.query_params or not is_event_id(request_id):
         return None
-    cookie = get_cookie(request, COOKIE + request_id)
-    if not cookie:
-        return None
-    try:
-        data: Any = _serializer(keys).loads(cookie, max_age=MAX_AGE_SECONDS)
-    except (BadSignature, ValueError, TypeError):
-        return None
-    if not isinstance(data, dict) or data.get("e") != request_id:
+    data = get_signed_cookie(
+        request, COOKIE + request_id, keys=keys, salt=_SALT, max_age=MAX_AGE_SECONDS
+    )
+    if data is None or data.get("e") != request_id:
         return None
     kind, attempted = data.get("k"), data.get("a")
     if kind not in _KINDS or not (attempted is None or isinstance(attempted, str)):
         return None
     return Done(kind, attempted)
-
-
-def _serializer(keys: Sequence[bytes]) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        list(keys), salt=_SALT, signer_kwargs={"digest_method": hashlib.sha256}
-    )

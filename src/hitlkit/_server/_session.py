@@ -12,17 +12,14 @@ programs send the token itself.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hitlkit._server._context import delete_cookie, get_cookie, set_cookie
+from hitlkit._server._context import delete_cookie, get_signed_cookie, set_signed_cookie
 
 __all__ = ["COOKIE", "MAX_AGE_SECONDS", "Session", "end_session", "read_session", "start_session"]
 
@@ -49,21 +46,16 @@ def start_session(request: Request, response: Response, keys: Sequence[bytes], d
 
     `keys` verify, the last one signs (the current key after former ones).
     """
-    value = _serializer(keys).dumps({"h": digest, "s": secrets.token_urlsafe(24)})
-    text = value if isinstance(value, str) else value.decode()
-    set_cookie(request, response, COOKIE, text, max_age=MAX_AGE_SECONDS)
+    data = {"h": digest, "s": secrets.token_urlsafe(24)}
+    set_signed_cookie(
+        request, response, COOKIE, data, keys=keys, salt=_SALT, max_age=MAX_AGE_SECONDS
+    )
 
 
 def read_session(request: Request, keys: Sequence[bytes]) -> Session | None:
     """The browser's sign-in, if its cookie is authentic and fresh."""
-    cookie = get_cookie(request, COOKIE)
-    if not cookie:
-        return None
-    try:
-        data: Any = _serializer(keys).loads(cookie, max_age=MAX_AGE_SECONDS)
-    except (BadSignature, ValueError, TypeError):
-        return None
-    if not isinstance(data, dict):
+    data = get_signed_cookie(request, COOKIE, keys=keys, salt=_SALT, max_age=MAX_AGE_SECONDS)
+    if data is None:
         return None
     digest, session_id = data.get("h"), data.get("s")
     if not (isinstance(digest, str) and isinstance(session_id, str) and session_id):
@@ -74,9 +66,3 @@ def read_session(request: Request, keys: Sequence[bytes]) -> Session | None:
 def end_session(request: Request, response: Response) -> None:
     """Sign the browser out: it forgets its cookie."""
     delete_cookie(request, response, COOKIE)
-
-
-def _serializer(keys: Sequence[bytes]) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        list(keys), salt=_SALT, signer_kwargs={"digest_method": hashlib.sha256}
-    )
