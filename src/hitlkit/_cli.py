@@ -42,11 +42,18 @@ def main() -> None:
 
 
 def _warn_on_stderr(logger: logging.Logger) -> None:
-    """A skipped store is told as one `warning: ...` line on stderr."""
+    """A skipped store or configuration file is told as one `warning: ...` line on stderr."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    handler.setFormatter(_PrintableFormatter("warning: %(message)s"))
     logger.addHandler(handler)
     logger.propagate = False
+
+
+class _PrintableFormatter(logging.Formatter):
+    """Lines with control characters escaped: a warning names folders another user named."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
 
 
 if __name__ == "__main__":

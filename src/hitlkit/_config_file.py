@@ -22,18 +22,30 @@ setting such as `tokens_file`. Relative paths (`store`, `tokens_file`, ...) are
 relative to the file's folder, not to the current one. A file owned by another user
 (not root) is skipped with a warning, as a `.hitl` of theirs is: whoever can write it
 could point this user's programs at their store.
+
+The owner is checked before a byte is read (`_table`), so a file planted by another
+user can make no program hang or fail: the file is opened without following a
+symbolic link and without blocking (a FIFO), then its descriptor must be a regular
+file owned by the user or root, of at most `LIMIT` bytes. A symbolic link is used
+when the link and the file it leads to are both the user's or root's; its relative
+paths are then relative to the folder of the file it leads to, where its author
+meant them (never the link's folder, which another user may have chosen). The
+user's own file that is too big, not a regular file, nested too deeply or not TOML
+is a `ConfigurationError` naming it; another user's is skipped.
 """
 
 from __future__ import annotations
 
 import difflib
+import errno
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from hitlkit._discovery import folders_up, trusted_file
+from hitlkit._discovery import folders_up, skip_file, trusted_file, trusted_owner
 from hitlkit._exceptions import ConfigurationError
 
 if sys.version_info >= (3, 11):
@@ -41,7 +53,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["KEYS", "SECRETS", "ConfigFile", "find_config_file", "read_config_file"]
+__all__ = ["KEYS", "LIMIT", "SECRETS", "ConfigFile", "find_config_file", "read_config_file"]
 
 Kind = Literal["text", "path", "bool", "seconds", "count", "list"]
 
@@ -85,6 +97,16 @@ SECRETS = {
 }
 """Settings refused in a file, and where they go instead."""
 
+LIMIT = 1 << 20
+"""The largest configuration file read, in bytes (1 MiB): settings take a few hundred."""
+
+_OPEN = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)  # a link swapped in after the check is not followed
+    | getattr(os, "O_NONBLOCK", 0)  # a FIFO opens at once, to be refused
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
 _URL_SCHEMES = ("file://", "memory://", "s3://", "gs://", "az://", "abfs://", "abfss://")
 
 
@@ -102,7 +124,7 @@ class ConfigFile:
         return f"{self.path.name}{table} at {self.path}"
 
 
-_parsed: dict[tuple[str, int, int, int], dict[str, Any] | None] = {}
+_parsed: dict[tuple[str, int, int, int, int], dict[str, Any] | None] = {}
 
 
 def find_config_file(start: Path | None = None) -> ConfigFile | None:
@@ -110,30 +132,71 @@ def find_config_file(start: Path | None = None) -> ConfigFile | None:
     for folder in folders_up(start):
         for name in ("hitl.toml", "pyproject.toml"):
             path = os.path.join(folder, name)  # plain strings: this runs on every setting read
-            table = _table(path)
-            if table is not None:
-                return read_config_file(Path(path), table)
+            found = _table(path)
+            if found is not None:
+                table, real = found
+                return read_config_file(Path(path), table, Path(real).parent)
     return None
 
 
-def _table(path: str) -> dict[str, Any] | None:
-    """hitlkit's table in `path` (the whole of a `hitl.toml`), or `None` when it has none.
+def _table(path: str) -> tuple[dict[str, Any], str] | None:
+    """hitlkit's table in `path` (the whole of a `hitl.toml`) and the file read, else `None`.
 
-    Parsed once per version of the file (its inode, size and change time), so a
-    file edited between two reads is read again.
+    `None` when there is no file, when it has no table, or when another user could
+    have put it there (skipped with a warning). A symbolic link is followed only
+    when it is the user's or root's; the file read is then the one it leads to.
     """
     try:
-        info = os.stat(path)
+        found = os.lstat(path)
     except OSError:
         return None
-    key = (path, info.st_ino, info.st_size, info.st_mtime_ns)
+    linked = stat.S_ISLNK(found.st_mode)
+    if linked and not trusted_owner(found.st_uid):
+        skip_file(Path(path), f"is a symbolic link owned by another user (uid {found.st_uid})")
+        return None
+    real = os.path.realpath(path) if linked else path
+    try:
+        descriptor = os.open(real, _OPEN)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            return None  # gone, a link to nothing, or replaced by a link since
+        if not trusted_owner(found.st_uid):
+            return None
+        raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        table = _checked(path, real if linked else None, descriptor)
+    finally:
+        os.close(descriptor)
+    return None if table is None else (table, real)
+
+
+def _checked(path: str, target: str | None, descriptor: int) -> dict[str, Any] | None:
+    """The table in the open file, once its owner, kind and size allow reading it.
+
+    Parsed once per version of the file (its device, inode, size and change time,
+    from the descriptor), so a file edited between two reads is read again.
+    """
+    info = os.fstat(descriptor)
+    trusted = trusted_owner(info.st_uid)
+    if target is not None and not trusted:
+        skip_file(
+            Path(path), f"is a symbolic link to {target}, owned by another user (uid {info.st_uid})"
+        )
+        return None
+    if not stat.S_ISREG(info.st_mode) or info.st_size > LIMIT:
+        why = _too_big(info.st_size) if stat.S_ISREG(info.st_mode) else _not_a_file(info.st_mode)
+        if trusted:
+            raise ConfigurationError(f"{path} {why}")
+        skip_file(Path(path), why)
+        return None
+    key = (path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
     if key not in _parsed:
         if len(_parsed) > 256:  # files edited many times over in one process
             _parsed.clear()
         try:
-            _parsed[key] = _parse(Path(path))
+            _parsed[key] = _parse(Path(path), _read(path, descriptor))
         except ConfigurationError:
-            if trusted_file(Path(path), info.st_uid):
+            if trusted:
                 raise
             return None  # another user's broken file is theirs to mend
     table = _parsed[key]
@@ -141,24 +204,61 @@ def _table(path: str) -> dict[str, Any] | None:
     return table if table is None or trusted_file(Path(path), info.st_uid) else None
 
 
-def _parse(path: Path) -> dict[str, Any] | None:
+def _not_a_file(mode: int) -> str:
+    kinds = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
+    kinds |= {stat.S_IFDIR: "a folder", stat.S_IFSOCK: "a socket"}
+    return f"is not a regular file ({kinds.get(stat.S_IFMT(mode), 'another kind')})"
+
+
+def _too_big(size: int) -> str:
+    return f"is larger than a configuration file may be ({size} bytes; at most {LIMIT}, 1 MiB)"
+
+
+def _read(path: str, descriptor: int) -> bytes:
+    """At most `LIMIT` bytes of the file; one that has grown past it since is refused."""
+    chunks: list[bytes] = []
+    size = 0
     try:
-        with path.open("rb") as file:
-            data = tomllib.load(file)
+        while chunk := os.read(descriptor, LIMIT + 1 - size):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > LIMIT:
+                raise ConfigurationError(f"{path} {_too_big(size)}")
     except OSError as exc:
         raise ConfigurationError(f"cannot read {path}: {exc.strerror}") from None
+    return b"".join(chunks)
+
+
+def _parse(path: Path, data: bytes) -> dict[str, Any] | None:
+    try:
+        parsed = tomllib.loads(data.decode())
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigurationError(
+            f"{path} cannot be read: its arrays or tables are nested too deeply"
+        ) from None
+    except MemoryError:  # pragma: no cover - LIMIT keeps a file far below memory
+        raise ConfigurationError(f"{path} cannot be read: not enough memory") from None
     if path.name == "hitl.toml":
-        return data
-    table = data.get("tool", {}).get("hitlkit") if isinstance(data.get("tool"), dict) else None
+        return parsed
+    tool = parsed.get("tool")
+    table = tool.get("hitlkit") if isinstance(tool, dict) else None
     if table is not None and not isinstance(table, dict):
         raise ConfigurationError(f"[tool.hitlkit] in {path} must be a table of settings")
     return table
 
 
-def read_config_file(path: Path, table: dict[str, Any]) -> ConfigFile:
-    """Check every key and value of `table`, read from `path`; values as strings."""
+def read_config_file(path: Path, table: dict[str, Any], folder: Path | None = None) -> ConfigFile:
+    """Check every key and value of `table`, read from `path`; values as strings.
+
+    Relative paths are made absolute from `folder`: the folder of the file read,
+    which for a symbolic link is its target's (default: `path`'s folder).
+    """
     where = ConfigFile(path, {}).label
     values: dict[str, str] = {}
     for key, value in table.items():
@@ -169,7 +269,7 @@ def read_config_file(path: Path, table: dict[str, Any]) -> ConfigFile:
             )
         if key not in KEYS:
             raise ConfigurationError(_unknown(where, key))
-        values[key] = _text(where, key, KEYS[key], value, path.parent)
+        values[key] = _text(where, key, KEYS[key], value, folder or path.parent)
     return ConfigFile(path, values)
 
 

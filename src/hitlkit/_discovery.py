@@ -18,7 +18,8 @@ owner could read or change what this program is asked. A `.hitl` that is a
 symbolic link is followed only when the link and the folder it leads to are both
 the user's own; otherwise it is skipped the same way. A configuration file found on
 the way is read when it is the user's or root's (an image's files often belong to
-root), and skipped the same way when not (`trusted_file`).
+root), and skipped the same way when not (`trusted_file`); one that is a symbolic
+link, when the link and the file it leads to are both the user's or root's.
 """
 
 from __future__ import annotations
@@ -29,7 +30,15 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["STORE_FOLDER", "FoundStore", "find_store", "folders_up", "trusted_file"]
+__all__ = [
+    "STORE_FOLDER",
+    "FoundStore",
+    "find_store",
+    "folders_up",
+    "skip_file",
+    "trusted_file",
+    "trusted_owner",
+]
 
 STORE_FOLDER = ".hitl"
 
@@ -119,11 +128,21 @@ def _usable(candidate: Path) -> bool:
 
 def trusted_file(path: Path, owner: int) -> bool:
     """Whether a file owned by `owner` may configure this user's programs; warns once if not."""
-    user = _user()
-    if user is None or owner in (user, 0):
+    if trusted_owner(owner):
         return True
-    _warn_once(path, f"is owned by another user (uid {owner})", what="configuration file")
+    skip_file(path, f"is owned by another user (uid {owner})")
     return False
+
+
+def trusted_owner(owner: int) -> bool:
+    """Whether `owner` is this user or root (files have no owners to check on Windows)."""
+    user = _user()
+    return user is None or owner in (user, 0)
+
+
+def skip_file(path: Path, why: str) -> None:
+    """Warn, once per path, that the configuration file at `path` is skipped, and why."""
+    _warn_once(path, why, what="configuration file")
 
 
 def _user() -> int | None:

@@ -264,3 +264,80 @@ def test_a_list_in_the_file_gives_serve_a_repeated_option(project: Path, hitl_en
             assert httpx.get(health, headers={"Host": host}, timeout=5).status_code == status
     finally:
         served.stop()
+
+
+THEIRS = 12345
+"""A user id of nobody here: files given to it stand for another user's."""
+
+
+def test_a_linked_configuration_file_another_user_planted_is_not_used(
+    project: Path, run: Run, tmp_path: Path
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    # A root-owned file whose relative store, read from the link's folder, would be theirs.
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "hitl.toml").write_text('store = ".hitl"\n')
+    shared = project / "src"
+    (shared / ".hitl").mkdir(mode=0o777)
+    os.chown(shared / ".hitl", THEIRS, THEIRS)
+    planted = shared / "hitl.toml"
+    planted.symlink_to(tmp_path / "etc" / "hitl.toml")
+    os.lchown(planted, THEIRS, THEIRS)
+    here = shared / "pkg"
+
+    asked = run(here, sys.executable, "-c", ASK)
+    where = run(here, *HITL, "where")
+
+    assert asked.code == 0, asked.stderr
+    assert hitlkit.get_event(asked.stdout.strip(), store=str(here / ".hitl")).name == "deploy"
+    assert list((shared / ".hitl").iterdir()) == []
+    assert f"skipped the configuration file {planted}: it is a symbolic link" in asked.stderr
+    assert where.code == 0, where.stderr
+    assert where.stderr == (
+        f"warning: skipped the configuration file {planted}: it is a symbolic link owned by "
+        f"another user (uid {THEIRS}); it is ignored\n"
+    )
+    assert where.stdout.startswith(f"store: {here / '.hitl'} (found walking up from {here})")
+
+
+def test_a_fifo_as_the_configuration_file_never_hangs_the_cli(project: Path, run: Run) -> None:
+    os.mkfifo(project / "hitl.toml")
+
+    # `run` gives up after its timeout: a command blocked on the FIFO fails the test.
+    result = run(project / "src", *HITL, "where")
+
+    assert result.code == 1
+    assert one_error_line(result.stderr) == (
+        f"error: {project / 'hitl.toml'} is not a regular file (a FIFO)"
+    )
+    if os.geteuid() != 0:
+        return
+    os.chown(project / "hitl.toml", THEIRS, THEIRS)  # another user's: skipped, not an error
+
+    result = run(project / "src", *HITL, "where")
+
+    assert result.code == 0, result.stderr
+    assert result.stderr == (
+        f"warning: skipped the configuration file {project / 'hitl.toml'}: it is not a "
+        "regular file (a FIFO); it is ignored\n"
+    )
+
+
+def test_a_skipped_folders_terminal_escapes_are_printed_escaped(project: Path, run: Run) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    here = project / "x\x1b]0;PWNED\x07dir"
+    here.mkdir()
+    (here / "hitl.toml").write_text('store = "/somewhere/theirs"\n')
+    os.chown(here / "hitl.toml", THEIRS, THEIRS)
+
+    result = run(here, *HITL, "where")
+
+    assert result.code == 0, result.stderr
+    shown = str(here / "hitl.toml").replace("\x1b", r"\x1b").replace("\x07", r"\x07")
+    assert result.stderr == (
+        f"warning: skipped the configuration file {shown}: it is owned by another user "
+        f"(uid {THEIRS}); it is ignored\n"
+    )
+    assert "\x1b" not in result.stdout + result.stderr

@@ -10,6 +10,7 @@ import pytest
 
 import hitlkit
 from hitlkit import _config
+from hitlkit._config_file import LIMIT
 from hitlkit._discovery import find_store, folders_up
 from hitlkit._exceptions import ConfigurationError
 
@@ -332,3 +333,175 @@ def test_a_configuration_file_of_someone_elses_is_skipped_with_a_warning(
         f"skipped the configuration file {planted}: it is owned by another user (uid 12345); "
         "it is ignored"
     ]
+
+
+# -- a configuration file another user planted ----------------------------------
+
+THEIRS = 12345
+"""A user id of nobody here: files given to it stand for another user's."""
+
+
+def needs_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+
+
+def test_a_link_another_user_planted_to_a_root_file_is_skipped(
+    project: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    needs_root()
+    # A root-owned file whose relative store, read from the link's folder, would be theirs.
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "hitl.toml").write_text('store = ".hitl"\n')
+    shared = project / "src"
+    (shared / ".hitl").mkdir(mode=0o777)
+    os.chown(shared / ".hitl", THEIRS, THEIRS)
+    planted = shared / "hitl.toml"
+    planted.symlink_to(tmp_path / "etc" / "hitl.toml")
+    os.lchown(planted, THEIRS, THEIRS)
+    (project / "hitl.toml").write_text("port = 1\n")
+
+    with caplog.at_level(logging.WARNING, logger="hitlkit.config"):
+        assert _config.setting("port").value == "1"  # the search went on past it
+        assert _config.setting("store").value is None
+        assert _config.store_choice().url == ".hitl"  # a new store here, not theirs
+
+    assert caplog.messages == [
+        f"skipped the configuration file {planted}: it is a symbolic link owned by another "
+        f"user (uid {THEIRS}); it is ignored",
+        f"skipped the store {shared / '.hitl'}: it is owned by another user (uid {THEIRS}); "
+        "set HITL_STORE or --store to use it anyway",
+    ]
+
+
+def test_the_users_own_linked_file_is_read_with_paths_from_its_real_folder(
+    project: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "hitl.toml").write_text('store = ".hitl"\ntokens_file = "t.json"\n')
+    (project / "hitl.toml").symlink_to(tmp_path / "conf" / "hitl.toml")
+
+    assert _config.store_choice() == _config.StoreChoice(
+        str(tmp_path / "conf" / ".hitl"), f"hitl.toml at {project / 'hitl.toml'}"
+    )
+    assert _config.tokens_file() == str(tmp_path / "conf" / "t.json")
+
+
+def test_the_users_link_to_another_users_file_is_skipped(
+    project: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    needs_root()
+    theirs = tmp_path / "theirs.toml"
+    theirs.write_text('store = "/somewhere/theirs"\n')
+    os.chown(theirs, THEIRS, THEIRS)
+    (project / "hitl.toml").symlink_to(theirs)
+
+    with caplog.at_level(logging.WARNING, logger="hitlkit.config"):
+        assert _config.setting("store").value is None
+
+    assert caplog.messages == [
+        f"skipped the configuration file {project / 'hitl.toml'}: it is a symbolic link to "
+        f"{theirs}, owned by another user (uid {THEIRS}); it is ignored"
+    ]
+
+
+def plant_fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def plant_sparse(path: Path) -> None:
+    path.touch()
+    os.truncate(path, 2 << 30)  # 2 GiB of nothing: instant, and no memory would hold it
+
+
+def plant_zero(path: Path) -> None:
+    path.symlink_to("/dev/zero")
+
+
+def plant_passwd(path: Path) -> None:
+    path.symlink_to("/etc/passwd")
+
+
+def plant_nested(path: Path) -> None:
+    path.write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+
+
+PLANTS = {
+    "fifo": plant_fifo,
+    "sparse": plant_sparse,
+    "zero": plant_zero,
+    "passwd": plant_passwd,
+    "nested": plant_nested,
+}
+
+
+@pytest.mark.timeout(10)  # a regression hangs on the FIFO or /dev/zero: fail instead
+@pytest.mark.parametrize("kind", list(PLANTS))
+@pytest.mark.parametrize("name", ["hitl.toml", "pyproject.toml"])
+def test_a_hostile_file_another_user_planted_is_skipped(
+    project: Path, kind: str, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    needs_root()
+    (project / "hitl.toml").write_text("port = 1\n")
+    planted = project / "src" / name
+    PLANTS[kind](planted)
+    os.lchown(planted, THEIRS, THEIRS)
+
+    with caplog.at_level(logging.WARNING, logger="hitlkit.config"):
+        assert _config.setting("port").value == "1"  # the search went on past it
+
+    why = {
+        "fifo": "is not a regular file (a FIFO)",
+        "sparse": f"is larger than a configuration file may be ({2 << 30} bytes; "
+        "at most 1048576, 1 MiB)",
+        "zero": f"is a symbolic link owned by another user (uid {THEIRS})",
+        "passwd": f"is a symbolic link owned by another user (uid {THEIRS})",
+        "nested": None,  # their broken file: skipped without a word, as any other
+    }[kind]
+    told = [f"skipped the configuration file {planted}: it {why}; it is ignored"]
+    assert caplog.messages == (told if why else [])
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("fifo", "is not a regular file (a FIFO)"),
+        ("sparse", "is larger than a configuration file may be (2147483648 bytes; at most"),
+        ("zero", "is not a regular file (a device)"),
+        ("passwd", "is not valid TOML"),
+        ("nested", "cannot be read: its arrays or tables are nested too deeply"),
+    ],
+)
+def test_the_users_own_unreadable_file_is_one_error_naming_it(
+    project: Path, kind: str, expected: str
+) -> None:
+    PLANTS[kind](project / "hitl.toml")
+
+    with pytest.raises(ConfigurationError) as refused:
+        _config.setting("port")
+
+    assert str(refused.value).startswith(f"{project / 'hitl.toml'} {expected}")
+
+
+def test_a_file_that_is_not_utf8_is_named(project: Path) -> None:
+    (project / "hitl.toml").write_bytes(b'user = "\xff"\n')
+
+    with pytest.raises(ConfigurationError) as refused:
+        _config.setting("user")
+
+    assert str(refused.value) == (
+        f"{project / 'hitl.toml'} is not UTF-8 text: invalid start byte at byte 8"
+    )
+
+
+def test_a_file_at_the_size_limit_is_read(project: Path) -> None:
+    line = "port = 1\n"
+    (project / "hitl.toml").write_text(line + "#" * (LIMIT - len(line) - 1) + "\n")
+    assert (project / "hitl.toml").stat().st_size == LIMIT
+
+    assert _config.setting("port").value == "1"
+
+    (project / "hitl.toml").write_text(line + "#" * (LIMIT - len(line)) + "\n")
+    with pytest.raises(ConfigurationError, match=r"\(1048577 bytes; at most 1048576, 1 MiB\)"):
+        _config.setting("port")
