@@ -5,10 +5,18 @@ Markdown is rendered by markdown-it-py (CommonMark with tables and
 strikethrough, raw HTML off) and the result is cleaned by nh3 with a short list
 of allowed tags, so nothing a prompt contains can run in the page. Links get
 `rel="noopener noreferrer nofollow"`.
+
+A record is written by whoever can create events, and some texts (20,000 `[`) take
+markdown-it a fifth of a second, more as they grow. So the work is bounded and done
+once: a prompt is rendered once (cached by its text), a Markdown prompt longer than
+hitlkit lets a program write (`MAX_PROMPT_LENGTH`) is shown as plain text, and a
+summary reads the prompt's first `SUMMARY_HEAD` characters only (the first paragraph
+is all it keeps), cached by that head.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -17,7 +25,13 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup, escape
 
-__all__ = ["prompt_summary", "render_prompt"]
+from hitlkit._options import MAX_PROMPT_LENGTH
+
+__all__ = ["SUMMARY_HEAD", "prompt_summary", "render_prompt"]
+
+SUMMARY_HEAD = 1024
+"""How much of a prompt its summary reads: a first paragraph (a page shows 160
+characters of it), a heading and the paragraph after it, a list's first items."""
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
     ["table", "strikethrough"]
@@ -39,8 +53,13 @@ def render_prompt(text: str, prompt_type: Literal["text", "markdown"] | str = "t
     render_prompt("**Deploy** `v2`?", "markdown")  # Markup('<p><strong>Deploy</strong> ...')
     ```
     """
-    if prompt_type != "markdown":
+    if prompt_type != "markdown" or len(text) > MAX_PROMPT_LENGTH:
         return escape(text)
+    return _rendered(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _rendered(text: str) -> Markup:
     html = _md.render(text)
     cleaned = nh3.clean(
         html,
@@ -60,10 +79,27 @@ def prompt_summary(text: str) -> str:
     after it ("Rollout: Deploy now?"); one that starts with a list keeps its items,
     apart ("a; b").
 
+    Only the first `SUMMARY_HEAD` characters are read, cut at a line's end.
+
     ```python
     prompt_summary("Deploy **now**?\n\n- canary\n- all")  # "Deploy now?"
     ```
     """
+    return _summary(summary_head(text))
+
+
+def summary_head(text: str) -> str:
+    """The start of `text` a summary reads: its first `SUMMARY_HEAD` characters, cut
+    after the last line break among them (if any), so no line is read half."""
+    if len(text) <= SUMMARY_HEAD:
+        return text
+    head = text[:SUMMARY_HEAD]
+    cut = head.rfind("\n")
+    return head[: cut + 1] if cut > 0 else head
+
+
+@functools.lru_cache(maxsize=1024)
+def _summary(text: str) -> str:
     blocks = _blocks(_md.parse(text))
     if not blocks:
         return ""

@@ -34,6 +34,7 @@ from hitlkit._exceptions import (
     HitlError,
     InvalidValueError,
     NotAssignedError,
+    UnsupportedTypeError,
 )
 from hitlkit._reading import (
     EventState,
@@ -57,9 +58,11 @@ __all__ = [
     "Answered",
     "answer_data",
     "answer_event",
+    "answers_of",
     "cancel_event",
     "expire_event",
     "open_event",
+    "refuse_unassigned",
 ]
 
 log = logging.getLogger("hitlkit")
@@ -165,7 +168,7 @@ async def answer_event(
     # An outcome already recorded shows when the write fails: no read for it beforehand.
     record = await load_event(store, request_id)
     # Checked first: the 409 of a resolved event would show its answer to anyone.
-    await _refuse_unassigned(store, record, by=by, via=via, doing="answer")
+    await refuse_unassigned(store, record, by=by, via=via, doing="answer")
     try:
         data = answer_data(record, value, as_text=as_text)
     except InvalidValueError:
@@ -231,8 +234,19 @@ def answer_data(record: EventRecord, value: object, *, as_text: bool = False) ->
     `value` is text typed by a person when `as_text`; otherwise JSON data, a
     Python value of the type (model instance, enum, date...), or text to parse.
     """
-    adapter = adapter_of(record)
+    adapter = answers_of(record)
     return adapter.parse_text(str(value)) if as_text else adapter.validate_json(to_json(value))
+
+
+def answers_of(record: EventRecord) -> ValueAdapter[Any]:
+    """What reads answers to `record`; `InvalidValueError` (not a crash) where its
+    recorded type is one hitlkit cannot check, such as a pattern with look-around."""
+    try:
+        return adapter_of(record)
+    except UnsupportedTypeError as exc:
+        raise InvalidValueError(
+            f"{exc}, so no answer to it can be checked", expected=record.data_type, got=None
+        ) from None
 
 
 async def cancel_event(
@@ -251,7 +265,7 @@ async def cancel_event(
     """
     state = await get_event_state(store, request_id)
     if assignees_only:
-        await _refuse_unassigned(store, state.record, by=by, via=via, doing="cancel")
+        await refuse_unassigned(store, state.record, by=by, via=via, doing="cancel")
     await _refuse_if_resolved(store, state, by=by, via=via)
     outcome = Outcome(
         request_id=request_id,
@@ -265,10 +279,13 @@ async def cancel_event(
     return await _record_or_raise(store, outcome, state.record)
 
 
-async def _refuse_unassigned(
+async def refuse_unassigned(
     store: Store, record: EventRecord, *, by: str | None, via: str, doing: str
 ) -> None:
-    """`NotAssignedError` (audited) when the event has assignees and `by` is not one."""
+    """`NotAssignedError` (audited) when the event has assignees and `by` is not one.
+
+    The app's form calls it before it reads the posted value, so someone who may not
+    answer never makes the app check one."""
     if not record.may_answer(by):
         await _audit.record_refusal(store, record, by=by, via=via, detail="not_assigned")
         raise NotAssignedError(

@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, conint, con
 
 from hitlkit import InvalidValueError
 from hitlkit._values import FormField, Named, adapter_for, adapter_of
+from hitlkit._values._decimals import decimal_text
+from hitlkit._values._limits import _divides
 from hitlkit._values._regex import browser_pattern
 
 
@@ -225,3 +227,42 @@ def test_the_app_refuses_a_decimal_exactly_when_the_type_would(text: str) -> Non
     assert got == expected
     if got == "ok":
         assert adapter_for(Price).load(stored) == python.validate_python({"amount": text})
+
+
+@pytest.mark.parametrize(
+    ("bound", "shown"),
+    [
+        ("1E+300000000", "1e+300000000"),  # written out: 300 MB
+        ("-1E-31", "-1e-31"),
+        ("1.5E+31", "1.5e+31"),
+        ("1E+30", "1" + "0" * 30),
+        ("1E-30", "0." + "0" * 29 + "1"),
+        ("0E-500000", "0"),
+        ("0.00", "0.00"),
+        ("123.45", "123.45"),
+        (0.1, "0.1"),
+        ("Infinity", "Infinity"),
+    ],
+)
+def test_a_decimal_bound_far_from_one_is_written_with_an_exponent(bound: Any, shown: str) -> None:
+    assert decimal_text(bound) == shown
+
+
+@pytest.mark.parametrize(
+    ("low", "multiple", "divides"),
+    [
+        (1e11, 1e-20, True),  # a quotient of 32 digits: past the default 28
+        (1e308, 5e-324, True),
+        (1.5, 0.5, True),
+        (1.1, 0.5, False),
+        (10**4000, 1e-300, False),  # too many digits to work out: no step
+    ],
+)
+def test_a_step_is_worked_out_exactly_or_left_out(low: Any, multiple: Any, divides: bool) -> None:
+    assert _divides(low, multiple) is divides
+
+
+def test_a_huge_whole_step_of_an_integer_is_no_crash() -> None:
+    schema = {"type": "integer", "minimum": 0, "multipleOf": 10**400}
+    fields = adapter_of(Named("Big", schema, "schema")).form()
+    assert fields.attrs["step"] == str(10**400)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hitlkit._markdown import prompt_summary
+from hitlkit._markdown import SUMMARY_HEAD, prompt_summary, render_prompt, summary_head
+from hitlkit._options import MAX_PROMPT_LENGTH
 
 
 @pytest.mark.parametrize(
@@ -32,3 +33,23 @@ from hitlkit._markdown import prompt_summary
 )
 def test_a_markdown_prompt_is_summarized_by_its_first_paragraph(prompt: str, summary: str) -> None:
     assert prompt_summary(prompt) == summary
+
+
+def test_a_summary_reads_the_prompts_head_only_cut_at_a_line_end() -> None:
+    assert summary_head("short\n\nprompt") == "short\n\nprompt"
+    lines = "Deploy?\n\n" + "detail line\n" * 1000
+    head = summary_head(lines)
+    assert len(head) <= SUMMARY_HEAD
+    assert head.endswith("detail line\n")
+    assert prompt_summary(lines) == "Deploy?"
+    one_line = "[" * 20000  # a fifth of a second to parse whole
+    assert summary_head(one_line) == "[" * SUMMARY_HEAD
+    assert prompt_summary(one_line) == "[" * SUMMARY_HEAD
+
+
+def test_a_markdown_prompt_longer_than_hitlkit_writes_is_shown_as_text() -> None:
+    longest = "**a**" + "x" * (MAX_PROMPT_LENGTH - 5)
+    assert str(render_prompt(longest, "markdown")).startswith("<p><strong>a</strong>x")
+    too_long = longest + "x"
+    assert str(render_prompt(too_long, "markdown")) == too_long
+    assert render_prompt("**a** <b>", "markdown") is render_prompt("**a** <b>", "markdown")

@@ -37,7 +37,6 @@ from hitlkit._server._posts import BadForm, error_page, first_field, form_fields
 from hitlkit._server._templates import shown
 from hitlkit._server._views import MAX_BY_LENGTH
 from hitlkit._store import Store
-from hitlkit._values import adapter_of
 
 __all__ = ["router"]
 
@@ -117,11 +116,12 @@ async def submit(request: Request) -> Response:
     # Browsers send textarea line breaks as CRLF.
     posted = {k: [v.replace("\r\n", "\n") for v in vs] for k, vs in post.fields.items()}
     value: Any = None
+    by = post.caller.by(post.by)
     try:
-        value = adapter_of(post.record).parse_form(posted)
-        answered = await _ops.answer_event(
-            post.store, post.record.id, value, by=post.caller.by(post.by), via="form"
-        )
+        # Who may answer first: someone else never makes the app read and check a value.
+        await _ops.refuse_unassigned(post.store, post.record, by=by, via="form", doing="answer")
+        value = _ops.answers_of(post.record).parse_form(posted)
+        answered = await _ops.answer_event(post.store, post.record.id, value, by=by, via="form")
     except NotAssignedError:
         return not_assigned(request)
     except InvalidValueError as exc:

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from hitlkit import _audit, _reading
-from hitlkit._exceptions import EventNotFoundError, InvalidValueError
+from hitlkit._exceptions import EventNotFoundError, InvalidValueError, UnsupportedTypeError
 from hitlkit._options import MAX_REASON_LENGTH
 from hitlkit._records import EventRecord, is_event_id, utcnow
 from hitlkit._server._allowed import may_answer, may_cancel
@@ -139,7 +139,11 @@ def form_page(
     """
     # int, float, str and bool are asked in one input (yes and no buttons for bool),
     # other types in the fields of their form; both are read by `parse_form`.
-    adapter = adapter_of(record)
+    try:
+        adapter = adapter_of(record)
+    except UnsupportedTypeError as exc:  # a record written by hand: say why, and stop
+        message = f"This event cannot be answered: its {exc}."
+        return error_page(request, 422, "Cannot be answered", message)
     fields: FormField | None = None
     if adapter.plain:
         error = str(invalid) if invalid is not None else error

@@ -8,7 +8,8 @@ give the JSON that is stored, and `load` gives it back as the Python type.
 - `_kinds`: the rules of each scalar kind (int, float, str, bool, date, datetime, time,
   Decimal), one entry each;
 - `_shape`: what a JSON Schema asks for, node by node;
-- `_check`: reading text and checking JSON, with errors field by field;
+- `_check`: reading text and checking JSON, with errors field by field, and
+  `_patterns` (a schema's patterns, matched in linear time);
 - `_forms`: the form's fields, for the page and the CLI;
 - `_limits`: a field's constraints as a hint and as the browser's checks, with `_regex`
   (a pattern in JavaScript, where it means the same) and `_decimals` (a Decimal's

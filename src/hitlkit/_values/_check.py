@@ -4,7 +4,8 @@
 `check_json` checks a JSON value against the tree of shapes, kind by kind (strict:
 `1.0` is no integer, `1` is no `true`), puts it in its stored form (floats as floats,
 datetimes aware, a set's picks in the order of its choices), then lets `jsonschema`
-check the constraints (`minimum`, `pattern`, `required`, ...). Both raise
+check the constraints (`minimum`, `pattern`, `required`, ...; patterns in linear time,
+see `_patterns`). Both raise
 `InvalidValueError` whose `errors` say what is wrong, field by field.
 """
 
@@ -15,12 +16,12 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.protocols import Validator
 
 from hitlkit._exceptions import FieldError, InvalidValueError
 from hitlkit._values._decimals import decimal_errors
+from hitlkit._values._patterns import validator
 from hitlkit._values._shape import Shape, option_text
 
 __all__ = [
@@ -218,8 +219,9 @@ def _in_choice_order(shape: Shape, value: list[Any]) -> list[Any]:
 
 
 def validator_of(schema: dict[str, Any]) -> Validator:
-    """What checks a schema's constraints: built once per answer type."""
-    return Draft202012Validator(schema)
+    """What checks a schema's constraints: built once per answer type; `UnsupportedSchema`
+    for a pattern that cannot be checked in linear time."""
+    return validator(schema)
 
 
 def schema_errors(constraints: Validator | None, value: Any) -> list[FieldError]:

@@ -48,10 +48,20 @@ def decimal_node(constraints: Mapping[str, Any]) -> dict[str, Any]:
     return node
 
 
+PLAIN_EXPONENT = 30
+"""Numbers up to 10**30 (and down to 10**-30) are written out plainly, others with an
+exponent: a record's bound may be "1E+300000000", which written out is 300 MB."""
+
+
 def decimal_text(value: Any) -> str | None:
-    """A recorded bound (a JSON number or text) as a person reads it: "0.5", "10"."""
+    """A recorded bound (a JSON number or text) as a person reads it: "0.5", "10",
+    "1e+300000000" (an exponent beyond `PLAIN_EXPONENT`)."""
     number = _decimal(value)
-    return None if number is None else f"{number:f}"
+    if number is None:
+        return None
+    if number.is_finite() and abs(number.adjusted()) > PLAIN_EXPONENT:
+        return "0" if number.is_zero() else f"{number:e}"
+    return f"{number:f}"
 
 
 def decimal_errors(schema: Mapping[str, Any], text: str) -> list[str]:

@@ -13,7 +13,7 @@ only. The app checks every constraint again (`_check`): it is the authority.
 from __future__ import annotations
 
 import math
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from hitlkit._values._decimals import decimal_text
@@ -103,7 +103,11 @@ def _integer_bounds(schema: dict[str, Any]) -> tuple[int | None, int | None, int
     low, high = max(lows, default=None), min(highs, default=None)
     multiple = _number(schema.get("multipleOf"))
     step = None
-    if multiple is not None and multiple > 0 and float(multiple).is_integer():
+    if (
+        multiple is not None
+        and multiple > 0
+        and (isinstance(multiple, int) or multiple.is_integer())
+    ):
         step = int(multiple)
         if low is not None:
             low = -(-low // step) * step
@@ -122,9 +126,25 @@ def _number_attrs(schema: dict[str, Any]) -> dict[str, str]:
     attrs.update(_present(max=_shown(high) if high is not None else None))
     multiple = _number(schema.get("multipleOf"))
     based = multiple is not None and multiple > 0 and low is not None
-    if based and Decimal(repr(low)) % Decimal(repr(multiple)) == 0:
+    if based and _divides(low, multiple):  # type: ignore[arg-type]
         attrs["step"] = _shown(multiple)  # type: ignore[arg-type]
     return attrs
+
+
+DIVISION_DIGITS = 1000
+"""Enough digits for the quotient of any two floats (1e308 / 5e-324 has 632): past that,
+`_divides` says no, and the step is told in words only."""
+
+
+def _divides(low: int | float, multiple: int | float) -> bool:
+    """Whether `low` is a multiple of `multiple`, worked out exactly; False where the
+    quotient has more than `DIVISION_DIGITS` digits (a whole number of 5000 digits)."""
+    try:
+        with localcontext() as context:
+            context.prec = DIVISION_DIGITS
+            return Decimal(repr(low)) % Decimal(repr(multiple)) == 0
+    except (InvalidOperation, ValueError):  # DivisionImpossible; an int too long to write
+        return False
 
 
 def _shown(value: int | float | str) -> str:

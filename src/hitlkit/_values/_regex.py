@@ -1,6 +1,7 @@
 """A schema's `pattern` as a browser's `pattern` attribute, where both mean the same.
 
-The app checks a `pattern` with Python's `re.search` (through `jsonschema`); a browser
+The app checks a `pattern` as Python's `re.search` reads it (in linear time, with the
+Rust engine that reads the common patterns alike: see `_patterns`); a browser
 checks an input's `pattern` attribute as `^(?:P)$`, a JavaScript regex with the `v` flag.
 The two languages agree on a common core only, so `browser_pattern` reads the pattern
 with Python's own parser and writes it out again node by node, in JavaScript that
