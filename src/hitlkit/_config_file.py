@@ -231,7 +231,7 @@ def _read(path: str, descriptor: int) -> bytes:
 
 def _parse(path: Path, data: bytes) -> dict[str, Any] | None:
     try:
-        parsed = tomllib.loads(data.decode())
+        parsed: dict[str, Any] = tomllib.loads(data.decode())
     except UnicodeDecodeError as exc:
         raise ConfigurationError(
             f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}"
