@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import json
 import secrets
+import shlex
 import sys
 from datetime import datetime, timezone
-from typing import Protocol, TextIO, TypeVar
+from typing import Any, Protocol, TextIO, TypeVar
 
-from hitlkit._event import new_event
+from hitlkit._event import Event, new_event
 from hitlkit._records import utcnow
 from hitlkit._shell import hitl_command
+from hitlkit._store import LocalStore
 from hitlkit._values import adapter_for
 
 __all__ = ["new_run_id", "run_demo"]
@@ -99,9 +101,9 @@ def _ask(
     else:
         if event.record.created_at < asked_at:
             say(f"Re-attached to {event.request_id}, asked before the demo was stopped.")
-        _say_how_to_answer(say, event.request_id, event.form_url, event.api_url, example)
+        _say_how_to_answer(say, event, example)
         say(
-            f"Waiting until {event.deadline:%H:%M:%S} UTC. Ctrl-C stops the demo; "
+            f"Waiting until {event.deadline:%Y-%m-%d %H:%M:%S} UTC. Ctrl-C stops the demo; "
             f"`{hitl_command()} demo --run-id {run_id}` picks it up again."
         )
     value = event.wait()
@@ -111,14 +113,18 @@ def _ask(
     return value
 
 
-def _say_how_to_answer(
-    say: Say, request_id: str, form_url: str, api_url: str, example: object
-) -> None:
+def _say_how_to_answer(say: Say, event: Event[Any], example: object) -> None:
+    """The three ways to answer, each a line that works when pasted, from any folder."""
+    request_id = event.request_id
     body = json.dumps({"request_id": request_id, "value": example}, separators=(",", ":"))
-    say(f"  Answer in a browser: {form_url}")
-    say(f"  or from a shell:     {hitl_command()} answer {request_id} {_as_text(example)}")
+    # Another terminal starts in another folder: the command names the store it answers in.
+    store = event.store
+    where = str(store.root) if isinstance(store, LocalStore) else store.url
+    answer = f"{hitl_command()} answer {request_id} {_as_text(example)}"
+    say(f"  Answer in a browser: {event.form_url}")
+    say(f"  or from a shell:     {answer} --store {shlex.quote(where)}")
     say(
-        f"  or over HTTP:        curl -X POST {api_url} "
+        f"  or over HTTP:        curl -X POST {event.api_url} "
         f"-H 'content-type: application/json' -d '{body}'"
     )
 

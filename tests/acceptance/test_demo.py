@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
+import subprocess
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
@@ -45,6 +48,26 @@ def test_demo_answered_from_the_cli_and_over_http(
     demo.expect(r"^Result: 94 ")
     assert demo.finish() == 0
     assert demo.stderr == ""
+
+
+def test_the_printed_shell_command_works_pasted_in_another_folder_without_hitl_on_the_path(
+    spawn: Spawn, hitl_env: HitlEnv, tmp_path: Path
+) -> None:
+    demo = spawn.hitl("demo", "--run-id", "X")
+    command = demo.expect(r"or from a shell: +(.*hitl answer .*)$").group(1)
+    elsewhere = tmp_path / "another-terminal"
+    elsewhere.mkdir()
+    scripts = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != scripts)
+    env = {k: v for k, v in hitl_env.vars.items() if k != "HITL_STORE"} | {"PATH": path}
+
+    pasted = subprocess.run(
+        ["/bin/sh", "-c", command], cwd=elsewhere, env=env, capture_output=True, text=True
+    )
+
+    assert pasted.returncode == 0, pasted.stderr
+    demo.expect(r"x \+ y = 42 \+ 5 = 47")
+    assert not (elsewhere / ".hitl").exists()
 
 
 def test_the_form_is_served_while_the_demo_waits(spawn: Spawn, hitl_env: HitlEnv) -> None:
