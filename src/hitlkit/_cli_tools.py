@@ -33,7 +33,7 @@ from hitlkit._config import (
     DEFAULT_ENDPOINT,
     DEFAULT_STORE,
     metrics_tokens_file,
-    parse_duration,
+    parse_retention,
     previous_secrets,
 )
 from hitlkit._demo import new_run_id, run_demo
@@ -163,9 +163,8 @@ def serve(
             metrics_tokens_file=metrics_tokens_file(),
         )
         pruning = ""
-        if retention and retention.strip().lower() != "forever":
-            parse_duration(retention, what="--retention (HITL_RETENTION)")
-            pruning = f"; it prunes events resolved more than {retention.strip()} ago"
+        if parse_retention(retention, what="--retention (HITL_RETENTION)") is not None:
+            pruning = f"; it prunes events resolved more than {retention} ago"
             pruning += f" (archived to {archive})" if archive else ""
         the_store = open_store(store)
         shown_host = f"[{host}]" if ":" in host else host

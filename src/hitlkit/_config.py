@@ -73,6 +73,7 @@ __all__ = [
     "metrics_tokens_file",
     "notify_targets",
     "parse_duration",
+    "parse_retention",
     "previous_secrets",
     "remind_before",
     "retention",
@@ -378,15 +379,20 @@ def parse_duration(text: str, *, what: str = "a duration") -> timedelta:
     return duration
 
 
+def parse_retention(text: str | None, *, what: str = "retention") -> timedelta | None:
+    """A retention as `parse_duration` reads it; `None` (keep forever) when empty or `forever`."""
+    text = (text or "").strip()
+    if not text or text.lower() == "forever":
+        return None
+    return parse_duration(text, what=what)
+
+
 def retention() -> timedelta | None:
     """`HITL_RETENTION`: how long the app keeps events after they are resolved (or past
     their deadline with no outcome), such as `30d`; unset (or `forever`) keeps them forever."""
     given = setting("retention")
-    text = (given.value or "").strip()
-    if not text or text.lower() == "forever":
-        return None
     try:
-        return parse_duration(text, what=given.label)
+        return parse_retention(given.value, what=given.label)
     except ValueError as exc:
         raise ConfigurationError(str(exc)) from None
 

@@ -49,6 +49,7 @@ from hitlkit._records import (
     id_of_key,
 )
 from hitlkit._store import Store
+from hitlkit._store._base import PROBE_KEY
 
 __all__ = [
     "INDEX_PREFIX",
@@ -72,7 +73,7 @@ log = logging.getLogger("hitlkit.index")
 
 IndexState = Literal["pending", "resolved"]
 INDEX_PREFIX = "index/"
-MARKER_KEY = "index/v1"
+MARKER_KEY = PROBE_KEY  # "index/v1": the small key a store's `probe` reads, too
 """Written once a store's events made before the index have entries."""
 CHUNK = 1000
 """Names fetched per listing request: one page of an S3 listing."""

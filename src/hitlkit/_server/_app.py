@@ -171,11 +171,7 @@ def _retention(
     if retention is None:
         older_than = _config.retention()
     elif isinstance(retention, str):
-        older_than = (
-            None
-            if retention.strip().lower() == "forever"
-            else _config.parse_duration(retention, what="retention")
-        )
+        older_than = _config.parse_retention(retention)
     else:
         if retention <= timedelta(0):
             raise ValueError(f"retention must be a positive duration, got {retention}")
