@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hitlkit import InvalidValueError, UnsupportedTypeError
 from hitlkit._values import Named, adapter_for, adapter_of
-from hitlkit._values._patterns import matches
+from hitlkit._values._patterns import matches, validator
+from hitlkit._values._shape import UnsupportedSchema
 
 
 @pytest.mark.parametrize(
@@ -60,3 +61,30 @@ def test_pattern_properties_are_refused_wherever_they_are() -> None:
     }
     with pytest.raises(UnsupportedTypeError, match="patternProperties"):
         adapter_of(Named("Keys", hidden, "schema"))
+
+
+@pytest.mark.parametrize(
+    ("schema", "says"),
+    [
+        (
+            {"$defs": {f"d{i}": {"type": "string", "pattern": f"x{i}"} for i in range(33)}},
+            "more than 32 text patterns",
+        ),
+        ({"type": "string", "pattern": r"\w{1,200}x"}, "more than 100 times"),
+        ({"type": "string", "pattern": "a" * 1001}, "longer than 1000 characters"),
+    ],
+    ids=["too many", "a count too big", "too long"],
+)
+def test_patterns_that_would_cost_the_app_a_long_compile_are_refused(
+    schema: dict[str, object], says: str
+) -> None:
+    started = time.perf_counter()
+    with pytest.raises(UnsupportedSchema, match=says):
+        validator(schema)
+    assert time.perf_counter() - started < 1  # refused before compiling anything big
+
+
+def test_a_schema_with_its_share_of_patterns_is_checked() -> None:
+    schema = {"$defs": {f"d{i}": {"type": "string", "pattern": f"x{i}"} for i in range(31)}}
+    schema |= {"type": "string", "pattern": r"^v[0-9]{1,100}$"}  # the 32nd
+    assert list(validator(schema).iter_errors("v12")) == []

@@ -19,6 +19,7 @@ hitlkit never asks for) is refused likewise.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,12 @@ from hitlkit._values._shape import UnsupportedSchema
 __all__ = ["matches", "validator"]
 
 CACHE_SIZE = 256
+MAX_PATTERNS = 32
+"""Distinct patterns one schema may hold: each costs a compile, and a big one megabytes."""
+MAX_PATTERN_LENGTH = 1000
+MAX_REPEAT = 100
+"""The largest count a pattern may repeat by (`{n}`, `{n,m}`): counts drive compile time."""
+_COUNT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
 
 
 class _Uncheckable(Exception):
@@ -40,6 +47,10 @@ class _Uncheckable(Exception):
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _compiled(pattern: str) -> SchemaValidator:
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise _Uncheckable(f"it is longer than {MAX_PATTERN_LENGTH} characters")
+    if any(int(n or 0) > MAX_REPEAT for count in _COUNT.findall(pattern) for n in count):
+        raise _Uncheckable(f"it repeats something more than {MAX_REPEAT} times")
     try:
         return SchemaValidator(core_schema.str_schema(pattern=pattern, regex_engine="rust-regex"))
     except SchemaError as exc:
@@ -108,23 +119,32 @@ def validator(schema: dict[str, Any]) -> Validator:
     return _Validator(schema)  # type: ignore[no-any-return]
 
 
-def _check_patterns(node: Any) -> None:
-    """Every `pattern` in `node` compiled ahead, and no `patternProperties`: looked for
-    anywhere, even where a name or a default holds them, since a `$ref` can make any
-    part of the schema a schema; so no answer is ever matched by `re`."""
+def _check_patterns(schema: Any) -> None:
+    """Every `pattern` in `schema` compiled ahead (at most `MAX_PATTERNS` of them), and no
+    `patternProperties`: looked for anywhere, even where a name or a default holds them,
+    since a `$ref` can make any part of the schema a schema; so no answer is ever
+    matched by `re`, and a record cannot make the app compile without end."""
+    patterns = set(_patterns_in(schema))
+    if len(patterns) > MAX_PATTERNS:
+        raise UnsupportedSchema(f"more than {MAX_PATTERNS} text patterns in one answer type")
+    for pattern in sorted(patterns):
+        try:
+            _compiled(pattern)
+        except _Uncheckable as exc:
+            raise UnsupportedSchema(_unsupported(pattern, str(exc))) from None
+
+
+def _patterns_in(node: Any) -> Iterator[str]:
     if isinstance(node, list):
         for item in node:
-            _check_patterns(item)
-        return
-    if not isinstance(node, dict):
-        return
-    for key, value in node.items():
-        if key == "pattern" and isinstance(value, str):
-            try:
-                _compiled(value)
-            except _Uncheckable as exc:
-                raise UnsupportedSchema(_unsupported(value, str(exc))) from None
-        elif key == "patternProperties" and value:
-            raise UnsupportedSchema("objects with fields named by a pattern (patternProperties)")
-        else:
-            _check_patterns(value)
+            yield from _patterns_in(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                yield value
+            elif key == "patternProperties" and value:
+                raise UnsupportedSchema(
+                    "objects with fields named by a pattern (patternProperties)"
+                )
+            else:
+                yield from _patterns_in(value)
