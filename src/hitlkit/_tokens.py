@@ -90,7 +90,7 @@ class TokenTable:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._entries: list[tuple[str, bytes]] = []
         self._reload()
 
@@ -116,7 +116,8 @@ class TokenTable:
                 f"cannot read the tokens file {self.path}: {exc.strerror or exc}; "
                 "create it with: hitl token create NAME"
             ) from None
-        stamp = (info.st_mtime_ns, info.st_size)
+        # A file replaced by one of the same size within a clock tick has another inode.
+        stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
         with self._lock:
             if stamp == self._stamp:
                 return
@@ -144,11 +145,15 @@ def _read(path: Path) -> list[dict[str, str]]:
 
 
 def _write(path: Path, entries: list[dict[str, str]]) -> None:
-    # A file made readable on purpose (for an app that runs as another user) stays so.
+    # The file the app reads, through any link to it; it keeps its mode and, where this
+    # user may give it, its owner: a file made readable on purpose for an app that runs
+    # as another user stays readable by it.
+    path = Path(os.path.realpath(path))
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        info = path.stat()
     except FileNotFoundError:
-        mode = 0o600
+        info = None
+    mode = stat.S_IMODE(info.st_mode) if info is not None else 0o600
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tokens-")
     try:
@@ -158,6 +163,8 @@ def _write(path: Path, entries: list[dict[str, str]]) -> None:
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temp, mode)
+        if info is not None and (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
+            os.chown(temp, info.st_uid, info.st_gid)  # refused unless allowed: nothing written
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -214,3 +214,28 @@ def test_making_or_revoking_a_token_keeps_the_files_mode(tmp_path: Path) -> None
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert revoke_tokens(path, "ana") == 1
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_revoking_through_a_link_changes_the_file_the_app_reads(tmp_path: Path) -> None:
+    real = tmp_path / "etc" / "tokens.json"
+    token = create_token(real, "ci-bot")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+
+    assert revoke_tokens(link, "ci-bot") == 1
+
+    assert link.is_symlink()
+    assert TokenTable(real).identify(token) is None
+
+
+def test_a_token_file_kept_for_another_user_keeps_its_owner(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    path = tmp_path / "tokens.json"
+    create_token(path, "ana")
+    os.chown(path, 12345, 12345)  # the app's own user reads it
+
+    create_token(path, "bo")
+    revoke_tokens(path, "ana")
+
+    assert (path.stat().st_uid, path.stat().st_gid) == (12345, 12345)
