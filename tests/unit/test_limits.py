@@ -266,3 +266,15 @@ def test_a_huge_whole_step_of_an_integer_is_no_crash() -> None:
     schema = {"type": "integer", "minimum": 0, "multipleOf": 10**400}
     fields = adapter_of(Named("Big", schema, "schema")).form()
     assert fields.attrs["step"] == str(10**400)
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"^([a-z0-9]+)+$", r"^(a|a)*$", r"^(?:x(?:ab)*)+$", r"(a+){2,}"]
+)
+def test_a_repeat_a_browser_would_backtrack_through_gets_no_attribute(pattern: str) -> None:
+    assert browser_pattern(pattern) is None  # the app still checks it, in linear time
+
+
+def test_a_repeat_of_plain_text_or_an_optional_part_keeps_its_attribute() -> None:
+    assert browser_pattern(r"^(ab)+$") == "(?:ab)+"
+    assert browser_pattern(r"^[a-z]{2,5}(-[a-z]{2})?$") == "[a-z]{2,5}(?:-[a-z]{2})?"

@@ -98,12 +98,34 @@ def _node(op: Any, arg: Any) -> str:
     if op in (ops.MAX_REPEAT, ops.MIN_REPEAT):
         # Lazy or greedy, a repeat passes the same whole texts.
         low, high, inner = arg
+        if high != 1 and _may_backtrack(list(inner)):
+            # A browser matches with backtracking: `(a+)+`, `(a|a)*` take exponential time
+            # on a near miss and freeze the page. The app checks those in linear time.
+            raise _Untranslatable("a repeat of a repeat or of alternatives")
         return _one(list(inner)) + _count(low, high)
     if op is ops.AT and arg in (ops.AT_BEGINNING, ops.AT_BEGINNING_STRING):
         return "^"
     if op is ops.AT and arg in (ops.AT_END, ops.AT_END_STRING):
         return "$"
     raise _Untranslatable(str(op))
+
+
+def _may_backtrack(nodes: list[tuple[Any, Any]]) -> bool:
+    """Whether `nodes` hold a repeat, or alternatives a matcher cannot tell apart by their
+    first character (`a|ab`), at any depth."""
+    for op, arg in nodes:
+        if op in (ops.MAX_REPEAT, ops.MIN_REPEAT):
+            return True
+        if op is ops.SUBPATTERN and _may_backtrack(list(arg[3])):
+            return True
+        if op is ops.BRANCH:
+            branches = [list(branch) for branch in arg[1]]
+            firsts = [b[0][1] if b and b[0][0] is ops.LITERAL else None for b in branches]
+            if None in firsts or len(set(firsts)) < len(firsts):
+                return True
+            if any(_may_backtrack(branch) for branch in branches):
+                return True
+    return False
 
 
 def _one(nodes: list[tuple[Any, Any]]) -> str:
