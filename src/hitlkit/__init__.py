@@ -17,6 +17,18 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from hitlkit._approval import (
+    Approval,
+    ApprovalRejected,
+    ApprovalTimeout,
+    approval_name,
+    approval_prompt,
+    ask_approval,
+    check_approval,
+    redact,
+    require_approval,
+    wait_for_approval,
+)
 from hitlkit._audit import AuditEntry
 from hitlkit._client import Client, EventInfo, answer, cancel, get_event, list_events
 from hitlkit._event import NOT_GIVEN, Event, new_event
@@ -54,6 +66,9 @@ __all__ = [
     "NOT_GIVEN",
     "AccessDeniedError",
     "AlreadyAnsweredError",
+    "Approval",
+    "ApprovalRejected",
+    "ApprovalTimeout",
     "AuditEntry",
     "Client",
     "ConfigurationError",
@@ -86,14 +101,21 @@ __all__ = [
     "UnsupportedTypeError",
     "answer",
     "answer_url",
+    "approval_name",
+    "approval_prompt",
+    "ask_approval",
     "cancel",
+    "check_approval",
     "create_app",
     "get_event",
     "list_events",
     "new_event",
     "open_store",
     "prune",
+    "redact",
+    "require_approval",
     "sign_answer_link",
+    "wait_for_approval",
 ]
 
 _LAZY = {

@@ -55,6 +55,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit",
         "hitlkit._event",
         "hitlkit._client",
+        "hitlkit._approval",
         "hitlkit._client_backends",
         "hitlkit._demo",
         "hitlkit._doctor",

@@ -1,0 +1,392 @@
+"""Approvals: ask a person whether a call may run, before it runs.
+
+An approval is an event whose answer is an `Approval`: a yes or no, and an optional
+reason that the caller sees when the answer is no. The decorator and the agent
+adapters (`hitlkit.contrib`) ask through `ask_approval`:
+
+```python
+@hitlkit.require_approval(assignees=["ana"])
+def send_email(to: str, subject: str, body: str) -> None: ...
+
+send_email("team@example.com", "Release", "...")  # asks ana first; a "no" raises
+```
+
+Each distinct call asks once: the event is named after the action and a hash of the
+call's arguments, so a retried identical call (in the same run) finds its answer.
+The arguments are shown through `show_args`, by default `redact`, which hides what
+looks secret and shortens long values: the prompt is read by people, and kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import inspect
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast, overload
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+from hitlkit._event import Event
+from hitlkit._exceptions import EventCancelledError, EventTimeoutError, HitlError
+from hitlkit._options import MAX_NAME_LENGTH, NOT_GIVEN, _NotGiven
+from hitlkit._records import Outcome
+from hitlkit._store import Store
+from hitlkit._sync import syncify
+from hitlkit._values import canonical_json
+
+__all__ = [
+    "Approval",
+    "ApprovalRejected",
+    "ApprovalTimeout",
+    "ArgumentsView",
+    "approval_name",
+    "approval_prompt",
+    "ask_approval",
+    "check_approval",
+    "redact",
+    "require_approval",
+    "wait_for_approval",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ArgumentsView = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+"""What a person is shown of a call's arguments (a `show_args` hook)."""
+
+REDACTED = "[redacted]"
+SHOWN_CHARACTERS = 200
+"""How much of one argument's value `redact` shows."""
+MAX_REASON_LENGTH = 2000
+
+_SECRET_WORDS = frozenset(
+    {
+        "apikey",
+        "auth",
+        "authorization",
+        "cookie",
+        "credential",
+        "credentials",
+        "key",
+        "passphrase",
+        "passwd",
+        "password",
+        "pin",
+        "private",
+        "pwd",
+        "secret",
+        "token",
+    }
+)
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+class Approval(BaseModel):
+    """A person's decision on whether an action may run: the answer to every approval."""
+
+    model_config = ConfigDict(title="Approval", extra="forbid")
+
+    approved: bool = Field(title="Approve", description="Let it run.")
+    reason: str | None = Field(
+        default=None,
+        title="Reason",
+        description="Optional; shown to the caller, most useful with a no.",
+        max_length=MAX_REASON_LENGTH,
+    )
+
+
+class ApprovalRejected(HitlError):
+    """The person said no, or the approval was cancelled: the action did not run.
+
+    `reason` is the person's (or the canceller's) text, `by` who decided, `outcome`
+    the recorded outcome (`None` when a default decided).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str,
+        reason: str | None = None,
+        by: str | None = None,
+        outcome: Outcome | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+        self.reason = reason
+        self.by = by
+        self.outcome = outcome
+
+
+class ApprovalTimeout(ApprovalRejected, TimeoutError):
+    """Nobody answered before the deadline, and no default was given."""
+
+
+def looks_secret(name: str) -> bool:
+    """Whether an argument's name says its value is secret: `api_key`, `password`,
+    `authToken`, `client_secret`... (words of snake, kebab and camel case)."""
+    words = {word.lower() for word in _WORD.findall(name)}
+    return bool(words & _SECRET_WORDS) or "apikey" in name.lower()
+
+
+def redact(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The default `show_args`: values under names that look secret are hidden (at
+    any depth), long values are shortened, and values that are not JSON are shown by
+    their type name.
+
+    ```python
+    redact({"to": "ana@example.com", "api_key": "sk-..."})
+    # {"to": "ana@example.com", "api_key": "[redacted]"}
+    ```
+    """
+    return {
+        str(name): _shown(str(name), value, SHOWN_CHARACTERS) for name, value in arguments.items()
+    }
+
+
+def _hidden(arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """`redact` without shortening: what names a call (two long values that differ
+    after the shown part are two calls)."""
+    return {str(name): _shown(str(name), value, None) for name, value in arguments.items()}
+
+
+def _shown(name: str, value: Any, limit: int | None) -> Any:
+    if looks_secret(name):
+        return REDACTED
+    data = _json(value)
+    if isinstance(data, dict):
+        return {str(k): _shown(str(k), v, limit) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_shown("", item, limit) for item in data]
+    if limit is not None and isinstance(data, str) and len(data) > limit:
+        return data[:limit] + f"... ({len(data) - limit} more characters)"
+    return data
+
+
+def _json(value: Any) -> Any:
+    try:
+        return to_jsonable_python(value)
+    except PydanticSerializationError:
+        return f"<{type(value).__name__}>"
+
+
+def approval_name(
+    action: str, arguments: Mapping[str, Any], show_args: ArgumentsView = redact
+) -> str:
+    """The name of the approval of one call: `action`, then a hash of the arguments
+    as shown (secrets hidden, so the name tells nothing of them)."""
+    shown = _hidden(arguments) if show_args is redact else show_args(arguments)
+    digest = hashlib.sha256(canonical_json(_json(shown)).encode()).hexdigest()[:16]
+    room = MAX_NAME_LENGTH - len(digest) - 1
+    return f"{action[:room]}:{digest}"
+
+
+def approval_prompt(
+    action: str,
+    arguments: Mapping[str, Any],
+    prompt: str | None = None,
+    show_args: ArgumentsView = redact,
+) -> str:
+    """The question in markdown: `prompt` (default "May `action` run?"), then the
+    arguments as shown, in a code block that their text cannot close."""
+    question = prompt if prompt is not None else f"May `{_code_text(action)}` run?"
+    shown = show_args(arguments)
+    if not shown:
+        return question
+    body = canonical_json(_json(shown)) if len(shown) == 1 else _pretty(_json(shown))
+    fence = "`" * max(3, _longest_backtick_run(body) + 1)
+    return f"{question}\n\nWith these arguments:\n\n{fence}json\n{body}\n{fence}"
+
+
+def _pretty(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+def _code_text(text: str) -> str:
+    return text.replace("`", "'").replace("\n", " ")
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
+
+
+@syncify
+async def ask_approval(
+    action: str,
+    arguments: Mapping[str, Any] | None = None,
+    *,
+    prompt: str | None = None,
+    show_args: ArgumentsView = redact,
+    assignees: Sequence[str] | None = None,
+    timeout_seconds: float = 3600,
+    default: bool | _NotGiven = NOT_GIVEN,
+    name: str | None = None,
+    run_id: str | None = None,
+    store: Store | str | None = None,
+    notify: Sequence[str] | None = None,
+    serve: bool | None = None,
+    endpoint: str | None = None,
+) -> Event[Approval]:
+    """Ask whether `action` may run with `arguments`; returns the event, without waiting.
+
+    Asking again with the same action and arguments in the same run finds the same
+    event (after a restart too, given the same `run_id`). `default` (a bool) is the
+    decision when nobody answers in time; without one, the deadline rejects with
+    `ApprovalTimeout`. `name` replaces the name made from the action and arguments.
+
+    ```python
+    event = hitlkit.ask_approval("deploy", {"service": "api", "version": "2.1"})
+    print(event.form_url)
+    hitlkit.wait_for_approval(event)  # returns when approved, else raises
+    ```
+    """
+    given = dict(arguments or {})
+    return await Event.create.aio(
+        name or approval_name(action, given, show_args),
+        Approval,
+        prompt=approval_prompt(action, given, prompt, show_args),
+        prompt_type="markdown",
+        timeout_seconds=timeout_seconds,
+        default=NOT_GIVEN if isinstance(default, _NotGiven) else Approval(approved=default),
+        run_id=run_id,
+        store=store,
+        endpoint=endpoint,
+        serve=serve,
+        assignees=assignees,
+        notify=notify,
+    )
+
+
+def check_approval(event: Event[Approval], outcome: Outcome) -> Approval:
+    """The approval in `outcome` when it says yes; raises `ApprovalRejected` for a no
+    or a cancellation, `ApprovalTimeout` for a deadline that passed with no default."""
+    if outcome.status == "timed_out":
+        raise ApprovalTimeout(
+            f"nobody approved {event.name!r} within {event.timeout_seconds:g} seconds",
+            request_id=event.request_id,
+            by=outcome.by,
+            outcome=outcome,
+        )
+    if outcome.status == "cancelled":
+        raise ApprovalRejected(
+            f"the approval of {event.name!r} was cancelled",
+            request_id=event.request_id,
+            reason=outcome.reason,
+            by=outcome.by,
+            outcome=outcome,
+        )
+    approval = Approval.model_validate(outcome.value)
+    if not approval.approved:
+        said = "" if outcome.status == "answered" else " (by default, at the deadline)"
+        raise ApprovalRejected(
+            f"{event.name!r} was rejected{said}"
+            + (f" by {outcome.by}" if outcome.status == "answered" and outcome.by else ""),
+            request_id=event.request_id,
+            reason=approval.reason,
+            by=outcome.by,
+            outcome=outcome,
+        )
+    return approval
+
+
+@syncify
+async def wait_for_approval(event: Event[Approval]) -> Approval:
+    """Wait for `event`'s decision: the `Approval` when yes; raises as `check_approval`
+    when no. `await wait_for_approval.aio(event)` is the async form."""
+    with contextlib.suppress(EventTimeoutError, EventCancelledError):
+        await event.wait.aio()
+    outcome = await event.outcome.aio()
+    assert outcome is not None  # wait() returned or raised: the event is resolved
+    return check_approval(event, outcome)
+
+
+@overload
+def require_approval(prompt: F, /) -> F: ...
+
+
+@overload
+def require_approval(
+    prompt: str | None = None,
+    *,
+    assignees: Sequence[str] | None = None,
+    timeout_seconds: float = 3600,
+    show_args: ArgumentsView = redact,
+    default: bool | _NotGiven = NOT_GIVEN,
+    run_id: str | None = None,
+    store: Store | str | None = None,
+    notify: Sequence[str] | None = None,
+) -> Callable[[F], F]: ...
+
+
+def require_approval(
+    prompt: str | F | None = None,
+    *,
+    assignees: Sequence[str] | None = None,
+    timeout_seconds: float = 3600,
+    show_args: ArgumentsView = redact,
+    default: bool | _NotGiven = NOT_GIVEN,
+    run_id: str | None = None,
+    store: Store | str | None = None,
+    notify: Sequence[str] | None = None,
+) -> F | Callable[[F], F]:
+    """Ask a person before each call of the decorated function (sync or async).
+
+    The call runs once approved. A no raises `ApprovalRejected` with the person's
+    reason; no answer by the deadline raises `ApprovalTimeout`, unless `default`
+    (a bool) decides. The prompt shows the call's arguments through `show_args`
+    (default `redact`); `self` and `cls` are left out.
+
+    ```python
+    @hitlkit.require_approval("Send this email?", assignees=["ana"], timeout_seconds=600)
+    async def send_email(to: str, body: str, smtp_password: str) -> None: ...
+    ```
+    """
+    if callable(prompt):
+        return require_approval()(prompt)
+    options: dict[str, Any] = {
+        "prompt": prompt,
+        "assignees": assignees,
+        "timeout_seconds": timeout_seconds,
+        "show_args": show_args,
+        "default": default,
+        "run_id": run_id,
+        "store": store,
+        "notify": notify,
+    }
+
+    def decorate(func: F) -> F:
+        action = f"{func.__module__}.{func.__qualname__}"
+        signature = inspect.signature(func)
+
+        def arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            given = dict(bound.arguments)
+            first = next(iter(signature.parameters), None)
+            if first in ("self", "cls"):
+                given.pop(first)
+            return given
+
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def approved_async(*args: Any, **kwargs: Any) -> Any:
+                event = await ask_approval.aio(action, arguments(args, kwargs), **options)
+                await wait_for_approval.aio(event)
+                return await func(*args, **kwargs)
+
+            return cast(F, approved_async)
+
+        @functools.wraps(func)
+        def approved(*args: Any, **kwargs: Any) -> Any:
+            event = ask_approval(action, arguments(args, kwargs), **options)
+            wait_for_approval(event)
+            return func(*args, **kwargs)
+
+        return cast(F, approved)
+
+    return decorate

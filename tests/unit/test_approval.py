@@ -1,0 +1,259 @@
+"""`require_approval`, `ask_approval` and `redact`: asking before a call runs."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import hitlkit
+from hitlkit import Approval, ApprovalRejected, ApprovalTimeout, MemoryStore
+from hitlkit._reading import EventInfo
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+class Answerer:
+    """Answers each approval that opens in `store` with `decide(info)` (`None`: leave
+    it), from a thread."""
+
+    def __init__(self, store: MemoryStore, decide: Callable[[EventInfo], Any]) -> None:
+        self.store = store
+        self.decide = decide
+        self.asked: list[EventInfo] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            for info in hitlkit.list_events(store=self.store):
+                self.asked.append(info)
+                value = self.decide(info)
+                if value is not None:
+                    hitlkit.answer(info.request_id, value, store=self.store)
+
+    def __enter__(self) -> Answerer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.fixture
+def approve(store: MemoryStore) -> Iterator[Answerer]:
+    with Answerer(store, lambda info: {"approved": True}) as answerer:
+        yield answerer
+
+
+def test_an_approved_call_runs_once_and_a_retry_finds_its_answer(
+    store: MemoryStore, approve: Answerer
+) -> None:
+    runs: list[str] = []
+
+    @hitlkit.require_approval("Ship it?", store=store, run_id="r1")
+    def ship(version: str) -> str:
+        runs.append(version)
+        return f"shipped {version}"
+
+    assert ship("2.1") == "shipped 2.1"
+    assert ship("2.1") == "shipped 2.1"  # the same call: no second question
+    assert ship(version="2.2") == "shipped 2.2"
+    assert runs == ["2.1", "2.1", "2.2"]
+    assert len(approve.asked) == 2
+    assert approve.asked[0].prompt.startswith("Ship it?")
+    assert '"2.1"' in approve.asked[0].prompt
+
+
+def test_a_no_raises_with_the_persons_reason_and_the_call_does_not_run(
+    store: MemoryStore,
+) -> None:
+    runs: list[int] = []
+
+    @hitlkit.require_approval(store=store, run_id="r1")
+    def drop_table(rows: int) -> None:
+        runs.append(rows)
+
+    no = {"approved": False, "reason": "not on a Friday"}
+    with Answerer(store, lambda info: no), pytest.raises(ApprovalRejected) as caught:
+        drop_table(10)
+    assert runs == []
+    assert caught.value.reason == "not on a Friday"
+    assert not isinstance(caught.value, ApprovalTimeout)
+    assert caught.value.outcome is not None
+    assert caught.value.outcome.status == "answered"
+
+
+def test_async_functions_are_asked_without_blocking_the_loop(
+    store: MemoryStore, approve: Answerer
+) -> None:
+    @hitlkit.require_approval(store=store, run_id="r1")
+    async def pay(amount: float) -> float:
+        await asyncio.sleep(0)
+        return amount
+
+    async def main() -> tuple[float, float]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.005)
+
+        ticker = asyncio.create_task(tick())
+        paid = await asyncio.gather(pay(5.0), pay(7.5))
+        ticker.cancel()
+        assert ticks > 1
+        return paid[0], paid[1]
+
+    assert asyncio.run(main()) == (5.0, 7.5)
+
+
+def test_no_answer_in_time_raises_approval_timeout_unless_a_default_decides(
+    store: MemoryStore,
+) -> None:
+    @hitlkit.require_approval(store=store, run_id="r1", timeout_seconds=0.2)
+    def strict() -> str:
+        return "ran"
+
+    @hitlkit.require_approval(store=store, run_id="r1", timeout_seconds=0.2, default=True)
+    def lenient() -> str:
+        return "ran"
+
+    @hitlkit.require_approval(store=store, run_id="r1", timeout_seconds=0.2, default=False)
+    def cautious() -> str:
+        return "ran"
+
+    with pytest.raises(ApprovalTimeout) as caught:
+        strict()
+    assert isinstance(caught.value, TimeoutError)
+    assert lenient() == "ran"
+    with pytest.raises(ApprovalRejected, match="by default") as refused:
+        cautious()
+    assert not isinstance(refused.value, ApprovalTimeout)
+
+
+def test_a_cancelled_approval_rejects_with_the_cancel_reason(store: MemoryStore) -> None:
+    def cancel_each(info: EventInfo) -> None:
+        hitlkit.cancel(info.request_id, reason="superseded", store=store)
+
+    @hitlkit.require_approval(store=store, run_id="r1")
+    def migrate() -> None:
+        raise AssertionError("must not run")
+
+    with Answerer(store, cancel_each), pytest.raises(ApprovalRejected) as caught:
+        migrate()
+    assert caught.value.reason == "superseded"
+    assert caught.value.outcome is not None
+    assert caught.value.outcome.status == "cancelled"
+
+
+def test_secrets_are_hidden_from_the_prompt_and_the_name(store: MemoryStore) -> None:
+    secret = "sk-live-1234567890"
+    event = hitlkit.ask_approval(
+        "connect",
+        {"host": "db1", "password": secret, "options": {"authToken": secret, "port": 5432}},
+        store=store,
+        serve=False,
+    )
+    record = event.record
+    assert secret not in record.prompt
+    assert secret not in event.name
+    assert "[redacted]" in record.prompt
+    assert "5432" in record.prompt
+    # The name hashes what is shown: another secret is the same call.
+    again = hitlkit.ask_approval(
+        "connect",
+        {"host": "db1", "password": "other", "options": {"authToken": "x", "port": 5432}},
+        store=store,
+        serve=False,
+    )
+    assert again.request_id == event.request_id
+
+
+def test_long_values_are_shortened_in_the_prompt_but_still_tell_calls_apart(
+    store: MemoryStore,
+) -> None:
+    first = "a" * 500 + "1"
+    second = "a" * 500 + "2"
+    one = hitlkit.ask_approval("post", {"body": first}, store=store, serve=False)
+    two = hitlkit.ask_approval("post", {"body": second}, store=store, serve=False)
+    assert one.request_id != two.request_id
+    assert first not in one.record.prompt
+    assert "more characters" in one.record.prompt
+
+
+def test_argument_text_cannot_close_the_code_block(store: MemoryStore) -> None:
+    hostile = "```\n\n[click me](https://evil.example)\n```"
+    event = hitlkit.ask_approval("run", {"command": hostile}, store=store, serve=False)
+    prompt = event.record.prompt
+    fence = prompt.splitlines()[-1]
+    assert set(fence) == {"`"}
+    assert len(fence) > 3
+    body = prompt.split(fence)[1]
+    assert "[click me]" in body
+
+
+def test_methods_are_named_without_self(store: MemoryStore, approve: Answerer) -> None:
+    class Mailer:
+        @hitlkit.require_approval(store=store, run_id="r1")
+        def send(self, to: str) -> str:
+            return to
+
+    assert Mailer().send("ana") == "ana"
+    assert Mailer().send("ana") == "ana"  # another instance, the same call
+    assert len(approve.asked) == 1
+    assert '```json\n{"to":"ana"}\n```' in approve.asked[0].prompt
+    assert approve.asked[0].name.startswith(f"{__name__}.")
+
+
+def test_the_decorator_without_parentheses(store: MemoryStore, monkeypatch: Any) -> None:
+    monkeypatch.setenv("HITL_STORE", "memory://approvals-bare")
+    bare_store = hitlkit.open_store("memory://approvals-bare")
+    assert isinstance(bare_store, MemoryStore)
+
+    @hitlkit.require_approval
+    def tidy() -> str:
+        return "tidied"
+
+    with Answerer(bare_store, lambda info: {"approved": True}):
+        assert tidy() == "tidied"
+
+
+def test_an_approval_is_answered_with_its_model_or_its_json(store: MemoryStore) -> None:
+    event = hitlkit.ask_approval("x", {}, store=store, serve=False)
+    outcome = hitlkit.answer(event.request_id, Approval(approved=True, reason="fine"), store=store)
+    assert hitlkit.check_approval(event, outcome) == Approval(approved=True, reason="fine")
+    with pytest.raises(hitlkit.InvalidValueError, match="approved"):
+        hitlkit.answer(
+            hitlkit.ask_approval("y", {}, store=store, serve=False).request_id,
+            {"reason": "no decision"},
+            store=store,
+        )
+
+
+@pytest.mark.parametrize(
+    ("name", "hidden"),
+    [
+        ("api_key", True),
+        ("apiKey", True),
+        ("GITHUB_TOKEN", True),
+        ("client_secret", True),
+        ("db-password", True),
+        ("authorization", True),
+        ("keyword", False),
+        ("monkey", False),
+        ("to", False),
+        ("tokens_used", False),
+    ],
+)
+def test_redact_hides_names_that_look_secret(name: str, hidden: bool) -> None:
+    assert (hitlkit.redact({name: "v"})[name] == "[redacted]") is hidden
