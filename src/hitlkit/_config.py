@@ -4,7 +4,8 @@ Every setting is read through `setting(name)`: the variable `HITL_<NAME>` when i
 is set and not empty, else the key `<name>` of the configuration file (`[tool.hitlkit]`
 in the nearest `pyproject.toml`, or a `hitl.toml`: see `_config_file`), else the
 default below. The command line's flags come first of all. Secrets (`HITL_SECRET`,
-`HITL_SECRET_PREVIOUS`, `HITL_TOKEN`, `HITL_NOTIFY`) are read from the environment only.
+`HITL_SECRET_PREVIOUS`, `HITL_TOKEN`, `HITL_NOTIFY`, `HITL_NOTIFY_TARGETS`) are read from the
+environment only.
 
 The store is found as git finds its repository (`store_choice`): `HITL_STORE`, else
 `store` in the file, else the nearest `.hitl` folder from the current one up
@@ -35,6 +36,10 @@ The store is found as git finds its repository (`store_choice`): `HITL_STORE`, e
 | `HITL_METRICS_PORT` | none                   | `hitl serve`: also serve `/metrics` on 127.0.0.1 |
 | `HITL_RETENTION`  | none (keep forever)      | the app prunes events resolved this long ago |
 | `HITL_ARCHIVE`    | none                     | folder or bucket URL pruned events go to first |
+| `HITL_APPROVERS`  | none                     | who `hitl mcp`'s questions go to           |
+| `HITL_MCP_NAME`   | `mcp`                    | `hitl mcp`'s runs are `<name>.<run>`         |
+| `HITL_MCP_RUNS`   | none                     | other runs `hitl mcp`'s tools may see        |
+| `HITL_NOTIFY_TARGETS` | none                 | `alias=URL` pairs `hitl mcp`'s `notify` names |
 """
 
 from __future__ import annotations
@@ -400,3 +405,15 @@ def retention() -> timedelta | None:
 def retention_archive() -> str | None:
     """`HITL_ARCHIVE`: a folder or bucket URL prefix where pruned events are copied first."""
     return (setting("archive").value or "").strip() or None
+
+
+def setting_list(name: str) -> tuple[str, ...]:
+    """A list setting: comma-separated in `HITL_<NAME>`, a list (or one string) in the file."""
+    text = setting(name).value or ""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def mcp_notify_targets() -> str | None:
+    """`HITL_NOTIFY_TARGETS`: `alias=URL` pairs the model may name in `hitl mcp`'s `notify`
+    (environment only: the URLs carry credentials)."""
+    return os.environ.get("HITL_NOTIFY_TARGETS") or None

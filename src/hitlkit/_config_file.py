@@ -85,6 +85,9 @@ KEYS: dict[str, Kind] = {
     "archive": "path",
     "metrics_port": "count",
     "metrics_token_file": "path",
+    "approvers": "list",
+    "mcp_name": "text",
+    "mcp_runs": "list",
 }
 """The keys a configuration file may set, and the kind of value each takes."""
 
@@ -94,6 +97,7 @@ SECRETS = {
     "token": "HITL_TOKEN",
     "metrics_token": "HITL_METRICS_TOKEN_FILE (a file of scrape token hashes)",
     "notify": "HITL_NOTIFY (its URLs carry credentials)",
+    "notify_targets": "HITL_NOTIFY_TARGETS (its URLs carry credentials)",
 }
 """Settings refused in a file, and where they go instead."""
 

@@ -1,0 +1,127 @@
+"""`hitl mcp`: serve hitlkit's questions to MCP clients (needs `pip install "hitlkit[mcp]"`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from typing import Annotated
+
+import typer
+
+from hitlkit import _config
+from hitlkit._cli_base import StoreOption, TokensFileOption, _reporting_errors, app
+from hitlkit._cli_help import examples
+from hitlkit._cli_render import printable
+from hitlkit._exceptions import ConfigurationError
+from hitlkit._store import open_store
+
+__all__ = ["mcp"]
+
+DEFAULT_PORT = 8765
+
+
+@app.command(
+    epilog=examples(
+        "hitl mcp",
+        "hitl mcp --store ~/.hitl",
+        "hitl mcp --http --port 8765",
+        "hitl mcp --http --host 0.0.0.0 --tokens-file hitl-tokens.json",
+    )
+)
+def mcp(
+    http: Annotated[
+        bool,
+        typer.Option("--http", help="Serve streamable HTTP at /mcp instead of stdin and stdout."),
+    ] = False,
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="With --http: the address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="With --http: the port to listen on.")
+    ] = DEFAULT_PORT,
+    store: StoreOption = _config.DEFAULT_STORE,
+    tokens_file: TokensFileOption = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            envvar="HITL_INSECURE",
+            help="With --http: serve beyond loopback without a tokens file.",
+        ),
+    ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            metavar="HOST",
+            envvar="HITL_ALLOWED_HOSTS",
+            help="With --http: a Host (and Origin) name it answers to (repeat; * for any). "
+            "Default on loopback: 127.0.0.1, localhost, [::1].",
+            show_default=False,
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            envvar="HITL_MCP_NAME",
+            help="This server's name: its questions live in the runs NAME.RUN, and its "
+            "tools see only those (and HITL_MCP_RUNS).",
+            show_default="mcp",
+        ),
+    ] = None,
+) -> None:
+    """Serve ask_human, get_answer, list_pending and cancel_request to MCP clients.
+
+    Questions are kept in the store: a client that disconnects or restarts finds its
+    answer with get_answer. The web form for them is the app at HITL_ENDPOINT, started
+    here unless HITL_AUTOSTART=0. Who may be assigned (HITL_APPROVERS) and told
+    (HITL_NOTIFY_TARGETS) is this server's configuration, never the model's choice.
+    """
+    with _reporting_errors():
+        try:
+            from hitlkit._mcp_desk import Desk, Policy
+            from hitlkit._mcp_server import serve_http, serve_stdio
+        except ImportError as exc:
+            if "mcp" not in str(exc):
+                raise
+            raise ConfigurationError(
+                'hitl mcp needs the MCP SDK: pip install "hitlkit[mcp]"'
+            ) from None
+        if http:
+            from hitlkit._server._auth import check_serving
+
+            check_serving(host, tokens_file=tokens_file, insecure=insecure)
+        the_store = open_store(store)
+        endpoint = _config.default_endpoint().rstrip("/")
+        desk = Desk(the_store, endpoint, Policy.from_settings(name))
+        if not the_store.in_process and _config.autostart():
+            from hitlkit._server._embedded import ensure_app
+            from hitlkit._sync import run_sync
+
+            run_sync(ensure_app(the_store, endpoint))
+        hosts = [h.strip() for item in allowed_host or [] for h in item.split(",") if h.strip()]
+        where = f"http://{host}:{port}/mcp" if http else "stdin and stdout"
+        # stdout is the protocol's over stdio: everything else goes to stderr.
+        print(
+            printable(
+                f"hitlkit MCP server on {where}, store {the_store.url}, "
+                f"forms at {endpoint}; Ctrl-C stops it."
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            if http:
+                asyncio.run(
+                    serve_http(
+                        desk,
+                        host=host,
+                        port=port,
+                        tokens_file=str(tokens_file) if tokens_file else None,
+                        allowed_hosts=hosts or None,
+                    )
+                )
+            else:
+                asyncio.run(serve_stdio(desk))

@@ -1,0 +1,346 @@
+"""What `hitl mcp`'s tools do, apart from MCP: ask, read, list and cancel questions.
+
+A `Desk` holds the server's policy and its store. The model calling the tools is
+not trusted, so the policy, not the model, decides:
+
+- which runs it sees: each question lives in the run `<name>.<run>` (`name` is the
+  server's, `HITL_MCP_NAME`, default `mcp`), and `get_answer`, `list_pending` and
+  `cancel_request` see only those runs and the ones configured (`HITL_MCP_RUNS`);
+- who may answer: the configured approvers (`HITL_APPROVERS`) by default, and the
+  model may narrow them, never name others;
+- who is told: `notify` takes aliases of targets configured in the environment
+  (`HITL_NOTIFY_TARGETS="ops=slack://... mail=mailtos://..."`), never URLs.
+
+Results are plain JSON: `{"request_id", "status", "form_url", "expires_at"}`, with
+`value`, `by`, `at` and `channel` (how it was answered: form, api, cli, mcp, ...)
+once resolved. Bad arguments raise `DeskError`, which the server turns into a
+tool error with the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from hitlkit import _config, _notify, _ops, _reading
+from hitlkit._exceptions import EventNotFoundError, HitlError, UnsupportedTypeError
+from hitlkit._options import MAX_PROMPT_LENGTH, check_options
+from hitlkit._records import EventRecord, Outcome, utcnow
+from hitlkit._store import Store
+from hitlkit._values import ValueAdapter, adapter_for, adapter_of
+from hitlkit._values._adapter import Named
+from hitlkit._waiting import Waiting, wait_async
+
+__all__ = ["MAX_WAIT_SECONDS", "Desk", "DeskError", "Policy"]
+
+MAX_WAIT_SECONDS = 50.0
+"""The longest a tool call waits: MCP clients give up on a request after 60 seconds."""
+MAX_SCHEMA_BYTES = 64 * 1024
+MAX_CHOICES = 100
+MAX_LISTED = 100
+NAMED_TYPES = ("bool", "int", "float", "str")
+
+_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+class DeskError(HitlError):
+    """A tool was called with arguments it cannot use; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the server lets the model do: its runs, approvers and notification targets."""
+
+    name: str = "mcp"
+    runs: frozenset[str] = frozenset()
+    approvers: tuple[str, ...] | None = None
+    targets: Mapping[str, str] = field(default_factory=dict)
+    user: str = "mcp"
+
+    @classmethod
+    def from_settings(cls, name: str | None = None) -> Policy:
+        """The policy the settings give: `HITL_MCP_NAME`, `HITL_MCP_RUNS`,
+        `HITL_APPROVERS`, `HITL_NOTIFY_TARGETS` and `HITL_USER`."""
+        chosen = name or _config.setting("mcp_name").value or "mcp"
+        if not _RUN.fullmatch(chosen):
+            raise _config_error("HITL_MCP_NAME", chosen, "letters, digits, '.', '_' or '-'")
+        approvers = _config.setting_list("approvers")
+        return cls(
+            name=chosen,
+            runs=frozenset(_config.setting_list("mcp_runs") or ()),
+            approvers=tuple(dict.fromkeys(approvers)) if approvers else None,
+            targets=notify_targets(_config.mcp_notify_targets()),
+            user=_config.current_user(),
+        )
+
+    def run_id(self, run: str | None) -> str:
+        """The run a question asked with `run` lives in."""
+        given = "default" if run is None else run
+        if not isinstance(given, str) or not _RUN.fullmatch(given):
+            raise DeskError(
+                "run must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter "
+                f"or digit; got {_shown(run)}"
+            )
+        return f"{self.name}.{given}"
+
+    def sees(self, run_id: str) -> bool:
+        """Whether the model may see (and cancel) events of `run_id`."""
+        return run_id.startswith(f"{self.name}.") or run_id in self.runs
+
+    def assignees(self, asked: Sequence[str] | None) -> tuple[str, ...] | None:
+        """Who may answer: the approvers, or those of them the model named."""
+        if asked is None:
+            return self.approvers
+        if isinstance(asked, str) or not all(isinstance(a, str) for a in asked) or not asked:
+            raise DeskError(
+                f"assignees must be a non-empty list of identities; got {_shown(asked)}"
+            )
+        if self.approvers is None:
+            raise DeskError(
+                "this server lets no one be named as assignee; its operator sets the identities "
+                "allowed with HITL_APPROVERS"
+            )
+        unknown = [a for a in asked if a not in self.approvers]
+        if unknown:
+            raise DeskError(
+                f"assignees must be among this server's approvers ({', '.join(self.approvers)}); "
+                f"not allowed: {', '.join(unknown)}"
+            )
+        return tuple(dict.fromkeys(asked))
+
+    def notify_urls(self, aliases: Sequence[str] | None) -> list[str] | None:
+        """The URLs of the targets named by alias."""
+        if aliases is None:
+            return None
+        if isinstance(aliases, str) or not all(isinstance(a, str) for a in aliases):
+            raise DeskError(f"notify must be a list of target names; got {_shown(aliases)}")
+        unknown = [a for a in aliases if a not in self.targets]
+        if unknown:
+            known = ", ".join(sorted(self.targets)) or "none (HITL_NOTIFY_TARGETS is not set)"
+            raise DeskError(f"unknown notify target {unknown[0]!r}; this server's targets: {known}")
+        return [self.targets[a] for a in dict.fromkeys(aliases)]
+
+
+def notify_targets(text: str | None) -> dict[str, str]:
+    """`alias=URL` pairs separated by spaces (or new lines), as `HITL_NOTIFY_TARGETS`."""
+    targets: dict[str, str] = {}
+    for item in (text or "").split():
+        alias, sep, url = item.partition("=")
+        if not sep or not _ALIAS.fullmatch(alias) or not url:
+            raise _config_error(
+                "HITL_NOTIFY_TARGETS", alias or item[:20], "space-separated ALIAS=URL pairs"
+            )
+        targets[alias] = url
+    return targets
+
+
+def _config_error(variable: str, got: str, expected: str) -> HitlError:
+    from hitlkit._exceptions import ConfigurationError
+
+    return ConfigurationError(f"{variable} must be {expected}; got {got!r}")
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value, default=repr)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def answer_type(given: object, choices: object) -> ValueAdapter[Any]:
+    """The answer type the model asked for: a name, a JSON Schema object, or choices."""
+    if choices is not None:
+        if given not in ("str", None):
+            raise DeskError(f'choices take answer_type "str"; got answer_type {_shown(given)}')
+        if (
+            not isinstance(choices, list)
+            or not 1 <= len(choices) <= MAX_CHOICES
+            or not all(isinstance(c, str) and c.strip() for c in choices)
+            or len(set(choices)) != len(choices)
+        ):
+            raise DeskError(
+                f"choices must be 1 to {MAX_CHOICES} different, non-empty strings; "
+                f"got {_shown(choices)}"
+            )
+        return adapter_for(Literal.__getitem__(tuple(choices)))
+    if given is None or isinstance(given, str):
+        name = given or "str"
+        if name not in NAMED_TYPES:
+            raise DeskError(
+                f'answer_type must be "bool", "int", "float", "str" or a JSON Schema object; '
+                f"got {_shown(given)}"
+            )
+        return adapter_of(Named(name))
+    if not isinstance(given, dict):
+        raise DeskError(
+            f"answer_type must be a type name or a JSON Schema object; got {_shown(given)}"
+        )
+    return _schema_type(given)
+
+
+def _schema_type(schema: dict[str, Any]) -> ValueAdapter[Any]:
+    if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
+        raise DeskError(
+            'answer_type as a JSON Schema must be an object schema ({"type": "object", '
+            '"properties": {...}}); ask for a single value with "bool", "int", "float" or "str"'
+        )
+    if len(json.dumps(schema)) > MAX_SCHEMA_BYTES:
+        raise DeskError(f"answer_type's schema must be at most {MAX_SCHEMA_BYTES} bytes as JSON")
+    try:
+        adapter: ValueAdapter[Any] = ValueAdapter("object", schema)
+        named: ValueAdapter[Any] = ValueAdapter(adapter.shape.type_name(), schema)
+    except (UnsupportedTypeError, ValueError, TypeError, KeyError) as exc:
+        raise DeskError(f"answer_type's schema cannot be asked: {exc}") from None
+    return named
+
+
+@dataclass
+class Desk:
+    """The tools' work, on `store`, under `policy`; links point at `endpoint`."""
+
+    store: Store
+    endpoint: str
+    policy: Policy
+
+    async def ask(
+        self,
+        question: str,
+        answer_type_given: object = "str",
+        choices: object = None,
+        name: str | None = None,
+        run: str | None = None,
+        timeout_seconds: float = 3600,
+        assignees: Sequence[str] | None = None,
+        notify: Sequence[str] | None = None,
+    ) -> tuple[EventRecord, bool]:
+        """Create the question, or find it (same `name` and `run`); returns it and
+        whether this call created it."""
+        if not isinstance(question, str) or not question.strip():
+            raise DeskError("question must be non-empty text")
+        value_type = answer_type(answer_type_given, choices)
+        run_id = self.policy.run_id(run)
+        chosen = name if name is not None else f"ask-{secrets.token_hex(8)}"
+        try:
+            check_options(chosen, "run", question, timeout_seconds, 5, None, "text")
+        except ValueError as exc:
+            raise DeskError(str(exc).replace("prompt", "question")) from None
+        if len(question) > MAX_PROMPT_LENGTH:
+            raise DeskError(f"question must be at most {MAX_PROMPT_LENGTH} characters")
+        urls = self.policy.notify_urls(notify)
+        notices = _notify.notices_for(urls, None, timeout_seconds=timeout_seconds)
+        record, created = await _ops.open_event(
+            self.store,
+            name=chosen,
+            value_type=value_type,
+            scope="run",
+            run_id=run_id,
+            prompt=question,
+            timeout_seconds=timeout_seconds,
+            poll_interval_seconds=5,
+            default=None,
+            created_by=f"mcp:{self.policy.name}",
+            assignees=self.policy.assignees(assignees),
+        )
+        if created and notices is not None:
+            _notify.announce(self.store, record, notices, self.endpoint)
+        return record, created
+
+    async def find(self, request_id: object) -> EventRecord:
+        """The event `request_id`, if it is in a run this server sees."""
+        if not isinstance(request_id, str):
+            raise DeskError(f"request_id must be text; got {_shown(request_id)}")
+        try:
+            record = await _reading.load_event(self.store, request_id)
+        except EventNotFoundError:
+            record = None
+        if record is None or not self.policy.sees(record.run_id):
+            raise DeskError(f"no question with request_id {_shown(request_id)} on this server")
+        return record
+
+    async def outcome(self, record: EventRecord) -> Outcome | None:
+        """The recorded outcome; past the deadline, the timeout (or default) recorded now."""
+        outcome = await _reading.load_outcome(self.store, record.id)
+        if outcome is None and utcnow() >= record.deadline:
+            outcome = await _ops.expire_event(self.store, record)
+        return outcome
+
+    async def wait(self, record: EventRecord, seconds: float) -> Outcome | None:
+        """The outcome, waiting up to `seconds` (at most `MAX_WAIT_SECONDS`) for one."""
+        outcome = await self.outcome(record)
+        if outcome is not None or seconds <= 0:
+            return outcome
+        waiting = Waiting(self.store, record, self.endpoint, None)
+        try:
+            return await asyncio.wait_for(wait_async(waiting), timeout=clamp_wait(seconds))
+        except asyncio.TimeoutError:
+            return None
+
+    def result(self, record: EventRecord, outcome: Outcome | None) -> dict[str, Any]:
+        """The JSON a tool returns for `record` and its outcome."""
+        return {
+            "request_id": record.id,
+            "status": "pending" if outcome is None else outcome.status,
+            "form_url": f"{self.endpoint}/form/{record.id}",
+            "expires_at": _iso(record.deadline),
+            "value": None if outcome is None else outcome.value,
+            "by": None if outcome is None else outcome.by,
+            "at": None if outcome is None else _iso(outcome.at),
+            "channel": None if outcome is None else outcome.via,
+        }
+
+    async def pending(self, run: str | None = None) -> list[dict[str, Any]]:
+        """This server's open questions (of `run`, else of all its runs), oldest first."""
+        run_id = None if run is None else self.policy.run_id(run)
+        infos = await _listing_pending(self.store, run_id)
+        shown = [i for i in infos if self.policy.sees(i.run_id)][:MAX_LISTED]
+        return [
+            {
+                "request_id": i.request_id,
+                "name": i.name,
+                "run": i.run_id.removeprefix(f"{self.policy.name}."),
+                "question": i.prompt,
+                "answer_type": i.data_type,
+                "form_url": f"{self.endpoint}/form/{i.request_id}",
+                "expires_at": _iso(i.deadline),
+            }
+            for i in shown
+        ]
+
+    async def cancel(self, request_id: object, reason: object = None) -> dict[str, Any]:
+        """Call the question off; an answered one keeps its answer."""
+        record = await self.find(request_id)
+        if reason is not None and (not isinstance(reason, str) or len(reason) > 2000):
+            raise DeskError("reason must be text of at most 2000 characters")
+        try:
+            outcome = await _ops.cancel_event(
+                self.store, record.id, by=f"mcp:{self.policy.name}", via="mcp", reason=reason
+            )
+        except HitlError as exc:
+            resolved = getattr(exc, "outcome", None)
+            if resolved is None:
+                raise
+            outcome = resolved
+        return self.result(record, outcome)
+
+
+async def _listing_pending(store: Store, run_id: str | None) -> list[_reading.EventInfo]:
+    from hitlkit._client import Client
+
+    listing = await Client(store=store).list_events.aio("pending", run_id=run_id)
+    return list(listing)
+
+
+def clamp_wait(seconds: object) -> float:
+    """`wait_seconds` as given, between 0 and `MAX_WAIT_SECONDS`."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds != seconds:
+        raise DeskError(f"wait_seconds must be a number of seconds; got {_shown(seconds)}")
+    return float(min(max(seconds, 0.0), MAX_WAIT_SECONDS))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
