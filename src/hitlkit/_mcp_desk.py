@@ -33,7 +33,7 @@ from hitlkit._exceptions import EventNotFoundError, HitlError, UnsupportedTypeEr
 from hitlkit._options import MAX_PROMPT_LENGTH, check_options
 from hitlkit._records import EventRecord, Outcome, utcnow
 from hitlkit._store import Store
-from hitlkit._values import ValueAdapter, adapter_for, adapter_of
+from hitlkit._values import UnsupportedSchema, ValueAdapter, adapter_for, adapter_of
 from hitlkit._values._adapter import Named
 from hitlkit._waiting import Waiting, wait_async
 
@@ -194,7 +194,7 @@ def _schema_type(schema: dict[str, Any]) -> ValueAdapter[Any]:
     try:
         adapter: ValueAdapter[Any] = ValueAdapter("object", schema)
         named: ValueAdapter[Any] = ValueAdapter(adapter.shape.type_name(), schema)
-    except (UnsupportedTypeError, ValueError, TypeError, KeyError) as exc:
+    except (UnsupportedSchema, UnsupportedTypeError, ValueError, TypeError, KeyError) as exc:
         raise DeskError(f"answer_type's schema cannot be asked: {exc}") from None
     return named
 

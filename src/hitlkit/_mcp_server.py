@@ -197,25 +197,25 @@ class _Settle:
     ) -> dict[str, Any] | mt.InputRequiredResult:
         seconds = clamp_wait(wait_seconds)
         record = await find()
-        outcome = await self.desk.outcome(record)
+        elicitation = elicitation_for(self.desk, record, ctx.client_capabilities)
+        round_trips = _round_trips(ctx)
         answered_here = False
+        response = (ctx.input_responses or {}).get(ELICIT_KEY) if round_trips else None
+        if response is not None:  # the same call again, with what the person did
+            problem, declined = await take_response(self.desk, elicitation, response)
+            answered_here = problem is None and not declined
+            if declined:
+                self.asker.declined.add(record.id)
+            attempt = int((_state(ctx.request_state) or {}).get("attempt", 1))
+            if problem is not None and elicitation is not None and attempt < ATTEMPTS:
+                return _input_required(elicitation, problem, attempt + 1)
+        outcome = await self.desk.outcome(record)
         if outcome is None and seconds > 0:
-            elicitation = elicitation_for(self.desk, record, ctx.client_capabilities)
-            if _round_trips(ctx):
-                asked = _state(ctx.request_state) or {}
-                response = (ctx.input_responses or {}).get(ELICIT_KEY)
-                if response is not None:
-                    problem, declined = await take_response(self.desk, elicitation, response)
-                    answered_here = problem is None and not declined
-                    if declined:
-                        self.asker.declined.add(record.id)
-                    attempt = int(asked.get("attempt", 1))
-                    if problem is not None and elicitation is not None and attempt < ATTEMPTS:
-                        return _input_required(elicitation, problem, attempt + 1)
-                elif elicitation is not None and record.id not in self.asker.declined:
+            if elicitation is not None and record.id not in self.asker.declined:
+                if round_trips and response is None:
                     return _input_required(elicitation, None, 1)
-            elif elicitation is not None:
-                self.asker.start(ctx.session, elicitation, ctx.request_id)
+                if not round_trips:
+                    self.asker.start(ctx.session, elicitation, ctx.request_id)
             outcome = await self.desk.wait(record, seconds)
             self.asker.settled(outcome)
         result = self.desk.result(record, outcome)

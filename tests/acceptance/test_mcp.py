@@ -1,0 +1,530 @@
+"""`hitl mcp` driven by the MCP SDK's own client, over stdio and streamable HTTP.
+
+Each test runs the server as a real process on a real store folder; answers come from
+the web form (the app `hitl mcp` starts), the `hitl` CLI, and the client itself
+(elicitation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import mcp.types as mt
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from tests.acceptance.conftest import HITL, TIMEOUT, Hitl, HitlEnv, free_port
+from tests.forms import form_fields
+
+pytestmark = pytest.mark.slow
+
+Elicit = Callable[[Any, Any], Awaitable[mt.ElicitResult]]
+
+
+@asynccontextmanager
+async def stdio_client(
+    env: HitlEnv,
+    *,
+    mode: str = "auto",
+    elicit: Elicit | None = None,
+    **extra: str,
+) -> AsyncIterator[Client]:
+    """A client session with a `hitl mcp` started over stdio in the test's environment."""
+    server = StdioServerParameters(
+        command=sys.executable,
+        args=[*HITL[1:], "mcp"],
+        env={**env.vars, **extra},
+        cwd=env.cwd,
+    )
+    async with Client(server, mode=mode, elicitation_callback=elicit) as client:  # type: ignore[arg-type]
+        yield client
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    """A tool's JSON result; fails the test on a tool error."""
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return dict(result.structured_content)
+
+
+async def refused(client: Client, tool: str, **arguments: Any) -> str:
+    """The message of a tool error."""
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, result.structured_content
+    content = result.content[0]
+    assert isinstance(content, mt.TextContent)
+    return content.text
+
+
+def answer_in_form(env: HitlEnv, request_id: str, value: str) -> httpx.Response:
+    """Answer through the web form, as a browser does."""
+    with httpx.Client(timeout=TIMEOUT) as browser:
+        url = f"{env.endpoint}/form/{request_id}"
+        fields = form_fields(browser, url)
+        posted = browser.post(f"{env.endpoint}/submit", data={**fields, "value": value})
+        if posted.status_code == 303:
+            return browser.get(posted.url.join(posted.headers["location"]))
+        return posted
+
+
+def test_a_question_asked_over_stdio_is_answered_in_the_form_and_from_the_cli(
+    hitl_env: HitlEnv, hitl: Hitl
+) -> None:
+    async def main() -> None:
+        async with stdio_client(hitl_env) as client:
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            assert tools == {"ask_human", "get_answer", "list_pending", "cancel_request"}
+            asked = await call(
+                client, "ask_human", question="How many replicas?", answer_type="int"
+            )
+            assert asked["status"] == "pending"
+            assert asked["form_url"] == f"{hitl_env.endpoint}/form/{asked['request_id']}"
+            assert asked["expires_at"].endswith("Z")
+            listed = await call(client, "list_pending")
+            assert [p["request_id"] for p in listed["pending"]] == [asked["request_id"]]
+
+            page = await asyncio.to_thread(answer_in_form, hitl_env, asked["request_id"], "3")
+            assert page.status_code == 200
+            got = await call(client, "get_answer", request_id=asked["request_id"])
+            assert (got["status"], got["value"], got["channel"]) == ("answered", 3, "form")
+            assert got["at"] is not None
+
+            choice = await call(
+                client, "ask_human", question="Ship?", choices=["ship", "hold"], name="ship"
+            )
+            done = await asyncio.to_thread(hitl, "answer", choice["request_id"], "hold")
+            assert done.code == 0, done.stderr
+            got = await call(client, "get_answer", request_id=choice["request_id"])
+            assert (got["value"], got["by"], got["channel"]) == ("hold", "tester", "cli")
+            assert (await call(client, "list_pending"))["pending"] == []
+
+    asyncio.run(main())
+
+
+def test_a_long_poll_wakes_when_the_answer_lands_and_ends_pending_otherwise(
+    hitl_env: HitlEnv, hitl: Hitl
+) -> None:
+    async def main() -> None:
+        async with stdio_client(hitl_env) as client:
+            asked = await call(client, "ask_human", question="Go?", answer_type="bool")
+            request_id = asked["request_id"]
+
+            started = time.monotonic()
+            quiet = await call(client, "get_answer", request_id=request_id, wait_seconds=1)
+            assert quiet["status"] == "pending"
+            assert 0.9 <= time.monotonic() - started < 10
+
+            def answer_soon() -> None:
+                time.sleep(0.5)
+                assert hitl("answer", request_id, "yes").code == 0
+
+            answering = threading.Thread(target=answer_soon)
+            started = time.monotonic()
+            answering.start()
+            woken = await call(client, "get_answer", request_id=request_id, wait_seconds=40)
+            took = time.monotonic() - started
+            answering.join()
+            assert (woken["status"], woken["value"]) == ("answered", True)
+            assert took < 20, f"the long poll returned after {took:.1f}s, not at the answer"
+
+    asyncio.run(main())
+
+
+def test_the_question_outlives_the_session(hitl_env: HitlEnv, hitl: Hitl) -> None:
+    async def ask() -> dict[str, Any]:
+        async with stdio_client(hitl_env) as client:
+            return await call(
+                client,
+                "ask_human",
+                question="Merge #42?",
+                answer_type="bool",
+                name="merge-42",
+                run="chat-7",
+            )
+
+    first = asyncio.run(ask())  # the client disconnects; the server exits with it
+    assert hitl("answer", first["request_id"], "no").code == 0
+
+    async def come_back() -> None:
+        async with stdio_client(hitl_env) as client:
+            again = await call(
+                client,
+                "ask_human",
+                question="Merge #42?",
+                answer_type="bool",
+                name="merge-42",
+                run="chat-7",
+            )
+            assert again["request_id"] == first["request_id"]
+            assert (again["status"], again["value"], again["by"]) == ("answered", False, "tester")
+            got = await call(client, "get_answer", request_id=first["request_id"])
+            assert got == again
+
+    asyncio.run(come_back())
+    listed = json.loads(hitl("ls", "--status", "all", "--json").stdout)
+    assert len(listed) == 1
+
+
+def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(hitl_env: HitlEnv) -> None:
+    async def main() -> None:
+        async with stdio_client(hitl_env) as client:
+            assert "answer_type must be" in await refused(
+                client, "ask_human", question="?", answer_type="decimal"
+            )
+            assert "object schema" in await refused(
+                client, "ask_human", question="?", answer_type={"type": "array"}
+            )
+            assert "schema cannot be asked:" in await refused(
+                client,
+                "ask_human",
+                question="?",
+                answer_type={"type": "object", "properties": {"x": {"type": "array"}}},
+            )
+            assert 'choices take answer_type "str"' in await refused(
+                client, "ask_human", question="?", answer_type="int", choices=["1", "2"]
+            )
+            assert "different, non-empty strings" in await refused(
+                client, "ask_human", question="?", choices=["a", "a"]
+            )
+            assert "question must be non-empty" in await refused(client, "ask_human", question="  ")
+            assert "timeout_seconds must be a positive number" in await refused(
+                client, "ask_human", question="?", timeout_seconds=-1
+            )
+            assert "run must be" in await refused(client, "ask_human", question="?", run="../x")
+            assert "no question with request_id" in await refused(
+                client, "get_answer", request_id="0" * 24
+            )
+            assert "no question with request_id" in await refused(
+                client, "cancel_request", request_id="nonsense"
+            )
+            assert "lets no one be named as assignee" in await refused(
+                client, "ask_human", question="?", assignees=["mallory"]
+            )
+            assert "unknown notify target 'https://evil.example'" in await refused(
+                client, "ask_human", question="?", notify=["https://evil.example"]
+            )
+            asked = await call(
+                client,
+                "ask_human",
+                question="Deploy window?",
+                answer_type={
+                    "type": "object",
+                    "properties": {"day": {"type": "string"}, "hours": {"type": "integer"}},
+                    "required": ["day"],
+                },
+            )
+            assert asked["status"] == "pending"
+
+    asyncio.run(main())
+
+
+def test_the_model_sees_and_assigns_only_what_the_server_allows(
+    hitl_env: HitlEnv, hitl: Hitl, tmp_path: Path
+) -> None:
+    # An event of another program, in a run this server was not given.
+    script = (
+        "import hitlkit\n"
+        "e = hitlkit.new_event('payroll', data_type=int, run_id='finance', serve=False)\n"
+        "print(e.request_id)\n"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", script],
+        env=hitl_env.vars,
+        cwd=hitl_env.cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=TIMEOUT,
+    ).stdout.strip()
+
+    async def main() -> None:
+        async with stdio_client(
+            hitl_env, HITL_APPROVERS="ana,ben", HITL_NOTIFY_TARGETS="ops=json://127.0.0.1:9/x"
+        ) as client:
+            assert (await call(client, "list_pending"))["pending"] == []
+            assert "no question with request_id" in await refused(
+                client, "get_answer", request_id=other
+            )
+            assert "no question with request_id" in await refused(
+                client, "cancel_request", request_id=other
+            )
+            assert "not allowed: mallory" in await refused(
+                client, "ask_human", question="?", assignees=["ana", "mallory"]
+            )
+            assert "this server's targets: ops" in await refused(
+                client, "ask_human", question="?", notify=["pager"]
+            )
+            narrowed = await call(
+                client,
+                "ask_human",
+                question="Pay?",
+                answer_type="bool",
+                assignees=["ben"],
+                notify=["ops"],
+            )
+            by_default = await call(client, "ask_human", question="Pay more?", answer_type="bool")
+        shown = json.loads(hitl("show", narrowed["request_id"], "--json").stdout)
+        assert shown["assignees"] == ["ben"]
+        shown = json.loads(hitl("show", by_default["request_id"], "--json").stdout)
+        assert shown["assignees"] == ["ana", "ben"]
+        assert shown["run_id"] == "mcp.default"
+
+        async with stdio_client(hitl_env, HITL_MCP_RUNS="finance") as client:
+            seen = await call(client, "get_answer", request_id=other)
+            assert seen["status"] == "pending"
+            cancelled = await call(client, "cancel_request", request_id=other, reason="dup")
+            assert cancelled["status"] == "cancelled"
+
+    asyncio.run(main())
+    assert json.loads(hitl("show", other, "--json").stdout)["status"] == "cancelled"
+
+
+def accept(value: Any, before: Callable[[], object] | None = None) -> Elicit:
+    """An elicitation callback: runs `before` (another channel's answer), then accepts `value`."""
+
+    async def answer(_: Any, params: Any) -> mt.ElicitResult:
+        if before is not None:
+            await asyncio.to_thread(before)
+        return mt.ElicitResult(action="accept", content={"value": value})
+
+    return answer
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_an_answer_given_in_the_client_is_recorded_as_hitl_user(
+    hitl_env: HitlEnv, hitl: Hitl, mode: str
+) -> None:
+    async def main() -> None:
+        async with stdio_client(hitl_env, mode=mode, elicit=accept(4)) as client:
+            asked = await call(
+                client, "ask_human", question="How many?", answer_type="int", wait_seconds=20
+            )
+            assert (asked["status"], asked["value"]) == ("answered", 4)
+            assert (asked["by"], asked["channel"]) == ("tester", "mcp")
+            # The form's page says who answered, and takes no other answer.
+            page = await asyncio.to_thread(httpx.get, asked["form_url"])
+            assert "tester" in page.text
+            assert 'name="csrf"' not in page.text
+
+    asyncio.run(main())
+    (shown,) = json.loads(hitl("ls", "--status", "all", "--json").stdout)
+    assert shown["outcome"]["value"] == 4
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_a_web_answer_racing_the_client_wins_once(hitl_env: HitlEnv, hitl: Hitl, mode: str) -> None:
+    asked_ids: list[str] = []
+
+    def web_first() -> None:
+        (request_id,) = asked_ids
+        assert answer_in_form(hitl_env, request_id, "5").status_code == 200
+
+    async def main() -> None:
+        async with stdio_client(hitl_env, mode=mode, elicit=accept(9, web_first)) as client:
+            asked = await call(client, "ask_human", question="How many?", answer_type="int")
+            asked_ids.append(asked["request_id"])
+            got = await call(client, "get_answer", request_id=asked["request_id"], wait_seconds=20)
+            assert (got["status"], got["value"], got["channel"]) == ("answered", 5, "form")
+            if mode != "legacy":  # the answer given in the client came back in this call
+                assert "not recorded" in got["note"]
+
+    asyncio.run(main())
+    (shown,) = json.loads(hitl("ls", "--status", "all", "--json").stdout)
+    assert shown["outcome"]["value"] == 5
+    audit = json.loads(hitl("show", asked_ids[0], "--json").stdout)
+    assert audit["outcome"]["via"] == "form"
+
+
+def test_a_structured_answer_is_asked_in_the_client_by_link(hitl_env: HitlEnv) -> None:
+    seen: list[Any] = []
+
+    async def follow(_: Any, params: Any) -> mt.ElicitResult:
+        seen.append(params)
+        return mt.ElicitResult(action="decline")
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "files": {"type": "array", "items": {"enum": ["a.py", "b.py"]}, "uniqueItems": True}
+        },
+        "required": ["files"],
+    }
+
+    async def main() -> None:
+        async with stdio_client(hitl_env, mode="legacy", elicit=follow) as client:
+            asked = await call(
+                client, "ask_human", question="Which files?", answer_type=schema, wait_seconds=1
+            )
+            assert asked["status"] == "pending"
+            # Declined once: not asked again in this client.
+            again = await call(client, "get_answer", request_id=asked["request_id"], wait_seconds=1)
+            assert again["status"] == "pending"
+
+    asyncio.run(main())
+    assert len(seen) == 1
+    assert seen[0].mode == "url"
+    assert seen[0].url.endswith("/form/" + seen[0].elicitation_id)
+
+
+class HttpServer:
+    """`hitl mcp --http` as a process of its own, which the test may kill."""
+
+    def __init__(self, env: HitlEnv, *args: str) -> None:
+        self.env = env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/mcp"
+        self.args = [*HITL, "mcp", "--http", "--port", str(self.port), *args]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.args,
+            env=self.env.vars,
+            cwd=self.env.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            try:
+                httpx.get(self.url, timeout=1)
+                return
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    pytest.fail("hitl mcp --http did not start")
+                time.sleep(0.1)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(TIMEOUT)
+
+    def client(self, token: str | None = None) -> Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        transport = streamable_http_client(self.url, http_client=create_mcp_http_client(headers))
+        return Client(transport)
+
+
+@pytest.fixture
+def http_server(hitl_env: HitlEnv) -> Any:
+    servers: list[HttpServer] = []
+
+    def make(*args: str) -> HttpServer:
+        server = HttpServer(hitl_env, *args)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield make
+    for server in servers:
+        server.kill()
+
+
+# The SDK's HTTP client leaves the socket of the call cut by the kill for the garbage
+# collector to close: collected here, so that its warning stays with this test.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_over_http_a_killed_server_started_again_finds_the_answer(
+    hitl_env: HitlEnv, hitl: Hitl, http_server: Callable[..., HttpServer]
+) -> None:
+    server = http_server()
+    asked: list[str] = []
+
+    async def ask_then_die() -> None:
+        async with server.client() as client:
+            question = await call(
+                client,
+                "ask_human",
+                question="Rotate keys?",
+                answer_type="bool",
+                name="rotate",
+                run="ops",
+            )
+            asked.append(question["request_id"])
+            waiting = asyncio.ensure_future(
+                client.call_tool(
+                    "get_answer", {"request_id": question["request_id"], "wait_seconds": 40}
+                )
+            )
+            await asyncio.sleep(0.5)
+            server.kill()  # SIGKILL while the question is pending and a call waits on it
+            done, _ = await asyncio.wait({waiting}, timeout=TIMEOUT)
+            assert done, "the call kept waiting on a dead server"
+
+    with contextlib.suppress(Exception):  # the transport's errors, as the session ends
+        asyncio.run(ask_then_die())
+    (request_id,) = asked
+    assert hitl("answer", request_id, "yes").code == 0
+    server.start()
+
+    async def come_back() -> None:
+        async with server.client() as client:
+            got = await call(client, "get_answer", request_id=request_id)
+            assert (got["status"], got["value"], got["channel"]) == ("answered", True, "cli")
+            again = await call(
+                client,
+                "ask_human",
+                question="Rotate keys?",
+                answer_type="bool",
+                name="rotate",
+                run="ops",
+            )
+            assert again["request_id"] == request_id
+
+    asyncio.run(come_back())
+    gc.collect()
+
+
+def test_over_http_tokens_and_origin_are_checked(
+    hitl_env: HitlEnv, hitl: Hitl, http_server: Callable[..., HttpServer], tmp_path: Path
+) -> None:
+    tokens = tmp_path / "tokens.json"
+    token = hitl("token", "create", "agent", "--tokens-file", str(tokens)).stdout.strip()
+    server = http_server("--tokens-file", str(tokens))
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {}}
+    headers = {"Accept": "application/json, text/event-stream"}
+    bare = httpx.post(server.url, json=hello, headers=headers)
+    assert bare.status_code == 401
+    assert bare.headers["www-authenticate"] == "Bearer"
+    wrong = httpx.post(
+        server.url, json=hello, headers={**headers, "Authorization": "Bearer hitl_x"}
+    )
+    assert wrong.status_code == 401
+    authorized = {**headers, "Authorization": f"Bearer {token}"}
+    rebound = httpx.post(
+        server.url, json=hello, headers={**authorized, "Origin": "http://evil.example"}
+    )
+    assert rebound.status_code == 403
+    foreign_host = httpx.post(
+        server.url, json=hello, headers={**authorized, "Host": "evil.example"}
+    )
+    assert foreign_host.status_code == 421
+
+    async def main() -> None:
+        async with server.client(token) as client:
+            asked = await call(client, "ask_human", question="Token works?", answer_type="bool")
+            assert asked["status"] == "pending"
+
+    asyncio.run(main())
+
+
+def test_http_beyond_loopback_needs_a_tokens_file(hitl: Hitl) -> None:
+    done = hitl("mcp", "--http", "--host", "0.0.0.0", "--port", str(free_port()))
+    assert done.code != 0
+    assert "without authentication" in done.stderr
