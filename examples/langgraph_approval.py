@@ -10,6 +10,9 @@ stop (or be killed) while it waits: run it again and it picks the thread up.
     python examples/langgraph_approval.py            # prints the form's link, then waits
     hitl answer REQUEST_ID '{"approved": true}'      # from another terminal (or the form)
 
+The first run serves the form while it waits; a later run only waits, so answer it
+with `hitl answer` or start `hitl serve` for the form.
+
 Options: `--db` (the checkpoints, default `graph.db`), `--thread` (default `weekly-report`),
 `--outbox` (default `outbox.txt`), `--no-wait` (resume only if already answered, then exit).
 """
@@ -93,8 +96,11 @@ def main() -> None:
     connection = sqlite3.connect(options.db, check_same_thread=False)
     graph = build(SqliteSaver(connection), options.outbox)
     config: RunnableConfig = {"configurable": {"thread_id": options.thread}}
-    if not graph.get_state(config).values:  # a new thread: start it
+    state = graph.get_state(config)
+    if not state.values:  # a new thread: start it
         graph.invoke({"task": "Weekly report"}, config)
+    elif state.next and not state.interrupts:  # stopped between two steps: go on
+        graph.invoke(None, config)
     for question in questions(graph.get_state(config)):
         print(f"waiting for {question.request_id}: {question.payload['form_url']}", flush=True)
     if options.no_wait:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import operator
 import os
 import signal
 import subprocess
@@ -14,16 +15,16 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import pytest
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command
+from langgraph.types import Command, Send
 
 import hitlkit
-from hitlkit import LocalStore
+from hitlkit import NOT_GIVEN, LocalStore
 from hitlkit.contrib.langgraph import (
     approve,
     ask,
@@ -221,6 +222,63 @@ def test_resuming_by_hand_with_a_wrong_value_fails_the_node(store: LocalStore) -
         graph.invoke(Command(resume="many"), thread("t1"))
 
 
+class Items(TypedDict, total=False):
+    items: list[str]
+    answers: Annotated[list[str], operator.add]
+
+
+def test_parallel_questions_are_resumed_as_they_are_answered(store: LocalStore) -> None:
+    def fan_out(state: Items) -> list[Send]:
+        return [Send("check", {"items": [item]}) for item in state["items"]]
+
+    def check(state: Items) -> Items:
+        item = state["items"][0]
+        verdict = ask(f"Keep {item}?", bool, name="keep", store=store, serve=False)
+        return {"answers": [f"{item}: {verdict}"]}
+
+    builder = StateGraph(Items)
+    builder.add_node("check", check)
+    builder.add_conditional_edges(START, fan_out, ["check"])
+    graph = builder.compile(checkpointer=InMemorySaver())
+    graph.invoke({"items": ["a", "b"]}, thread("t1"))
+    asked = {q.payload["prompt"]: q.request_id for q in questions(graph.get_state(thread("t1")))}
+    assert list(asked) == ["Keep a?", "Keep b?"]
+    assert len(set(asked.values())) == 2
+
+    hitlkit.answer(asked["Keep b?"], False, store=store)
+    (first,) = resume_answered(graph, ["t1"], store=store)
+    assert first.request_ids == (asked["Keep b?"],)
+    assert first.output["answers"] == ["b: False"]
+    assert [q.request_id for q in questions(graph.get_state(thread("t1")))] == [asked["Keep a?"]]
+    hitlkit.answer(asked["Keep a?"], True, store=store)
+    (second,) = resume_answered(graph, ["t1"], store=store)
+    assert sorted(second.output["answers"]) == ["a: True", "b: False"]
+
+
+def test_two_questions_in_one_node_and_a_question_in_a_subgraph(store: LocalStore) -> None:
+    def inner(state: State) -> State:
+        budget = ask("Budget?", int, name="budget", store=store, serve=False)
+        ok = ask(f"Spend {budget}?", bool, name="confirm", store=store, serve=False)
+        return {"budget": budget, "outcome": "go" if ok else "stop"}
+
+    sub = StateGraph(State)
+    sub.add_node("inner", inner)
+    sub.add_edge(START, "inner")
+    outer = StateGraph(State)
+    outer.add_node("sub", sub.compile())
+    outer.add_edge(START, "sub")
+    graph = outer.compile(checkpointer=InMemorySaver())
+    graph.invoke({}, thread("t1"))
+    hitlkit.answer(paused_on(graph, "t1"), 30, store=store)
+    resume_answered(graph, ["t1"], store=store)
+    (confirm,) = questions(graph.get_state(thread("t1")))
+    assert confirm.payload["prompt"] == "Spend 30?"
+    hitlkit.answer(confirm.request_id, True, store=store)
+    resume_answered(graph, ["t1"], store=store)
+    assert graph.get_state(thread("t1")).values == {"budget": 30, "outcome": "go"}
+    assert len(hitlkit.list_events("all", run_id="t1", store=store)) == 2
+
+
 def approval_graph(store: LocalStore, sent: list[dict[str, Any]]) -> Any:
     class Mail(TypedDict, total=False):
         args: dict[str, Any]
@@ -274,6 +332,41 @@ def test_approve_takes_a_bool_given_by_hand(
     graph.invoke({"args": {"to": "x@example.com"}}, thread("t1"))
     assert graph.invoke(Command(resume=True), thread("t1"))["outcome"] == "sent"
     assert sent == [{"to": "x@example.com"}]
+
+
+def test_approve_at_the_deadline_takes_the_default_or_raises_approval_timeout(
+    store: LocalStore,
+) -> None:
+    def review(state: State) -> State:
+        decided = []
+        for action, default in (("lenient", True), ("strict", NOT_GIVEN)):
+            try:
+                approve(action, timeout_seconds=0.3, default=default, store=store, serve=False)
+            except hitlkit.ApprovalTimeout:
+                decided.append(f"{action}: timed out")
+            else:
+                decided.append(f"{action}: approved")
+        return {"outcome": ", ".join(decided)}
+
+    builder = StateGraph(State)
+    builder.add_node("review", review)
+    builder.add_edge(START, "review")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    graph.invoke({}, thread("t1"))
+    assert wait_and_resume(graph, "t1", store=store) == {
+        "outcome": "lenient: approved, strict: timed out"
+    }
+
+
+def test_a_graph_without_a_thread_is_told_to_use_one(store: LocalStore) -> None:
+    def plan(state: State) -> State:
+        return {"budget": ask("Budget?", int, store=store, serve=False)}
+
+    builder = StateGraph(State)
+    builder.add_node("plan", plan)
+    builder.add_edge(START, "plan")
+    with pytest.raises(hitlkit.ConfigurationError, match="needs a thread"):
+        builder.compile().invoke({})
 
 
 def test_async_nodes_and_helpers(store: LocalStore) -> None:
