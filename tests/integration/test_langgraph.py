@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypedDict
 import pytest
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, Send
 
@@ -118,6 +119,23 @@ def test_only_answered_threads_are_resumed(store: LocalStore) -> None:
     assert graph.get_state(thread("b")).values == {"budget": 3, "visits": 1}
     assert questions(graph.get_state(thread("a")))
     assert questions(graph.get_state(thread("c")))
+
+
+def test_a_question_gone_from_the_store_is_reported_and_the_others_resumed(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    graph = budget_graph(store, serve=False)
+    graph.invoke({}, thread("gone"))
+    graph.invoke({}, thread("kept"))
+    gone = paused_on(graph, "gone")
+    (record,) = (tmp_path / "store").rglob(f"events/**/{gone}.json")
+    record.unlink()
+    hitlkit.answer(paused_on(graph, "kept"), 8, store=store)
+    failed, resumed = resume_answered(graph, ["gone", "kept"], store=store)
+    assert isinstance(failed.error, hitlkit.EventNotFoundError)
+    assert failed.request_ids == (gone,)
+    assert questions(graph.get_state(thread("gone")))  # still paused, not resumed
+    assert resumed.output == {"budget": 8, "visits": 1}
 
 
 def test_each_visit_of_a_node_asks_again_and_each_thread_has_its_own_question(
@@ -407,6 +425,33 @@ def test_async_nodes_and_helpers(store: LocalStore) -> None:
             answering.cancel()
 
     assert asyncio.run(scenario()) == {"budget": 100, "outcome": "approved"}
+
+
+def test_async_resume_with_a_new_graph_on_the_same_sqlite_file(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    async def plan(state: State) -> State:
+        return {"budget": await ask.aio("Budget?", int, name="budget", store=store, serve=False)}
+
+    builder = StateGraph(State)
+    builder.add_node("plan", plan)
+    builder.add_edge(START, "plan")
+    database = str(tmp_path / "graph.db")
+
+    async def scenario() -> tuple[str, Any]:
+        async with AsyncSqliteSaver.from_conn_string(database) as saver:
+            graph: Any = builder.compile(checkpointer=saver)
+            await graph.ainvoke({}, thread("t1"))
+            (question,) = questions(await graph.aget_state(thread("t1")))
+        await hitlkit.answer.aio(question.request_id, 21, store=store)
+        async with AsyncSqliteSaver.from_conn_string(database) as saver:
+            graph = builder.compile(checkpointer=saver)
+            (resumed,) = await resume_answered.aio(graph, ["t1"], store=store)
+            return question.request_id, resumed
+
+    request_id, resumed = asyncio.run(scenario())
+    assert resumed.request_ids == (request_id,)
+    assert resumed.output == {"budget": 21}
 
 
 def test_ask_outside_a_node_says_where_it_belongs(store: LocalStore) -> None:

@@ -29,6 +29,7 @@ from langgraph.pregel import Pregel
 from langgraph.types import Command, StateSnapshot
 
 from hitlkit import _config, _ops, _reading
+from hitlkit._exceptions import HitlError
 from hitlkit._records import Outcome
 from hitlkit._store import Store, open_store
 from hitlkit._sync import _Twin, run_sync
@@ -57,9 +58,10 @@ class Resumed:
     """A thread that was resumed: which questions it was resumed with, and how it went.
 
     `output` is what the graph returned (its state, with `"__interrupt__"` when it
-    paused again); `error` is the exception the graph raised instead (say, the
-    `EventTimeoutError` of a question nobody answered in time, left uncaught by
-    its node), or `None`.
+    paused again); `error` is the exception raised instead, or `None`: the graph's
+    (say, the `EventTimeoutError` of a question nobody answered in time, left uncaught
+    by its node), or hitlkit's when the questions could not be read (then the thread
+    was not resumed, and `request_ids` lists every question it waits on).
     """
 
     thread_id: str
@@ -139,17 +141,16 @@ def _command(outcomes: Mapping[str, Outcome]) -> Command[Any]:
 
 
 def _resumed(
-    config: RunnableConfig, asked: list[Question], outcomes: Mapping[str, Outcome]
+    config: RunnableConfig, asked: list[Question], outcomes: Mapping[str, Outcome] | None
 ) -> Resumed:
-    ids = tuple(q.request_id for q in asked if q.interrupt_id in outcomes)
+    """The thread, with the questions it is resumed with (all it asks, for `None`)."""
+    ids = tuple(q.request_id for q in asked if outcomes is None or q.interrupt_id in outcomes)
     thread_id = str(config.get("configurable", {}).get("thread_id"))
     return Resumed(thread_id, config, ids)
 
 
 def _failed(resumed: Resumed, error: Exception) -> Resumed:
-    log.warning(
-        "thread %s, resumed with %s, failed: %r", resumed.thread_id, resumed.request_ids, error
-    )
+    log.warning("thread %s (%s) failed: %r", resumed.thread_id, resumed.request_ids, error)
     return Resumed(resumed.thread_id, resumed.config, resumed.request_ids, error=error)
 
 
@@ -163,7 +164,11 @@ def _resume_answered(
     done = []
     for config in [config_of(thread) for thread in threads]:
         asked = questions(graph.get_state(config))
-        outcomes = run_sync(_look(the_store, asked)) if asked else {}
+        try:
+            outcomes = run_sync(_look(the_store, asked)) if asked else {}
+        except HitlError as exc:  # say, an event no longer in the store
+            done.append(_failed(_resumed(config, asked, None), exc))
+            continue
         if not outcomes:
             continue
         resumed = _resumed(config, asked, outcomes)
@@ -186,7 +191,11 @@ async def _resume_answered_async(
     done = []
     for config in [config_of(thread) for thread in threads]:
         asked = questions(await graph.aget_state(config))
-        outcomes = await _look(the_store, asked) if asked else {}
+        try:
+            outcomes = await _look(the_store, asked) if asked else {}
+        except HitlError as exc:  # say, an event no longer in the store
+            done.append(_failed(_resumed(config, asked, None), exc))
+            continue
         if not outcomes:
             continue
         resumed = _resumed(config, asked, outcomes)
@@ -209,9 +218,10 @@ some are resolved, resumes it with their outcomes, in this thread (`graph.invoke
 checkpointer such as `AsyncSqliteSaver`). A question past its deadline is recorded
 as timed out (or defaulted) here, and its node raises `EventTimeoutError`.
 
-Returns one `Resumed` per resumed thread; a graph that raises is reported in its
-`error` (and logged) rather than stopping the others. Threads still waiting, or not
-paused on hitlkit, are left alone. Run one resumer per thread at a time.
+Returns one `Resumed` per resumed thread. A graph that raises, or a question that
+cannot be read (say, its event is no longer in the store), is reported in `error`
+(and logged) rather than stopping the others. Threads still waiting, or not paused
+on hitlkit, are left alone. Run one resumer per thread at a time.
 
 `store`: where the events are (default: `HITL_STORE`, as for `new_event`).
 
