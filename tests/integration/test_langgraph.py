@@ -593,3 +593,17 @@ def test_killed_then_a_new_process_waits_and_wakes_on_the_answer(example: Exampl
     )
     assert finished(second) == ["result: not sent: not on Friday"]
     assert example.sent() == []
+
+
+def test_the_public_names() -> None:
+    import hitlkit.contrib.langgraph
+
+    assert hitlkit.contrib.langgraph.__all__ == [
+        "Question",
+        "Resumed",
+        "approve",
+        "ask",
+        "questions",
+        "resume_answered",
+        "wait_and_resume",
+    ]
