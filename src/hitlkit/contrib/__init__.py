@@ -2,4 +2,6 @@
 
 - `hitlkit.contrib.flyte`: Flyte 2 tasks (`pip install "hitlkit[flyte]"`), also
   importable as `flyteplugins.hitl`.
+- `hitlkit.contrib.langgraph`: questions and approvals from LangGraph nodes through
+  `interrupt()`, and threads resumed once answered (`pip install "hitlkit[langgraph]"`).
 """
