@@ -26,6 +26,7 @@ pytest.importorskip(
 )
 
 from agents import Runner, RunResult
+from agents.models import openai_provider
 
 import hitlkit
 from hitlkit import LocalStore
@@ -33,15 +34,19 @@ from hitlkit.contrib.openai_agents import ToolApprovals
 from tests.integration.openai_agents_clerk import ONE_REFUND, clerk
 
 ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "openai_agents_approval.py"
 TIMEOUT = 30.0
 NO_REASON = "Not approved by a person."
 
 
 @pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+def _offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("OPENAI_AGENTS_DISABLE_TRACING", "1")
+    yield
+    # The SDK makes its shared HTTP client for OpenAI on first use: none was made.
+    assert getattr(openai_provider, "_http_client", None) is None
 
 
 @pytest.fixture
@@ -346,3 +351,26 @@ def test_importing_without_the_sdk_says_how_to_install_it() -> None:
     assert run.returncode == 1
     assert 'pip install "hitlkit[openai-agents]"' in run.stderr
     assert "ModuleNotFoundError" in run.stderr
+
+
+def test_the_example_asks_and_tells_the_model_the_answer(tmp_path: Path, store: LocalStore) -> None:
+    env = {**child_env(), "HITL_STORE": str(store.root), "HITL_AUTOSTART": "0"}
+    with subprocess.Popen(
+        [sys.executable, str(EXAMPLE)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as example:
+        assert example.stdout is not None
+        asked = example.stdout.readline()
+        assert asked.startswith("refund:call_refund_42 waits for approval: "), asked
+        [event] = hitlkit.list_events(store=store)
+        assert "tok_live_4242" not in event.prompt
+        hitlkit.answer(event.request_id, {"approved": False, "reason": "too much"}, store=store)
+        out, err = example.communicate(timeout=TIMEOUT)
+
+    assert example.returncode == 0, err
+    assert out.splitlines()[-1] == "Not approved by a person. Their reason: too much"
+    assert not (tmp_path / "refund-42.json").exists()
