@@ -19,6 +19,7 @@ from agents import (
     Agent,
     ModelResponse,
     ModelSettings,
+    RunContextWrapper,
     Tool,
     TResponseInputItem,
     Usage,
@@ -94,11 +95,12 @@ def clerk(ledger: Path, calls: Sequence[tuple[str, str, dict[str, Any]]]) -> Age
     """An agent whose `refund` tool needs approval and writes each refund to `ledger`."""
 
     @function_tool(needs_approval=True)
-    def refund(order: int, amount: float, api_token: str) -> str:
-        """Refund an order."""
+    def refund(ctx: RunContextWrapper[Any], order: int, amount: float, api_token: str) -> str:
+        """Refund an order (in the run context's currency, when it has one)."""
         with ledger.open("a", encoding="utf-8") as file:
             file.write(f"{order} {amount}\n")
-        return f"refunded {amount} on order {order}"
+        currency = ctx.context.get("currency") if isinstance(ctx.context, dict) else None
+        return f"refunded {amount}{f' {currency}' if currency else ''} on order {order}"
 
     return Agent(
         name="clerk", instructions="Refund orders.", model=ScriptedModel(calls), tools=[refund]

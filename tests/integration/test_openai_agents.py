@@ -227,6 +227,20 @@ def test_run_asks_waits_and_removes_the_saved_state_at_the_end(
     assert not approvals.state_path.exists()
 
 
+def test_a_dict_context_is_saved_with_the_run(
+    tmp_path: Path, store: LocalStore, ledger: Path
+) -> None:
+    approvals = approvals_for(tmp_path, store)
+    agent = clerk(ledger, ONE_REFUND)
+    answerer = threading.Thread(target=answer_when_asked, args=(store, {"approved": True}))
+    answerer.start()
+
+    done = approvals.run(agent, "Refund order 42", context={"currency": "EUR"})
+    answerer.join(TIMEOUT)
+
+    assert done.final_output == "done: refunded 12.5 EUR on order 42"
+
+
 def test_a_saved_state_of_another_run_is_refused(
     tmp_path: Path, store: LocalStore, ledger: Path
 ) -> None:

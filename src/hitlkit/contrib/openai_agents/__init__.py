@@ -28,7 +28,6 @@ except ModuleNotFoundError as exc:
         name="agents",
     ) from None
 
-from hitlkit._approval import Approval, ApprovalRejected, ApprovalTimeout, redact
 from hitlkit.contrib.openai_agents._approvals import ToolApprovals
 
-__all__ = ["Approval", "ApprovalRejected", "ApprovalTimeout", "ToolApprovals", "redact"]
+__all__ = ["ToolApprovals"]

@@ -145,17 +145,20 @@ class ToolApprovals:
         agent: Agent[Any],
         input: str | list[TResponseInputItem],
         *,
+        context: Any = None,
         run_config: RunConfig | None = None,
     ) -> RunResult:
         """Run `agent` to its end, asking about each tool call that needs approval.
 
-        Starts from the run saved at `state_path` if there is one (then `input` is
-        not used), else from `input`. Removes the saved state once the run ends.
+        Starts from the run saved at `state_path` if there is one (then `input` and
+        `context` are not used: the saved run has its own), else from `input`.
+        Removes the saved state once the run ends. `context` is saved with the
+        run, so make it a dict: the SDK saves other contexts only with a serializer.
         """
         if await asyncio.to_thread(self.state_path.exists):
             result = await self.resume.aio(agent, run_config=run_config)
         else:
-            result = await Runner.run(agent, input, run_config=run_config)
+            result = await Runner.run(agent, input, context=context, run_config=run_config)
         while result.interruptions:
             await self.ask.aio(result)
             result = await self.resume.aio(agent, run_config=run_config)
