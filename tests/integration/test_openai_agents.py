@@ -25,12 +25,13 @@ pytest.importorskip(
     "agents", reason='openai-agents is not installed (pip install "hitlkit[openai-agents]")'
 )
 
-from agents import Runner, RunResult
+from agents import Runner, RunResult, ToolApprovalItem
 from agents.models import openai_provider
 
 import hitlkit
 from hitlkit import LocalStore
 from hitlkit.contrib.openai_agents import ToolApprovals
+from hitlkit.contrib.openai_agents._calls import ToolCall
 from tests.integration.openai_agents_clerk import ONE_REFUND, clerk
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -273,6 +274,37 @@ def test_a_result_without_interruptions_has_nothing_to_ask(
 
     with pytest.raises(ValueError, match="no interruptions"):
         approvals_for(tmp_path, store).ask(result)
+
+
+@pytest.mark.parametrize(
+    ("raw", "name", "arguments"),
+    [
+        (
+            {"type": "function_call", "name": "wipe", "call_id": "c9", "arguments": "not json"},
+            "wipe:c9",
+            {"arguments": "not json"},
+        ),
+        (
+            {"type": "custom_tool_call", "name": "shell", "id": "i3", "input": '["ls", "-l"]'},
+            "shell:i3",
+            {"arguments": ["ls", "-l"]},
+        ),
+    ],
+)
+def test_tool_calls_of_other_shapes_are_asked_about_too(
+    raw: dict[str, Any], name: str, arguments: dict[str, Any], ledger: Path
+) -> None:
+    call = ToolCall.of(ToolApprovalItem(agent=clerk(ledger, []), raw_item=raw))
+
+    assert (call.event_name(), call.arguments, call.agent) == (name, arguments, "clerk")
+
+
+def test_a_call_without_an_id_is_named_by_its_arguments(ledger: Path) -> None:
+    raw = {"type": "function_call", "name": "wipe", "arguments": '{"disk": "sda"}'}
+    call = ToolCall.of(ToolApprovalItem(agent=clerk(ledger, []), raw_item=raw))
+
+    assert call.call_id is None
+    assert call.event_name() == hitlkit.approval_name("wipe", {"disk": "sda"})
 
 
 def answer_when_asked(store: LocalStore, value: object) -> str:

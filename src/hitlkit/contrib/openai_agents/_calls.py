@@ -39,7 +39,7 @@ class ToolCall:
         raw: Any = item.raw_item
         tool = item.name or _field(raw, "type") or "tool"
         call_id = _field(raw, "call_id") or _field(raw, "id")
-        found = (_field(raw, key) for key in ("arguments", "input", "action"))
+        found = (_field(raw, key) for key in ("arguments", "input", "action", "operation"))
         payload: Any = next((value for value in found if value is not None), {})
         return cls(
             tool=str(tool),
@@ -56,9 +56,11 @@ class ToolCall:
         reads the saved run asks about the same call, so it finds the same event.
         A call without an id is named, as `ask_approval` does, from its arguments.
         """
+        if self.call_id is None:
+            return approval_name(self.tool, self.arguments)
         name = f"{self.tool}:{self.call_id}"
-        if self.call_id is None or len(name) > MAX_NAME_LENGTH:
-            return approval_name(self.tool, {"call_id": self.call_id, **self.arguments})
+        if len(name) > MAX_NAME_LENGTH:  # a long id: its hash, still one event per call
+            return approval_name(self.tool, {"call_id": self.call_id})
         return name
 
     def default_prompt(self) -> str:
