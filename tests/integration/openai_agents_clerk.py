@@ -2,7 +2,7 @@
 
 Imported by `test_openai_agents.py`, and run as a process by its restart test:
 
-    python -m tests.integration.openai_agents_clerk STATE_PATH STORE RUN_ID LEDGER
+    python -m tests.integration.openai_agents_clerk STATE_PATH STORE RUN_ID|- LEDGER
 
 which runs the agent through `ToolApprovals.run` and prints its final output.
 """
@@ -112,7 +112,8 @@ ONE_REFUND = [("call_1", "refund", {"order": 42, "amount": 12.5, "api_token": "s
 
 def main(argv: list[str]) -> None:
     state_path, store, run_id, ledger = argv
-    approvals = ToolApprovals(state_path, run_id=run_id, store=store, serve=False)
+    given_run_id = run_id if run_id != "-" else None  # "-": each process's own default
+    approvals = ToolApprovals(state_path, run_id=given_run_id, store=store, serve=False)
     agent = clerk(Path(ledger), ONE_REFUND)
     print("running", flush=True)
     result = approvals.run(agent, "Refund order 42")

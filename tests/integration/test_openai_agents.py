@@ -318,10 +318,12 @@ def answer_when_asked(store: LocalStore, value: object) -> str:
     return event.request_id
 
 
+@pytest.mark.parametrize("run_id", ["r1", "-"], ids=["run_id given", "each process's own"])
 def test_a_run_killed_while_waiting_is_finished_by_a_new_process(
-    tmp_path: Path, store: LocalStore, ledger: Path
+    tmp_path: Path, store: LocalStore, ledger: Path, run_id: str
 ) -> None:
-    args = [str(tmp_path / "run.json"), str(store.root), "r1", str(ledger)]
+    """Without a run id, the saved run keeps the first process's: the second finds its events."""
+    args = [str(tmp_path / "run.json"), str(store.root), run_id, str(ledger)]
     first = spawn_clerk(args)
     try:
         deadline = time.monotonic() + TIMEOUT
@@ -357,8 +359,11 @@ def test_a_run_killed_while_waiting_is_finished_by_a_new_process(
         check=False,
     )
     assert answered.returncode == 0, answered.stderr
-    second = spawn_clerk(args)
-    out, err = second.communicate(timeout=TIMEOUT)
+    with spawn_clerk(args) as second:
+        try:
+            out, err = second.communicate(timeout=TIMEOUT)
+        finally:
+            second.kill()  # when it waits on: it did not find the answer
 
     assert second.returncode == 0, err
     assert "final: done: refunded 12.5 on order 42" in out
