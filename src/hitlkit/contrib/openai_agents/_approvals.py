@@ -30,7 +30,6 @@ from agents import (
 )
 from agents.items import ToolApprovalItem
 
-from hitlkit import _config
 from hitlkit._approval import (
     Approval,
     ApprovalRejected,
@@ -39,6 +38,7 @@ from hitlkit._approval import (
     redact,
     wait_for_approval,
 )
+from hitlkit._config import default_run_id
 from hitlkit._event import NOT_GIVEN, Event
 from hitlkit._options import _NotGiven
 from hitlkit._store import Store
@@ -116,7 +116,7 @@ class ToolApprovals:
         """
         if not result.interruptions:
             raise ValueError("the run result has no interruptions: no tool call awaits approval")
-        run_id = self.run_id or await asyncio.to_thread(self._saved_run_id) or _default_run_id()
+        run_id = self.run_id or await asyncio.to_thread(self._saved_run_id) or default_run_id()
         state = result.to_state().to_json()
         await asyncio.to_thread(save_run, self.state_path, run_id, state)
         return [await self._event(item, run_id) for item in result.interruptions]
@@ -200,7 +200,3 @@ class ToolApprovals:
             return load_run(self.state_path).run_id
         except (FileNotFoundError, ValueError):
             return None
-
-
-def _default_run_id() -> str:
-    return _config.default_run_id()
