@@ -1,7 +1,9 @@
-"""Integrations of hitlkit with workflow engines, one subpackage each.
+"""Integrations of hitlkit with workflow engines and agent frameworks, one subpackage each.
 
 - `hitlkit.contrib.flyte`: Flyte 2 tasks (`pip install "hitlkit[flyte]"`), also
   importable as `flyteplugins.hitl`.
 - `hitlkit.contrib.langgraph`: questions and approvals from LangGraph nodes through
   `interrupt()`, and threads resumed once answered (`pip install "hitlkit[langgraph]"`).
+- `hitlkit.contrib.openai_agents`: tool approvals of the OpenAI Agents SDK
+  (`pip install "hitlkit[openai-agents]"`).
 """
