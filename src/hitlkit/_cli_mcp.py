@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,6 +16,7 @@ from hitlkit._cli_base import StoreOption, TokensFileOption, _reporting_errors, 
 from hitlkit._cli_help import examples
 from hitlkit._cli_render import printable
 from hitlkit._exceptions import ConfigurationError
+from hitlkit._shell import hitl_argv
 from hitlkit._store import open_store
 
 __all__ = ["mcp"]
@@ -25,6 +28,7 @@ DEFAULT_PORT = 8765
     epilog=examples(
         "hitl mcp",
         "hitl mcp --store ~/.hitl",
+        "hitl mcp --client-config --store ~/.hitl",
         "hitl mcp --http --port 8765",
         "hitl mcp --http --host 0.0.0.0 --tokens-file hitl-tokens.json",
     )
@@ -61,6 +65,14 @@ def mcp(
             show_default=False,
         ),
     ] = None,
+    client_config: Annotated[
+        bool,
+        typer.Option(
+            "--client-config",
+            help="Print the JSON that starts this server from a desktop MCP client "
+            "(absolute paths), and exit.",
+        ),
+    ] = False,
     name: Annotated[
         str | None,
         typer.Option(
@@ -74,12 +86,16 @@ def mcp(
 ) -> None:
     """Serve ask_human, get_answer, list_pending and cancel_request to MCP clients.
 
-    Questions are kept in the store: a client that disconnects or restarts finds its
-    answer with get_answer. The web form for them is the app at HITL_ENDPOINT, started
-    here unless HITL_AUTOSTART=0. Who may be assigned (HITL_APPROVERS) and told
-    (HITL_NOTIFY_TARGETS) is this server's configuration, never the model's choice.
+    Questions are kept in the store: a client back after a restart gets its answers.
+
+    Forms are served by the app at HITL_ENDPOINT, started here unless HITL_AUTOSTART=0.
+
+    Assignees (HITL_APPROVERS) and notify targets (HITL_NOTIFY_TARGETS) are set here.
     """
     with _reporting_errors():
+        if client_config:
+            typer.echo(json.dumps(_client_config(store, name), indent=2))
+            return
         try:
             from hitlkit._mcp_desk import Desk, Policy
             from hitlkit._mcp_server import serve_http, serve_stdio
@@ -125,3 +141,17 @@ def mcp(
                 )
             else:
                 asyncio.run(serve_stdio(desk))
+
+
+def _client_config(store: str, name: str | None) -> dict[str, object]:
+    """`mcpServers` JSON for `hitl mcp` over stdio: a desktop app starts it in a folder of
+    its own choosing and without the shell's PATH, so the command and store are absolute."""
+    the_store = open_store(store)
+    where = the_store.url
+    if where.startswith("file://"):
+        where = str(Path(where.removeprefix("file://")))
+    command, *args = hitl_argv()
+    args += ["mcp", "--store", where]
+    if name:
+        args += ["--name", name]
+    return {"mcpServers": {"hitlkit": {"command": command, "args": args}}}

@@ -14,7 +14,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-__all__ = ["hitl_command"]
+__all__ = ["hitl_argv", "hitl_command"]
 
 _SCRIPT = "hitl.exe" if os.name == "nt" else "hitl"
 
@@ -32,6 +32,13 @@ def hitl_command() -> str:
     if on_path is not None and _same_file(on_path, script):
         return "hitl"
     return shlex.quote(str(script))
+
+
+def hitl_argv() -> list[str]:
+    """The absolute command that runs this installation's `hitl`, as a program and its
+    arguments: for programs that start it without a shell or its PATH (desktop apps)."""
+    script = _installed_script()
+    return [sys.executable, "-m", "hitlkit"] if script is None else [str(script)]
 
 
 def _installed_script() -> Path | None:

@@ -528,3 +528,35 @@ def test_http_beyond_loopback_needs_a_tokens_file(hitl: Hitl) -> None:
     done = hitl("mcp", "--http", "--host", "0.0.0.0", "--port", str(free_port()))
     assert done.code != 0
     assert "without authentication" in done.stderr
+
+
+def test_the_printed_client_config_starts_a_server_from_anywhere(
+    hitl_env: HitlEnv, hitl: Hitl, tmp_path: Path
+) -> None:
+    printed = hitl("mcp", "--client-config")
+    assert printed.code == 0, printed.stderr
+    (entry,) = json.loads(printed.stdout)["mcpServers"].values()
+    assert Path(entry["command"]).is_absolute()
+    assert entry["args"][-2:] == ["--store", str(hitl_env.store)]
+    # As a desktop app starts it: another folder, none of the shell's settings.
+    elsewhere = tmp_path / "desktop"
+    elsewhere.mkdir()
+    server = StdioServerParameters(
+        command=entry["command"],
+        args=entry["args"],
+        cwd=elsewhere,
+        env={
+            "HITL_AUTOSTART": "0",
+            "HITL_CEILING_DIRECTORIES": hitl_env.vars["HITL_CEILING_DIRECTORIES"],
+        },
+    )
+
+    async def main() -> None:
+        async with Client(server) as client:
+            asked = await call(client, "ask_human", question="Lunch?", choices=["soup", "salad"])
+            assert hitl("answer", asked["request_id"], "soup").code == 0
+            got = await call(client, "get_answer", request_id=asked["request_id"], wait_seconds=5)
+            assert (got["status"], got["value"]) == ("answered", "soup")
+
+    asyncio.run(main())
+    assert not (elsewhere / ".hitl").exists()
