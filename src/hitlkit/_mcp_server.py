@@ -27,7 +27,7 @@ import uvicorn
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp_types.version import is_version_at_least
+from mcp.types.version import is_version_at_least
 from pydantic import Field
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse

@@ -24,9 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
-from langgraph.types import Command, StateSnapshot
+from langgraph.types import Command, RunnableConfig, StateSnapshot
 
 from hitlkit import _config, _ops, _reading
 from hitlkit._exceptions import HitlError
