@@ -109,6 +109,48 @@ def test_a_denial_reaches_the_model_with_the_reason(store: hitl.MemoryStore) -> 
     assert "keep it until Friday" in result.output
 
 
+def test_each_call_of_each_round_is_asked_and_answered_on_its_own(
+    store: hitl.MemoryStore,
+) -> None:
+    def calls(*paths: str) -> list[ToolCallPart]:
+        return [
+            ToolCallPart("delete_file", {"path": p, "api_token": "t"}, tool_call_id=f"id-{p}")
+            for p in paths
+        ]
+
+    first, second = calls("a", "b"), calls("c")
+    seen: list[str] = []
+
+    def two_rounds(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        returned = [
+            str(part.content)
+            for message in messages
+            for part in message.parts
+            if isinstance(part, ToolReturnPart)
+        ]
+        if not returned:
+            return ModelResponse(parts=list(first))
+        if len(returned) == 2:
+            return ModelResponse(parts=list(second))
+        seen.extend(returned)
+        return ModelResponse(parts=[TextPart("done")])
+
+    deleted: list[str] = []
+    agent = make_agent(Script(), deleted)
+    answers: dict[str, Any] = {
+        approval_event_name(first[0]): {"approved": True},
+        approval_event_name(first[1]): {"approved": False, "reason": "b stays"},
+        approval_event_name(second[0]): {"approved": True},
+    }
+    with Responder(answers, store=store):
+        result = run_with_approvals(
+            agent, "go", store=store, serve=False, model=FunctionModel(two_rounds)
+        )
+    assert result.output == "done"
+    assert deleted == ["a", "c"]
+    assert seen == ["deleted a", "A person denied this tool call: b stays", "deleted c"]
+
+
 def test_the_question_shows_the_call_with_secrets_hidden(store: hitl.MemoryStore) -> None:
     requests = DeferredToolRequests(approvals=[CALL])
     events = ask_tool_approvals(requests, run_id="r1", store=store, serve=False)

@@ -141,7 +141,9 @@ async def tool_approval_results(
 
     Who answered each call is in `answered_by`. `on_ask(event)` is called for
     each question once it is asked (or found), before waiting: show its
-    `form_url`, send a message. The other options are `ask_tool_approvals`'.
+    `form_url`, send a message. It runs in the event loop (hitlkit's own, in the
+    plain call): keep it quick, and call no blocking hitlkit function from it.
+    The other options are `ask_tool_approvals`'.
 
     ```python
     result = agent.run_sync("Tidy up /tmp")
