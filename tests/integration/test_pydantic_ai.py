@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +27,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 import hitlkit as hitl
+from hitlkit._sync import background_loop
 from hitlkit.contrib.pydantic_ai import (
     approval_event_name,
     ask_tool_approvals,
@@ -202,6 +205,12 @@ def test_no_answer_in_time_denies_unless_a_default_is_given(store: hitl.MemorySt
         requests, run_id="late-ok", store=store, serve=False, timeout_seconds=0.2, default=True
     )
     assert allowed.approvals == {"call-1": ToolApproved()}
+    refused = tool_approval_results(
+        requests, run_id="late-no", store=store, serve=False, timeout_seconds=0.2, default=False
+    )
+    assert refused.approvals == {
+        "call-1": ToolDenied("Nobody answered in time, and the default is to deny this tool call.")
+    }
 
 
 def test_a_cancelled_question_stops_the_run(store: hitl.MemoryStore) -> None:
@@ -222,6 +231,36 @@ def test_a_cancelled_question_stops_the_run(store: hitl.MemoryStore) -> None:
         asyncio.run(main())
     assert stopped.value.reason == "wrong file"
     assert deleted == []
+
+
+def test_a_cancelled_question_stops_the_waits_for_the_others(store: hitl.MemoryStore) -> None:
+    requests = DeferredToolRequests(
+        approvals=[ToolCallPart("delete_file", {"path": p}, tool_call_id=f"id-{p}") for p in "ab"]
+    )
+    asked: queue.Queue[str] = queue.Queue()
+    canceller = threading.Thread(
+        target=lambda: hitl.cancel(asked.get(timeout=30), reason="not today", store=store)
+    )
+    canceller.start()
+    with pytest.raises(hitl.ApprovalRejected, match="cancelled"):
+        tool_approval_results(
+            requests,
+            run_id="r1",
+            store=store,
+            serve=False,
+            on_ask=lambda event: asked.put(event.request_id),
+        )
+    canceller.join(30)
+
+    async def waits_left() -> list[str]:
+        return [
+            task.get_coro().__qualname__  # type: ignore[union-attr]
+            for task in asyncio.all_tasks()
+            if task is not asyncio.current_task()
+        ]
+
+    left = asyncio.run_coroutine_threadsafe(waits_left(), background_loop()).result(30)
+    assert "_decision" not in left
 
 
 def test_the_async_form_runs_to_the_end(store: hitl.MemoryStore) -> None:

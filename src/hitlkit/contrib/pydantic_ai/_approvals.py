@@ -169,13 +169,28 @@ async def tool_approval_results(
     if on_ask is not None:
         for event in events.values():
             on_ask(event)
-    decided = await asyncio.gather(*(_decision(event) for event in events.values()))
+    decided = await _decisions(list(events.values()))
     results = DeferredToolResults()
     for tool_call_id, (decision, by) in zip(events, decided, strict=True):
         results.approvals[tool_call_id] = decision
         if by is not None:
             results.answered_by[tool_call_id] = by
     return results
+
+
+async def _decisions(
+    events: Sequence[Event[Approval]],
+) -> list[tuple[ToolApproved | ToolDenied, str | None]]:
+    """Wait for every event at once. When one wait fails (a cancelled question), the
+    others stop too, rather than wait on alone until their deadlines."""
+    waits = [asyncio.ensure_future(_decision(event)) for event in events]
+    try:
+        return list(await asyncio.gather(*waits))
+    except BaseException:
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+        raise
 
 
 async def _decision(event: Event[Approval]) -> tuple[ToolApproved | ToolDenied, str | None]:
