@@ -162,6 +162,11 @@ def test_the_question_shows_the_call_with_secrets_hidden(store: hitl.MemoryStore
     assert "delete_file" in event.prompt
     assert "/srv/old.csv" in event.prompt
     assert "tok-123" not in event.prompt
+    # Nor does the name, which the inbox shows: it is the same whatever the token.
+    other_token = ToolCallPart(
+        "delete_file", {"path": "/srv/old.csv", "api_token": "tok-456"}, tool_call_id="call-1"
+    )
+    assert approval_event_name(other_token) == NAME
 
 
 def test_asking_again_finds_the_answer_without_a_second_question(

@@ -10,8 +10,6 @@ same event and any answer given meanwhile. The answers become the
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +21,7 @@ from hitlkit._approval import (
     ApprovalRejected,
     ApprovalTimeout,
     ArgumentsView,
+    approval_name,
     ask_approval,
     redact,
     wait_for_approval,
@@ -41,20 +40,20 @@ TIMED_OUT = "Nobody approved this tool call in time, so it was not run."
 DEFAULT_DENIED = "Nobody answered in time, and the default is to deny this tool call."
 
 
-def approval_event_name(call: ToolCallPart) -> str:
-    """The name of the event that asks about `call`: `<tool>:<tool_call_id>:<hash of its args>`.
+def approval_event_name(call: ToolCallPart, show_args: ArgumentsView = redact) -> str:
+    """The name of the event that asks about `call`: `<tool>:<tool_call_id>:<hash>`.
 
-    The tool call id tells apart calls within one conversation; the hash of the
-    arguments (all of them, not the redacted ones) keeps a reused id (some
-    models number their calls) from finding another call's answer.
+    The tool call id tells calls apart within one conversation. The hash, of the
+    arguments as `approval_name` hashes them (secrets hidden, nothing shortened),
+    keeps a reused id (some models number their calls) from finding the answer
+    about other arguments, and tells nothing of the secrets.
 
     ```python
     approval_event_name(ToolCallPart("delete_file", {"path": "/tmp/x"}, tool_call_id="c1"))
-    # 'delete_file:c1:9ab6a3023856'
+    # 'delete_file:c1:cb1533f3eb417069'
     ```
     """
-    arguments = json.dumps(call.args_as_dict(), sort_keys=True, default=str)
-    digest = hashlib.sha256(arguments.encode()).hexdigest()[:12]
+    digest = approval_name(call.tool_name, call.args_as_dict(), show_args).rpartition(":")[2]
     head = f"{call.tool_name}:{call.tool_call_id}"
     return f"{head[: MAX_NAME_LENGTH - len(digest) - 1]}:{digest}"
 
@@ -99,7 +98,7 @@ async def ask_tool_approvals(
         events[call.tool_call_id] = await ask_approval.aio(
             call.tool_name,
             _shown_arguments(requests, call),
-            name=approval_event_name(call),
+            name=approval_event_name(call, show_args),
             prompt=prompt,
             show_args=show_args,
             assignees=assignees,
