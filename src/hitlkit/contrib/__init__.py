@@ -6,4 +6,6 @@
   `interrupt()`, and threads resumed once answered (`pip install "hitlkit[langgraph]"`).
 - `hitlkit.contrib.openai_agents`: tool approvals of the OpenAI Agents SDK
   (`pip install "hitlkit[openai-agents]"`).
+- `hitlkit.contrib.pydantic_ai`: PydanticAI tool calls that need approval
+  (`pip install "hitlkit[pydantic-ai]"`).
 """
