@@ -24,8 +24,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
-from langgraph.types import Command, RunnableConfig, StateSnapshot
+from langgraph.types import Command, StateSnapshot
 
 from hitlkit import _config, _ops, _reading
 from hitlkit._exceptions import HitlError
