@@ -463,15 +463,18 @@ def test_over_http_a_killed_server_started_again_finds_the_answer(
                     "get_answer", {"request_id": question["request_id"], "wait_seconds": 40}
                 )
             )
+            waiting.add_done_callback(ended.append)
             await asyncio.sleep(0.5)
             server.kill()  # SIGKILL while the question is pending and a call waits on it
-            done, _ = await asyncio.wait({waiting}, timeout=TIMEOUT)
-            assert done, "the call kept waiting on a dead server"
-            assert isinstance(waiting.exception(), Exception)  # the connection closed
+            # The session ends with the transport's error, which cancels this wait.
+            await asyncio.wait({waiting}, timeout=TIMEOUT)
 
+    ended: list[asyncio.Future[Any]] = []
     with contextlib.suppress(Exception):  # the transport's errors, as the session ends
         asyncio.run(ask_then_die())
     (request_id,) = asked
+    (cut,) = ended  # the waiting call ended, with no answer
+    assert cut.cancelled() or isinstance(cut.exception(), Exception)
     assert hitl("answer", request_id, "yes").code == 0
     server.start()
 
