@@ -38,6 +38,8 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 MAX_NAME_LENGTH = 200
+MAX_SECONDS = 10 * 366 * 24 * 3600
+"""The longest timeout or poll interval: ten years (a deadline further off is a mistake)."""
 MAX_PROMPT_LENGTH = 20_000
 MAX_ASSIGNEES = 100
 MAX_IDENTITY_LENGTH = 100
@@ -259,6 +261,10 @@ def check_options(
             raise ValueError(f"{option} must be a positive number, got {value!r}")
         if not math.isfinite(value):
             raise ValueError(f"{option} must be finite, got {value!r}")
+        if value > MAX_SECONDS:
+            raise ValueError(
+                f"{option} must be at most {MAX_SECONDS} seconds (ten years), got {value!r}"
+            )
     if description is not None and (
         not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH
     ):

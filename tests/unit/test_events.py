@@ -255,6 +255,8 @@ def test_a_blocking_wait_from_hitlkits_own_loop_is_refused_and_leaves_no_waiter(
         ({"scope": "task"}, 'scope must be "run"'),
         ({"timeout_seconds": 0}, "timeout_seconds must be a positive number"),
         ({"timeout_seconds": float("inf")}, "timeout_seconds must be finite"),
+        ({"timeout_seconds": 1e300}, "timeout_seconds must be at most 316224000 seconds"),
+        ({"poll_interval_seconds": 1e12}, "poll_interval_seconds must be at most"),
         ({"poll_interval_seconds": -1}, "poll_interval_seconds must be a positive"),
         ({"prompt": None}, "prompt must be text"),
     ],
