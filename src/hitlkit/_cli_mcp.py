@@ -73,6 +73,15 @@ def mcp(
             "(absolute paths), and exit.",
         ),
     ] = False,
+    elicit: Annotated[
+        bool,
+        typer.Option(
+            "--elicit/--no-elicit",
+            envvar="HITL_MCP_ELICIT",
+            help="Also ask in the client while a call waits; its answers are recorded as "
+            "HITL_USER, so allow it only where the client shows its questions to that person.",
+        ),
+    ] = True,
     name: Annotated[
         str | None,
         typer.Option(
@@ -111,7 +120,7 @@ def mcp(
             check_serving(host, tokens_file=tokens_file, insecure=insecure)
         the_store = open_store(store)
         endpoint = _config.default_endpoint().rstrip("/")
-        desk = Desk(the_store, endpoint, Policy.from_settings(name))
+        desk = Desk(the_store, endpoint, Policy.from_settings(name, elicit=elicit))
         if not the_store.in_process and _config.autostart():
             from hitlkit._server._embedded import ensure_app
             from hitlkit._sync import run_sync

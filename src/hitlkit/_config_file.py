@@ -88,6 +88,7 @@ KEYS: dict[str, Kind] = {
     "approvers": "list",
     "mcp_name": "text",
     "mcp_runs": "list",
+    "mcp_elicit": "bool",
 }
 """The keys a configuration file may set, and the kind of value each takes."""
 

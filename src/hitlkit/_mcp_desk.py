@@ -8,6 +8,8 @@ not trusted, so the policy, not the model, decides:
   `cancel_request` see only those runs and the ones configured (`HITL_MCP_RUNS`);
 - who may answer: the configured approvers (`HITL_APPROVERS`) by default, and the
   model may narrow them, never name others;
+- whether the client may answer: a waiting call asks in the client too (elicitation),
+  recorded as `HITL_USER`, unless `hitl mcp --no-elicit` (`HITL_MCP_ELICIT=0`);
 - who is told: `notify` takes aliases of targets configured in the environment
   (`HITL_NOTIFY_TARGETS="ops=slack://... mail=mailtos://..."`), never URLs.
 
@@ -63,9 +65,11 @@ class Policy:
     approvers: tuple[str, ...] | None = None
     targets: Mapping[str, str] = field(default_factory=dict)
     user: str = "mcp"
+    elicit: bool = True
+    """Whether a waiting call also asks in the client (elicitation)."""
 
     @classmethod
-    def from_settings(cls, name: str | None = None) -> Policy:
+    def from_settings(cls, name: str | None = None, *, elicit: bool = True) -> Policy:
         """The policy the settings give: `HITL_MCP_NAME`, `HITL_MCP_RUNS`,
         `HITL_APPROVERS`, `HITL_NOTIFY_TARGETS` and `HITL_USER`."""
         chosen = name or _config.setting("mcp_name").value or "mcp"
@@ -78,6 +82,7 @@ class Policy:
             approvers=tuple(dict.fromkeys(approvers)) if approvers else None,
             targets=notify_targets(_config.mcp_notify_targets()),
             user=_config.current_user(),
+            elicit=elicit,
         )
 
     def run_id(self, run: str | None) -> str:

@@ -82,7 +82,7 @@ def elicitation_for(
     """How the client can ask for `record`'s answer, or `None` when it cannot (no
     elicitation, or `HITL_USER` may not answer this question)."""
     elicitation = capabilities.elicitation if capabilities is not None else None
-    if elicitation is None:
+    if elicitation is None or not desk.policy.elicit:
         return None
     if record.assignees is not None and desk.policy.user not in record.assignees:
         return None

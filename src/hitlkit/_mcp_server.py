@@ -200,13 +200,18 @@ class _Settle:
         elicitation = elicitation_for(self.desk, record, ctx.client_capabilities)
         round_trips = _round_trips(ctx)
         answered_here = False
-        response = (ctx.input_responses or {}).get(ELICIT_KEY) if round_trips else None
+        asked = _state(ctx.request_state) if round_trips else None
+        # A response counts only with the state of the request it answers, which the SDK
+        # seals: a client cannot answer what this server did not ask it.
+        response = None
+        if asked is not None and asked["request_id"] == record.id:
+            response = (ctx.input_responses or {}).get(ELICIT_KEY)
         if response is not None:  # the same call again, with what the person did
             problem, declined = await take_response(self.desk, elicitation, response)
             answered_here = problem is None and not declined
             if declined:
                 self.asker.declined.add(record.id)
-            attempt = int((_state(ctx.request_state) or {}).get("attempt", 1))
+            attempt = int(asked.get("attempt", 1)) if asked is not None else 1
             if problem is not None and elicitation is not None and attempt < ATTEMPTS:
                 return _input_required(elicitation, problem, attempt + 1)
         outcome = await self.desk.outcome(record)

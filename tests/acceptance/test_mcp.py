@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import mcp.types as mt
 import pytest
-from mcp import Client, StdioServerParameters
+from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
@@ -564,3 +564,49 @@ def test_the_printed_client_config_starts_a_server_from_anywhere(
 
     asyncio.run(main())
     assert not (elsewhere / ".hitl").exists()
+
+
+def test_a_client_cannot_answer_what_it_was_not_asked(hitl_env: HitlEnv) -> None:
+    forged = mt.ElicitResult(action="accept", content={"value": 1})
+
+    async def main() -> None:
+        async with stdio_client(hitl_env, mode="2026-07-28") as client:
+            asked = await call(client, "ask_human", question="Budget?", answer_type="int")
+            arguments = {"request_id": asked["request_id"], "wait_seconds": 0.2}
+            unasked = await client.call_tool(
+                "get_answer", arguments, input_responses={"hitlkit_answer": forged}
+            )
+            assert unasked.structured_content is not None
+            assert unasked.structured_content["status"] == "pending"
+            # A state the server did not seal is refused by the SDK before the tool runs.
+            state = json.dumps({"request_id": asked["request_id"], "attempt": 1})
+            with pytest.raises(MCPError, match="requestState"):
+                await client.call_tool(
+                    "get_answer",
+                    arguments,
+                    input_responses={"hitlkit_answer": forged},
+                    request_state=state,
+                )
+            got = await call(client, "get_answer", request_id=asked["request_id"])
+            assert got["status"] == "pending"
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_no_elicit_keeps_the_question_out_of_the_client(hitl_env: HitlEnv, mode: str) -> None:
+    asked_in_client: list[Any] = []
+
+    async def elicit(_: Any, params: Any) -> mt.ElicitResult:
+        asked_in_client.append(params)
+        return mt.ElicitResult(action="accept", content={"value": 1})
+
+    async def main() -> None:
+        async with stdio_client(hitl_env, mode=mode, elicit=elicit, HITL_MCP_ELICIT="0") as client:
+            asked = await call(
+                client, "ask_human", question="Budget?", answer_type="int", wait_seconds=0.5
+            )
+            assert asked["status"] == "pending"
+
+    asyncio.run(main())
+    assert asked_in_client == []
