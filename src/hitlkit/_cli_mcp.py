@@ -118,6 +118,11 @@ def mcp(
             from hitlkit._server._auth import check_serving
 
             check_serving(host, tokens_file=tokens_file, insecure=insecure)
+        sock = None
+        if http:
+            from hitlkit._server._embedded import bind_or_explain
+
+            sock = bind_or_explain(host, port, "--port")
         the_store = open_store(store)
         endpoint = _config.default_endpoint().rstrip("/")
         desk = Desk(the_store, endpoint, Policy.from_settings(name, elicit=elicit))
@@ -138,12 +143,12 @@ def mcp(
             flush=True,
         )
         with contextlib.suppress(KeyboardInterrupt):
-            if http:
+            if sock is not None:
                 asyncio.run(
                     serve_http(
                         desk,
+                        sock,
                         host=host,
-                        port=port,
                         tokens_file=str(tokens_file) if tokens_file else None,
                         allowed_hosts=hosts or None,
                     )

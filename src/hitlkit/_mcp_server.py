@@ -17,6 +17,7 @@ asked in the client (`_mcp_elicit`).
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -336,15 +337,13 @@ def _refuse(message: str) -> JSONResponse:
 
 async def serve_http(
     desk: Desk,
+    sock: socket.socket,
     *,
     host: str,
-    port: int,
     tokens_file: str | None,
     allowed_hosts: Sequence[str] | None,
 ) -> None:
-    """Serve streamable HTTP on `host:port` until stopped."""
+    """Serve streamable HTTP on the listening `sock` (bound to `host`) until stopped."""
     app = http_app(desk, host=host, tokens_file=tokens_file, allowed_hosts=allowed_hosts)
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
-    )
-    await uvicorn.Server(config).serve()
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    await uvicorn.Server(config).serve(sockets=[sock])

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +28,7 @@ from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from tests.acceptance.conftest import HITL, TIMEOUT, Hitl, HitlEnv, free_port
+from tests.acceptance.conftest import HITL, TIMEOUT, Hitl, HitlEnv, free_port, one_error_line
 from tests.forms import form_fields
 
 pytestmark = pytest.mark.slow
@@ -610,3 +611,13 @@ def test_no_elicit_keeps_the_question_out_of_the_client(hitl_env: HitlEnv, mode:
 
     asyncio.run(main())
     assert asked_in_client == []
+
+
+def test_http_on_a_port_in_use_says_so_in_one_line(hitl: Hitl) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = hitl("mcp", "--http", "--port", str(port), HITL_AUTOSTART="0")
+    assert done.code == 1
+    assert one_error_line(done.stderr).startswith(f"error: cannot serve on 127.0.0.1:{port}")

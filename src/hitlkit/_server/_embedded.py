@@ -52,7 +52,7 @@ from hitlkit._server._uvicorn import (
 )
 from hitlkit._store import Store
 
-__all__ = ["ensure_app", "serve", "stop_started_apps"]
+__all__ = ["bind_or_explain", "ensure_app", "serve", "stop_started_apps"]
 
 log = logging.getLogger("hitlkit")
 
@@ -153,10 +153,10 @@ def serve(
             f"the metrics port must differ from the app's port {port}; "
             f"e.g. --metrics-port {_another_port(port)}"
         )
-    sockets = [_bind_or_explain(host, port, "--port")]
+    sockets = [bind_or_explain(host, port, "--port")]
     served: Any = app
     if metrics_port is not None:
-        sockets.append(_bind_or_explain("127.0.0.1", metrics_port, "--metrics-port"))
+        sockets.append(bind_or_explain("127.0.0.1", metrics_port, "--metrics-port"))
         served = ByPort(app, port=metrics_port, side=metrics_port_app(app))
     server = uvicorn_server(served, embedded=False, forwarded_allow_ips=forwarded_allow_ips)
     # What exists now (modules, the app, its models) lives as long as the process: the
@@ -166,7 +166,8 @@ def serve(
     server.run(sockets=sockets)
 
 
-def _bind_or_explain(host: str, port: int, option: str) -> socket.socket:
+def bind_or_explain(host: str, port: int, option: str) -> socket.socket:
+    """A listening socket on `host:port`, or `ConfigurationError` naming the `option` to change."""
     try:
         return _bind(host, port)
     except OSError as exc:
