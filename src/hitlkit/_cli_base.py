@@ -24,11 +24,13 @@ from hitlkit._exceptions import EventNotFoundError, HitlError
 from hitlkit._records import is_event_id
 
 __all__ = [
+    "AllowedHostOption",
     "AnswererOption",
     "ArchiveOption",
     "CancellerOption",
     "EndpointOption",
     "IdArgument",
+    "InsecureOption",
     "JsonOption",
     "SecretOption",
     "StoreOption",
@@ -117,6 +119,25 @@ TokenOption = Annotated[
         metavar="TOKEN",
         envvar="HITL_TOKEN",
         help="API token (or answer-link token) to send with --endpoint.",
+        show_default=False,
+    ),
+]
+InsecureOption = Annotated[
+    bool,
+    typer.Option(
+        "--insecure",
+        envvar="HITL_INSECURE",
+        help="Serve beyond loopback without a tokens file (behind an authenticating proxy).",
+    ),
+]
+AllowedHostOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allowed-host",
+        metavar="HOST",
+        envvar="HITL_ALLOWED_HOSTS",
+        help="Host name it answers to (repeat; * for any). "
+        "Default on loopback: 127.0.0.1, localhost, ::1.",
         show_default=False,
     ),
 ]

@@ -12,7 +12,14 @@ from typing import Annotated
 import typer
 
 from hitlkit import _config
-from hitlkit._cli_base import StoreOption, TokensFileOption, _reporting_errors, app
+from hitlkit._cli_base import (
+    AllowedHostOption,
+    InsecureOption,
+    StoreOption,
+    TokensFileOption,
+    _reporting_errors,
+    app,
+)
 from hitlkit._cli_help import examples
 from hitlkit._cli_render import printable
 from hitlkit._exceptions import ConfigurationError
@@ -46,25 +53,8 @@ def mcp(
     ] = DEFAULT_PORT,
     store: StoreOption = _config.DEFAULT_STORE,
     tokens_file: TokensFileOption = None,
-    insecure: Annotated[
-        bool,
-        typer.Option(
-            "--insecure",
-            envvar="HITL_INSECURE",
-            help="With --http: serve beyond loopback without a tokens file.",
-        ),
-    ] = False,
-    allowed_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allowed-host",
-            metavar="HOST",
-            envvar="HITL_ALLOWED_HOSTS",
-            help="With --http: a Host (and Origin) name it answers to (repeat; * for any). "
-            "Default on loopback: 127.0.0.1, localhost, [::1].",
-            show_default=False,
-        ),
-    ] = None,
+    insecure: InsecureOption = False,
+    allowed_host: AllowedHostOption = None,
     client_config: Annotated[
         bool,
         typer.Option(

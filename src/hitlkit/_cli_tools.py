@@ -14,9 +14,11 @@ import typer
 
 from hitlkit import _doctor
 from hitlkit._cli_base import (
+    AllowedHostOption,
     ArchiveOption,
     EndpointOption,
     IdArgument,
+    InsecureOption,
     JsonOption,
     SecretOption,
     StoreOption,
@@ -94,25 +96,8 @@ def serve(
     store: StoreOption = DEFAULT_STORE,
     tokens_file: TokensFileOption = None,
     secret: SecretOption = None,
-    insecure: Annotated[
-        bool,
-        typer.Option(
-            "--insecure",
-            envvar="HITL_INSECURE",
-            help="Serve beyond loopback without a tokens file (behind an authenticating proxy).",
-        ),
-    ] = False,
-    allowed_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allowed-host",
-            metavar="HOST",
-            envvar="HITL_ALLOWED_HOSTS",
-            help="Host name the app answers to (repeat; * for any). "
-            "Default on loopback: 127.0.0.1, localhost, ::1.",
-            show_default=False,
-        ),
-    ] = None,
+    insecure: InsecureOption = False,
+    allowed_host: AllowedHostOption = None,
     forwarded_allow_ips: Annotated[
         str | None,
         typer.Option(
