@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ from hitlkit._cli_base import (
     InsecureOption,
     StoreOption,
     TokensFileOption,
+    UsageError,
     _reporting_errors,
     app,
 )
@@ -25,9 +27,11 @@ from hitlkit._cli_render import printable
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._shell import hitl_argv
 from hitlkit._store import open_store
+from hitlkit._sync import run_sync
 
 __all__ = ["mcp"]
 
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
 
@@ -35,7 +39,7 @@ DEFAULT_PORT = 8765
     epilog=examples(
         "hitl mcp",
         "hitl mcp --store ~/.hitl",
-        "hitl mcp --client-config --store ~/.hitl",
+        "hitl mcp --client-config --store ~/.hitl --endpoint http://127.0.0.1:8181",
         "hitl mcp --http --port 8765",
         "hitl mcp --http --host 0.0.0.0 --tokens-file hitl-tokens.json",
     )
@@ -47,11 +51,22 @@ def mcp(
     ] = False,
     host: Annotated[
         str, typer.Option(metavar="ADDRESS", help="With --http: the address to listen on.")
-    ] = "127.0.0.1",
+    ] = DEFAULT_HOST,
     port: Annotated[
         int, typer.Option(min=1, max=65535, help="With --http: the port to listen on.")
     ] = DEFAULT_PORT,
     store: StoreOption = _config.DEFAULT_STORE,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint",
+            metavar="URL",
+            envvar="HITL_ENDPOINT",
+            help="Where the forms are served (form_url), by an app this server starts "
+            "on first use unless HITL_AUTOSTART=0. Default: http://127.0.0.1:8080.",
+            show_default=False,
+        ),
+    ] = None,
     tokens_file: TokensFileOption = None,
     insecure: InsecureOption = False,
     allowed_host: AllowedHostOption = None,
@@ -92,8 +107,15 @@ def mcp(
     Assignees (HITL_APPROVERS) and notify targets (HITL_NOTIFY_TARGETS) are set here.
     """
     with _reporting_errors():
+        if not http and (host != DEFAULT_HOST or port != DEFAULT_PORT):
+            raise UsageError("--host and --port are for --http; over stdio there is no port")
         if client_config:
-            typer.echo(json.dumps(_client_config(store, name), indent=2))
+            if http:
+                raise UsageError(
+                    "--client-config prints how a desktop client starts hitl mcp over stdio; "
+                    f"an HTTP client is given the URL http://{host}:{port}/mcp instead"
+                )
+            typer.echo(json.dumps(_client_config(store, name, endpoint), indent=2))
             return
         try:
             from hitlkit._mcp_desk import Desk, Policy
@@ -104,30 +126,27 @@ def mcp(
             raise ConfigurationError(
                 'hitl mcp needs the MCP SDK: pip install "hitlkit[mcp]"'
             ) from None
-        if http:
-            from hitlkit._server._auth import check_serving
-
-            check_serving(host, tokens_file=tokens_file, insecure=insecure)
         sock = None
         if http:
+            from hitlkit._server._auth import check_serving
             from hitlkit._server._embedded import bind_or_explain
 
+            check_serving(host, tokens_file=tokens_file, insecure=insecure)
             sock = bind_or_explain(host, port, "--port")
+        if tokens_file is not None:  # the forms' app, started by this process, needs it too
+            os.environ["HITL_TOKENS_FILE"] = str(tokens_file)
         the_store = open_store(store)
-        endpoint = _config.default_endpoint().rstrip("/")
-        desk = Desk(the_store, endpoint, Policy.from_settings(name, elicit=elicit))
-        if not the_store.in_process and _config.autostart():
-            from hitlkit._server._embedded import ensure_app
-            from hitlkit._sync import run_sync
-
-            run_sync(ensure_app(the_store, endpoint))
+        run_sync(the_store.probe_async())  # a store that cannot be used fails here, not later
+        forms = (endpoint or _config.default_endpoint()).rstrip("/")
+        desk = Desk(the_store, forms, Policy.from_settings(name, elicit=elicit))
+        desk.serve_forms = _config.autostart()
         hosts = [h.strip() for item in allowed_host or [] for h in item.split(",") if h.strip()]
         where = f"http://{host}:{port}/mcp" if http else "stdin and stdout"
         # stdout is the protocol's over stdio: everything else goes to stderr.
         print(
             printable(
                 f"hitlkit MCP server on {where}, store {the_store.url}, "
-                f"forms at {endpoint}; Ctrl-C stops it."
+                f"forms at {forms}; Ctrl-C stops it."
             ),
             file=sys.stderr,
             flush=True,
@@ -147,7 +166,13 @@ def mcp(
                 asyncio.run(serve_stdio(desk))
 
 
-def _client_config(store: str, name: str | None) -> dict[str, object]:
+# Settings a desktop client's configuration carries, when set here: it starts the server
+# with none of the shell's variables. Secrets (HITL_SECRET, HITL_NOTIFY_TARGETS) are left
+# for the person to add, rather than printed.
+_CARRIED = ("HITL_USER", "HITL_APPROVERS", "HITL_MCP_RUNS", "HITL_MCP_ELICIT", "HITL_TOKENS_FILE")
+
+
+def _client_config(store: str, name: str | None, endpoint: str | None) -> dict[str, object]:
     """`mcpServers` JSON for `hitl mcp` over stdio: a desktop app starts it in a folder of
     its own choosing and without the shell's PATH, so the command and store are absolute."""
     the_store = open_store(store)
@@ -158,4 +183,10 @@ def _client_config(store: str, name: str | None) -> dict[str, object]:
     args += ["mcp", "--store", where]
     if name:
         args += ["--name", name]
-    return {"mcpServers": {"hitlkit": {"command": command, "args": args}}}
+    if endpoint:
+        args += ["--endpoint", endpoint]
+    server: dict[str, object] = {"command": command, "args": args}
+    env = {key: os.environ[key] for key in _CARRIED if os.environ.get(key)}
+    if env:
+        server["env"] = env
+    return {"mcpServers": {"hitlkit": server}}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,8 @@ from hitlkit._values._adapter import Named
 from hitlkit._waiting import Waiting, wait_async
 
 __all__ = ["MAX_WAIT_SECONDS", "Desk", "DeskError", "Policy"]
+
+log = logging.getLogger("hitlkit.mcp")
 
 MAX_WAIT_SECONDS = 50.0
 """The longest a tool call waits: MCP clients give up on a request after 60 seconds."""
@@ -211,6 +214,15 @@ class Desk:
     store: Store
     endpoint: str
     policy: Policy
+    serve_forms: bool = False
+    """Whether to make sure an app serves the forms at `endpoint` (started on first use)."""
+
+    async def forms(self) -> None:
+        """Start the app that serves the forms, unless one serves them already."""
+        if self.serve_forms:
+            from hitlkit._server._embedded import ensure_app
+
+            await ensure_app(self.store, self.endpoint)
 
     async def ask(
         self,
@@ -237,6 +249,7 @@ class Desk:
         if len(question) > MAX_PROMPT_LENGTH:
             raise DeskError(f"question must be at most {MAX_PROMPT_LENGTH} characters")
         urls = self.policy.notify_urls(notify)
+        await self.forms()
         notices = _notify.notices_for(urls, None, timeout_seconds=timeout_seconds)
         record, created = await _ops.open_event(
             self.store,
@@ -259,6 +272,10 @@ class Desk:
         """The event `request_id`, if it is in a run this server sees."""
         if not isinstance(request_id, str):
             raise DeskError(f"request_id must be text; got {_shown(request_id)}")
+        try:
+            await self.forms()
+        except HitlError as exc:  # an answer can be read without its form: say, go on
+            log.warning("the forms cannot be served at %s: %s", self.endpoint, exc)
         try:
             record = await _reading.load_event(self.store, request_id)
         except EventNotFoundError:

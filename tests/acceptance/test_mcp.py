@@ -527,6 +527,10 @@ def test_over_http_tokens_and_origin_are_checked(
             assert asked["status"] == "pending"
 
     asyncio.run(main())
+    # The app this server started for the forms takes the same tokens.
+    events = f"{hitl_env.endpoint}/api/events"
+    assert httpx.get(events).status_code == 401
+    assert httpx.get(events, headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
 def test_http_beyond_loopback_needs_a_tokens_file(hitl: Hitl) -> None:
@@ -542,7 +546,10 @@ def test_the_printed_client_config_starts_a_server_from_anywhere(
     assert printed.code == 0, printed.stderr
     (entry,) = json.loads(printed.stdout)["mcpServers"].values()
     assert Path(entry["command"]).is_absolute()
-    assert entry["args"][-2:] == ["--store", str(hitl_env.store)]
+    args = entry["args"]
+    assert args[args.index("--store") + 1] == str(hitl_env.store)
+    assert args[args.index("--endpoint") + 1] == hitl_env.endpoint
+    assert entry["env"] == {"HITL_USER": "tester"}  # carried: the app starts it bare
     # As a desktop app starts it: another folder, none of the shell's settings.
     elsewhere = tmp_path / "desktop"
     elsewhere.mkdir()
@@ -550,10 +557,7 @@ def test_the_printed_client_config_starts_a_server_from_anywhere(
         command=entry["command"],
         args=entry["args"],
         cwd=elsewhere,
-        env={
-            "HITL_AUTOSTART": "0",
-            "HITL_CEILING_DIRECTORIES": hitl_env.vars["HITL_CEILING_DIRECTORIES"],
-        },
+        env={**entry["env"], "HITL_CEILING_DIRECTORIES": hitl_env.vars["HITL_CEILING_DIRECTORIES"]},
     )
 
     async def main() -> None:
@@ -561,7 +565,10 @@ def test_the_printed_client_config_starts_a_server_from_anywhere(
             asked = await call(client, "ask_human", question="Lunch?", choices=["soup", "salad"])
             assert hitl("answer", asked["request_id"], "soup").code == 0
             got = await call(client, "get_answer", request_id=asked["request_id"], wait_seconds=5)
-            assert (got["status"], got["value"]) == ("answered", "soup")
+            assert (got["status"], got["value"], got["by"]) == ("answered", "soup", "tester")
+            assert got["form_url"].startswith(hitl_env.endpoint)
+            page = await asyncio.to_thread(httpx.get, got["form_url"])
+            assert page.status_code == 200  # its app serves the form
 
     asyncio.run(main())
     assert not (elsewhere / ".hitl").exists()
@@ -621,3 +628,18 @@ def test_http_on_a_port_in_use_says_so_in_one_line(hitl: Hitl) -> None:
         done = hitl("mcp", "--http", "--port", str(port), HITL_AUTOSTART="0")
     assert done.code == 1
     assert one_error_line(done.stderr).startswith(f"error: cannot serve on 127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "9000"], "--host and --port are for --http"),
+        (["--http", "--client-config"], "an HTTP client is given the URL"),
+    ],
+)
+def test_options_that_do_not_go_together_are_refused(
+    hitl: Hitl, args: list[str], message: str
+) -> None:
+    done = hitl("mcp", *args)
+    assert done.code == 2
+    assert message in one_error_line(done.stderr)
