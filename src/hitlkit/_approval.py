@@ -25,6 +25,7 @@ import hashlib
 import inspect
 import json
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast, overload
 
@@ -34,7 +35,9 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 from hitlkit._event import Event
 from hitlkit._exceptions import EventCancelledError, EventTimeoutError, HitlError
 from hitlkit._options import MAX_NAME_LENGTH, NOT_GIVEN, _NotGiven
+from hitlkit._printable import printable
 from hitlkit._records import Outcome
+from hitlkit._shell import hitl_command
 from hitlkit._store import Store
 from hitlkit._sync import syncify
 from hitlkit._values import canonical_json
@@ -68,10 +71,17 @@ _SECRET_WORDS = frozenset(
         "apikey",
         "auth",
         "authorization",
+        "card",
         "cookie",
         "credential",
         "credentials",
+        "cvc",
+        "cvv",
+        "iban",
         "key",
+        "otp",
+        "pan",
+        "passcode",
         "passphrase",
         "passwd",
         "password",
@@ -79,10 +89,19 @@ _SECRET_WORDS = frozenset(
         "private",
         "pwd",
         "secret",
+        "session",
+        "ssn",
         "token",
     }
 )
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_SECRET_TEXT = re.compile(
+    r"(?i)^\s*(bearer|basic)\s+\S"  # an Authorization header's value
+    r"|^(sk|rk|pk)_(live|test)_"  # payment provider keys
+    r"|^(ghp|gho|ghs|github_pat|xox[abprs]|hitl)_"  # GitHub, Slack, hitlkit tokens
+    r"|^eyJ[\w-]+\.eyJ[\w-]+\."  # a JSON Web Token
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
 
 
 class Approval(BaseModel):
@@ -135,8 +154,9 @@ def looks_secret(name: str) -> bool:
 
 def redact(arguments: Mapping[str, Any]) -> dict[str, Any]:
     """The default `show_args`: values under names that look secret are hidden (at
-    any depth), long values are shortened, and values that are not JSON are shown by
-    their type name.
+    any depth), and so is text that looks like a credential (`Bearer ...`, a JSON Web
+    Token, `sk_live_...`, a private key); long values are shortened, and values that
+    are not JSON are shown by their type name.
 
     ```python
     redact({"to": "ana@example.com", "api_key": "sk-..."})
@@ -158,6 +178,8 @@ def _shown(name: str, value: Any, limit: int | None) -> Any:
     if looks_secret(name):
         return REDACTED
     data = _json(value)
+    if isinstance(data, str) and _SECRET_TEXT.search(data):
+        return REDACTED
     if isinstance(data, dict):
         return {str(k): _shown(str(k), v, limit) for k, v in data.items()}
     if isinstance(data, list):
@@ -273,7 +295,7 @@ def check_approval(event: Event[Approval], outcome: Outcome) -> Approval:
         )
     if outcome.status == "cancelled":
         raise ApprovalRejected(
-            f"the approval of {event.name!r} was cancelled",
+            f"the approval of {event.name!r} was cancelled{_because(outcome.reason)}",
             request_id=event.request_id,
             reason=outcome.reason,
             by=outcome.by,
@@ -282,15 +304,27 @@ def check_approval(event: Event[Approval], outcome: Outcome) -> Approval:
     approval = Approval.model_validate(outcome.value)
     if not approval.approved:
         said = "" if outcome.status == "answered" else " (by default, at the deadline)"
+        who = f" by {outcome.by}" if outcome.status == "answered" and outcome.by else ""
         raise ApprovalRejected(
-            f"{event.name!r} was rejected{said}"
-            + (f" by {outcome.by}" if outcome.status == "answered" and outcome.by else ""),
+            f"{event.name!r} was rejected{said}{who}{_because(approval.reason)}",
             request_id=event.request_id,
             reason=approval.reason,
             by=outcome.by,
             outcome=outcome,
         )
     return approval
+
+
+def tell_where(event: Event[Approval]) -> None:
+    """Say on stderr where the approval is answered: its form, and the command."""
+    command = f"{hitl_command()} answer {event.request_id} '{{\"approved\": true}}'"
+    line = f"hitlkit: {event.name} waits for approval at {event.form_url} (or: {command})"
+    print(printable(line), file=sys.stderr, flush=True)
+
+
+def _because(reason: str | None) -> str:
+    # The reason is anyone's text: an uncaught error prints it on a terminal.
+    return f": {printable(reason, multiline=True)}" if reason else ""
 
 
 @syncify
@@ -319,6 +353,7 @@ def require_approval(
     run_id: str | None = None,
     store: Store | str | None = None,
     notify: Sequence[str] | None = None,
+    on_ask: Callable[[Event[Approval]], object] | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -332,13 +367,16 @@ def require_approval(
     run_id: str | None = None,
     store: Store | str | None = None,
     notify: Sequence[str] | None = None,
+    on_ask: Callable[[Event[Approval]], object] | None = None,
 ) -> F | Callable[[F], F]:
     """Ask a person before each call of the decorated function (sync or async).
 
     The call runs once approved. A no raises `ApprovalRejected` with the person's
     reason; no answer by the deadline raises `ApprovalTimeout`, unless `default`
     (a bool) decides. The prompt shows the call's arguments through `show_args`
-    (default `redact`); `self` and `cls` are left out.
+    (default `redact`); `self` and `cls` are left out. `on_ask(event)` is called when
+    a call waits for a person (not for an answer found again); by default one line on
+    stderr says where to answer.
 
     ```python
     @hitlkit.require_approval("Send this email?", assignees=["ana"], timeout_seconds=600)
@@ -376,6 +414,8 @@ def require_approval(
             @functools.wraps(func)
             async def approved_async(*args: Any, **kwargs: Any) -> Any:
                 event = await ask_approval.aio(action, arguments(args, kwargs), **options)
+                if await event.outcome.aio() is None:
+                    (on_ask or tell_where)(event)
                 await wait_for_approval.aio(event)
                 return await func(*args, **kwargs)
 
@@ -384,6 +424,8 @@ def require_approval(
         @functools.wraps(func)
         def approved(*args: Any, **kwargs: Any) -> Any:
             event = ask_approval(action, arguments(args, kwargs), **options)
+            if event.outcome() is None:
+                (on_ask or tell_where)(event)
             wait_for_approval(event)
             return func(*args, **kwargs)
 

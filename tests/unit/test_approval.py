@@ -249,11 +249,77 @@ def test_an_approval_is_answered_with_its_model_or_its_json(store: MemoryStore) 
         ("client_secret", True),
         ("db-password", True),
         ("authorization", True),
+        ("card_number", True),
+        ("cvv", True),
+        ("sessionId", True),
         ("keyword", False),
         ("monkey", False),
         ("to", False),
+        ("span", False),
+        ("company", False),
         ("tokens_used", False),
     ],
 )
 def test_redact_hides_names_that_look_secret(name: str, hidden: bool) -> None:
     assert (hitlkit.redact({name: "v"})[name] == "[redacted]") is hidden
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bearer abc.def",
+        "basic dXNlcjpwYXNz",
+        "sk_live_51H8xyz",
+        "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk=",
+    ],
+)
+def test_redact_hides_text_that_looks_like_a_credential(text: str) -> None:
+    assert hitlkit.redact({"note": text, "nested": [{"x": text}]}) == {
+        "note": "[redacted]",
+        "nested": [{"x": "[redacted]"}],
+    }
+
+
+def test_the_rejection_says_why(store: MemoryStore) -> None:
+    @hitlkit.require_approval(store=store, run_id="r1")
+    def deploy() -> None:
+        raise AssertionError("must not run")
+
+    no = {"approved": False, "reason": "freeze\x1b[31m until Monday"}
+    with Answerer(store, lambda info: no), pytest.raises(ApprovalRejected) as caught:
+        deploy()
+    message = str(caught.value)
+    assert " was rejected by " in message
+    assert message.endswith(": freeze\\x1b[31m until Monday")  # escaped for a terminal
+    assert caught.value.reason == "freeze\x1b[31m until Monday"  # kept as given
+
+
+def test_a_waiting_call_says_where_to_answer(
+    store: MemoryStore, approve: Answerer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    @hitlkit.require_approval(store=store, run_id="r1")
+    def tidy() -> None:
+        pass
+
+    tidy()
+    (line,) = capsys.readouterr().err.splitlines()
+    (asked,) = approve.asked
+    assert f"/form/{asked.request_id}" in line
+    assert f"answer {asked.request_id} '{{\"approved\": true}}'" in line
+    tidy()  # answered already: nothing to say
+    assert capsys.readouterr().err == ""
+
+
+def test_on_ask_replaces_the_line(store: MemoryStore, approve: Answerer) -> None:
+    told: list[str] = []
+
+    @hitlkit.require_approval(store=store, run_id="r1", on_ask=lambda e: told.append(e.form_url))
+    async def tidy() -> None:
+        pass
+
+    asyncio.run(tidy())
+    asyncio.run(tidy())
+    (url,) = told
+    assert url.endswith(f"/form/{approve.asked[0].request_id}")
