@@ -32,7 +32,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 from hitlkit import _config, _notify, _ops, _reading
-from hitlkit._exceptions import EventNotFoundError, HitlError, UnsupportedTypeError
+from hitlkit._exceptions import (
+    EventConflictError,
+    EventNotFoundError,
+    HitlError,
+    UnsupportedTypeError,
+)
 from hitlkit._options import MAX_PROMPT_LENGTH, check_options
 from hitlkit._records import EventRecord, Outcome, utcnow
 from hitlkit._store import Store
@@ -192,6 +197,11 @@ def answer_type(given: object, choices: object) -> ValueAdapter[Any]:
 
 
 def _schema_type(schema: dict[str, Any]) -> ValueAdapter[Any]:
+    if schema.get("type") == "object" and not schema.get("properties"):
+        raise DeskError(
+            'answer_type as a JSON Schema object needs "properties": the fields to ask for, '
+            'e.g. {"type": "object", "properties": {"day": {"type": "string"}}}'
+        )
     if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
         raise DeskError(
             'answer_type as a JSON Schema must be an object schema ({"type": "object", '
@@ -251,19 +261,26 @@ class Desk:
         urls = self.policy.notify_urls(notify)
         await self.forms()
         notices = _notify.notices_for(urls, None, timeout_seconds=timeout_seconds)
-        record, created = await _ops.open_event(
-            self.store,
-            name=chosen,
-            value_type=value_type,
-            scope="run",
-            run_id=run_id,
-            prompt=question,
-            timeout_seconds=timeout_seconds,
-            poll_interval_seconds=5,
-            default=None,
-            created_by=f"mcp:{self.policy.name}",
-            assignees=self.policy.assignees(assignees),
-        )
+        try:
+            record, created = await _ops.open_event(
+                self.store,
+                name=chosen,
+                value_type=value_type,
+                scope="run",
+                run_id=run_id,
+                prompt=question,
+                timeout_seconds=timeout_seconds,
+                poll_interval_seconds=5,
+                default=None,
+                created_by=f"mcp:{self.policy.name}",
+                assignees=self.policy.assignees(assignees),
+                prompt_type="markdown",
+            )
+        except EventConflictError:
+            raise DeskError(
+                f"a question named {chosen!r} in run {run or 'default'!r} asks for another "
+                "answer_type; give this one another name"
+            ) from None
         if created and notices is not None:
             _notify.announce(self.store, record, notices, self.endpoint)
         return record, created

@@ -72,15 +72,16 @@ Ask a person a question and get a request_id to read the answer with (get_answer
 - name and run: asking again with the same name in the same run finds the same
   question and its answer instead of asking twice (after a restart too). Without a
   name, each call asks a new question.
+- question: shown to the person as Markdown.
 - timeout_seconds: when the question stops taking answers (status "timed_out").
-- assignees: who may answer, among this server's configured approvers only; by
-  default the approvers. notify: names of notification targets configured on this
-  server (not URLs).
+- assignees: who may answer. Only this server's configured approvers can be named,
+  and they are the default: you cannot add anyone. notify: names of notification
+  targets configured on this server; URLs are refused.
 - wait_seconds (0 to {MAX_WAIT_SECONDS:g}): wait this long for the answer before
   returning "pending". While waiting, the person may be asked in this client too.
 
 Returns request_id, status, form_url (where the person answers), expires_at; with
-value, by, at and channel once answered."""
+value, by, at and channel once answered. A person answers: never answer it yourself."""
 
 GET = f"""\
 Read the answer to a question asked with ask_human. status is "pending",
@@ -91,11 +92,13 @@ server's questions only."""
 
 LIST = """\
 List this server's open questions (of one run, or of all its runs): request_id,
-name, run, question, answer_type, form_url, expires_at. Oldest first, at most 100."""
+name, run, question, answer_type, form_url, expires_at. Newest first, at most 100.
+Questions of other programs are not shown."""
 
 CANCEL = """\
 Call off one of this server's open questions; waiting callers see "cancelled". A
-question already answered keeps its answer (returned)."""
+question already answered keeps its answer (returned). Questions of other programs
+cannot be cancelled here."""
 
 
 def build_server(desk: Desk) -> MCPServer[Any]:

@@ -190,6 +190,13 @@ def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(hitl_env: Hi
             assert "object schema" in await refused(
                 client, "ask_human", question="?", answer_type={"type": "array"}
             )
+            assert 'needs "properties"' in await refused(
+                client, "ask_human", question="?", answer_type={"type": "object"}
+            )
+            await call(client, "ask_human", question="How many?", answer_type="int", name="n")
+            assert "asks for another answer_type; give this one another name" in await refused(
+                client, "ask_human", question="How many?", answer_type="str", name="n"
+            )
             assert "schema cannot be asked:" in await refused(
                 client,
                 "ask_human",
