@@ -100,18 +100,30 @@ def interrupt_payload(event: Event[Any], kind: str = "ask") -> dict[str, Any]:
     }
 
 
-def outcome_of_resume(event: Event[Any], resumed: object) -> Outcome | None:
-    """The outcome a resume value carries, or `None` for a bare value (an answer to record)."""
+async def outcome_of_resume(event: Event[Any], resumed: object) -> Outcome | None:
+    """The recorded outcome a resume value points at, or `None` for a bare value (an
+    answer to record).
+
+    The resume value only says that the event is resolved: whoever resumes the graph
+    could write anything in it, so the outcome is read from the store.
+    """
     if not (isinstance(resumed, dict) and RESUME_KEY in resumed):
         return None
-    outcome = Outcome.model_validate(resumed[RESUME_KEY])
-    if outcome.request_id != event.request_id:
+    claimed = Outcome.model_validate(resumed[RESUME_KEY])
+    if claimed.request_id != event.request_id:
         raise HitlError(
-            f"the node was resumed with the outcome of event {outcome.request_id}, "
+            f"the node was resumed with the outcome of event {claimed.request_id}, "
             f"but it asks {event.request_id} ({event.name!r}): resume each interrupt "
             "by its id, as resume_answered does"
         )
-    return outcome
+    recorded = await event.outcome.aio()
+    if recorded is None:
+        raise HitlError(
+            f"the node was resumed as if event {event.request_id} ({event.name!r}) were "
+            "resolved, but the store holds no outcome for it: resume it with "
+            "resume_answered once it is answered"
+        )
+    return recorded
 
 
 class _Ask:
@@ -229,7 +241,7 @@ async def settle(event: Event[Any], resumed: object) -> Outcome:
     `Command(resume=value)`, recorded as an answer unless the event was resolved
     first (then the recorded outcome counts: the first answer wins).
     """
-    outcome = outcome_of_resume(event, resumed)
+    outcome = await outcome_of_resume(event, resumed)
     if outcome is not None:
         return outcome
     try:
