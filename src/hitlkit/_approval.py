@@ -197,14 +197,23 @@ def _json(value: Any) -> Any:
 
 
 def approval_name(
-    action: str, arguments: Mapping[str, Any], show_args: ArgumentsView = redact
+    action: str,
+    arguments: Mapping[str, Any],
+    show_args: ArgumentsView = redact,
+    *,
+    call_id: str | None = None,
 ) -> str:
     """The name of the approval of one call: `action`, then a hash of the arguments
-    as shown (secrets hidden, so the name tells nothing of them)."""
+    as shown (secrets hidden, so the name tells nothing of them).
+
+    `call_id` (a framework's tool call id) goes between them, `refund:call_8f2c:<hash>`:
+    calls are told apart by their id, and an id used again (some models number their
+    calls) with other arguments still gets a question of its own.
+    """
     shown = _hidden(arguments) if show_args is redact else show_args(arguments)
     digest = hashlib.sha256(canonical_json(_json(shown)).encode()).hexdigest()[:16]
-    room = MAX_NAME_LENGTH - len(digest) - 1
-    return f"{action[:room]}:{digest}"
+    head = action if call_id is None else f"{action}:{call_id}"
+    return f"{head[: MAX_NAME_LENGTH - len(digest) - 1]}:{digest}"
 
 
 def approval_prompt(

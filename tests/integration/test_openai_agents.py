@@ -117,7 +117,7 @@ def test_the_question_names_the_tool_and_shows_its_arguments_redacted(
 
     [event] = approvals_for(tmp_path, store).ask(result)
 
-    assert event.name == "refund:call_1"
+    assert event.name.startswith("refund:call_1:")
     for shown in ("refund", "clerk", "order", "42", "12.5"):
         assert shown in event.prompt
     assert "s3cret-t0ken" not in event.prompt
@@ -282,12 +282,12 @@ def test_a_result_without_interruptions_has_nothing_to_ask(
     [
         (
             {"type": "function_call", "name": "wipe", "call_id": "c9", "arguments": "not json"},
-            "wipe:c9",
+            "wipe:c9:",
             {"arguments": "not json"},
         ),
         (
             {"type": "custom_tool_call", "name": "shell", "id": "i3", "input": '["ls", "-l"]'},
-            "shell:i3",
+            "shell:i3:",
             {"arguments": ["ls", "-l"]},
         ),
     ],
@@ -297,7 +297,11 @@ def test_tool_calls_of_other_shapes_are_asked_about_too(
 ) -> None:
     call = ToolCall.of(ToolApprovalItem(agent=clerk(ledger, []), raw_item=raw))
 
-    assert (call.event_name(), call.arguments, call.agent) == (name, arguments, "clerk")
+    assert call.event_name() == hitlkit.approval_name(
+        raw["name"], arguments, call_id=name[:-1].split(":")[1]
+    )
+    assert call.event_name().startswith(name)
+    assert (call.arguments, call.agent) == (arguments, "clerk")
 
 
 def test_a_call_without_an_id_is_named_by_its_arguments(ledger: Path) -> None:
@@ -417,7 +421,8 @@ def test_the_example_asks_and_tells_the_model_the_answer(tmp_path: Path, store: 
     ) as example:
         assert example.stdout is not None
         asked = example.stdout.readline()
-        assert asked.startswith("refund:call_refund_42 waits for approval: "), asked
+        assert asked.startswith("refund:call_refund_42:"), asked
+        assert " waits for approval: " in asked
         [event] = hitlkit.list_events(store=store)
         assert "tok_live_4242" not in event.prompt
         hitlkit.answer(event.request_id, {"approved": False, "reason": "too much"}, store=store)
@@ -426,3 +431,19 @@ def test_the_example_asks_and_tells_the_model_the_answer(tmp_path: Path, store: 
     assert example.returncode == 0, err
     assert out.splitlines()[-1] == "Not approved by a person. Their reason: too much"
     assert not (tmp_path / "refund-42.json").exists()
+
+
+def test_an_id_used_again_with_other_arguments_is_another_question(ledger: Path) -> None:
+    def call_of(arguments: str) -> ToolCall:
+        raw = {
+            "type": "function_call",
+            "name": "refund",
+            "call_id": "call_0",
+            "arguments": arguments,
+        }
+        return ToolCall.of(ToolApprovalItem(agent=clerk(ledger, []), raw_item=raw))
+
+    small = call_of('{"order": 42, "amount": 1}')
+    large = call_of('{"order": 42, "amount": 9999}')
+    assert small.event_name() != large.event_name()
+    assert small.event_name() == call_of('{"amount": 1, "order": 42}').event_name()

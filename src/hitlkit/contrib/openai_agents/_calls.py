@@ -15,7 +15,6 @@ from typing import Any
 from agents import ToolApprovalItem
 
 from hitlkit._approval import ApprovalRejected, ApprovalTimeout, approval_name
-from hitlkit._options import MAX_NAME_LENGTH
 
 __all__ = ["ToolCall", "rejection_message"]
 
@@ -49,19 +48,15 @@ class ToolCall:
         )
 
     def event_name(self) -> str:
-        """The approval event's name: the tool and the SDK's call id, `refund:call_8f2c...`.
+        """The approval event's name: the tool, the SDK's call id and a hash of the
+        arguments, `refund:call_8f2c:<hash>` (`approval_name`).
 
         One event per call: two identical calls in one run are asked about
-        separately (approving one never approves the other), and a restart that
-        reads the saved run asks about the same call, so it finds the same event.
-        A call without an id is named, as `ask_approval` does, from its arguments.
+        separately (approving one never approves the other); an id used again with
+        other arguments is asked about anew; and a restart that reads the saved run
+        asks about the same call, so it finds the same event.
         """
-        if self.call_id is None:
-            return approval_name(self.tool, self.arguments)
-        name = f"{self.tool}:{self.call_id}"
-        if len(name) > MAX_NAME_LENGTH:  # a long id: its hash, still one event per call
-            return approval_name(self.tool, {"call_id": self.call_id})
-        return name
+        return approval_name(self.tool, self.arguments, call_id=self.call_id)
 
     def default_prompt(self) -> str:
         """The question when the caller gives none."""

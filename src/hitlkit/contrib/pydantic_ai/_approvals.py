@@ -27,7 +27,7 @@ from hitlkit._approval import (
     wait_for_approval,
 )
 from hitlkit._event import Event
-from hitlkit._options import MAX_NAME_LENGTH, NOT_GIVEN, _NotGiven
+from hitlkit._options import NOT_GIVEN, _NotGiven
 from hitlkit._store import Store
 from hitlkit._sync import syncify
 
@@ -53,9 +53,7 @@ def approval_event_name(call: ToolCallPart, show_args: ArgumentsView = redact) -
     # 'delete_file:c1:cb1533f3eb417069'
     ```
     """
-    digest = approval_name(call.tool_name, call.args_as_dict(), show_args).rpartition(":")[2]
-    head = f"{call.tool_name}:{call.tool_call_id}"
-    return f"{head[: MAX_NAME_LENGTH - len(digest) - 1]}:{digest}"
+    return approval_name(call.tool_name, call.args_as_dict(), show_args, call_id=call.tool_call_id)
 
 
 def _shown_arguments(requests: DeferredToolRequests, call: ToolCallPart) -> dict[str, Any]:
