@@ -53,10 +53,12 @@ MAX_WAIT_SECONDS = 50.0
 """The longest a tool call waits: MCP clients give up on a request after 60 seconds."""
 MAX_SCHEMA_BYTES = 64 * 1024
 MAX_CHOICES = 100
+MAX_CHOICE = 500
 MAX_LISTED = 100
 NAMED_TYPES = ("bool", "int", "float", "str")
 
-_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+"""A server's name or a run: no dot, the separator of the two in a run id."""
 _ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
@@ -82,7 +84,7 @@ class Policy:
         `HITL_APPROVERS`, `HITL_NOTIFY_TARGETS` and `HITL_USER`."""
         chosen = name or _config.setting("mcp_name").value or "mcp"
         if not _RUN.fullmatch(chosen):
-            raise _config_error("HITL_MCP_NAME", chosen, "letters, digits, '.', '_' or '-'")
+            raise _config_error("HITL_MCP_NAME", chosen, "1 to 100 letters, digits, '_' or '-'")
         approvers = _config.setting_list("approvers")
         return cls(
             name=chosen,
@@ -98,7 +100,7 @@ class Policy:
         given = "default" if run is None else run
         if not isinstance(given, str) or not _RUN.fullmatch(given):
             raise DeskError(
-                "run must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter "
+                "run must be 1 to 100 letters, digits, '_' or '-', starting with a letter "
                 f"or digit; got {_shown(run)}"
             )
         return f"{self.name}.{given}"
@@ -144,11 +146,15 @@ class Policy:
 def notify_targets(text: str | None) -> dict[str, str]:
     """`alias=URL` pairs separated by spaces (or new lines), as `HITL_NOTIFY_TARGETS`."""
     targets: dict[str, str] = {}
-    for item in (text or "").split():
+    for number, item in enumerate((text or "").split(), start=1):
         alias, sep, url = item.partition("=")
         if not sep or not _ALIAS.fullmatch(alias) or not url:
-            raise _config_error(
-                "HITL_NOTIFY_TARGETS", alias or item[:20], "space-separated ALIAS=URL pairs"
+            from hitlkit._exceptions import ConfigurationError
+
+            # Not the item itself: its URL may carry a credential.
+            raise ConfigurationError(
+                "HITL_NOTIFY_TARGETS must be space-separated ALIAS=URL pairs (an alias is "
+                f"letters, digits, '_' or '-'); item {number} is not"
             )
         targets[alias] = url
     return targets
@@ -173,12 +179,12 @@ def answer_type(given: object, choices: object) -> ValueAdapter[Any]:
         if (
             not isinstance(choices, list)
             or not 1 <= len(choices) <= MAX_CHOICES
-            or not all(isinstance(c, str) and c.strip() for c in choices)
+            or not all(isinstance(c, str) and c.strip() and len(c) <= MAX_CHOICE for c in choices)
             or len(set(choices)) != len(choices)
         ):
             raise DeskError(
-                f"choices must be 1 to {MAX_CHOICES} different, non-empty strings; "
-                f"got {_shown(choices)}"
+                f"choices must be 1 to {MAX_CHOICES} different, non-empty strings of at most "
+                f"{MAX_CHOICE} characters; got {_shown(choices)}"
             )
         return adapter_for(Literal.__getitem__(tuple(choices)))
     if given is None or isinstance(given, str):
@@ -281,6 +287,18 @@ class Desk:
                 f"a question named {chosen!r} in run {run or 'default'!r} asks for another "
                 "answer_type; give this one another name"
             ) from None
+        except ValueError as exc:  # a record the store will not keep (too large)
+            raise DeskError(f"the question cannot be kept: {exc}") from None
+        if not created and (
+            record.prompt != question or record.assignees != self.policy.assignees(assignees)
+        ):
+            # Its answer is about other words, or from other people: never pass it off
+            # as the answer to this question.
+            raise DeskError(
+                f"a question named {chosen!r} in run {run or 'default'!r} was asked before "
+                f"with other words or assignees ({_shown(record.prompt)}); asking the same "
+                "name again finds that question: give this one another name"
+            )
         if created and notices is not None:
             _notify.announce(self.store, record, notices, self.endpoint)
         return record, created

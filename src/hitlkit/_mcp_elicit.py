@@ -60,6 +60,9 @@ class Elicitation:
 
     record: EventRecord
     message: str
+    user: str
+    """Who answers in the client, as recorded: `HITL_USER`, or the caller's API token's
+    identity over HTTP."""
     schema: dict[str, Any] | None = None
     read: Callable[[dict[str, Any]], Any] | None = None
     url: str | None = None
@@ -77,14 +80,14 @@ class Elicitation:
 
 
 def elicitation_for(
-    desk: Desk, record: EventRecord, capabilities: mt.ClientCapabilities | None
+    desk: Desk, record: EventRecord, capabilities: mt.ClientCapabilities | None, user: str | None
 ) -> Elicitation | None:
-    """How the client can ask for `record`'s answer, or `None` when it cannot (no
-    elicitation, or `HITL_USER` may not answer this question)."""
+    """How the client can ask for `record`'s answer, as `user`, or `None` when it cannot
+    (no elicitation, no user, or a user who may not answer this question)."""
     elicitation = capabilities.elicitation if capabilities is not None else None
     if elicitation is None or not desk.policy.elicit:
         return None
-    if record.assignees is not None and desk.policy.user not in record.assignees:
+    if user is None or (record.assignees is not None and user not in record.assignees):
         return None
     message = record.prompt
     form = flat_form(record)
@@ -92,19 +95,17 @@ def elicitation_for(
     forms = elicitation.form is not None or elicitation.url is None
     if form is not None and forms:
         schema, read = form
-        return Elicitation(record, message, schema=schema, read=read)
+        return Elicitation(record, message, user, schema=schema, read=read)
     if elicitation.url is not None:
-        return Elicitation(record, message, url=_link(desk, record))
+        return Elicitation(record, message, user, url=_link(desk, record, user))
     return None
 
 
-def _link(desk: Desk, record: EventRecord) -> str:
+def _link(desk: Desk, record: EventRecord, user: str) -> str:
     secret = _config.secret()
     if secret is None:
         return f"{desk.endpoint}/form/{record.id}"
-    token = sign_answer_link(
-        secret, record.id, identity=desk.policy.user, expires_at=record.deadline
-    )
+    token = sign_answer_link(secret, record.id, identity=user, expires_at=record.deadline)
     return answer_url(desk.endpoint, record.id, token)
 
 
@@ -163,7 +164,7 @@ async def record_answer(
             desk.store,
             elicitation.record.id,
             elicitation.read(content),
-            by=desk.policy.user,
+            by=elicitation.user,
             via="mcp",
         )
     except InvalidValueError as exc:
@@ -193,29 +194,39 @@ class LegacyAsker:
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self.declined: set[str] = set()
-        self._asking: dict[str, asyncio.Task[None]] = {}
+        self.declined: set[tuple[int, str]] = set()
+        """(session, request id): questions declined in a client, not asked there again."""
+        self._asking: dict[tuple[int, str], asyncio.Task[None]] = {}
 
-    def start(self, session: ServerSession, elicitation: Elicitation, related: Any) -> None:
+    def start(
+        self, session: ServerSession, connection: int, elicitation: Elicitation, related: Any
+    ) -> None:
         """Ask in the client, unless already asking or the person declined this question."""
-        request_id = elicitation.record.id
-        if request_id in self.declined or request_id in self._asking:
+        key = (connection, elicitation.record.id)
+        if key in self.declined or key in self._asking:
             return
-        task = asyncio.ensure_future(self._ask(session, elicitation, related))
-        self._asking[request_id] = task
-        task.add_done_callback(lambda _: self._asking.pop(request_id, None))
+        task = asyncio.ensure_future(self._ask(session, key, elicitation, related))
+        self._asking[key] = task
+        task.add_done_callback(lambda _: self._asking.pop(key, None))
 
     def settled(self, outcome: Outcome | None) -> None:
-        """Stop asking in the client once the question is resolved."""
-        if outcome is None:
+        """Stop asking in the clients once the question is resolved elsewhere."""
+        if outcome is None or outcome.via == "mcp":
             return
-        task = self._asking.pop(outcome.request_id, None)
-        if task is not None and outcome.via != "mcp":
-            task.cancel()
+        for key, task in list(self._asking.items()):
+            if key[1] == outcome.request_id:
+                task.cancel()
 
-    async def _ask(self, session: ServerSession, elicitation: Elicitation, related: Any) -> None:
+    async def _ask(
+        self,
+        session: ServerSession,
+        key: tuple[int, str],
+        elicitation: Elicitation,
+        related: Any,
+    ) -> None:
         try:
-            await self._ask_until_fits(session, elicitation, related)
+            if not await self._ask_until_fits(session, elicitation, related):
+                self.declined.add(key)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the client went away, or refused: others can still answer
@@ -223,7 +234,8 @@ class LegacyAsker:
 
     async def _ask_until_fits(
         self, session: ServerSession, elicitation: Elicitation, related: Any
-    ) -> None:
+    ) -> bool:
+        """Ask until an answer fits; `False` when the person declined."""
         problem = None
         for _ in range(ATTEMPTS):
             if elicitation.schema is None:
@@ -234,20 +246,18 @@ class LegacyAsker:
                     elicitation.record.id,
                     related_request_id=related,
                 )
-                if result.action != "accept":
-                    self.declined.add(elicitation.record.id)
-                return
+                return result.action == "accept"
             params = elicitation.request(problem).params
             assert isinstance(params, mt.ElicitRequestFormParams)
             result = await session.elicit_form(
                 params.message, params.requested_schema, related_request_id=related
             )
             if result.action != "accept":
-                self.declined.add(elicitation.record.id)
-                return
+                return False
             problem = await record_answer(self.desk, elicitation, dict(result.content or {}))
             if problem is None:
-                return
+                return True
+        return True
 
     async def close(self) -> None:
         tasks = list(self._asking.values())

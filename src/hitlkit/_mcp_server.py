@@ -101,8 +101,9 @@ question already answered keeps its answer (returned). Questions of other progra
 cannot be cancelled here."""
 
 
-def build_server(desk: Desk) -> MCPServer[Any]:
-    """The MCP server of `desk`'s store and policy, with its four tools."""
+def build_server(desk: Desk, tokens: TokenTable | None = None) -> MCPServer[Any]:
+    """The MCP server of `desk`'s store and policy, with its four tools; `tokens` (over
+    HTTP) name who answers in the client."""
     asker = LegacyAsker(desk)
 
     @asynccontextmanager
@@ -120,7 +121,7 @@ def build_server(desk: Desk) -> MCPServer[Any]:
         log_level="WARNING",
         lifespan=lifespan,
     )
-    settle = _Settle(desk, asker)
+    settle = _Settle(desk, asker, tokens)
 
     @server.tool(name="ask_human", description=ASK)
     async def ask_human(
@@ -189,9 +190,18 @@ class _Settle:
     """The common end of `ask_human` and `get_answer`: the outcome, waited for and asked
     in the client as the call allows."""
 
-    def __init__(self, desk: Desk, asker: LegacyAsker) -> None:
+    def __init__(self, desk: Desk, asker: LegacyAsker, tokens: TokenTable | None) -> None:
         self.desk = desk
         self.asker = asker
+        self.tokens = tokens
+
+    def answerer(self, ctx: Context) -> str | None:
+        """Who answers in this client: `HITL_USER` over stdio, the identity of the call's
+        API token over HTTP with tokens (the person holding it, not the server's user)."""
+        if self.tokens is None:
+            return self.desk.policy.user
+        kind, _, token = (ctx.headers or {}).get("authorization", "").partition(" ")
+        return self.tokens.identify(token.strip()) if kind.lower() == "bearer" else None
 
     async def __call__(
         self,
@@ -201,7 +211,10 @@ class _Settle:
     ) -> dict[str, Any] | mt.InputRequiredResult:
         seconds = clamp_wait(wait_seconds)
         record = await find()
-        elicitation = elicitation_for(self.desk, record, ctx.client_capabilities)
+        elicitation = elicitation_for(
+            self.desk, record, ctx.client_capabilities, self.answerer(ctx)
+        )
+        session = _connection(ctx)
         round_trips = _round_trips(ctx)
         answered_here = False
         asked = _state(ctx.request_state) if round_trips else None
@@ -214,17 +227,17 @@ class _Settle:
             problem, declined = await take_response(self.desk, elicitation, response)
             answered_here = problem is None and not declined
             if declined:
-                self.asker.declined.add(record.id)
+                self.asker.declined.add((session, record.id))
             attempt = int(asked.get("attempt", 1)) if asked is not None else 1
             if problem is not None and elicitation is not None and attempt < ATTEMPTS:
                 return _input_required(elicitation, problem, attempt + 1)
         outcome = await self.desk.outcome(record)
         if outcome is None and seconds > 0:
-            if elicitation is not None and record.id not in self.asker.declined:
+            if elicitation is not None and (session, record.id) not in self.asker.declined:
                 if round_trips and response is None:
                     return _input_required(elicitation, None, 1)
                 if not round_trips:
-                    self.asker.start(ctx.session, elicitation, ctx.request_id)
+                    self.asker.start(ctx.session, session, elicitation, ctx.request_id)
             outcome = await self.desk.wait(record, seconds)
             self.asker.settled(outcome)
         result = self.desk.result(record, outcome)
@@ -234,6 +247,13 @@ class _Settle:
                 "the answer given in this client was not recorded"
             )
         return result
+
+
+def _connection(ctx: Context) -> int:
+    """What tells one client's connection from another's, across its calls. The SDK
+    makes a session object per request, over the connection it keeps (no public name
+    for it yet): without one, each call counts as a connection of its own."""
+    return id(getattr(ctx.session, "_connection", ctx.session))
 
 
 def _round_trips(ctx: Context) -> bool:
@@ -277,12 +297,11 @@ def http_app(
 ) -> ASGIApp:
     """The streamable HTTP app (at `/mcp`), behind the app's bearer tokens when
     `tokens_file` is given, and the Host and Origin checks against DNS rebinding."""
-    inner = build_server(desk).streamable_http_app(
+    tokens = TokenTable(Path(tokens_file)) if tokens_file is not None else None
+    inner = build_server(desk, tokens).streamable_http_app(
         transport_security=_transport_security(host, allowed_hosts), host=host
     )
-    if tokens_file is None:
-        return inner
-    return _Bearer(inner, TokenTable(Path(tokens_file)))
+    return inner if tokens is None else _Bearer(inner, tokens)
 
 
 def _transport_security(

@@ -197,6 +197,14 @@ def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(hitl_env: Hi
             assert "asks for another answer_type; give this one another name" in await refused(
                 client, "ask_human", question="How many?", answer_type="str", name="n"
             )
+            # The answer to one question is never passed off as the answer to another.
+            assert "was asked before with other words" in await refused(
+                client,
+                "ask_human",
+                question="How many servers to delete?",
+                answer_type="int",
+                name="n",
+            )
             assert "schema cannot be asked:" in await refused(
                 client,
                 "ask_human",
@@ -214,6 +222,10 @@ def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(hitl_env: Hi
                 client, "ask_human", question="?", timeout_seconds=-1
             )
             assert "run must be" in await refused(client, "ask_human", question="?", run="../x")
+            # A dot would let run "team.prod" of server "mcp" be run "prod" of "mcp.team".
+            assert "run must be" in await refused(
+                client, "ask_human", question="?", run="team.prod"
+            )
             assert "no question with request_id" in await refused(
                 client, "get_answer", request_id="0" * 24
             )
@@ -424,12 +436,17 @@ class HttpServer:
             self.process.wait(TIMEOUT)
 
     @asynccontextmanager
-    async def client(self, token: str | None = None) -> AsyncIterator[Client]:
+    async def client(
+        self, token: str | None = None, *, elicit: Elicit | None = None
+    ) -> AsyncIterator[Client]:
         """A client session; its HTTP client, which the SDK leaves to its maker, closed after."""
         headers = {"Authorization": f"Bearer {token}"} if token else None
         async with (
             create_mcp_http_client(headers) as http,
-            Client(streamable_http_client(self.url, http_client=http)) as client,
+            Client(
+                streamable_http_client(self.url, http_client=http),
+                elicitation_callback=elicit,  # type: ignore[arg-type]
+            ) as client,
         ):
             yield client
 
@@ -532,6 +549,10 @@ def test_over_http_tokens_and_origin_are_checked(
         async with server.client(token) as client:
             asked = await call(client, "ask_human", question="Token works?", answer_type="bool")
             assert asked["status"] == "pending"
+        # Answered in the client: recorded as the token's identity, not as HITL_USER.
+        async with server.client(token, elicit=accept(True)) as client:
+            got = await call(client, "get_answer", request_id=asked["request_id"], wait_seconds=20)
+            assert (got["value"], got["by"], got["channel"]) == (True, "agent", "mcp")
 
     asyncio.run(main())
     # The app this server started for the forms takes the same tokens.
