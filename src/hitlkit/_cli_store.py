@@ -52,6 +52,10 @@ DEFAULTS: dict[str, str] = {
     "archive": "none",
     "metrics_port": "none",
     "metrics_token_file": "none",
+    "approvers": "none (anyone who can reach the app)",
+    "mcp_name": "mcp",
+    "mcp_runs": "none",
+    "mcp_elicit": "1",
 }
 """What each file key means when nothing sets it, as `hitl config` shows it."""
 

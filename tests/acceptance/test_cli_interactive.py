@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -116,7 +117,8 @@ def test_ls_shows_each_events_type_and_age(hitl: Hitl, hitl_env: HitlEnv) -> Non
     assert " choice " in rows[choice.request_id]
     assert " int | None " in rows[when.request_id]
     assert "AGE" in listing.splitlines()[0]
-    assert " 0s " in rows[model.request_id]
+    # Seconds old: asked moments ago, however slow the machine.
+    assert re.search(r" \d{1,2}s ", rows[model.request_id]), rows[model.request_id]
 
 
 def test_asked_through_a_running_app(hitl_env: HitlEnv, spawn: Spawn) -> None:

@@ -270,7 +270,7 @@ def test_an_unknown_key_names_the_file_and_a_close_match(project: Path) -> None:
 
     assert str(refused.value).startswith(
         f"pyproject.toml [tool.hitlkit] at {project / 'pyproject.toml'}: unknown key 'endpont'; "
-        "did you mean 'endpoint'? known keys: allowed_hosts, archive, autostart,"
+        "did you mean 'endpoint'? known keys: allowed_hosts, approvers, archive, autostart,"
     )
 
 
