@@ -78,7 +78,6 @@ _SECRET_WORDS = frozenset(
         "cvc",
         "cvv",
         "iban",
-        "key",
         "otp",
         "pan",
         "passcode",
@@ -86,7 +85,6 @@ _SECRET_WORDS = frozenset(
         "passwd",
         "password",
         "pin",
-        "private",
         "pwd",
         "secret",
         "session",
@@ -96,7 +94,7 @@ _SECRET_WORDS = frozenset(
 )
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _SECRET_TEXT = re.compile(
-    r"(?i)^\s*(bearer|basic)\s+\S"  # an Authorization header's value
+    r"(?i)^\s*(bearer|basic)\s+[\w.~+/=-]{8,}\s*$"  # an Authorization header's value
     r"|^(sk|rk|pk)_(live|test)_"  # payment provider keys
     r"|^(ghp|gho|ghs|github_pat|xox[abprs]|hitl)_"  # GitHub, Slack, hitlkit tokens
     r"|^eyJ[\w-]+\.eyJ[\w-]+\."  # a JSON Web Token
@@ -145,11 +143,26 @@ class ApprovalTimeout(ApprovalRejected, TimeoutError):
     """Nobody answered before the deadline, and no default was given."""
 
 
+_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@")
+"""The password of a URL (`postgres://app:PASSWORD@db/x`), which `redact` hides."""
+
+_KEY_KINDS = frozenset(
+    {"access", "api", "auth", "client", "encryption", "license", "master", "private", "secret"}
+)
+"""Words that make a `key` secret: `api_key`, `privateKey`; a bare `key` (a dictionary's,
+an object's in a bucket) is what the approver needs to see."""
+
+
 def looks_secret(name: str) -> bool:
     """Whether an argument's name says its value is secret: `api_key`, `password`,
     `authToken`, `client_secret`... (words of snake, kebab and camel case)."""
     words = {word.lower() for word in _WORD.findall(name)}
-    return bool(words & _SECRET_WORDS) or "apikey" in name.lower()
+    if words & _SECRET_WORDS:
+        return True
+    lowered = name.lower()
+    return ("key" in words and bool(words & _KEY_KINDS)) or any(
+        f"{kind}key" in lowered for kind in ("api", "private", "secret", "access")
+    )
 
 
 def redact(arguments: Mapping[str, Any]) -> dict[str, Any]:
@@ -180,12 +193,26 @@ def _shown(name: str, value: Any, limit: int | None) -> Any:
     data = _json(value)
     if isinstance(data, str) and _SECRET_TEXT.search(data):
         return REDACTED
+    if isinstance(data, str):
+        data = _URL_PASSWORD.sub(r"\1" + REDACTED + "@", data)
     if isinstance(data, dict):
         return {str(k): _shown(str(k), v, limit) for k, v in data.items()}
     if isinstance(data, list):
         return [_shown("", item, limit) for item in data]
     if limit is not None and isinstance(data, str) and len(data) > limit:
         return data[:limit] + f"... ({len(data) - limit} more characters)"
+    return data
+
+
+def _instance(value: Any) -> Any:
+    """What a method's `self` shows of itself: its data, or nothing for a plain object
+    without public attributes (or a class)."""
+    if isinstance(value, type):
+        return None
+    data = _json(value)
+    if isinstance(data, str) and data == f"<{type(value).__name__}>":
+        public = {k: v for k, v in getattr(value, "__dict__", {}).items() if not k.startswith("_")}
+        return _json(public) if public else None
     return data
 
 
@@ -415,7 +442,11 @@ def require_approval(
             given = dict(bound.arguments)
             first = next(iter(signature.parameters), None)
             if first in ("self", "cls"):
-                given.pop(first)
+                # The instance is part of the call when it has data to show (a dataclass,
+                # a model, public attributes): which account a withdrawal is from.
+                shown = _instance(given.pop(first))
+                if shown:
+                    given = {first: shown, **given}
             return given
 
         if inspect.iscoroutinefunction(func):

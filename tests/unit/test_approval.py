@@ -253,6 +253,11 @@ def test_an_approval_is_answered_with_its_model_or_its_json(store: MemoryStore) 
         ("cvv", True),
         ("sessionId", True),
         ("keyword", False),
+        ("key", False),
+        ("sort_key", False),
+        ("private", False),
+        ("privateKey", True),
+        ("secret_key", True),
         ("monkey", False),
         ("to", False),
         ("span", False),
@@ -267,7 +272,7 @@ def test_redact_hides_names_that_look_secret(name: str, hidden: bool) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "Bearer abc.def",
+        "Bearer abc.defghijk",
         "basic dXNlcjpwYXNz",
         "sk_live_51H8xyz",
         "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
@@ -323,3 +328,28 @@ def test_on_ask_replaces_the_line(store: MemoryStore, approve: Answerer) -> None
     asyncio.run(tidy())
     (url,) = told
     assert url.endswith(f"/form/{approve.asked[0].request_id}")
+
+
+def test_redact_keeps_what_only_looks_like_a_credential_and_masks_url_passwords() -> None:
+    assert hitlkit.redact(
+        {"text": "Basic maintenance tonight", "dsn": "postgres://app:hunter2@db:5432/x"}
+    ) == {"text": "Basic maintenance tonight", "dsn": "postgres://app:[redacted]@db:5432/x"}
+
+
+def test_a_method_of_an_instance_with_data_is_asked_per_instance(
+    store: MemoryStore, approve: Answerer
+) -> None:
+    class Account:
+        def __init__(self, owner: str) -> None:
+            self.owner = owner
+            self._pin = "1234"
+
+        @hitlkit.require_approval(store=store, run_id="r1")
+        def withdraw(self, amount: int) -> str:
+            return f"{self.owner} -{amount}"
+
+    assert Account("alice").withdraw(10) == "alice -10"
+    assert Account("bob").withdraw(10) == "bob -10"
+    assert len(approve.asked) == 2
+    assert '"owner": "bob"' in approve.asked[1].prompt
+    assert "1234" not in approve.asked[1].prompt
