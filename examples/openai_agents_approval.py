@@ -92,12 +92,14 @@ agent = Agent(name="support", instructions="Refund orders.", model=ScriptedModel
 
 async def main() -> None:
     set_tracing_disabled(True)  # the SDK's traces go to OpenAI by default
-    approvals = ToolApprovals("refund-42.json", run_id="refund-42", timeout_seconds=600)
+    approvals = ToolApprovals("refund-42.json", timeout_seconds=600)
     if not approvals.state_path.exists():  # else a saved run resumes, with its questions
         first = await Runner.run(agent, QUESTION)
         for event in await approvals.ask.aio(first):
             print(f"{event.name} waits for approval: {event.form_url}", flush=True)
             print(f"""  or: hitl answer {event.request_id} '{{"approved": true}}'""", flush=True)
+    else:
+        print(f"resuming the run saved in {approvals.state_path} (hitl ls: its questions)")
     result = await approvals.run.aio(agent, QUESTION)  # waits, then carries on
     print(result.final_output, flush=True)
 

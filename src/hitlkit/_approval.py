@@ -107,11 +107,13 @@ class Approval(BaseModel):
 
     model_config = ConfigDict(title="Approval", extra="forbid")
 
-    approved: bool = Field(title="Approve", description="Let it run.")
+    approved: bool = Field(
+        title="Approve", description="Tick to let it run; leave it unticked to reject it."
+    )
     reason: str | None = Field(
         default=None,
         title="Reason",
-        description="Optional; shown to the caller, most useful with a no.",
+        description="Optional: why, shown to the caller (most useful with a rejection).",
         max_length=MAX_REASON_LENGTH,
     )
 

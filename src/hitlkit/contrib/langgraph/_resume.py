@@ -115,12 +115,26 @@ async def _look(store: Store, asked: list[Question]) -> dict[str, Outcome]:
     return {q.interrupt_id: o for q, o in zip(asked, outcomes, strict=True) if o is not None}
 
 
+async def _serve_forms(store: Store, endpoint: str) -> None:
+    """Serve the forms of the questions waited for, as `new_event` does, unless an app
+    already does (the process that asked may be gone)."""
+    if store.in_process or not _config.autostart():
+        return
+    from hitlkit._server._embedded import ensure_app
+
+    try:
+        await ensure_app(store, endpoint)
+    except HitlError as exc:  # the answer still arrives through the store
+        log.warning("cannot serve the forms at %s: %s", endpoint, exc)
+
+
 async def _wait_first(store: Store, asked: list[Question]) -> dict[str, Outcome]:
     """Wait until one of the questions is resolved; return all the resolved ones."""
 
     async def wait_for(question: Question) -> Outcome:
         record = await _reading.load_event(store, question.request_id)
         endpoint = str(question.payload.get("endpoint") or _config.default_endpoint())
+        await _serve_forms(store, endpoint)
         return await wait_async(Waiting(store, record, endpoint, None))
 
     waits = [asyncio.ensure_future(wait_for(q)) for q in asked]
