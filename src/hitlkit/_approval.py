@@ -105,7 +105,12 @@ _SECRET_TEXT = re.compile(
 class Approval(BaseModel):
     """A person's decision on whether an action may run: the answer to every approval."""
 
-    model_config = ConfigDict(title="Approval", extra="forbid")
+    # The form shows the schema's description: words for the person deciding.
+    model_config = ConfigDict(
+        title="Approval",
+        extra="forbid",
+        json_schema_extra={"description": "Decide whether it may run."},
+    )
 
     approved: bool = Field(
         title="Approve", description="Tick to let it run; leave it unticked to reject it."
