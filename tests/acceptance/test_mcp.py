@@ -671,3 +671,22 @@ def test_options_that_do_not_go_together_are_refused(
     done = hitl("mcp", *args)
     assert done.code == 2
     assert message in one_error_line(done.stderr)
+
+
+def test_an_answer_in_the_client_after_the_call_returned_is_still_recorded(
+    hitl_env: HitlEnv,
+) -> None:
+    async def slow(_: Any, params: Any) -> mt.ElicitResult:
+        await asyncio.sleep(1.5)  # the person takes longer than the call waits
+        return mt.ElicitResult(action="accept", content={"value": 8})
+
+    async def main() -> None:
+        async with stdio_client(hitl_env, mode="legacy", elicit=slow) as client:
+            asked = await call(
+                client, "ask_human", question="How many?", answer_type="int", wait_seconds=0.3
+            )
+            assert asked["status"] == "pending"
+            got = await call(client, "get_answer", request_id=asked["request_id"], wait_seconds=10)
+            assert (got["status"], got["value"], got["channel"]) == ("answered", 8, "mcp")
+
+    asyncio.run(main())
