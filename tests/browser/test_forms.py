@@ -220,3 +220,30 @@ def test_keyboard_focus_is_always_visible(page: Page, served: Served, store: Loc
         name, style, ring = outline
         assert style != "none" or ring != "none", f"no visible focus on {name}"
     assert event.outcome() is None
+
+
+@pytest.mark.parametrize(("button", "approved"), [("Approve", True), ("Reject", False)])
+def test_an_approval_is_decided_with_a_button_and_a_reason(
+    page: Page, served: Served, store: LocalStore, button: str, approved: bool
+) -> None:
+    event = hitlkit.ask_approval(
+        "payments.refund", {"order": 42, "payment_token": "tok_live"}, store=store, serve=False
+    )
+
+    page.goto(f"{served.url}/form/{event.request_id}")
+    expect(page.locator(".prompt-markdown")).to_contain_text('"payment_token": "[redacted]"')
+    page.get_by_label("Reason").fill("checked with finance")
+    page.get_by_label("Your name").fill("ana")
+    page.get_by_role("button", name=button, exact=True).click()
+
+    headline = "Approved" if approved else "Rejected: checked with finance"
+    expect(page.get_by_role("heading", level=1)).to_have_text(headline)
+    outcome = event.outcome()
+    assert outcome is not None
+    assert outcome.value == {"approved": approved, "reason": "checked with finance"}
+    assert (outcome.by, outcome.via) == ("ana", "form")
+    if approved:
+        assert hitlkit.wait_for_approval(event).reason == "checked with finance"
+    else:
+        with pytest.raises(hitlkit.ApprovalRejected, match="checked with finance"):
+            hitlkit.wait_for_approval(event)

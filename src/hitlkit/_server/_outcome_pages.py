@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse
 from hitlkit._audit import AuditEntry
 from hitlkit._records import EventRecord, Outcome
 from hitlkit._server._flash import Done
-from hitlkit._server._templates import render, shown
+from hitlkit._server._templates import is_approval, render, shown
 
 __all__ = ["resolved_page"]
 
@@ -55,8 +55,23 @@ def resolved_page(
         tone = "ok" if outcome.status == "answered" else "muted"
         words = {"headline": _HEADLINES[outcome.status], "lead": _LEADS[outcome.status]}
         words["tone"] = tone
+    if is_approval(record) and outcome.status in ("answered", "defaulted"):
+        words |= _decision_words(outcome, words)
     attempted = done.attempted if done is not None and done.kind == "late" else None
     return _outcome_page(request, record, outcome, audit=audit, attempted=attempted, **words)
+
+
+def _decision_words(outcome: Outcome, words: dict[str, str]) -> dict[str, str]:
+    """An approval's headline: "Approved", or "Rejected" with its reason (unless the
+    page says this browser's answer came second)."""
+    if words["headline"] in ("Already answered", "Closed"):
+        return {}
+    value = outcome.value if isinstance(outcome.value, dict) else {}
+    if value.get("approved") is True:
+        return {"headline": "Approved", "tone": "ok"}
+    reason = value.get("reason")
+    headline = f"Rejected: {cut(reason)}" if isinstance(reason, str) and reason else "Rejected"
+    return {"headline": headline, "tone": "warn"}
 
 
 def _done_words(outcome: Outcome, done: Done) -> dict[str, str] | None:

@@ -70,6 +70,18 @@ def render(
     return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
 
 
+def is_approval(record: Any) -> bool:
+    """Whether `record` asks for a `hitlkit.Approval` (a yes or no, and a reason): its page
+    offers Approve and Reject buttons, and its outcome reads "Approved" or "Rejected"."""
+    schema = getattr(record, "json_schema", None) or {}
+    properties = schema.get("properties") or {}
+    return (
+        schema.get("title") == "Approval"
+        and set(properties) == {"approved", "reason"}
+        and properties["approved"].get("type") == "boolean"
+    )
+
+
 def shown(value: Any) -> str:
     """A stored answer as a person reads it: text as is, yes/no, numbers as JSON."""
     if isinstance(value, str):
@@ -141,6 +153,7 @@ _env = Environment(
     lstrip_blocks=True,
     auto_reload=False,  # packaged templates do not change while the app runs: no stat per use
 )
+_env.tests["approval"] = is_approval
 _env.filters.update(
     shown=shown,
     expected_words=expected_words,
