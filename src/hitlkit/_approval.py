@@ -360,7 +360,7 @@ def check_approval(event: Event[Approval], outcome: Outcome) -> Approval:
 
 def tell_where(event: Event[Approval]) -> None:
     """Say on stderr where the approval is answered: its form, and the command."""
-    command = f"{hitl_command()} answer {event.request_id} '{{\"approved\": true}}'"
+    command = f"{hitl_command()} answer {event.request_id} yes"
     line = f"hitlkit: {event.name} waits for approval at {event.form_url} (or: {command})"
     print(printable(line), file=sys.stderr, flush=True)
 

@@ -38,7 +38,7 @@ from hitlkit._cli_render import (
 from hitlkit._client import Client, EventInfo
 from hitlkit._config import DEFAULT_STORE
 from hitlkit._exceptions import AlreadyAnsweredError, HitlError, InvalidValueError
-from hitlkit._records import Outcome, utcnow
+from hitlkit._records import Outcome, is_approval, utcnow
 from hitlkit._shell import hitl_command
 
 __all__ = ["answer", "cancel", "list_command", "show_command"]
@@ -125,7 +125,8 @@ def show_command(
             return
         show(event_details(event, utcnow(), audit))
         if event.status == "pending":
-            command = f"{hitl_command()} answer {event.request_id} VALUE"
+            value = "yes|no" if is_approval(event) else "VALUE"
+            command = f"{hitl_command()} answer {event.request_id} {value}"
             typer.echo(f"\nAnswer with: {printable(command)}")
 
 
@@ -164,6 +165,7 @@ def answer(
         event = _find(client, event_id)
         try:
             if value is not None:
+                value = _decision(event, value)
                 key = _retry_key(event.request_id, value, client.user, token)
                 outcome = client.answer(event.request_id, value, as_text=True, idempotency_key=key)
             else:
@@ -184,6 +186,16 @@ def answer(
                 f"Recorded {format_value(outcome.value)} for "
                 + printable(f"{event.name} ({event.request_id}).")
             )
+
+
+_DECISIONS = {"yes": True, "y": True, "approve": True, "no": False, "n": False, "reject": False}
+
+
+def _decision(event: EventInfo, value: str) -> str:
+    """An approval answered with yes or no (approve, reject) as its JSON; anything else,
+    as given (a JSON object gives a reason too)."""
+    decided = _DECISIONS.get(value.strip().lower()) if is_approval(event) else None
+    return value if decided is None else json.dumps({"approved": decided})
 
 
 def _retry_key(request_id: str, value: str, user: str, token: str | None) -> str:

@@ -168,3 +168,16 @@ class Outcome(BaseModel):
         description="SHA-256 of the Idempotency-Key the answer came with: a retry with the "
         "same key and value is known as one, by any process",
     )
+
+
+def is_approval(record: object) -> bool:
+    """Whether `record` (an event record, or an `EventInfo`) asks for a `hitlkit.Approval`:
+    a yes or no, and a reason. Its page offers Approve and Reject buttons, `hitl answer`
+    takes yes or no for it, and its outcome reads "Approved" or "Rejected"."""
+    schema = getattr(record, "json_schema", None) or {}
+    properties = schema.get("properties") or {}
+    return (
+        schema.get("title") == "Approval"
+        and set(properties) == {"approved", "reason"}
+        and properties["approved"].get("type") == "boolean"
+    )

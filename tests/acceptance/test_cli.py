@@ -404,3 +404,21 @@ def test_a_usage_error_exits_2(hitl: Hitl) -> None:
 
     assert result.code == 2
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("typed", "approved"), [("yes", True), ("Reject", False)])
+def test_an_approval_is_answered_with_yes_or_no(
+    hitl: Hitl, hitl_env: HitlEnv, typed: str, approved: bool
+) -> None:
+    event = hitlkit.ask_approval(
+        "deploy", {"service": "api"}, store=str(hitl_env.store), serve=False
+    )
+    shown = hitl("show", event.request_id)
+    assert shown.stdout.rstrip().endswith(f"answer {event.request_id} yes|no")
+    done = hitl("answer", event.request_id, typed)
+    assert done.code == 0, done.stderr
+    outcome = event.outcome()
+    assert outcome is not None
+    assert outcome.value == {"approved": approved}
+    again = hitl("answer", event.request_id, typed)  # the same command: a retry
+    assert again.code == 0, again.stderr

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from hitlkit._audit import AuditEntry
-from hitlkit._records import EventRecord, Outcome
+from hitlkit._records import EventRecord, Outcome, is_approval
 from hitlkit._server._flash import Done
-from hitlkit._server._templates import is_approval, render, shown
+from hitlkit._server._templates import render, shown
 
 __all__ = ["resolved_page"]
 

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse
 from hitlkit._exceptions import UnsupportedTypeError
 from hitlkit._markdown import prompt_summary, render_prompt
 from hitlkit._reading import EventState
-from hitlkit._records import EventRecord, utcnow
+from hitlkit._records import EventRecord, is_approval, utcnow
 from hitlkit._server._auth import Caller, auth_settings
 from hitlkit._server._context import root_of
 from hitlkit._server._csrf import csrf_field
@@ -68,18 +68,6 @@ def render(
         context.setdefault("signed_in_as", signed_in.identity)
     html = _env.get_template(template).render(root=root_of(request), now=utcnow(), **context)
     return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
-
-
-def is_approval(record: Any) -> bool:
-    """Whether `record` asks for a `hitlkit.Approval` (a yes or no, and a reason): its page
-    offers Approve and Reject buttons, and its outcome reads "Approved" or "Rejected"."""
-    schema = getattr(record, "json_schema", None) or {}
-    properties = schema.get("properties") or {}
-    return (
-        schema.get("title") == "Approval"
-        and set(properties) == {"approved", "reason"}
-        and properties["approved"].get("type") == "boolean"
-    )
 
 
 def shown(value: Any) -> str:
