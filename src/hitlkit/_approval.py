@@ -22,9 +22,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import hmac
 import inspect
 import json
 import re
+import secrets
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast, overload
@@ -32,13 +34,14 @@ from typing import Any, TypeVar, cast, overload
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
+from hitlkit import _config
 from hitlkit._event import Event
 from hitlkit._exceptions import EventCancelledError, EventTimeoutError, HitlError
 from hitlkit._options import MAX_NAME_LENGTH, NOT_GIVEN, _NotGiven
 from hitlkit._printable import printable
 from hitlkit._records import Outcome
 from hitlkit._shell import hitl_command
-from hitlkit._store import Store
+from hitlkit._store import Store, open_store
 from hitlkit._sync import syncify
 from hitlkit._values import canonical_json
 
@@ -80,11 +83,13 @@ _SECRET_WORDS = frozenset(
         "iban",
         "otp",
         "pan",
+        "pass",
         "passcode",
         "passphrase",
         "passwd",
         "password",
         "pin",
+        "pw",
         "pwd",
         "secret",
         "session",
@@ -94,11 +99,20 @@ _SECRET_WORDS = frozenset(
 )
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _SECRET_TEXT = re.compile(
-    r"(?i)^\s*(bearer|basic)\s+[\w.~+/=-]{8,}\s*$"  # an Authorization header's value
-    r"|^(sk|rk|pk)_(live|test)_"  # payment provider keys
-    r"|^(ghp|gho|ghs|github_pat|xox[abprs]|hitl)_"  # GitHub, Slack, hitlkit tokens
-    r"|^eyJ[\w-]+\.eyJ[\w-]+\."  # a JSON Web Token
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+    # An Authorization header's value: a token has digits or signs, a word has none.
+    r"(?i)\b(bearer|basic)\s+(?=[\w.~+/=-]*[\d.~+/=-])[\w.~+/=-]{8,}"
+    r"|\b(sk|rk|pk)_(live|test)_\w+"  # payment provider keys
+    r"|\bsk-(proj-)?[\w-]{20,}"  # OpenAI
+    r"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key ids
+    r"|\b(ghp|gho|ghs|ghu|ghr)_\w{20,}|\bgithub_pat_\w+|\bglpat-[\w-]{20,}"  # GitHub, GitLab
+    r"|\bxox[abprs]-[\w-]+"  # Slack
+    r"|\bhitl_[\w-]{20,}"  # hitlkit's own API tokens
+    r"|\beyJ[\w-]+\.eyJ[\w-]+\.[\w-]*"  # a JSON Web Token
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"
+)
+"""Credentials by their look, wherever they stand in a text (`redact` hides each)."""
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&](?:token|access_token|api_key|apikey|key|secret|password|sig|signature)=)[^&#\s]+"
 )
 
 
@@ -150,11 +164,24 @@ class ApprovalTimeout(ApprovalRejected, TimeoutError):
     """Nobody answered before the deadline, and no default was given."""
 
 
-_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@")
+_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^/\s]+@")
 """The password of a URL (`postgres://app:PASSWORD@db/x`), which `redact` hides."""
 
 _KEY_KINDS = frozenset(
-    {"access", "api", "auth", "client", "encryption", "license", "master", "private", "secret"}
+    {
+        "access",
+        "api",
+        "auth",
+        "client",
+        "encryption",
+        "hmac",
+        "license",
+        "master",
+        "private",
+        "secret",
+        "signing",
+        "ssh",
+    }
 )
 """Words that make a `key` secret: `api_key`, `privateKey`; a bare `key` (a dictionary's,
 an object's in a bucket) is what the approver needs to see."""
@@ -198,10 +225,10 @@ def _shown(name: str, value: Any, limit: int | None) -> Any:
     if looks_secret(name):
         return REDACTED
     data = _json(value)
-    if isinstance(data, str) and _SECRET_TEXT.search(data):
-        return REDACTED
     if isinstance(data, str):
+        data = _SECRET_TEXT.sub(REDACTED, data)
         data = _URL_PASSWORD.sub(r"\1" + REDACTED + "@", data)
+        data = _SECRET_QUERY.sub(r"\1" + REDACTED, data)
     if isinstance(data, dict):
         return {str(k): _shown(str(k), v, limit) for k, v in data.items()}
     if isinstance(data, list):
@@ -236,16 +263,24 @@ def approval_name(
     show_args: ArgumentsView = redact,
     *,
     call_id: str | None = None,
+    key: bytes | None = None,
 ) -> str:
     """The name of the approval of one call: `action`, then a hash of the arguments
-    as shown (secrets hidden, so the name tells nothing of them).
+    as shown (secrets hidden, so the name tells nothing of them); with `key` (the
+    store's, as `ask_approval` gives), an HMAC of all the arguments as they are, so
+    calls that differ only in a hidden value are told apart, and the name still tells
+    nothing of it.
 
     `call_id` (a framework's tool call id) goes between them, `refund:call_8f2c:<hash>`:
     calls are told apart by their id, and an id used again (some models number their
     calls) with other arguments still gets a question of its own.
     """
-    shown = _hidden(arguments) if show_args is redact else show_args(arguments)
-    digest = hashlib.sha256(canonical_json(_json(shown)).encode()).hexdigest()[:16]
+    if key is not None:  # every value counts, hidden ones too; the key keeps them unguessable
+        data = canonical_json(_json(dict(arguments))).encode()
+        digest = hmac.new(key, data, hashlib.sha256).hexdigest()[:16]
+    else:
+        shown = _hidden(arguments) if show_args is redact else show_args(arguments)
+        digest = hashlib.sha256(canonical_json(_json(shown)).encode()).hexdigest()[:16]
     head = action if call_id is None else f"{action}:{call_id}"
     return f"{head[: MAX_NAME_LENGTH - len(digest) - 1]}:{digest}"
 
@@ -279,6 +314,22 @@ def _longest_backtick_run(text: str) -> int:
     return max((len(run) for run in re.findall(r"`+", text)), default=0)
 
 
+NAME_KEY = "keys/approval-names"
+"""Where a store keeps the key that approvals' names are made with (`name_key`)."""
+
+
+async def name_key(store: Store) -> bytes:
+    """The store's key for approvals' names, made once (the first writer's is kept), so
+    every process names the same call alike and a restarted one finds its approval."""
+    found = await store.get_async(NAME_KEY)
+    if found is None:
+        await store.put_if_absent_async(NAME_KEY, secrets.token_hex(32).encode())
+        found = await store.get_async(NAME_KEY)
+    if not found:
+        raise HitlError(f"the store {store.url} keeps no key at {NAME_KEY}")
+    return found
+
+
 @syncify
 async def ask_approval(
     action: str,
@@ -310,15 +361,18 @@ async def ask_approval(
     ```
     """
     given = dict(arguments or {})
+    the_store = open_store(store if store is not None else _config.default_store_url())
+    if name is None:
+        name = approval_name(action, given, show_args, key=await name_key(the_store))
     return await Event.create.aio(
-        name or approval_name(action, given, show_args),
+        name,
         Approval,
         prompt=approval_prompt(action, given, prompt, show_args),
         prompt_type="markdown",
         timeout_seconds=timeout_seconds,
         default=NOT_GIVEN if isinstance(default, _NotGiven) else Approval(approved=default),
         run_id=run_id,
-        store=store,
+        store=the_store,
         endpoint=endpoint,
         serve=serve,
         assignees=assignees,
@@ -451,9 +505,11 @@ def require_approval(
             if first in ("self", "cls"):
                 # The instance is part of the call when it has data to show (a dataclass,
                 # a model, public attributes): which account a withdrawal is from.
-                shown = _instance(given.pop(first))
-                if shown:
-                    given = {first: shown, **given}
+                instance = given.pop(first)
+                # One with nothing to show is told apart by which object it is: a
+                # restarted program asks again rather than reuse another's approval.
+                shown = _instance(instance) or f"<{type(instance).__name__} {id(instance):#x}>"
+                given = {first: shown, **given}
             return given
 
         if inspect.iscoroutinefunction(func):

@@ -169,14 +169,24 @@ def test_secrets_are_hidden_from_the_prompt_and_the_name(store: MemoryStore) -> 
     assert secret not in event.name
     assert "[redacted]" in record.prompt
     assert "5432" in record.prompt
-    # The name hashes what is shown: another secret is the same call.
+    # Another secret is another call, and its name tells nothing of either secret.
     again = hitlkit.ask_approval(
         "connect",
         {"host": "db1", "password": "other", "options": {"authToken": "x", "port": 5432}},
         store=store,
         serve=False,
     )
-    assert again.request_id == event.request_id
+    assert again.request_id != event.request_id
+    assert again.record.prompt == record.prompt
+    assert (
+        event.name
+        == hitlkit.ask_approval(
+            "connect",
+            {"host": "db1", "password": secret, "options": {"authToken": secret, "port": 5432}},
+            store=store,
+            serve=False,
+        ).name
+    )
 
 
 def test_long_values_are_shortened_in_the_prompt_but_still_tell_calls_apart(
@@ -202,16 +212,20 @@ def test_argument_text_cannot_close_the_code_block(store: MemoryStore) -> None:
     assert "[click me]" in body
 
 
-def test_methods_are_named_without_self(store: MemoryStore, approve: Answerer) -> None:
+def test_an_instance_without_data_is_told_apart_by_identity(
+    store: MemoryStore, approve: Answerer
+) -> None:
     class Mailer:
         @hitlkit.require_approval(store=store, run_id="r1")
         def send(self, to: str) -> str:
             return to
 
-    assert Mailer().send("ana") == "ana"
-    assert Mailer().send("ana") == "ana"  # another instance, the same call
-    assert len(approve.asked) == 1
-    assert '```json\n{"to":"ana"}\n```' in approve.asked[0].prompt
+    mailer = Mailer()
+    assert mailer.send("ana") == "ana"
+    assert mailer.send("ana") == "ana"  # the same call: answered already
+    assert Mailer().send("ana") == "ana"  # another object: never another's approval
+    assert len(approve.asked) == 2
+    assert '"self": "<Mailer 0x' in approve.asked[0].prompt
     assert approve.asked[0].name.startswith(f"{__name__}.")
 
 
@@ -273,7 +287,7 @@ def test_redact_hides_names_that_look_secret(name: str, hidden: bool) -> None:
     "text",
     [
         "Bearer abc.defghijk",
-        "basic dXNlcjpwYXNz",
+        "basic dXNlcjpwYXNzd29yZA==",
         "sk_live_51H8xyz",
         "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
         "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
@@ -353,3 +367,41 @@ def test_a_method_of_an_instance_with_data_is_asked_per_instance(
     assert len(approve.asked) == 2
     assert '"owner": "bob"' in approve.asked[1].prompt
     assert "1234" not in approve.asked[1].prompt
+
+
+def test_calls_that_differ_in_a_hidden_value_are_asked_apart(
+    store: MemoryStore, approve: Answerer
+) -> None:
+    @hitlkit.require_approval(store=store, run_id="r1")
+    def transfer(iban: str, amount: int) -> str:
+        return iban
+
+    assert transfer("DE89370400440532013000", 100) == "DE89370400440532013000"
+    assert transfer("GB00EVIL00000000000000", 100) == "GB00EVIL00000000000000"
+    assert len(approve.asked) == 2
+    for asked in approve.asked:
+        assert "DE89" not in asked.prompt + asked.name
+        assert "GB00" not in asked.prompt + asked.name
+    key = store.get(hitlkit._approval.NAME_KEY)
+    assert key is not None
+    assert len(key) == 64
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "curl -H 'Authorization: Bearer ghp_16C7e42F292c6912E7710c838347Ae178B4a' api",
+            "curl -H 'Authorization: [redacted]' api",
+        ),
+        ("key sk-proj-abcdefghijklmnopqrstuvwxyz here", "key [redacted] here"),
+        ("AKIAIOSFODNN7EXAMPLE", "[redacted]"),
+        ("xoxb-1234-5678-abcdef", "[redacted]"),
+        (
+            "https://ana:p@ss@host/x?token=abc&page=2",
+            "https://ana:[redacted]@host/x?token=[redacted]&page=2",
+        ),
+    ],
+)
+def test_redact_hides_credentials_inside_text(text: str, shown: str) -> None:
+    assert hitlkit.redact({"note": text}) == {"note": shown}
