@@ -401,7 +401,7 @@ def check_approval(event: Event[Approval], outcome: Outcome) -> Approval:
     approval = Approval.model_validate(outcome.value)
     if not approval.approved:
         said = "" if outcome.status == "answered" else " (by default, at the deadline)"
-        who = f" by {outcome.by}" if outcome.status == "answered" and outcome.by else ""
+        who = f" by {printable(outcome.by)}" if outcome.status == "answered" and outcome.by else ""
         raise ApprovalRejected(
             f"{event.name!r} was rejected{said}{who}{_because(approval.reason)}",
             request_id=event.request_id,
@@ -421,7 +421,7 @@ def tell_where(event: Event[Approval]) -> None:
 
 def _because(reason: str | None) -> str:
     # The reason is anyone's text: an uncaught error prints it on a terminal.
-    return f": {printable(reason, multiline=True)}" if reason else ""
+    return f": {printable(reason)}" if reason else ""
 
 
 @syncify

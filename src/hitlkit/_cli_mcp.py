@@ -79,14 +79,16 @@ def mcp(
         ),
     ] = False,
     elicit: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--elicit/--no-elicit",
             envvar="HITL_MCP_ELICIT",
             help="Also ask in the client while a call waits; its answers are recorded as "
-            "HITL_USER, so allow it only where the client shows its questions to that person.",
+            "HITL_USER (over --http with a tokens file, the token's identity). Default: on, "
+            "but off over --http without a tokens file, where any caller would be HITL_USER.",
+            show_default=False,
         ),
-    ] = True,
+    ] = None,
     name: Annotated[
         str | None,
         typer.Option(
@@ -115,7 +117,8 @@ def mcp(
                     "--client-config prints how a desktop client starts hitl mcp over stdio; "
                     f"an HTTP client is given the URL http://{host}:{port}/mcp instead"
                 )
-            typer.echo(json.dumps(_client_config(store, name, endpoint), indent=2))
+            config = _client_config(store, name, endpoint, tokens_file)
+            typer.echo(json.dumps(config, indent=2))
             return
         try:
             from hitlkit._mcp_desk import Desk, Policy
@@ -138,6 +141,8 @@ def mcp(
         the_store = open_store(store)
         run_sync(the_store.probe_async())  # a store that cannot be used fails here, not later
         forms = (endpoint or _config.default_endpoint()).rstrip("/")
+        if elicit is None:
+            elicit = not http or tokens_file is not None
         desk = Desk(the_store, forms, Policy.from_settings(name, elicit=elicit))
         desk.serve_forms = _config.autostart()
         hosts = [h.strip() for item in allowed_host or [] for h in item.split(",") if h.strip()]
@@ -172,7 +177,9 @@ def mcp(
 _CARRIED = ("HITL_USER", "HITL_APPROVERS", "HITL_MCP_RUNS", "HITL_MCP_ELICIT", "HITL_TOKENS_FILE")
 
 
-def _client_config(store: str, name: str | None, endpoint: str | None) -> dict[str, object]:
+def _client_config(
+    store: str, name: str | None, endpoint: str | None, tokens_file: Path | None
+) -> dict[str, object]:
     """`mcpServers` JSON for `hitl mcp` over stdio: a desktop app starts it in a folder of
     its own choosing and without the shell's PATH, so the command and store are absolute."""
     the_store = open_store(store)
@@ -187,6 +194,8 @@ def _client_config(store: str, name: str | None, endpoint: str | None) -> dict[s
         args += ["--endpoint", endpoint]
     server: dict[str, object] = {"command": command, "args": args}
     env = {key: os.environ[key] for key in _CARRIED if os.environ.get(key)}
+    if tokens_file is not None:  # a path: the client starts it in another folder
+        env["HITL_TOKENS_FILE"] = str(tokens_file.absolute())
     if env:
         server["env"] = env
     return {"mcpServers": {"hitlkit": server}}

@@ -290,7 +290,8 @@ class Desk:
         except ValueError as exc:  # a record the store will not keep (too large)
             raise DeskError(f"the question cannot be kept: {exc}") from None
         if not created and (
-            record.prompt != question or record.assignees != self.policy.assignees(assignees)
+            record.prompt != question
+            or set(record.assignees or ()) != set(self.policy.assignees(assignees) or ())
         ):
             # Its answer is about other words, or from other people: never pass it off
             # as the answer to this question.

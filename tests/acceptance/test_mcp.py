@@ -690,3 +690,32 @@ def test_an_answer_in_the_client_after_the_call_returned_is_still_recorded(
             assert (got["status"], got["value"], got["channel"]) == ("answered", 8, "mcp")
 
     asyncio.run(main())
+
+
+def test_over_http_without_tokens_the_client_is_not_asked(
+    http_server: Callable[..., HttpServer],
+) -> None:
+    server = http_server()
+    asked_in_client: list[Any] = []
+
+    async def elicit(_: Any, params: Any) -> mt.ElicitResult:
+        asked_in_client.append(params)
+        return mt.ElicitResult(action="accept", content={"value": True})
+
+    async def main() -> None:
+        async with server.client(elicit=elicit) as client:
+            got = await call(
+                client, "ask_human", question="Ship?", answer_type="bool", wait_seconds=0.5
+            )
+            assert got["status"] == "pending"  # nobody can tell who would have answered
+
+    asyncio.run(main())
+    assert asked_in_client == []
+
+
+def test_the_client_config_names_the_tokens_file_by_its_whole_path(
+    hitl: Hitl, hitl_env: HitlEnv
+) -> None:
+    printed = hitl("mcp", "--client-config", "--tokens-file", "tokens.json")
+    (entry,) = json.loads(printed.stdout)["mcpServers"].values()
+    assert entry["env"]["HITL_TOKENS_FILE"] == str(hitl_env.cwd / "tokens.json")

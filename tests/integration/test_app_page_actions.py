@@ -178,3 +178,22 @@ def test_a_cancel_after_the_event_was_resolved_changes_nothing(
     outcome = event.outcome()
     assert outcome is not None
     assert outcome.reason == (None if first == "answer" else "first")
+
+
+def test_an_approval_that_does_not_fit_is_shown_again_with_why_and_the_reason_kept(
+    client: httpx.Client, app_store: LocalStore
+) -> None:
+    event = hitlkit.ask_approval("deploy", {"service": "api"}, store=app_store, serve=False)
+    fields = form_fields(client, f"/form/{event.request_id}")
+    too_long = "because " * 300
+
+    posted = client.post(
+        "/submit", data={**fields, "value.approved": "false", "value.reason": too_long}
+    )
+
+    assert posted.status_code == 422
+    assert 'role="alert"' in posted.text
+    assert "2000" in posted.text
+    assert too_long.strip() in posted.text  # kept, to shorten rather than type again
+    assert posted.text.count('id="approval-reason"') == 1
+    assert event.outcome() is None

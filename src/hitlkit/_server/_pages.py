@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, Response
 from hitlkit import _audit, _reading
 from hitlkit._exceptions import EventNotFoundError, InvalidValueError, UnsupportedTypeError
 from hitlkit._options import MAX_REASON_LENGTH
-from hitlkit._records import EventRecord, is_event_id, utcnow
+from hitlkit._records import EventRecord, is_approval, is_event_id, utcnow
 from hitlkit._server._allowed import may_answer, may_cancel
 from hitlkit._server._auth import AuthFailure, Caller, auth_settings, authenticate, signed_in
 from hitlkit._server._context import LINK_COOKIE, get_cookie, set_cookie, store_of
@@ -160,6 +160,9 @@ def form_page(
         fields=fields,
         error=error,
         kept=first_field(posted or {}, "value"),
+        # An approval's page has its own two fields: what was wrong, and the reason typed.
+        approval_error=str(invalid) if invalid is not None and is_approval(record) else None,
+        kept_reason=first_field(posted or {}, "value.reason"),
         by=by,
         default_shown=shown(record.default) if record.has_default else None,
         csrf=csrf,
