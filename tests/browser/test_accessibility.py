@@ -122,6 +122,18 @@ def recorded_from_the_form(site: Site) -> None:
     expect(site.page.get_by_role("heading", level=1)).to_contain_text("Recorded")
 
 
+def an_approval(site: Site) -> None:
+    event = hitlkit.ask_approval("deploy", {"service": "api"}, store=site.store, serve=False)
+    site.open(f"/form/{event.request_id}")
+
+
+def rejected(site: Site) -> None:
+    an_approval(site)
+    site.page.get_by_label("Reason for your decision").fill("not on a Friday")
+    site.page.get_by_role("button", name="Reject", exact=True).click()
+    expect(site.page.get_by_role("heading", level=1)).to_have_text("Rejected: not on a Friday")
+
+
 def cancelled(site: Site) -> None:
     event = site.ask(int)
     event.cancel("not needed any more")
@@ -216,6 +228,8 @@ PAGES: list[tuple[str, Callable[[Site], None]]] = [
     ("event: a bad number", with_a_bad_number),
     ("event: answered", answered),
     ("event: recorded from the form", recorded_from_the_form),
+    ("event: an approval", an_approval),
+    ("event: an approval rejected", rejected),
     ("event: cancelled", cancelled),
     ("event: expired", expired),
     ("event: answered too late", answered_too_late),

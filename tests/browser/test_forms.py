@@ -232,7 +232,7 @@ def test_an_approval_is_decided_with_a_button_and_a_reason(
 
     page.goto(f"{served.url}/form/{event.request_id}")
     expect(page.locator(".prompt-markdown")).to_contain_text('"payment_token": "[redacted]"')
-    page.get_by_label("Reason").fill("checked with finance")
+    page.get_by_label("Reason for your decision").fill("checked with finance")
     page.get_by_label("Your name").fill("ana")
     page.get_by_role("button", name=button, exact=True).click()
 
