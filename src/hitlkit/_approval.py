@@ -28,6 +28,7 @@ import json
 import re
 import secrets
 import sys
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast, overload
 
@@ -318,15 +319,23 @@ NAME_KEY = "keys/approval-names"
 """Where a store keeps the key that approvals' names are made with (`name_key`)."""
 
 
+_name_keys: weakref.WeakKeyDictionary[Store, bytes] = weakref.WeakKeyDictionary()
+"""Each store's key, once read: it never changes, so a call reads it once per store."""
+
+
 async def name_key(store: Store) -> bytes:
     """The store's key for approvals' names, made once (the first writer's is kept), so
     every process names the same call alike and a restarted one finds its approval."""
+    known = _name_keys.get(store)
+    if known is not None:
+        return known
     found = await store.get_async(NAME_KEY)
     if found is None:
         await store.put_if_absent_async(NAME_KEY, secrets.token_hex(32).encode())
         found = await store.get_async(NAME_KEY)
     if not found:
         raise HitlError(f"the store {store.url} keeps no key at {NAME_KEY}")
+    _name_keys[store] = found
     return found
 
 

@@ -27,7 +27,6 @@ from hitlkit._cli_render import printable
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._shell import hitl_argv
 from hitlkit._store import open_store
-from hitlkit._sync import run_sync
 
 __all__ = ["mcp"]
 
@@ -139,7 +138,7 @@ def mcp(
         if tokens_file is not None:  # the forms' app, started by this process, needs it too
             os.environ["HITL_TOKENS_FILE"] = str(tokens_file)
         the_store = open_store(store)
-        run_sync(the_store.probe_async())  # a store that cannot be used fails here, not later
+        the_store.probe()  # a store that cannot be used fails here, not at the first question
         forms = (endpoint or _config.default_endpoint()).rstrip("/")
         if elicit is None:
             elicit = not http or tokens_file is not None

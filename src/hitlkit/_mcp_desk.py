@@ -33,16 +33,18 @@ from typing import Any, Literal
 
 from hitlkit import _config, _notify, _ops, _reading
 from hitlkit._exceptions import (
+    ConfigurationError,
     EventConflictError,
     EventNotFoundError,
     HitlError,
     UnsupportedTypeError,
 )
-from hitlkit._options import MAX_PROMPT_LENGTH, check_options
+from hitlkit._options import check_options
 from hitlkit._records import EventRecord, Outcome, utcnow
 from hitlkit._store import Store
 from hitlkit._values import UnsupportedSchema, ValueAdapter, adapter_for, adapter_of
 from hitlkit._values._adapter import Named
+from hitlkit._values._shape import shape_of
 from hitlkit._waiting import Waiting, wait_async
 
 __all__ = ["MAX_WAIT_SECONDS", "Desk", "DeskError", "Policy"]
@@ -84,7 +86,9 @@ class Policy:
         `HITL_APPROVERS`, `HITL_NOTIFY_TARGETS` and `HITL_USER`."""
         chosen = name or _config.setting("mcp_name").value or "mcp"
         if not _RUN.fullmatch(chosen):
-            raise _config_error("HITL_MCP_NAME", chosen, "1 to 100 letters, digits, '_' or '-'")
+            raise ConfigurationError(
+                f"HITL_MCP_NAME must be 1 to 100 letters, digits, '_' or '-'; got {chosen!r}"
+            )
         approvers = _config.setting_list("approvers")
         return cls(
             name=chosen,
@@ -149,8 +153,6 @@ def notify_targets(text: str | None) -> dict[str, str]:
     for number, item in enumerate((text or "").split(), start=1):
         alias, sep, url = item.partition("=")
         if not sep or not _ALIAS.fullmatch(alias) or not url:
-            from hitlkit._exceptions import ConfigurationError
-
             # Not the item itself: its URL may carry a credential.
             raise ConfigurationError(
                 "HITL_NOTIFY_TARGETS must be space-separated ALIAS=URL pairs (an alias is "
@@ -158,12 +160,6 @@ def notify_targets(text: str | None) -> dict[str, str]:
             )
         targets[alias] = url
     return targets
-
-
-def _config_error(variable: str, got: str, expected: str) -> HitlError:
-    from hitlkit._exceptions import ConfigurationError
-
-    return ConfigurationError(f"{variable} must be {expected}; got {got!r}")
 
 
 def _shown(value: object) -> str:
@@ -216,11 +212,10 @@ def _schema_type(schema: dict[str, Any]) -> ValueAdapter[Any]:
     if len(json.dumps(schema)) > MAX_SCHEMA_BYTES:
         raise DeskError(f"answer_type's schema must be at most {MAX_SCHEMA_BYTES} bytes as JSON")
     try:
-        adapter: ValueAdapter[Any] = ValueAdapter("object", schema)
-        named: ValueAdapter[Any] = ValueAdapter(adapter.shape.type_name(), schema)
+        # Named as a Python type of that shape would be ("Deploy", "object"), as recorded.
+        return ValueAdapter(shape_of(schema, schema).type_name(), schema)
     except (UnsupportedSchema, UnsupportedTypeError, ValueError, TypeError, KeyError) as exc:
         raise DeskError(f"answer_type's schema cannot be asked: {exc}") from None
-    return named
 
 
 @dataclass
@@ -262,8 +257,7 @@ class Desk:
             check_options(chosen, "run", question, timeout_seconds, 5, None, "text")
         except ValueError as exc:
             raise DeskError(str(exc).replace("prompt", "question")) from None
-        if len(question) > MAX_PROMPT_LENGTH:
-            raise DeskError(f"question must be at most {MAX_PROMPT_LENGTH} characters")
+        who = self.policy.assignees(assignees)
         urls = self.policy.notify_urls(notify)
         await self.forms()
         notices = _notify.notices_for(urls, None, timeout_seconds=timeout_seconds)
@@ -279,7 +273,7 @@ class Desk:
                 poll_interval_seconds=5,
                 default=None,
                 created_by=f"mcp:{self.policy.name}",
-                assignees=self.policy.assignees(assignees),
+                assignees=who,
                 prompt_type="markdown",
             )
         except EventConflictError:
@@ -290,8 +284,7 @@ class Desk:
         except ValueError as exc:  # a record the store will not keep (too large)
             raise DeskError(f"the question cannot be kept: {exc}") from None
         if not created and (
-            record.prompt != question
-            or set(record.assignees or ()) != set(self.policy.assignees(assignees) or ())
+            record.prompt != question or set(record.assignees or ()) != set(who or ())
         ):
             # Its answer is about other words, or from other people: never pass it off
             # as the answer to this question.
