@@ -68,6 +68,8 @@ ArgumentsView = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 REDACTED = "[redacted]"
 SHOWN_CHARACTERS = 200
 """How much of one argument's value `redact` shows."""
+SCANNED_BEYOND = 200
+"""How far past what it shows `redact` looks for credentials: one cut in two shows no half."""
 MAX_REASON_LENGTH = 2000
 
 _SECRET_WORDS = frozenset(
@@ -79,6 +81,7 @@ _SECRET_WORDS = frozenset(
         "cookie",
         "credential",
         "credentials",
+        "creds",
         "cvc",
         "cvv",
         "iban",
@@ -90,9 +93,11 @@ _SECRET_WORDS = frozenset(
         "passwd",
         "password",
         "pin",
+        "privkey",
         "pw",
         "pwd",
         "secret",
+        "sas",
         "session",
         "ssn",
         "token",
@@ -101,20 +106,30 @@ _SECRET_WORDS = frozenset(
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _SECRET_TEXT = re.compile(
     # An Authorization header's value: a token has digits or signs, a word has none.
-    r"(?i)\b(bearer|basic)\s+(?=[\w.~+/=-]*[\d.~+/=-])[\w.~+/=-]{8,}"
+    r"(?i)\b(bearer|basic|token)\s+(?=[\w.~+/=-]*[\d.~+/=-])[\w.~+/=-]{8,}"
     r"|\b(sk|rk|pk)_(live|test)_\w+"  # payment provider keys
     r"|\bsk-(proj-)?[\w-]{20,}"  # OpenAI
     r"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key ids
     r"|\b(ghp|gho|ghs|ghu|ghr)_\w{20,}|\bgithub_pat_\w+|\bglpat-[\w-]{20,}"  # GitHub, GitLab
-    r"|\bxox[abprs]-[\w-]+"  # Slack
+    r"|\bxox[abprs]-[\w-]+|hooks\.slack\.com/services/[\w/]+"  # Slack
+    r"|\bAIza[\w-]{30,}|\bASIA[0-9A-Z]{16}\b|\bSG\.[\w-]{16,}\.[\w-]{16,}"  # Google, AWS, SendGrid
+    r"|\b(npm_|pypi-|whsec_)[\w-]{16,}"  # npm, PyPI, Stripe webhooks
     r"|\bhitl_[\w-]{20,}"  # hitlkit's own API tokens
     r"|\beyJ[\w-]+\.eyJ[\w-]+\.[\w-]*"  # a JSON Web Token
-    r"|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"
+    r"|-----BEGIN [A-Z ]*PRIVATE KEY( BLOCK)?-----[\s\S]*?"
+    r"(-----END [A-Z ]*PRIVATE KEY( BLOCK)?-----|$)"
 )
 """Credentials by their look, wherever they stand in a text (`redact` hides each)."""
 _SECRET_QUERY = re.compile(
-    r"(?i)([?&](?:token|access_token|api_key|apikey|key|secret|password|sig|signature)=)[^&#\s]+"
+    r"(?i)([?&](?:token|access_token|api_key|apikey|key|secret|client_secret|password|pwd|auth"
+    r"|sig|signature|x-amz-signature|x-amz-credential)=)[^&#\s]+"
 )
+_SECRET_ASSIGNED = re.compile(
+    r"(?i)((?:^|[\s;,{\"'])-{0,2}[\w-]*(?:password|passwd|pwd|secret|token|api_?key)[\"']?"
+    r"\s*[=:]\s*[\"']?)[^\s;,\"'&]+"
+)
+"""A value given a secret-sounding name inside text: `PASSWORD=x`, `Password=x;` of a
+connection string, `"password": "x"` of JSON in a string, `--token=x`."""
 
 
 class Approval(BaseModel):
@@ -165,7 +180,7 @@ class ApprovalTimeout(ApprovalRejected, TimeoutError):
     """Nobody answered before the deadline, and no default was given."""
 
 
-_URL_PASSWORD = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^/\s]+@")
+_URL_PASSWORD = re.compile(r"(?<![a-zA-Z0-9+.-])([a-zA-Z][a-zA-Z0-9+.-]{0,31}://[^/\s:@]*:)\S*@")
 """The password of a URL (`postgres://app:PASSWORD@db/x`), which `redact` hides."""
 
 _KEY_KINDS = frozenset(
@@ -227,16 +242,24 @@ def _shown(name: str, value: Any, limit: int | None) -> Any:
         return REDACTED
     data = _json(value)
     if isinstance(data, str):
-        data = _SECRET_TEXT.sub(REDACTED, data)
-        data = _URL_PASSWORD.sub(r"\1" + REDACTED + "@", data)
-        data = _SECRET_QUERY.sub(r"\1" + REDACTED, data)
+        if limit is not None and len(data) > limit + SCANNED_BEYOND:
+            data = data[: limit + SCANNED_BEYOND]  # what is shown, and what could straddle it
+        data = _hide_credentials(data)
     if isinstance(data, dict):
-        return {str(k): _shown(str(k), v, limit) for k, v in data.items()}
+        return {_hide_credentials(str(k)): _shown(str(k), v, limit) for k, v in data.items()}
     if isinstance(data, list):
         return [_shown("", item, limit) for item in data]
     if limit is not None and isinstance(data, str) and len(data) > limit:
         return data[:limit] + f"... ({len(data) - limit} more characters)"
     return data
+
+
+def _hide_credentials(text: str) -> str:
+    """`text` with each credential it holds replaced by `[redacted]`."""
+    text = _SECRET_TEXT.sub(REDACTED, text)
+    text = _SECRET_ASSIGNED.sub(r"\1" + REDACTED, text)
+    text = _URL_PASSWORD.sub(r"\1" + REDACTED + "@", text)
+    return _SECRET_QUERY.sub(r"\1" + REDACTED, text)
 
 
 def _instance(value: Any) -> Any:
@@ -254,8 +277,17 @@ def _instance(value: Any) -> Any:
 def _json(value: Any) -> Any:
     try:
         return to_jsonable_python(value)
-    except PydanticSerializationError:
+    except (PydanticSerializationError, ValueError):  # an object; bytes that are not text
         return f"<{type(value).__name__}>"
+
+
+def _told_apart(value: Any) -> Any:
+    """`value` as JSON for an approval's name; one that is not JSON (a client, a
+    connection) by which object it is, so that it never makes two calls one."""
+    data = _json(value)
+    if data == f"<{type(value).__name__}>" and not isinstance(value, str):
+        return f"<{type(value).__name__} {id(value):#x}>"
+    return data
 
 
 def approval_name(
@@ -277,7 +309,7 @@ def approval_name(
     calls) with other arguments still gets a question of its own.
     """
     if key is not None:  # every value counts, hidden ones too; the key keeps them unguessable
-        data = canonical_json(_json(dict(arguments))).encode()
+        data = canonical_json({str(k): _told_apart(v) for k, v in arguments.items()}).encode()
         digest = hmac.new(key, data, hashlib.sha256).hexdigest()[:16]
     else:
         shown = _hidden(arguments) if show_args is redact else show_args(arguments)
@@ -334,7 +366,10 @@ async def name_key(store: Store) -> bytes:
         await store.put_if_absent_async(NAME_KEY, secrets.token_hex(32).encode())
         found = await store.get_async(NAME_KEY)
     if not found:
-        raise HitlError(f"the store {store.url} keeps no key at {NAME_KEY}")
+        raise HitlError(
+            f"the store {store.url} holds an empty key at {NAME_KEY}; delete it, and the "
+            "next approval makes a new one (approvals asked before are then asked again)"
+        )
     _name_keys[store] = found
     return found
 

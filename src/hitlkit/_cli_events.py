@@ -188,7 +188,10 @@ def answer(
             )
 
 
-_DECISIONS = {"yes": True, "y": True, "approve": True, "no": False, "n": False, "reject": False}
+_DECISIONS = {
+    **dict.fromkeys(("yes", "y", "true", "approve"), True),
+    **dict.fromkeys(("no", "n", "false", "reject"), False),
+}
 
 
 def _decision(event: EventInfo, value: str) -> str:

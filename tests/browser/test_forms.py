@@ -247,3 +247,19 @@ def test_an_approval_is_decided_with_a_button_and_a_reason(
     else:
         with pytest.raises(hitlkit.ApprovalRejected, match="checked with finance"):
             hitlkit.wait_for_approval(event)
+
+
+def test_enter_on_an_approval_page_decides_nothing(
+    page: Page, served: Served, store: LocalStore
+) -> None:
+    event = hitlkit.ask_approval("deploy", {"service": "api"}, store=store, serve=False)
+
+    page.goto(f"{served.url}/form/{event.request_id}")
+    page.get_by_label("Your name").fill("ana")
+    page.get_by_label("Your name").press("Enter")
+    page.wait_for_timeout(300)
+
+    expect(page.get_by_role("button", name="Approve", exact=True)).to_be_visible()
+    assert event.outcome() is None
+    page.goto(f"{served.url}/")  # the inbox sends approvals to their page, arguments and all
+    expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -405,3 +406,53 @@ def test_calls_that_differ_in_a_hidden_value_are_asked_apart(
 )
 def test_redact_hides_credentials_inside_text(text: str, shown: str) -> None:
     assert hitlkit.redact({"note": text}) == {"note": shown}
+
+
+def test_an_argument_that_is_not_json_never_makes_two_calls_one(
+    store: MemoryStore, approve: Answerer
+) -> None:
+    class Connection:
+        pass
+
+    @hitlkit.require_approval(store=store, run_id="r1")
+    def pay(conn: Connection, to: str, amount: int) -> str:
+        return f"{to} {amount}"
+
+    conn = Connection()
+    assert pay(conn, "bob", 1) == "bob 1"
+    assert pay(conn, "mallory", 1_000_000) == "mallory 1000000"
+    assert pay(conn, "bob", 1) == "bob 1"  # the same call again: answered already
+    assert len(approve.asked) == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a" * 100_000, "QUFB" * 25_000, "a://:" + "b" * 100_000, "a-" * 50_000, "bearer " * 20_000],
+)
+def test_redact_takes_linear_time_on_long_text(text: str) -> None:
+    started = time.perf_counter()
+    hitlkit.redact({"x": text})
+    hitlkit.approval_name("f", {"x": text})
+    assert time.perf_counter() - started < 2  # quadratic patterns took seconds here
+
+
+def test_redact_shows_bytes_and_hides_credentials_in_keys_and_assignments() -> None:
+    assert hitlkit.redact(
+        {
+            "png": bytes([0x89, 0x50, 0xFF, 0xFE]),
+            "cfg": {"sk_live_abc123": 1},
+            "env": "PASSWORD=hunter2 USER=ana",
+            "dsn": "Server=db;Password=hunter2;",
+            "json": '{"password": "hunter2"}',
+            "argv": ["--token=abc"],
+            "text": "we meet at the token ring",
+        }
+    ) == {
+        "png": "<bytes>",
+        "cfg": {"[redacted]": 1},
+        "env": "PASSWORD=[redacted] USER=ana",
+        "dsn": "Server=db;Password=[redacted];",
+        "json": '{"password": "[redacted]"}',
+        "argv": ["--token=[redacted]"],
+        "text": "we meet at the token ring",
+    }
