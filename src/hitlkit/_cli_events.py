@@ -176,7 +176,12 @@ def answer(
                 f"{answer_line(exc.outcome, utcnow())}; the first answer wins, "
                 "so yours was not recorded"
             )
-        if event.status == "answered":  # before this call: the same answer, sent again
+        if outcome is None:  # a vote under a policy, which decides nothing yet
+            typer.echo(
+                "Recorded your vote; the event waits for more: "
+                + printable(f"{event.name} ({event.request_id}).")
+            )
+        elif event.status == "answered":  # before this call: the same answer, sent again
             typer.echo(
                 f"Already recorded: {answer_line(outcome, utcnow())}, "
                 + printable(f"for {event.name} ({event.request_id}).")
@@ -207,7 +212,7 @@ def _retry_key(request_id: str, value: str, user: str, token: str | None) -> str
     return "hitl-cli-" + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:40]
 
 
-def _answer_interactively(client: Client, event: EventInfo) -> Outcome:
+def _answer_interactively(client: Client, event: EventInfo) -> Outcome | None:
     """Ask on stderr, read stdin line by line, until an answer is recorded."""
 
     def write(text: str) -> None:

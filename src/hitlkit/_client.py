@@ -116,8 +116,11 @@ class Client:
         *,
         as_text: bool = False,
         idempotency_key: str | None = None,
-    ) -> Outcome:
+    ) -> Outcome | None:
         """Answer an event; the first answer recorded wins.
+
+        Under a policy the answer is a vote: the outcome comes back once the votes
+        decide, `None` while they do not yet.
 
         `value` is checked against the event's recorded type: JSON data, or a
         Python value of the type (a model instance, an enum, a date, a set),
@@ -193,7 +196,7 @@ async def answer(
     as_text: bool = False,
     store: Store | str | None = None,
     endpoint: str | None = None,
-) -> Outcome:
+) -> Outcome | None:
     """Answer an event from code; see `Client.answer`.
 
     ```python

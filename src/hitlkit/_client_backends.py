@@ -21,14 +21,19 @@ from hitlkit._exceptions import (
     AccessDeniedError,
     AlreadyAnsweredError,
     CorruptRecordError,
+    DelegationError,
     EventClosedError,
     EventNotFoundError,
+    GrantError,
     HitlError,
+    IdentityRequiredError,
     InvalidLinkError,
     InvalidValueError,
     NotAssignedError,
+    SeparationOfDutiesError,
     StoreUnavailableError,
     TransportError,
+    VoteChangedError,
 )
 from hitlkit._reading import EventInfo, Listing, StatusFilter
 from hitlkit._records import Outcome
@@ -56,7 +61,7 @@ class Backend(Protocol):
         via: str,
         as_text: bool,
         idempotency_key: str | None,
-    ) -> Outcome: ...
+    ) -> Outcome | None: ...
 
     async def cancel(
         self, request_id: str, *, by: str, via: str, reason: str | None
@@ -91,7 +96,7 @@ class StoreBackend:
         via: str,
         as_text: bool,
         idempotency_key: str | None,
-    ) -> Outcome:
+    ) -> Outcome | None:
         answered = await _ops.answer_event(
             self.store,
             request_id,
@@ -167,7 +172,7 @@ class HttpBackend:
         via: str,
         as_text: bool,
         idempotency_key: str | None,
-    ) -> Outcome:
+    ) -> Outcome | None:
         data = str(value) if as_text else to_json(value)
         key = idempotency_key or secrets.token_urlsafe(18)
         body = await self._request(
@@ -308,6 +313,11 @@ _BUILDERS: dict[type[HitlError], _Builder] = {
     InvalidLinkError: _invalid_link,
     NotAssignedError: _plain,
     AccessDeniedError: _plain,
+    IdentityRequiredError: _plain,
+    SeparationOfDutiesError: _plain,
+    VoteChangedError: _plain,
+    DelegationError: _plain,
+    GrantError: _plain,
 }
 """How `Client` rebuilds the exceptions of the error table from an error body. The
 codes of `TransportError`, and a body that lacks what its exception needs, become a

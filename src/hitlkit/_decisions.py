@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from hitlkit._exceptions import (
+    DecisionFailedError,
     EventCancelledError,
     EventTimeoutError,
     HitlError,
@@ -114,11 +115,15 @@ def wait_flow(
     deadline: datetime,
     poll_interval: float,
     now: Callable[[], datetime] = utcnow,
+    *,
+    next_due: Callable[[], datetime | None] | None = None,
 ) -> Generator[Step, Outcome | None, Outcome]:
     """The waiting logic: look, expire at the deadline, sleep, ride out outages.
 
     Returns the outcome once one is recorded; raises the store's error once it has
-    failed for `OUTAGE_GRACE_POLLS` poll intervals past the deadline.
+    failed for `OUTAGE_GRACE_POLLS` poll intervals past the deadline. `next_due`, when
+    given, says when something else is due before the deadline (an escalation step):
+    the sleep ends then, for another look.
     """
     backoff = Backoff(poll_interval)
     while True:
@@ -137,7 +142,11 @@ def wait_flow(
                 yield OutageOver()
             if outcome is not None:
                 return outcome
-            delay = (deadline - now()).total_seconds()
+            wake_at = deadline
+            due = None if next_due is None else next_due()
+            if due is not None and now() < due < deadline:
+                wake_at = due
+            delay = max(0.0, (wake_at - now()).total_seconds())
         yield Sleep(delay)
 
 
@@ -152,6 +161,13 @@ def outcome_error(
     """
     if outcome.status in ("answered", "defaulted"):
         return None
+    if outcome.decision == "failed":
+        votes = ", ".join(f"{v.by}: {v.value!r}" for v in outcome.votes or ())
+        return DecisionFailedError(
+            f"event {name!r} ({request_id}) got no decision: the quorum's identical answers "
+            f"are out of reach ({printable(votes)})",
+            outcome,
+        )
     if outcome.status == "cancelled":
         # The reason is anyone's text: an uncaught error prints it on a terminal.
         reason = f": {printable(outcome.reason, multiline=True)}" if outcome.reason else ""

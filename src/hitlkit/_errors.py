@@ -29,18 +29,24 @@ from hitlkit._exceptions import (
     AlreadyAnsweredError,
     ConfigurationError,
     CorruptRecordError,
+    DecisionFailedError,
+    DelegationError,
     EventCancelledError,
     EventClosedError,
     EventConflictError,
     EventNotFoundError,
     EventTimeoutError,
+    GrantError,
     HitlError,
+    IdentityRequiredError,
     InvalidLinkError,
     InvalidValueError,
     NotAssignedError,
+    SeparationOfDutiesError,
     StoreUnavailableError,
     TransportError,
     UnsupportedTypeError,
+    VoteChangedError,
 )
 
 __all__ = [
@@ -49,11 +55,14 @@ __all__ = [
     "CLOSED",
     "CORRUPT_RECORD",
     "CROSS_SITE",
+    "DELEGATION_REFUSED",
     "ERRORS",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_USAGE",
     "FORBIDDEN",
+    "GRANT_REFUSED",
+    "IDENTITY_REQUIRED",
     "INTERNAL_ERROR",
     "INVALID_HOST",
     "INVALID_REQUEST",
@@ -64,10 +73,12 @@ __all__ = [
     "NOT_ASSIGNED",
     "NOT_FOUND",
     "PAYLOAD_TOO_LARGE",
+    "SEPARATION_OF_DUTIES",
     "STORE_UNAVAILABLE",
     "TOO_MANY_STREAMS",
     "UNAUTHORIZED",
     "UNSUPPORTED_MEDIA_TYPE",
+    "VOTE_CHANGED",
     "WRONG_EVENT",
     "ErrorCode",
     "by_code",
@@ -109,6 +120,27 @@ ALREADY_ANSWERED = ErrorCode(
 CLOSED = ErrorCode("closed", 410, EventClosedError, "the event timed out or was cancelled")
 NOT_ASSIGNED = ErrorCode(
     "not_assigned", 403, NotAssignedError, "the event is assigned to other people"
+)
+IDENTITY_REQUIRED = ErrorCode(
+    "identity_required",
+    403,
+    IdentityRequiredError,
+    "the event's policy needs a verified identity (a token or a link made for it)",
+)
+SEPARATION_OF_DUTIES = ErrorCode(
+    "separation_of_duties",
+    403,
+    SeparationOfDutiesError,
+    "who asked (or an identity the policy excludes) may not answer or be handed it",
+)
+VOTE_CHANGED = ErrorCode(
+    "vote_changed", 409, VoteChangedError, "a vote was already cast; it cannot be changed"
+)
+DELEGATION_REFUSED = ErrorCode(
+    "delegation_refused", 422, DelegationError, "the policy does not allow that delegation"
+)
+GRANT_REFUSED = ErrorCode(
+    "grant_refused", 403, GrantError, "not a grantor, or the event takes no standing approvals"
 )
 UNAUTHORIZED = ErrorCode("unauthorized", 401, AccessDeniedError, "no valid credential")
 FORBIDDEN = ErrorCode(
@@ -156,6 +188,11 @@ ERRORS: tuple[ErrorCode, ...] = (
     ALREADY_ANSWERED,
     CLOSED,
     NOT_ASSIGNED,
+    IDENTITY_REQUIRED,
+    SEPARATION_OF_DUTIES,
+    VOTE_CHANGED,
+    DELEGATION_REFUSED,
+    GRANT_REFUSED,
     UNAUTHORIZED,
     FORBIDDEN,
     LINK_EXPIRED,
@@ -180,6 +217,7 @@ LOCAL_ERRORS: tuple[type[HitlError], ...] = (
     EventConflictError,
     EventTimeoutError,
     EventCancelledError,
+    DecisionFailedError,
     TransportError,
 )
 """Errors raised where they happen, never sent over HTTP as such (an app's

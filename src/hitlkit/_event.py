@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from hitlkit import _config, _notify, _ops, _reading
+from hitlkit import _config, _notify, _ops, _policy_ops, _reading
 from hitlkit._decisions import link_expiry, outcome_error
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._links import answer_url, sign_answer_link
@@ -22,6 +22,7 @@ from hitlkit._options import (
     documented,
     options_doc,
 )
+from hitlkit._policy import Delegation, Policy, PolicyState, Quorum, as_policy
 from hitlkit._records import (
     EventRecord,
     EventScope,
@@ -210,12 +211,19 @@ class Event(Generic[T]):
         return await _reading.load_outcome(self._store, self.request_id)
 
     @syncmethod
-    async def answer(self, value: T) -> Outcome:
+    async def answer(
+        self, value: T, *, comment: str | None = None, grant_seconds: float | None = None
+    ) -> Outcome | None:
         """Answer the event from code, as the current user (`HITL_USER`).
 
         Follows the same rules as every other answer: the first one wins. The same
         answer from the same user again returns the recorded outcome (a retry);
         another answer raises `AlreadyAnsweredError`.
+
+        Under a policy the answer is the user's vote, with an optional `comment`: it
+        returns the outcome once the votes decide, `None` while they do not yet. A
+        grantor may pass `grant_seconds` to let the decision stand for identical
+        requests that long (a standing approval).
         """
         answered = await _ops.answer_event(
             self._store,
@@ -223,8 +231,104 @@ class Event(Generic[T]):
             value,
             by=_config.current_user(),
             via="python",
+            comment=comment,
+            grant_seconds=grant_seconds,
         )
         return answered.outcome
+
+    @syncmethod
+    async def policy_state(self) -> PolicyState | None:
+        """Where the event stands under its policy (votes, steps, who may answer now),
+        or `None` for an event without one.
+
+        ```python
+        event.policy_state().summary    # "1 of 2 approved; at step 1 of 2, ..."
+        ```
+        """
+        if self._record.policy is None:
+            return None
+        return await _policy_ops.current_state(self._store, self._record)
+
+    @syncmethod
+    async def delegate(self, to: str, reason: str) -> Delegation:
+        """Hand the current user's place on this event to `to`, saying why (the policy
+        must allow delegation)."""
+        return await _policy_ops.delegate(
+            self._store,
+            self._record,
+            by=_config.current_user(),
+            to=to,
+            reason=reason,
+            via="python",
+            proof="store",
+        )
+
+    @syncmethod
+    async def ask_again(
+        self,
+        prompt: str,
+        *,
+        description: str | None = None,
+        timeout_seconds: float | None = None,
+    ) -> Event[T]:
+        """Ask the question again, revised, as its next version, once it was rejected.
+
+        The new version has its own id (run, name and version), the same type, policy,
+        assignees and requester, and links to this one: its page shows the earlier
+        rounds with their votes and comments. A restarted program that calls
+        `ask_again` again finds the version it made.
+
+        ```python
+        approved = event.wait()
+        while not approved:
+            comments = event.outcome().reason
+            event = event.ask_again(f"{prompt} (revised after: {comments})")
+            approved = event.wait()
+        ```
+        """
+        outcome = await _reading.load_outcome(self._store, self.request_id)
+        if outcome is None:
+            raise ValueError(f"event {self.name!r} is still open: ask again once it is rejected")
+        if outcome.status == "answered" and _policy_ops.approves(self._record, outcome.value):
+            raise ValueError(f"event {self.name!r} was approved: there is nothing to revise")
+        record = self._record
+        seconds = record.timeout_seconds if timeout_seconds is None else timeout_seconds
+        check_options(
+            record.name,
+            record.scope,
+            prompt,
+            seconds,
+            record.poll_interval_seconds,
+            description,
+            record.prompt_type,
+        )
+        new, _ = await _ops.open_event(
+            self._store,
+            name=record.name,
+            value_type=self._value_type,
+            scope=record.scope,
+            run_id=record.run_id,
+            prompt=prompt,
+            timeout_seconds=seconds,
+            poll_interval_seconds=record.poll_interval_seconds,
+            default=(self._value_type.load(record.default),) if record.has_default else None,
+            created_by=_config.host_and_pid(),
+            assignees=record.assignees,
+            prompt_type=record.prompt_type,
+            description=description if description is not None else record.description,
+            initial=record.initial,
+            policy=record.policy,
+            requested_by=record.requested_by,
+            version=record.version + 1,
+            previous_id=record.id,
+        )
+        return Event(
+            new,
+            value_type=self._value_type,
+            store=self._store,
+            endpoint=self._endpoint,
+            notices=self._notices,
+        )
 
     @syncmethod
     async def cancel(self, reason: str | None = None) -> Outcome:
@@ -275,6 +379,8 @@ class Event(Generic[T]):
         assignees: Sequence[str] | None = None,
         notify: Sequence[str] | None = None,
         remind_before: float | None = None,
+        policy: Policy | Quorum | None = None,
+        requested_by: str | None = None,
     ) -> Event[U]:
         """Create the event `name` in this run, or find it if it exists.
 
@@ -291,6 +397,17 @@ class Event(Generic[T]):
         if not isinstance(default, _NotGiven):
             value_type.dump(default)  # refused here if it does not fit
         notices = _notify.notices_for(notify, remind_before, timeout_seconds=timeout_seconds)
+        requester = _requester(requested_by)
+        the_policy, notices = _policy_ops.prepare_policy(
+            as_policy(policy),
+            notices,
+            value_type=value_type,
+            timeout_seconds=timeout_seconds,
+            has_default=not isinstance(default, _NotGiven),
+            requested_by=requester,
+        )
+        if the_policy is not None:
+            assignees = _policy_ops.first_assignees(the_policy, check_assignees(assignees))
         # Before the event is created: were a bad HITL_ENDPOINT to fail after, a retry would
         # find the event and never announce it.
         the_endpoint = (endpoint or _config.default_endpoint()).rstrip("/")
@@ -320,6 +437,8 @@ class Event(Generic[T]):
             prompt_type=prompt_type,
             description=description,
             initial=_initial_data(initial),
+            policy=the_policy,
+            requested_by=requester,
         )
         if not created:
             _warn_if_default_differs(record, value_type, default)
@@ -332,6 +451,17 @@ class Event(Generic[T]):
             endpoint=the_endpoint,
             notices=notices,
         )
+
+
+def _requester(requested_by: str | None) -> str:
+    """Who asks: `requested_by=`, else `HITL_USER`, else the login name."""
+    if requested_by is None:
+        return _config.current_user()
+    if not isinstance(requested_by, str) or not requested_by.strip() or len(requested_by) > 100:
+        raise ValueError(
+            f"requested_by must be non-empty text of at most 100 characters, got {requested_by!r}"
+        )
+    return requested_by
 
 
 def _warn_if_default_differs(

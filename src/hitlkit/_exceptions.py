@@ -13,13 +13,19 @@ HitlError
 ├── EventResolvedError        the event already has an outcome; `.outcome` holds it
 │   ├── AlreadyAnsweredError  it was answered first (HTTP 409)
 │   └── EventClosedError      it timed out or was cancelled (HTTP 410)
+├── VoteChangedError          a vote under a policy, already cast otherwise (HTTP 409)
+├── DelegationError           a delegation the policy does not allow (HTTP 422)
+├── GrantError                a standing approval that cannot be made or revoked (HTTP 403)
 ├── EventTimeoutError         `wait()` reached the deadline (also the builtin TimeoutError)
 ├── EventCancelledError       `wait()` found the event cancelled
+│   └── DecisionFailedError   a quorum's identical answers are out of reach; `.votes`
 ├── CorruptRecordError        a stored record that cannot be read as one (names the key)
 ├── StoreUnavailableError     the store did not answer (HTTP 503); names the store and the cause
 ├── AccessDeniedError         no valid credential, or one that does not allow this (HTTP 401/403)
 │   ├── InvalidLinkError      an answer link that is forged, altered, expired or for another event
-│   └── NotAssignedError      the event is assigned to other people (HTTP 403)
+│   ├── NotAssignedError      the event is assigned to other people (HTTP 403)
+│   ├── IdentityRequiredError the event's policy needs a verified identity (HTTP 403)
+│   └── SeparationOfDutiesError  who asked (or is excluded) may not answer (HTTP 403)
 └── TransportError            an app endpoint could not be reached or answered oddly
 ```
 
@@ -38,6 +44,8 @@ __all__ = [
     "AlreadyAnsweredError",
     "ConfigurationError",
     "CorruptRecordError",
+    "DecisionFailedError",
+    "DelegationError",
     "EventCancelledError",
     "EventClosedError",
     "EventConflictError",
@@ -45,13 +53,17 @@ __all__ = [
     "EventResolvedError",
     "EventTimeoutError",
     "FieldError",
+    "GrantError",
     "HitlError",
+    "IdentityRequiredError",
     "InvalidLinkError",
     "InvalidValueError",
     "NotAssignedError",
+    "SeparationOfDutiesError",
     "StoreUnavailableError",
     "TransportError",
     "UnsupportedTypeError",
+    "VoteChangedError",
 ]
 
 
@@ -125,6 +137,18 @@ class EventClosedError(EventResolvedError):
     """The event timed out or was cancelled before this answer arrived."""
 
 
+class VoteChangedError(HitlError):
+    """This identity (or the place it holds) already voted otherwise; a vote is never changed."""
+
+
+class DelegationError(HitlError):
+    """A delegation the event's policy does not allow (or that says nothing of why)."""
+
+
+class GrantError(HitlError):
+    """A standing approval that cannot be made or revoked: not a grantor, no grant scope..."""
+
+
 class EventTimeoutError(HitlError, TimeoutError):
     """No answer arrived before the event's deadline."""
 
@@ -135,6 +159,16 @@ class EventCancelledError(HitlError):
     def __init__(self, message: str, outcome: Outcome) -> None:
         super().__init__(message)
         self.outcome = outcome
+
+
+class DecisionFailedError(EventCancelledError):
+    """The votes can no longer decide: a quorum's identical answers are out of reach.
+
+    `.votes` holds every vote counted (who, when, value, comment)."""
+
+    def __init__(self, message: str, outcome: Outcome) -> None:
+        super().__init__(message, outcome)
+        self.votes = outcome.votes or ()
 
 
 class CorruptRecordError(HitlError):
@@ -188,3 +222,11 @@ class NotAssignedError(AccessDeniedError):
 
 class TransportError(HitlError):
     """A hitlkit app could not be reached, or answered with something unexpected."""
+
+
+class IdentityRequiredError(AccessDeniedError):
+    """The event's policy counts identities, and this one is only declared (no credential)."""
+
+
+class SeparationOfDutiesError(AccessDeniedError):
+    """The identity that asked (or one the policy excludes) may not answer or be handed it."""

@@ -65,6 +65,18 @@ class Notices:
 
     targets: tuple[str, ...]
     remind_before: float | None = None
+    steps: tuple[tuple[str, ...], ...] = ()
+    """Under a policy: the URLs each escalation step tells when it starts."""
+    escalate_to: tuple[str, ...] = ()
+    """Under a policy: the URLs told when the deadline passes without a decision."""
+
+    def with_policy(
+        self, steps: tuple[tuple[str, ...], ...], escalate_to: tuple[str, ...]
+    ) -> Notices:
+        """These notices, with a policy's escalation URLs (checked)."""
+        for url in (*escalate_to, *(u for urls in steps for u in urls)):
+            _check_target(url)
+        return Notices(self.targets, self.remind_before, steps, escalate_to)
 
 
 @dataclass(frozen=True)
@@ -256,6 +268,29 @@ def announce(store: Store, record: EventRecord, notices: Notices, endpoint: str)
 def reminder_key(request_id: str) -> str:
     """The create-once key that marks the reminder of `request_id` as sent."""
     return f"{NOTICES_PREFIX}{request_id[:8]}/{request_id}-reminder.json"
+
+
+async def tell_once(
+    store: Store,
+    record: EventRecord,
+    targets: Sequence[str],
+    endpoint: str,
+    *,
+    kind: str,
+    title: str,
+) -> bool:
+    """Send `record`'s message to `targets` once, whoever else tries (a create-once marker
+    `notices/<run8>/<id>-<kind>.json`); whether this call sent it."""
+    if not targets:
+        return False
+    marker = f'{{"at": "{utcnow().isoformat()}", "by": "{_config.host_and_pid()}"}}'
+    key = f"{NOTICES_PREFIX}{record.id[:8]}/{record.id}-{kind}.json"
+    if not await store.put_if_absent_async(key, marker.encode()):
+        return False
+    message = message_for(record, endpoint)
+    message = Message(f"{title}: {message.title}", message.body, message.html)
+    _send(store, record, Notices(tuple(targets)), message, kind=kind)
+    return True
 
 
 async def remind(store: Store, record: EventRecord, notices: Notices, endpoint: str) -> bool:

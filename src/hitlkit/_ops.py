@@ -36,6 +36,7 @@ from hitlkit._exceptions import (
     NotAssignedError,
     UnsupportedTypeError,
 )
+from hitlkit._policy import Policy, Proof, Vote
 from hitlkit._reading import (
     EventState,
     get_event_state,
@@ -71,10 +72,14 @@ log = logging.getLogger("hitlkit")
 @dataclass(frozen=True)
 class Answered:
     """The outcome an answer led to; `already_recorded` when an earlier, identical answer
-    (a retry whose first reply was lost) had recorded it."""
+    (a retry whose first reply was lost) had recorded it.
 
-    outcome: Outcome
+    Under a policy, an answer is a vote (`vote`), and `outcome` is `None` while the
+    votes decide nothing yet."""
+
+    outcome: Outcome | None
     already_recorded: bool = False
+    vote: Vote | None = None
 
 
 async def open_event(
@@ -93,14 +98,19 @@ async def open_event(
     prompt_type: Literal["text", "markdown"] = "text",
     description: str | None = None,
     initial: Any = None,
+    policy: Policy | None = None,
+    requested_by: str | None = None,
+    version: int = 1,
+    previous_id: str | None = None,
 ) -> tuple[EventRecord, bool]:
     """Create the event (run_id, name), or find it if it exists with the same type.
 
     Returns the record and whether this call created it (`False` when a restarted
     program finds its event again). `assignees`, when given, are the only
-    identities that may answer.
+    identities that may answer. Under a `policy` with a grant scope, a standing
+    approval that covers the new event answers it at once.
     """
-    request_id = event_id(scope, run_id, name)
+    request_id = event_id(scope, run_id, name, version)
     now = utcnow()
     record = EventRecord(
         id=request_id,
@@ -122,6 +132,10 @@ async def open_event(
         default=value_type.dump(default[0]) if default is not None else None,
         created_by=created_by,
         assignees=assignees,
+        policy=policy,
+        requested_by=requested_by,
+        version=version,
+        previous_id=previous_id,
     )
     key = event_key(request_id)
     try:
@@ -130,6 +144,10 @@ async def open_event(
         # Indexed first, so that no record lacks its entries (see `_index`).
         await _index.write_entries(store, record, "pending")
         if await store.put_if_absent_async(key, record.model_dump_json().encode()):
+            if policy is not None and policy.grant_scope is not None:
+                from hitlkit._policy_ops import resolve_by_grant
+
+                await resolve_by_grant(store, record)
             return record, True
         existing = await load_event(store, request_id)
     else:
@@ -154,8 +172,15 @@ async def answer_event(
     via: str,
     as_text: bool = False,
     idempotency_key: str | None = None,
+    proof: Proof = "store",
+    comment: str | None = None,
+    grant_seconds: float | None = None,
 ) -> Answered:
     """Record `value` as the answer, if it fits and the event is still open.
+
+    Under a policy the answer is `by`'s vote (`_policy_ops.cast_vote`): `proof` says how
+    `by` is known, `comment` goes with the vote, and `grant_seconds` asks that the
+    decision stand for identical requests that long.
 
     `value` is text typed by a person when `as_text`, else a JSON value (text
     is parsed there too). An answer already recorded with the same validated
@@ -167,6 +192,21 @@ async def answer_event(
     """
     # An outcome already recorded shows when the write fails: no read for it beforehand.
     record = await load_event(store, request_id)
+    if record.policy is not None:
+        from hitlkit._policy_ops import cast_vote
+
+        outcome, vote, again = await cast_vote(
+            store,
+            record,
+            value,
+            by=by,
+            via=via,
+            proof=proof,
+            as_text=as_text,
+            comment=comment,
+            grant_seconds=grant_seconds,
+        )
+        return Answered(outcome, already_recorded=again, vote=vote)
     # Checked first: the 409 of a resolved event would show its answer to anyone.
     await refuse_unassigned(store, record, by=by, via=via, doing="answer")
     try:
@@ -285,8 +325,16 @@ async def refuse_unassigned(
     """`NotAssignedError` (audited) when the event has assignees and `by` is not one.
 
     The app's form calls it before it reads the posted value, so someone who may not
-    answer never makes the app check one."""
-    if not record.may_answer(by):
+    answer never makes the app check one. Under a policy, who may answer depends on its
+    steps and delegations too: the seats of `_policy_ops` decide."""
+    if record.policy is not None:
+        from hitlkit._policy_ops import read_records, seat_of
+
+        records = await read_records(store, record)
+        allowed = by is not None and seat_of(record, records, by) is not None
+    else:
+        allowed = record.may_answer(by)
+    if not allowed:
         await _audit.record_refusal(store, record, by=by, via=via, detail="not_assigned")
         raise NotAssignedError(
             f"event {record.id} is assigned to other people; {by or 'anonymous'} may not {doing} it"
@@ -312,6 +360,12 @@ async def _refused(
 
 async def expire_event(store: Store, record: EventRecord) -> Outcome:
     """Record that the deadline passed (with the default, if any); return the winning outcome."""
+    if record.policy is not None:
+        from hitlkit._policy_ops import settle
+
+        settled = await settle(store, record)  # the votes may have decided it in time
+        assert settled is not None  # past the deadline, settling always records an outcome
+        return settled
     outcome = Outcome(
         request_id=record.id,
         status="defaulted" if record.has_default else "timed_out",

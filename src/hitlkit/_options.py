@@ -188,6 +188,22 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "`HITL_REMIND_BEFORE`, else none",
         "seconds before the deadline to remind the same URLs, once, if the event is still open",
     ),
+    Option(
+        "policy",
+        None,
+        True,
+        "none: the first answer allowed decides",
+        "how the event is decided: a `Quorum`, or a `Policy` (separation of duties, "
+        "escalation, delegation, standing approvals; see [Policies](#policies))",
+    ),
+    Option(
+        "requested_by",
+        None,
+        True,
+        "`HITL_USER`, else the login name",
+        "the identity that asks, recorded with the event; separation of duties keeps it "
+        "from answering",
+    ),
 )
 
 

@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from hitlkit._policy import Delegation, GrantRecord, Policy, StepTaken, Vote
+
 __all__ = [
     "EventRecord",
     "EventScope",
@@ -53,9 +55,11 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def event_id(scope: EventScope, run_id: str, name: str) -> str:
-    """The deterministic id of the event `name` in run `run_id`."""
-    return _digest(scope, run_id)[:8] + _digest(scope, run_id, name)[:16]
+def event_id(scope: EventScope, run_id: str, name: str, version: int = 1) -> str:
+    """The deterministic id of the event `name` in run `run_id` (of its `version`, when
+    a rejected question is asked again: the first version keeps the plain id)."""
+    parts = (scope, run_id, name) if version == 1 else (scope, run_id, name, f"v{version}")
+    return _digest(scope, run_id)[:8] + _digest(*parts)[:16]
 
 
 def is_event_id(text: str) -> bool:
@@ -119,6 +123,16 @@ class EventRecord(BaseModel):
     created_by: str | None = None
     assignees: tuple[str, ...] | None = None
     """Who may answer (identities); `None` lets anyone who can reach the event answer."""
+    policy: Policy | None = None
+    """How the event is decided (quorum, separation of duties, escalation...), if not by
+    the first answer allowed."""
+    requested_by: str | None = None
+    """The identity that asked: the token's, `requested_by=`, else `HITL_USER` or the login
+    name. Separation of duties keeps it from answering."""
+    version: int = 1
+    """1, or the round of a question asked again after a rejection (`ask_again`)."""
+    previous_id: str | None = None
+    """The id of the version before, when this one was asked again."""
 
     def model_post_init(self, context: Any, /) -> None:
         # A record read from the store has every field set: share one set of their names
@@ -131,7 +145,10 @@ class EventRecord(BaseModel):
         return (now or utcnow()) >= self.deadline
 
     def may_answer(self, identity: str | None) -> bool:
-        """Whether `identity` may answer: anyone without assignees, else only them."""
+        """Whether `identity` may answer: anyone without assignees, else only them.
+
+        Under a policy, escalation steps and delegations change who may; `_policy_ops`
+        decides then, from the records they left."""
         return self.assignees is None or identity in self.assignees
 
 
@@ -167,6 +184,23 @@ class Outcome(BaseModel):
         default=None,
         description="SHA-256 of the Idempotency-Key the answer came with: a retry with the "
         "same key and value is known as one, by any process",
+    )
+    decision: str | None = Field(
+        default=None,
+        description="under a policy: approved, rejected, vetoed, agreed, failed or granted",
+    )
+    votes: tuple[Vote, ...] | None = Field(
+        default=None, description="under a policy: the votes counted, in order"
+    )
+    delegations: tuple[Delegation, ...] | None = None
+    steps: tuple[StepTaken, ...] | None = Field(
+        default=None, description="the escalation steps taken before the decision"
+    )
+    grant: GrantRecord | None = Field(
+        default=None, description="the standing approval that decided the event"
+    )
+    action: str | None = Field(
+        default=None, description='at the deadline under a policy: "raise", "default" or "escalate"'
     )
 
 

@@ -20,10 +20,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from hitlkit import _notify, _ops, _reading
+from hitlkit import _notify, _ops, _policy_ops, _reading
 from hitlkit._decisions import (
     Expire,
     Look,
@@ -55,31 +56,58 @@ class Waiting:
     endpoint: str
     notices: _notify.Notices | None
 
+    next_due: list[datetime] = field(default_factory=list)
+    """Under a policy: when the next escalation step is due (set by each look)."""
+
     def subscribe(self, wake: Callable[[], None]) -> Callable[[], None]:
-        """Have `wake()` called (from any thread) when an outcome may have been recorded."""
-        return watcher_for(self.store).subscribe(
+        """Have `wake()` called (from any thread) when an outcome may have been recorded
+        (or, under a policy, a vote, a delegation or a step)."""
+        watcher = watcher_for(self.store)
+        end = watcher.subscribe(
             outcome_key(self.record.id),
             outcome_prefix(self.record.id),
             wake,
             self.record.poll_interval_seconds,
             endpoint=self.endpoint,
         )
+        if self.record.policy is None:
+            return end
+        end_votes = watcher.subscribe_prefix(
+            _policy_ops.policy_prefix(self.record.id),
+            lambda keys: wake() if keys else None,
+            self.record.poll_interval_seconds,
+        )
+
+        def unsubscribe() -> None:
+            end()
+            end_votes()
+
+        return unsubscribe
 
     async def ready(self) -> None:
         """Return once an outcome recorded from now on wakes the subscriber."""
         await watcher_for(self.store).ready(outcome_prefix(self.record.id))
+        if self.record.policy is not None:
+            await watcher_for(self.store).ready(_policy_ops.policy_prefix(self.record.id))
 
     def flow(self) -> Generator[Step, Outcome | None, Outcome]:
-        return wait_flow(self.record.deadline, self.record.poll_interval_seconds)
+        due = None
+        if self.record.policy is not None and self.record.policy.escalation:
+            due = lambda: self.next_due[-1] if self.next_due else None  # noqa: E731
+        return wait_flow(self.record.deadline, self.record.poll_interval_seconds, next_due=due)
 
     async def do(self, step: Step, *, ready: bool = False) -> Outcome | None:
         """Carry out a step that is not a sleep (after `ready()`, if asked); return what the
         flow is sent back."""
         if ready:
             await self.ready()
+        if isinstance(step, Look) and self.record.policy is not None:
+            return await self._settle()
         if isinstance(step, Look):
             return await _reading.load_outcome(self.store, self.record.id)
         if isinstance(step, Expire):
+            if self.record.policy is not None:
+                return await self._settle()
             return await _ops.expire_event(self.store, self.record)
         if isinstance(step, OutageBegan):
             log.warning(
@@ -91,6 +119,35 @@ class Waiting:
         elif isinstance(step, OutageOver):
             log.warning("store %s answers again", self.store.url)
         return None
+
+    async def _settle(self) -> Outcome | None:
+        """Under a policy, a look settles: the votes may decide, a step may be due, the
+        deadline may have passed. The steps' URLs, which only this process holds, are told."""
+        records = await _policy_ops.read_records(self.store, self.record)
+        outcome = await _policy_ops.settle(self.store, self.record, records=records)
+        if outcome is None:
+            records = await _policy_ops.read_records(self.store, self.record)
+            following = _policy_ops.next_step_at(self.record, records)
+            self.next_due[:] = [] if following is None else [following]
+        notices = self.notices
+        if notices is not None and (notices.steps or notices.escalate_to):
+            try:
+                await _policy_ops.tell_steps(
+                    self.store, self.record, records, notices, self.endpoint
+                )
+                if outcome is not None and outcome.action == "escalate":
+                    urls = (*notices.escalate_to, *(u for us in notices.steps for u in us))
+                    await _notify.tell_once(
+                        self.store,
+                        self.record,
+                        tuple(dict.fromkeys(urls)),
+                        self.endpoint,
+                        kind="escalated",
+                        title="No decision by the deadline",
+                    )
+            except Exception as exc:  # a notification never fails the wait
+                notify_log.warning("could not tell of %s's escalation: %s", self.record.id, exc)
+        return outcome
 
     def reminder(self) -> Coroutine[Any, Any, None] | None:
         """What sends the reminder when it is due (and never raises), if there is one."""

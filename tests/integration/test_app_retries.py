@@ -220,6 +220,7 @@ def test_http_client_answer_twice_returns_the_recorded_outcome(
     again = client.answer(event.request_id, 3)
 
     assert again == first
+    assert first is not None
     assert first.idempotency_sha256 is not None  # the client sent a key
     with pytest.raises(hitlkit.AlreadyAnsweredError) as other:
         hitlkit.Client(endpoint=app_url, user="bo").answer(event.request_id, 3)

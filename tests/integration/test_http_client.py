@@ -25,6 +25,7 @@ def test_list_get_answer_cancel_over_http(app_url: str, app_store: LocalStore) -
     assert info.form_url == f"{app_url}/form/{a.request_id}"
 
     outcome = client.answer(a.request_id, "12", as_text=True)
+    assert outcome is not None
     assert (outcome.value, outcome.by, outcome.via) == (12, "ana", "cli")
     assert a.wait() == 12
     cancelled = client.cancel(b.request_id, reason="not now")

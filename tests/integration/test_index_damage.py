@@ -64,6 +64,7 @@ def test_an_answer_counts_when_its_entry_cannot_be_written(tmp_path: Path) -> No
 
     outcome = hitl.answer(first, 1, store=str(store))
 
+    assert outcome is not None
     assert (outcome.status, outcome.value) == ("answered", 1)
     assert (
         hitl.new_event("q1", data_type=int, store=str(store), serve=False, run_id="r1").outcome()

@@ -246,6 +246,7 @@ def test_the_decorator_without_parentheses(store: MemoryStore, monkeypatch: Any)
 def test_an_approval_is_answered_with_its_model_or_its_json(store: MemoryStore) -> None:
     event = hitlkit.ask_approval("x", {}, store=store, serve=False)
     outcome = hitlkit.answer(event.request_id, Approval(approved=True, reason="fine"), store=store)
+    assert outcome is not None
     assert hitlkit.check_approval(event, outcome) == Approval(approved=True, reason="fine")
     with pytest.raises(hitlkit.InvalidValueError, match="approved"):
         hitlkit.answer(

@@ -28,6 +28,7 @@ def test_list_get_answer_cancel(store: Store) -> None:
     assert info.json_schema == {"type": "integer"}
 
     outcome = client.answer(a.request_id, "12", as_text=True)
+    assert outcome is not None
     assert (outcome.value, outcome.by, outcome.via) == (12, "ana", "python")
     client.cancel(b.request_id, reason="changed plans")
 

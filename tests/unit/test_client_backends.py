@@ -57,6 +57,7 @@ def test_the_app_and_the_store_give_the_same_results() -> None:
     assert http.get_event(a.request_id).data_type == "int"
 
     outcome = http.answer(a.request_id, "12", as_text=True)
+    assert outcome is not None
     assert (outcome.value, outcome.by, outcome.via) == (12, "ana", "python")
     assert a.wait() == 12
     assert direct.get_event(a.request_id).outcome == outcome

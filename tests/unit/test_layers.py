@@ -25,6 +25,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._values",
         "hitlkit._options",
         "hitlkit._decisions",
+        "hitlkit._policy",
     ),
     "runtime: settings and the background machinery": (
         "hitlkit._config",
@@ -38,6 +39,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "store: the contract and its backends": ("hitlkit._store",),
     "events: create, answer, list, watch, wait, notify": (
         "hitlkit._ops",
+        "hitlkit._policy_ops",
         "hitlkit._reading",
         "hitlkit._index",
         "hitlkit._listing",

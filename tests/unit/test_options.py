@@ -90,7 +90,7 @@ def test_the_definition_is_the_seed_api() -> None:
         "timeout_seconds",
         "poll_interval_seconds",
     ]
-    assert len(OPTIONS) == 17
+    assert len(OPTIONS) == 19
     keyword_only = [o.keyword_only for o in OPTIONS]
     assert keyword_only == sorted(keyword_only)  # none positional after a keyword-only one
 

@@ -18,7 +18,7 @@ def test_types_flow_through_sync_and_async_calls(store: Store) -> None:
 
     flag = Event.create("f", data_type=bool, store=store)
     assert_type(flag, Event[bool])
-    assert_type(flag.answer(True), Outcome)
+    assert_type(flag.answer(True), Outcome | None)
     assert assert_type(flag.wait(), bool) is True
 
     async def main() -> float:

@@ -187,7 +187,9 @@ async def answer(
         via=body.via,
         idempotency_key=idempotency_key,
     )
-    return OutcomeBody(outcome=answered.outcome, already_recorded=answered.already_recorded)
+    return OutcomeBody(
+        outcome=answered.outcome, already_recorded=answered.already_recorded, vote=answered.vote
+    )
 
 
 @router.post(
@@ -261,7 +263,7 @@ async def _submit(
     outcome = answered.outcome
     result = SubmitJsonResult(
         request_id=record.id,
-        value=outcome.value,
+        value=outcome.value if outcome is not None else body.value,
         data_type=record.data_type,
         already_recorded=answered.already_recorded,
         outcome=outcome,

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from hitlkit._audit import AuditEntry
 from hitlkit._options import MAX_REASON_LENGTH
+from hitlkit._policy import Vote
 from hitlkit._reading import EventInfo
 from hitlkit._records import Outcome
 
@@ -79,14 +80,16 @@ class AuditList(BaseModel):
 
 
 class OutcomeBody(BaseModel):
-    """The outcome recorded."""
+    """The outcome recorded; under a policy, also the vote, and `outcome` is null while
+    the votes decide nothing yet."""
 
-    outcome: Outcome
+    outcome: Outcome | None
     already_recorded: bool = Field(
         default=False,
         description="true when this answer had been recorded before (a retry): "
         "the same value from the same identity, or the same Idempotency-Key",
     )
+    vote: Vote | None = Field(default=None, description="under a policy: the vote recorded")
 
 
 class SubmitJsonBody(BaseModel):

@@ -17,6 +17,7 @@ from hitlkit._config import setting
 from hitlkit._event import Event as _CoreEvent
 from hitlkit._exceptions import HitlError
 from hitlkit._options import NOT_GIVEN, PromptType, _NotGiven, documented, given
+from hitlkit._policy import Policy, Quorum
 from hitlkit._records import EventScope, Outcome
 from hitlkit._shell import hitl_command
 from hitlkit._store import Store
@@ -97,6 +98,8 @@ class Event(_CoreEvent[T]):
         assignees: Sequence[str] | None = None,
         notify: Sequence[str] | None = None,
         remind_before: float | None = None,
+        policy: Policy | Quorum | None = None,
+        requested_by: str | None = None,
     ) -> Event[U]:
         """Create the event `name` in this Flyte run, or find it if it exists.
 

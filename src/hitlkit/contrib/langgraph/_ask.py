@@ -245,9 +245,15 @@ async def settle(event: Event[Any], resumed: object) -> Outcome:
     if outcome is not None:
         return outcome
     try:
-        return await event.answer.aio(resumed)
+        answered = await event.answer.aio(resumed)
     except EventResolvedError as exc:
         return _lost(event, exc)
+    if answered is None:
+        raise HitlError(
+            f"event {event.name!r} is decided by a policy: the value resumed is one vote, "
+            "and the votes decide nothing yet; resume once they do (resume_answered)"
+        )
+    return answered
 
 
 def _lost(event: Event[Any], exc: EventResolvedError) -> Outcome:

@@ -1,0 +1,915 @@
+"""Events under a policy: votes, delegations, escalation steps and standing approvals.
+
+Each is a create-once record of its own, beside the event:
+
+```
+policy/<run8>/<id>/votes/<seat>.json          one per seat (an identity, or whoever holds
+                                              its place after delegations)
+policy/<run8>/<id>/delegations/<who>.json     one per identity that handed the question on
+policy/<run8>/<id>/steps/<k>.json             one per escalation step taken
+grants/<key>/<grant>.json                     a standing approval (<key>: name, scope, type)
+grants/<key>/<grant>.revoked.json             its revocation
+```
+
+(`<seat>` and `<who>` are 16 hex digits of the SHA-256 of an identity.) A vote is written
+once per seat, so no one votes twice, and a changed vote is refused. After each vote,
+`settle` reads the votes in order and, if they decide, writes the event's one outcome
+(create-once, as every outcome: the decision is made exactly once, whichever process
+gets there first), carrying every vote it counted. Anyone who looks later (a waiter, the
+app, the next voter) settles too, so a voter that dies between its vote and the outcome
+loses nothing. Escalation steps and the deadline are taken by whoever looks when they
+are due: the app's background driver, or the waiter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from hitlkit import _audit, _config
+from hitlkit._exceptions import (
+    CorruptRecordError,
+    DelegationError,
+    GrantError,
+    IdentityRequiredError,
+    NotAssignedError,
+    SeparationOfDutiesError,
+    VoteChangedError,
+)
+from hitlkit._notify import Notices, redact, tell_once
+from hitlkit._policy import (
+    MAX_COMMENT_LENGTH,
+    MAX_GRANT_SECONDS,
+    Decision,
+    Delegation,
+    GrantRecord,
+    GrantRevocation,
+    Policy,
+    PolicyState,
+    Proof,
+    StepTaken,
+    Tally,
+    Vote,
+    check_policy,
+    decide,
+)
+from hitlkit._reading import load_outcome
+from hitlkit._records import EventRecord, Outcome, is_approval, utcnow
+from hitlkit._store import Store
+from hitlkit._values import ValueAdapter, adapter_of
+
+__all__ = [
+    "GRANTS_PREFIX",
+    "PolicyRecords",
+    "answers_yes_no",
+    "approves",
+    "barred",
+    "base_seats",
+    "cast_vote",
+    "current_state",
+    "delegate",
+    "expire_under_policy",
+    "find_grant",
+    "first_assignees",
+    "grant_from",
+    "grant_key",
+    "grantors",
+    "list_grants",
+    "next_step_at",
+    "policy_prefix",
+    "policy_state",
+    "prepare_policy",
+    "read_records",
+    "resolve_by_grant",
+    "revoke_grant",
+    "seat_of",
+    "seats",
+    "settle",
+    "take_steps",
+    "tell_steps",
+]
+
+log = logging.getLogger("hitlkit")
+
+POLICY_PREFIX = "policy/"
+GRANTS_PREFIX = "grants/"
+
+
+def policy_prefix(request_id: str) -> str:
+    """Where the votes, delegations and steps of `request_id` are kept."""
+    return f"{POLICY_PREFIX}{request_id[:8]}/{request_id}/"
+
+
+def _digest16(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def _vote_key(request_id: str, seat: str) -> str:
+    return f"{policy_prefix(request_id)}votes/{_digest16(seat)}.json"
+
+
+def _delegation_key(request_id: str, by: str) -> str:
+    return f"{policy_prefix(request_id)}delegations/{_digest16(by)}.json"
+
+
+def _step_key(request_id: str, step: int) -> str:
+    return f"{policy_prefix(request_id)}steps/{step:02d}.json"
+
+
+def _policy(record: EventRecord) -> Policy:
+    if record.policy is None:  # pragma: no cover - callers check
+        raise ValueError(f"event {record.id} has no policy")
+    return record.policy
+
+
+@dataclass(frozen=True)
+class PolicyRecords:
+    """What has been recorded under an event's policy, each in order."""
+
+    votes: tuple[Vote, ...] = ()
+    delegations: tuple[Delegation, ...] = ()
+    steps: tuple[StepTaken, ...] = ()
+    holders: dict[str, str] = field(default_factory=dict)
+    """Each delegated seat's current holder."""
+
+
+async def read_records(store: Store, record: EventRecord) -> PolicyRecords:
+    """Every vote, delegation and step of `record`, in the order they were made."""
+    keys = await store.list_async(policy_prefix(record.id))
+    blobs = await asyncio.gather(*(store.get_async(key) for key in keys))
+    votes: list[Vote] = []
+    delegations: list[Delegation] = []
+    steps: list[StepTaken] = []
+    for key, blob in zip(keys, blobs, strict=True):
+        if blob is None:
+            continue  # pruned meanwhile
+        kind = key[len(policy_prefix(record.id)) :].partition("/")[0]
+        models: dict[str, type[BaseModel]] = {
+            "votes": Vote,
+            "delegations": Delegation,
+            "steps": StepTaken,
+        }
+        model = models.get(kind, Vote)
+        try:
+            item = model.model_validate_json(blob)
+        except ValidationError:
+            raise CorruptRecordError(key, f"not a {kind[:-1]} record", store=store.url) from None
+        if getattr(item, "request_id", None) != record.id:
+            raise CorruptRecordError(
+                key, f"it names another event, not {record.id}", store=store.url
+            )
+        {"votes": votes, "delegations": delegations, "steps": steps}.get(kind, votes).append(item)  # type: ignore[attr-defined]
+    votes.sort(key=lambda v: (v.at, v.by))
+    delegations.sort(key=lambda d: (d.at, d.by))
+    steps.sort(key=lambda s: s.step)
+    return PolicyRecords(tuple(votes), tuple(delegations), tuple(steps), _holders(delegations))
+
+
+def _holders(delegations: list[Delegation]) -> dict[str, str]:
+    """Each delegated seat's current holder: a chain `ana -> dan -> eve` gives ana's to eve."""
+    handed = {d.by: d.to for d in delegations}
+    holders = {}
+    for seat in handed:
+        holder, seen = seat, {seat}
+        while holder in handed and handed[holder] not in seen:
+            holder = handed[holder]
+            seen.add(holder)
+        holders[seat] = holder
+    return holders
+
+
+def base_seats(record: EventRecord) -> tuple[str, ...] | None:
+    """Who may answer before any step or delegation: the assignees, which hold the
+    quorum's members and the first step's people (`first_assignees`); `None` for anyone."""
+    return record.assignees
+
+
+def first_assignees(policy: Policy, assignees: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The assignees to record for an event under `policy`: the quorum's members (or the
+    assignees given) and the first escalation step's people."""
+    base: tuple[str, ...] | None = assignees
+    if policy.quorum is not None:
+        if assignees is not None and not set(assignees) <= set(policy.quorum.of):
+            raise ValueError("with a quorum, the assignees must be members of it (of=)")
+        base = policy.quorum.of
+    if policy.escalation:
+        base = tuple(dict.fromkeys([*(base or ()), *policy.escalation[0].assignees]))
+    return base
+
+
+def prepare_policy(
+    policy: Policy | None,
+    notices: Notices | None,
+    *,
+    value_type: ValueAdapter[Any],
+    timeout_seconds: float,
+    has_default: bool,
+    requested_by: str,
+) -> tuple[Policy | None, Notices | None]:
+    """Check `policy` for a new event; return it as stored (escalation URLs hidden: they
+    may hold credentials, and stay in the process, as `notify=` does) and the notices
+    with its URLs."""
+    if policy is None:
+        return None, notices
+    yes_no = value_type.name == "bool" or is_approval(value_type)
+    check_policy(
+        policy, timeout_seconds=timeout_seconds, has_default=has_default, answers_yes_no=yes_no
+    )
+    q = policy.quorum
+    if q is not None:
+        barred_here = set(policy.excluded) | ({requested_by} if policy.separate_duties else set())
+        able = [m for m in q.of if m not in barred_here]
+        if len(able) < q.count:
+            raise ValueError(
+                f"the quorum needs {q.count} approvals but only {len(able)} of its members may "
+                f"answer ({requested_by} asked, and separation of duties bars who asked"
+                f"{' and those excluded' if policy.excluded else ''})"
+            )
+    steps = tuple(step.notify for step in policy.escalation)
+    if any(steps) or policy.escalate_to:
+        notices = (notices or Notices(())).with_policy(steps, policy.escalate_to)
+    stored = policy.model_copy(
+        update={
+            "escalation": tuple(
+                step.model_copy(update={"notify": tuple(redact(u) for u in step.notify)})
+                for step in policy.escalation
+            ),
+            "escalate_to": tuple(redact(u) for u in policy.escalate_to),
+        }
+    )
+    return stored, notices
+
+
+async def current_state(store: Store, record: EventRecord) -> PolicyState:
+    """Where `record` stands under its policy, read from the store."""
+    records, outcome = await asyncio.gather(
+        read_records(store, record), load_outcome(store, record.id)
+    )
+    return policy_state(record, records, outcome)
+
+
+async def tell_steps(
+    store: Store, record: EventRecord, records: PolicyRecords, notices: Notices, endpoint: str
+) -> None:
+    """Send each step's URLs (once, whoever took the step): the asking process holds them."""
+    for step in records.steps:
+        if step.step < len(notices.steps) and notices.steps[step.step]:
+            await tell_once(
+                store,
+                record,
+                notices.steps[step.step],
+                endpoint,
+                kind=f"step{step.step}",
+                title=f"Escalated (step {step.step + 1})",
+            )
+
+
+def seats(record: EventRecord, records: PolicyRecords) -> tuple[str, ...] | None:
+    """The seats that count: the base ones and those added by the steps taken."""
+    base = base_seats(record)
+    if base is None:
+        return None
+    added = [who for step in records.steps for who in step.assignees]
+    return tuple(dict.fromkeys([*base, *added]))
+
+
+def barred(record: EventRecord) -> frozenset[str]:
+    """Who may not answer under separation of duties: the requester and those excluded."""
+    policy = _policy(record)
+    out = set(policy.excluded)
+    if policy.separate_duties and record.requested_by:
+        out.add(record.requested_by)
+    return frozenset(out)
+
+
+def seat_of(record: EventRecord, records: PolicyRecords, by: str) -> str | None:
+    """The seat `by` answers in (their own, or one handed to them); `None` if none."""
+    all_seats = seats(record, records)
+    for seat, holder in records.holders.items():
+        if holder == by and (all_seats is None or seat in all_seats):
+            return seat
+    if by in records.holders:
+        return None  # handed on
+    if all_seats is None or by in all_seats:
+        return by
+    return None
+
+
+def approves(record: EventRecord, value: Any) -> bool:
+    """Whether `value` approves, for an event that asks a yes or no."""
+    if record.data_type == "bool":
+        return value is True
+    return is_approval(record) and isinstance(value, dict) and value.get("approved") is True
+
+
+def answers_yes_no(record: EventRecord) -> bool:
+    """Whether `record` asks a yes or no (bool, or an Approval)."""
+    return record.data_type == "bool" or is_approval(record)
+
+
+def tally_of(record: EventRecord, records: PolicyRecords) -> Tally:
+    policy = _policy(record)
+    all_seats = seats(record, records)
+    yes_no = answers_yes_no(record)
+    return Tally(
+        kind="yes_no" if yes_no else "value",
+        quorum=policy.quorum,
+        votes=records.votes,
+        seats=None if all_seats is None else len(all_seats),
+        yes=tuple(approves(record, v.value) for v in records.votes) if yes_no else (),
+    )
+
+
+def _check_proof(record: EventRecord, by: str | None, proof: Proof, doing: str) -> str:
+    policy = _policy(record)
+    if policy.needs_identity and (proof == "declared" or not by):
+        raise IdentityRequiredError(
+            f"event {record.id} is decided by a policy that needs verified identities "
+            f"({policy.describe()}); a name typed without a credential proves nothing, so "
+            f"it may not {doing} here. The app needs API tokens (--tokens-file), or an "
+            f"answer link made for the identity"
+        )
+    return by or "anonymous"
+
+
+def _check_barred(record: EventRecord, who: str, doing: str) -> None:
+    if who in barred(record):
+        why = (
+            "asked for it"
+            if who == record.requested_by and _policy(record).separate_duties
+            else "is excluded by its policy"
+        )
+        raise SeparationOfDutiesError(
+            f"separation of duties: {who} {why} and may not {doing} event {record.id}"
+        )
+
+
+async def cast_vote(
+    store: Store,
+    record: EventRecord,
+    value: Any,
+    *,
+    by: str | None,
+    via: str,
+    proof: Proof,
+    as_text: bool = False,
+    comment: str | None = None,
+    grant_seconds: float | None = None,
+) -> tuple[Outcome | None, Vote, bool]:
+    """Record `by`'s vote, then settle the event.
+
+    Returns the outcome (or `None` while the votes decide nothing yet), the vote, and
+    whether the vote had been recorded before (a retry). Raises `IdentityRequiredError`,
+    `SeparationOfDutiesError`, `NotAssignedError`, `InvalidValueError`,
+    `VoteChangedError`, or the error of an event already resolved.
+    """
+    from hitlkit._ops import _refused, answer_data  # the same layer; _ops dispatches here
+
+    who = _check_proof(record, by, proof, "answer")
+    _check_barred(record, who, "answer")
+    if comment is not None and len(comment) > MAX_COMMENT_LENGTH:
+        raise ValueError(f"a comment has at most {MAX_COMMENT_LENGTH} characters")
+    if grant_seconds is not None:
+        _check_grant_request(record, who, grant_seconds)
+    records = await read_records(store, record)
+    seat = seat_of(record, records, who)
+    if seat is None:
+        await _audit.record_refusal(store, record, by=who, via=via, detail="not_assigned")
+        handed = records.holders.get(who)
+        if handed is not None:
+            raise NotAssignedError(
+                f"{who} handed event {record.id} to {handed} and may not answer it"
+            )
+        raise NotAssignedError(
+            f"event {record.id} is assigned to other people; {who} may not answer it"
+        )
+    data = answer_data(record, value, as_text=as_text)
+    mine = next((v for v in records.votes if _seat(v) == seat), None)
+    outcome = await settle(store, record, records=records)
+    if mine is not None:
+        return _again(record, outcome, mine, who, data)
+    if outcome is not None:
+        raise await _refused(store, record, outcome, by=who, via=via)
+    vote = Vote(
+        request_id=record.id,
+        by=who,
+        value=data,
+        at=utcnow(),
+        via=via,
+        proof=proof,
+        comment=comment or None,
+        seat=None if seat == who else seat,
+        grant_seconds=grant_seconds,
+    )
+    if not await store.put_if_absent_async(
+        _vote_key(record.id, seat), vote.model_dump_json().encode()
+    ):
+        records = await read_records(store, record)
+        mine = next((v for v in records.votes if _seat(v) == seat), None)
+        outcome = await settle(store, record, records=records)
+        if mine is None:  # pragma: no cover - a create-once store never loses a key
+            raise VoteChangedError(f"the vote of {seat} on event {record.id} could not be read")
+        return _again(record, outcome, mine, who, data)
+    return await settle(store, record), vote, False
+
+
+def _seat(vote: Vote) -> str:
+    return vote.seat or vote.by
+
+
+def _again(
+    record: EventRecord, outcome: Outcome | None, mine: Vote, who: str, data: Any
+) -> tuple[Outcome | None, Vote, bool]:
+    """A vote already in this seat: the same one again is a retry; another is refused."""
+    if mine.by == who and adapter_of(record).same(mine.value, data):
+        return outcome, mine, True
+    when = mine.at.isoformat(timespec="seconds")
+    if mine.by != who:
+        raise VoteChangedError(
+            f"{mine.by} already voted in the place of {_seat(mine)} on event {record.id} at {when}"
+        )
+    raise VoteChangedError(
+        f"{who} already voted on event {record.id} at {when}; a vote cannot be changed"
+    )
+
+
+async def settle(
+    store: Store, record: EventRecord, *, records: PolicyRecords | None = None
+) -> Outcome | None:
+    """The event's outcome, written now if its votes decide it or its deadline passed;
+    escalation steps that are due are taken. `None` while it stays open."""
+    outcome = await load_outcome(store, record.id)
+    if outcome is not None:
+        return outcome
+    if records is None:
+        records = await read_records(store, record)
+    decision = decide(tally_of(record, records))
+    if decision is not None:
+        return await _decide(store, record, records, decision)
+    if record.is_expired():
+        return await expire_under_policy(store, record, records)
+    await take_steps(store, record, records)
+    return None
+
+
+async def _decide(
+    store: Store, record: EventRecord, records: PolicyRecords, decision: Decision
+) -> Outcome:
+    from hitlkit._ops import _record
+
+    last = decision.counted[-1]
+    failed = decision.kind == "failed"
+    outcome = Outcome(
+        request_id=record.id,
+        status="cancelled" if failed else "answered",
+        value=None if failed else decision.value,
+        by="hitlkit" if failed else decision.by,
+        via="policy" if failed else last.via,
+        at=max(utcnow(), last.at),
+        reason=_decision_reason(decision),
+        shown_sha256=_audit.shown_digest(record),
+        decision=decision.kind,
+        votes=decision.counted,
+        delegations=records.delegations or None,
+        steps=records.steps or None,
+    )
+    written, winner = await _record(store, outcome, record)
+    if written:
+        await _grants_asked(store, record, winner)
+    return winner
+
+
+def _decision_reason(decision: Decision) -> str | None:
+    if decision.kind == "failed":
+        return "no answer can get the identical votes the quorum needs"
+    comments = [f"{v.by}: {v.comment}" for v in decision.counted if v.comment]
+    return "; ".join(comments)[:MAX_COMMENT_LENGTH] or None
+
+
+async def expire_under_policy(
+    store: Store, record: EventRecord, records: PolicyRecords | None = None
+) -> Outcome:
+    """Record what the policy does at the deadline; return the outcome that won."""
+    from hitlkit._ops import _record
+
+    if records is None:
+        records = await read_records(store, record)
+    policy = _policy(record)
+    action = policy.on_timeout or ("default" if record.has_default else "raise")
+    use_default = record.has_default and action != "raise"
+    outcome = Outcome(
+        request_id=record.id,
+        status="defaulted" if use_default else "timed_out",
+        value=record.default if use_default else None,
+        by="hitlkit",
+        via="timeout",
+        at=max(utcnow(), record.deadline),
+        reason="escalated: no decision by the deadline" if action == "escalate" else None,
+        shown_sha256=_audit.shown_digest(record),
+        votes=records.votes or None,
+        delegations=records.delegations or None,
+        steps=records.steps or None,
+        action=action,
+    )
+    _, winner = await _record(store, outcome, record)
+    return winner
+
+
+def due_steps(record: EventRecord, now: datetime) -> list[int]:
+    """The escalation steps (1, 2, ...) whose start has come."""
+    policy = _policy(record)
+    return [k for k, at in enumerate(policy.starts(record.created_at)) if k and at <= now]
+
+
+def next_step_at(record: EventRecord, records: PolicyRecords) -> datetime | None:
+    """When the next escalation step starts, if one is still to come before the deadline."""
+    if record.policy is None:
+        return None
+    taken = {s.step for s in records.steps}
+    for k, at in enumerate(record.policy.starts(record.created_at)):
+        if k and k not in taken and at < record.deadline:
+            return at
+    return None
+
+
+async def take_steps(store: Store, record: EventRecord, records: PolicyRecords) -> list[StepTaken]:
+    """Take the escalation steps that are due and not taken; return those this call took."""
+    policy = _policy(record)
+    taken = {s.step for s in records.steps}
+    made = []
+    for k in due_steps(record, utcnow()):
+        if k in taken:
+            continue
+        step = policy.escalation[k]
+        entry = StepTaken(
+            request_id=record.id,
+            step=k,
+            at=utcnow(),
+            assignees=step.assignees,
+            notified=step.notify,
+            by=_config.host_and_pid(),
+        )
+        if await store.put_if_absent_async(
+            _step_key(record.id, k), entry.model_dump_json().encode()
+        ):
+            log.info(
+                "event %s escalated to step %d: %s", record.id, k + 1, ", ".join(step.assignees)
+            )
+            made.append(entry)
+    return made
+
+
+async def delegate(
+    store: Store,
+    record: EventRecord,
+    *,
+    by: str | None,
+    to: str,
+    reason: str,
+    via: str,
+    proof: Proof,
+) -> Delegation:
+    """Hand `by`'s place to `to`, for `reason`. Raises `DelegationError` where the policy
+    does not allow it, or the errors of voting."""
+    policy = _policy(record)
+    who = _check_proof(record, by, proof, "delegate")
+    if not policy.delegation:
+        raise DelegationError(
+            f"event {record.id} may not be delegated: its policy does not allow it"
+        )
+    to = " ".join(str(to).split())
+    reason = (reason or "").strip()
+    if not to or len(to) > 100:
+        raise DelegationError("name the identity to hand the question to (at most 100 characters)")
+    if not reason or len(reason) > MAX_COMMENT_LENGTH:
+        raise DelegationError(f"say why, in at most {MAX_COMMENT_LENGTH} characters")
+    if to == who:
+        raise DelegationError(f"{who} cannot hand event {record.id} to themselves")
+    _check_barred(record, who, "delegate")
+    if to in barred(record):
+        raise SeparationOfDutiesError(
+            f"separation of duties: event {record.id} may not be handed to {to}, "
+            f"who may not answer it"
+        )
+    if policy.delegate_to is not None and to not in policy.delegate_to:
+        raise DelegationError(
+            f"event {record.id} may be handed only to {', '.join(policy.delegate_to)}"
+        )
+    if await load_outcome(store, record.id) is not None or record.is_expired():
+        outcome = await settle(store, record)
+        if outcome is not None:
+            from hitlkit._ops import resolved_error
+
+            raise resolved_error(outcome)
+    records = await read_records(store, record)
+    seat = seat_of(record, records, who)
+    all_seats = seats(record, records)
+    if all_seats is None:
+        raise DelegationError(
+            f"event {record.id} takes answers from anyone: there is no place to hand on"
+        )
+    if seat is None:
+        raise NotAssignedError(
+            f"event {record.id} is assigned to other people; {who} may not delegate it"
+        )
+    if any(_seat(v) == seat for v in records.votes):
+        raise DelegationError(
+            f"{who} already voted on event {record.id}; a vote cannot be handed on"
+        )
+    if to in all_seats or to in records.holders.values():
+        raise DelegationError(
+            f"{to} already has a place on event {record.id}; one identity votes once"
+        )
+    entry = Delegation(request_id=record.id, by=who, to=to, reason=reason, at=utcnow(), via=via)
+    if not await store.put_if_absent_async(
+        _delegation_key(record.id, who), entry.model_dump_json().encode()
+    ):
+        records = await read_records(store, record)
+        existing = next((d for d in records.delegations if d.by == who), None)
+        if existing is not None and existing.to == to:
+            return existing
+        raise DelegationError(f"{who} already handed event {record.id} to someone else")
+    return entry
+
+
+def policy_state(
+    record: EventRecord,
+    records: PolicyRecords,
+    outcome: Outcome | None,
+    *,
+    grant: GrantRecord | None = None,
+) -> PolicyState:
+    """Where the event stands under its policy, for pages, the CLI and the API."""
+    policy = _policy(record)
+    tally = tally_of(record, records)
+    needed = 1 if policy.quorum is None else policy.quorum.count
+    yes = sum(1 for y in tally.yes if y)
+    no = sum(1 for y in tally.yes if y is False)
+    all_seats = seats(record, records)
+    may = None
+    if all_seats is not None:
+        holders = [records.holders.get(s, s) for s in all_seats]
+        voted = {_seat(v) for v in records.votes}
+        may = tuple(
+            h
+            for s, h in zip(all_seats, holders, strict=True)
+            if s not in voted and h not in barred(record)
+        )
+    if outcome is not None and outcome.grant is not None:
+        grant = outcome.grant
+    return PolicyState(
+        policy=policy,
+        summary=_summary(record, tally, outcome, needed, yes, no, records),
+        requested_by=record.requested_by,
+        needed=needed,
+        approvals=yes,
+        rejections=no,
+        votes=records.votes,
+        delegations=records.delegations,
+        steps=records.steps,
+        step=max((s.step for s in records.steps), default=0),
+        next_step_at=None if outcome is not None else next_step_at(record, records),
+        may_answer=None if outcome is not None else may,
+        grant=grant,
+    )
+
+
+def _summary(
+    record: EventRecord,
+    tally: Tally,
+    outcome: Outcome | None,
+    needed: int,
+    yes: int,
+    no: int,
+    records: PolicyRecords,
+) -> str:
+    if outcome is not None:
+        if outcome.grant is not None:
+            return f"approved at once by a standing approval of {outcome.grant.by}"
+        if outcome.decision == "vetoed":
+            return f"vetoed by {outcome.by}"
+        if outcome.decision == "approved":
+            return f"approved: {yes if yes >= needed else needed} of {needed} needed"
+        if outcome.decision == "rejected":
+            return f"rejected: {needed} approvals are out of reach"
+        if outcome.decision == "failed":
+            return f"no decision: {needed} identical answers are out of reach"
+        if outcome.status in ("timed_out", "defaulted"):
+            return f"no decision by the deadline ({outcome.action or 'raise'})"
+        return outcome.status
+    if tally.kind == "yes_no" and tally.quorum is not None:
+        text = f"{yes} of {needed} approved"
+        if no:
+            text += f", {no} rejected"
+    else:
+        text = (
+            f"{len(records.votes)} of {needed} answers" if tally.quorum else "waiting for an answer"
+        )
+    following = next_step_at(record, records)
+    step = max((s.step for s in records.steps), default=0)
+    if record.policy is not None and record.policy.escalation:
+        text += f"; at step {step + 1} of {len(record.policy.escalation)}"
+        if following is not None:
+            text += f", step {step + 2} at {following.isoformat(timespec='seconds')}"
+    return text
+
+
+# -- standing approvals -------------------------------------------------------
+
+
+def grant_key(record: EventRecord) -> str | None:
+    """The grants folder of events like `record` (same name, scope key and type)."""
+    policy = record.policy
+    if policy is None or policy.grant_scope is None:
+        return None
+    return f"{GRANTS_PREFIX}{_digest16(record.name, policy.grant_scope, _type_digest(record))}/"
+
+
+def _type_digest(record: EventRecord) -> str:
+    from hitlkit._values import canonical_json
+
+    return hashlib.sha256(
+        canonical_json([record.data_type, record.validation, record.json_schema]).encode()
+    ).hexdigest()
+
+
+def grantors() -> tuple[str, ...]:
+    """`HITL_GRANTORS`: the identities that may make and revoke standing approvals."""
+    return _config.setting_list("grantors")
+
+
+def _check_grant_request(record: EventRecord, who: str, seconds: float) -> None:
+    policy = _policy(record)
+    if policy.grant_scope is None:
+        raise GrantError(
+            f"event {record.id} takes no standing approvals: its policy has no grant_scope"
+        )
+    if who not in grantors():
+        raise GrantError(
+            f"{who} is not a grantor (HITL_GRANTORS) and may not make standing approvals"
+        )
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not 0 < seconds <= MAX_GRANT_SECONDS
+    ):
+        raise GrantError(
+            f"a standing approval lasts 1 second to {MAX_GRANT_SECONDS} seconds, got {seconds!r}"
+        )
+
+
+async def _grants_asked(store: Store, record: EventRecord, outcome: Outcome) -> None:
+    """Make the standing approvals that the deciding votes asked for (with the same value)."""
+    for vote in outcome.votes or ():
+        if vote.grant_seconds is None or outcome.status != "answered":
+            continue
+        if not adapter_of(record).same(vote.value, outcome.value):
+            continue
+        try:
+            await grant_from(store, record, outcome, by=vote.by, seconds=vote.grant_seconds)
+        except GrantError as exc:  # checked at the vote; settings may have changed since
+            log.warning("standing approval asked with the vote of %s not made: %s", vote.by, exc)
+
+
+async def grant_from(
+    store: Store, record: EventRecord, outcome: Outcome, *, by: str, seconds: float
+) -> GrantRecord:
+    """Let `outcome`'s answer stand for later identical requests for `seconds`."""
+    _check_grant_request(record, by, seconds)
+    if outcome.status != "answered":
+        raise GrantError(f"event {record.id} was not answered; only an answer can stand")
+    folder = grant_key(record)
+    assert folder is not None
+    assert record.policy is not None
+    assert record.policy.grant_scope is not None
+    now = utcnow()
+    grant = GrantRecord(
+        id=_digest16("grant", record.id, by),
+        name=record.name,
+        scope=record.policy.grant_scope,
+        data_type=record.data_type,
+        type_sha256=_type_digest(record),
+        value=outcome.value,
+        by=by,
+        at=now,
+        expires_at=now + timedelta(seconds=seconds),
+        source=record.id,
+    )
+    key = f"{folder}{grant.id}.json"
+    if not await store.put_if_absent_async(key, grant.model_dump_json().encode()):
+        blob = await store.get_async(key)
+        if blob is not None:
+            return GrantRecord.model_validate_json(blob)
+    return grant
+
+
+async def list_grants(
+    store: Store, *, active_only: bool = False
+) -> list[tuple[GrantRecord, GrantRevocation | None]]:
+    """Every standing approval with its revocation, newest first."""
+    keys = await store.list_async(GRANTS_PREFIX)
+    blobs = await asyncio.gather(*(store.get_async(k) for k in keys))
+    grants: dict[str, GrantRecord] = {}
+    revoked: dict[str, GrantRevocation] = {}
+    for key, blob in zip(keys, blobs, strict=True):
+        if blob is None:
+            continue
+        try:
+            if key.endswith(".revoked.json"):
+                r = GrantRevocation.model_validate_json(blob)
+                revoked[r.id] = r
+            else:
+                g = GrantRecord.model_validate_json(blob)
+                grants[g.id] = g
+        except ValidationError:
+            log.warning("skipping %s: not a grant record", key)
+    now = utcnow()
+    out = [
+        (g, revoked.get(g.id))
+        for g in grants.values()
+        if not active_only or (g.id not in revoked and g.expires_at > now)
+    ]
+    out.sort(key=lambda pair: pair[0].at, reverse=True)
+    return out
+
+
+async def find_grant(store: Store, record: EventRecord) -> GrantRecord | None:
+    """The newest active standing approval for events like `record`, if any."""
+    folder = grant_key(record)
+    if folder is None:
+        return None
+    keys = await store.list_async(folder)
+    ids = {k.rpartition("/")[2].removesuffix(".json") for k in keys}
+    now = utcnow()
+    best: GrantRecord | None = None
+    for key in keys:
+        if key.endswith(".revoked.json"):
+            continue
+        grant_id = key.rpartition("/")[2].removesuffix(".json")
+        if f"{grant_id}.revoked" in ids:
+            continue
+        blob = await store.get_async(key)
+        if blob is None:
+            continue
+        try:
+            grant = GrantRecord.model_validate_json(blob)
+        except ValidationError:
+            continue
+        fits = grant.expires_at > now and grant.type_sha256 == _type_digest(record)
+        if fits and (best is None or grant.at > best.at):
+            best = grant
+    return best
+
+
+async def revoke_grant(
+    store: Store, grant_id: str, *, by: str, reason: str | None = None
+) -> GrantRevocation:
+    """Call a standing approval off; only grantors may."""
+    if by not in grantors():
+        raise GrantError(
+            f"{by} is not a grantor (HITL_GRANTORS) and may not revoke standing approvals"
+        )
+    for grant, revocation in await list_grants(store):
+        if grant.id != grant_id:
+            continue
+        if revocation is not None:
+            return revocation
+        folder = f"{GRANTS_PREFIX}{_digest16(grant.name, grant.scope, grant.type_sha256)}/"
+        made = GrantRevocation(id=grant_id, by=by, at=utcnow(), reason=reason)
+        key = f"{folder}{grant_id}.revoked.json"
+        if not await store.put_if_absent_async(key, made.model_dump_json().encode()):
+            blob = await store.get_async(key)
+            if blob is not None:
+                return GrantRevocation.model_validate_json(blob)
+        return made
+    raise GrantError(f"no standing approval has the id {grant_id!r}")
+
+
+async def resolve_by_grant(store: Store, record: EventRecord) -> Outcome | None:
+    """If a standing approval covers `record`, record its answer at once; the outcome that won."""
+    from hitlkit._ops import _record
+
+    grant = await find_grant(store, record)
+    if grant is None:
+        return None
+    outcome = Outcome(
+        request_id=record.id,
+        status="answered",
+        value=grant.value,
+        by=grant.by,
+        via="grant",
+        at=utcnow(),
+        reason=f"standing approval {grant.id} of {grant.by}, "
+        f"until {grant.expires_at.isoformat(timespec='seconds')}",
+        shown_sha256=_audit.shown_digest(record),
+        decision="granted",
+        grant=grant,
+    )
+    _, winner = await _record(store, outcome, record)
+    return winner
