@@ -37,6 +37,7 @@ from hitlkit import _config, _errors
 from hitlkit._errors import ErrorCode
 from hitlkit._exceptions import ConfigurationError, InvalidLinkError
 from hitlkit._links import check_secret, verify_answer_link
+from hitlkit._policy import Proof
 from hitlkit._server._session import read_session
 from hitlkit._tokens import TOKEN_PREFIX, TokenTable
 
@@ -129,6 +130,17 @@ class Caller:
         if self.kind == "nobody":
             return claimed or "anonymous"
         return self.identity or LINK_IDENTITY
+
+    @property
+    def proof(self) -> Proof:
+        """How the identity recorded is known, for a policy that counts identities: an API
+        token, a link made for an identity, or only declared (no credential, or a link
+        made for anyone)."""
+        if self.kind == "token" and self.identity:
+            return "token"
+        if self.kind == "link" and self.identity:
+            return "link"
+        return "declared"
 
 
 class AuthFailure(Exception):
