@@ -898,6 +898,15 @@ async def resolve_by_grant(store: Store, record: EventRecord) -> Outcome | None:
     grant = await find_grant(store, record)
     if grant is None:
         return None
+    if grant.by in barred(record):
+        log.info(
+            "standing approval %s of %s does not answer event %s: separation of duties bars %s",
+            grant.id,
+            grant.by,
+            record.id,
+            grant.by,
+        )
+        return None
     outcome = Outcome(
         request_id=record.id,
         status="answered",
