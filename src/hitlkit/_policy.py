@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from hitlkit._values import canonical_json
 
@@ -208,6 +208,18 @@ class Policy(BaseModel):
     delegate_to: tuple[str, ...] | None = None
     grant_scope: str | None = Field(default=None, min_length=1, max_length=200)
 
+    @field_validator("quorum", mode="before")
+    @classmethod
+    def _quorum(cls, value: object) -> object:
+        return Quorum(**value) if isinstance(value, dict) else value
+
+    @field_validator("escalation", mode="before")
+    @classmethod
+    def _steps(cls, value: object) -> object:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            return value
+        return tuple(_step(step) for step in value)
+
     @property
     def needs_identity(self) -> bool:
         """Whether answers need verified identities: quorum, separation of duties,
@@ -261,27 +273,22 @@ def as_policy(policy: object) -> Policy | None:
     if isinstance(policy, Quorum):
         return Policy(quorum=policy)
     if isinstance(policy, dict):
-        return Policy.model_validate(_steps_from_tuples(policy))
+        return Policy.model_validate(policy)
     raise TypeError(f"policy must be a hitlkit.Policy or a Quorum, got {type(policy).__name__}")
 
 
-def _steps_from_tuples(data: dict[str, Any]) -> dict[str, Any]:
-    """A policy's data, with escalation steps given as `(assignees, after_seconds, notify)`
-    tuples or dicts made into `Step`s."""
-    steps = data.get("escalation")
-    if not steps:
-        return data
-    made = []
-    for step in steps:
-        if isinstance(step, Step):
-            made.append(step)
-        elif isinstance(step, dict):
-            made.append(Step(**step))
-        elif isinstance(step, (list, tuple)):
-            made.append(Step(*step))
-        else:
-            raise TypeError(f"an escalation step must be a Step or a tuple, got {step!r}")
-    return {**data, "escalation": made}
+def _step(step: object) -> Step:
+    """An escalation step given as a `Step`, a dict, or an `(assignees, after_seconds,
+    notify)` tuple."""
+    if isinstance(step, Step):
+        return step
+    if isinstance(step, dict):
+        return Step(**step)
+    if isinstance(step, (list, tuple)) and 1 <= len(step) <= 3:
+        return Step(*step)
+    raise ValueError(
+        f"an escalation step is a Step or an (assignees, after_seconds, notify) tuple, got {step!r}"
+    )
 
 
 def check_policy(
