@@ -314,14 +314,22 @@ def answers_yes_no(record: EventRecord) -> bool:
 
 
 def tally_of(record: EventRecord, records: PolicyRecords) -> Tally:
+    """What `decide` reads: the votes in order, and the seats that can still vote (a seat
+    whose holder separation of duties bars never will)."""
     policy = _policy(record)
     all_seats = seats(record, records)
     yes_no = answers_yes_no(record)
+    out = barred(record)
+    able = (
+        None
+        if all_seats is None
+        else [s for s in all_seats if records.holders.get(s, s) not in out]
+    )
     return Tally(
         kind="yes_no" if yes_no else "value",
         quorum=policy.quorum,
         votes=records.votes,
-        seats=None if all_seats is None else len(all_seats),
+        seats=None if able is None else len(able),
         yes=tuple(approves(record, v.value) for v in records.votes) if yes_no else (),
     )
 
