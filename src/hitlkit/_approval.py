@@ -39,6 +39,7 @@ from hitlkit import _config
 from hitlkit._event import Event
 from hitlkit._exceptions import EventCancelledError, EventTimeoutError, HitlError
 from hitlkit._options import MAX_NAME_LENGTH, NOT_GIVEN, _NotGiven
+from hitlkit._policy import Policy, Quorum
 from hitlkit._printable import printable
 from hitlkit._records import Outcome
 from hitlkit._shell import hitl_command
@@ -390,6 +391,8 @@ async def ask_approval(
     notify: Sequence[str] | None = None,
     serve: bool | None = None,
     endpoint: str | None = None,
+    policy: Policy | Quorum | None = None,
+    requested_by: str | None = None,
 ) -> Event[Approval]:
     """Ask whether `action` may run with `arguments`; returns the event, without waiting.
 
@@ -397,6 +400,7 @@ async def ask_approval(
     event (after a restart too, given the same `run_id`). `default` (a bool) is the
     decision when nobody answers in time; without one, the deadline rejects with
     `ApprovalTimeout`. `name` replaces the name made from the action and arguments.
+    `policy` decides it as for `new_event` (two of three must approve, ...).
 
     ```python
     event = hitlkit.ask_approval("deploy", {"service": "api", "version": "2.1"})
@@ -421,6 +425,8 @@ async def ask_approval(
         serve=serve,
         assignees=assignees,
         notify=notify,
+        policy=policy,
+        requested_by=requested_by,
     )
 
 
@@ -495,6 +501,7 @@ def require_approval(
     store: Store | str | None = None,
     notify: Sequence[str] | None = None,
     on_ask: Callable[[Event[Approval]], object] | None = None,
+    policy: Policy | Quorum | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -509,6 +516,7 @@ def require_approval(
     store: Store | str | None = None,
     notify: Sequence[str] | None = None,
     on_ask: Callable[[Event[Approval]], object] | None = None,
+    policy: Policy | Quorum | None = None,
 ) -> F | Callable[[F], F]:
     """Ask a person before each call of the decorated function (sync or async).
 
@@ -517,7 +525,7 @@ def require_approval(
     (a bool) decides. The prompt shows the call's arguments through `show_args`
     (default `redact`); `self` and `cls` are left out. `on_ask(event)` is called when
     a call waits for a person (not for an answer found again); by default one line on
-    stderr says where to answer.
+    stderr says where to answer. `policy` decides each call's approval (see `new_event`).
 
     ```python
     @hitlkit.require_approval("Send this email?", assignees=["ana"], timeout_seconds=600)
@@ -535,6 +543,7 @@ def require_approval(
         "run_id": run_id,
         "store": store,
         "notify": notify,
+        "policy": policy,
     }
 
     def decorate(func: F) -> F:
