@@ -28,12 +28,14 @@ import contextlib
 import hashlib
 import json
 import secrets
+from datetime import datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from hitlkit._exceptions import CorruptRecordError
-from hitlkit._records import EventRecord, Outcome, outcome_key, utcnow
+from hitlkit._policy import Delegation, StepTaken, Vote
+from hitlkit._records import EventRecord, Outcome, outcome_key, policy_prefix, utcnow
 from hitlkit._store import Store
 
 __all__ = [
@@ -50,7 +52,17 @@ __all__ = [
 
 AUDIT_PREFIX = "audit/"
 MAX_REFUSALS_PER_EVENT = 20
-AuditAction = Literal["answered", "cancelled", "timed_out", "defaulted", "refused", "notified"]
+AuditAction = Literal[
+    "answered",
+    "cancelled",
+    "timed_out",
+    "defaulted",
+    "refused",
+    "notified",
+    "voted",
+    "delegated",
+    "escalated",
+]
 
 
 class AuditEntry(BaseModel):
@@ -124,12 +136,15 @@ def record_notice(store: Store, record: EventRecord, *, via: str, detail: str) -
 
 
 async def read_audit(store: Store, request_id: str) -> list[AuditEntry]:
-    """The audit entries of `request_id`, oldest first: refusals, and the outcome."""
-    keys = await store.list_async(audit_prefix(request_id))
+    """The audit entries of `request_id`, oldest first: refusals, notifications, the
+    outcome, and under a policy each vote, delegation and escalation step."""
+    keys, policy_keys = await asyncio.gather(
+        store.list_async(audit_prefix(request_id)), store.list_async(policy_prefix(request_id))
+    )
+    entries = await _policy_entries(store, request_id, policy_keys)
     blobs = await asyncio.gather(
         store.get_async(outcome_key(request_id)), *(_entry_blob(store, key) for key in keys)
     )
-    entries = []
     if blobs[0] is not None:
         with contextlib.suppress(ValidationError):
             entries.append(resolution_entry(Outcome.model_validate_json(blobs[0])))
@@ -142,6 +157,43 @@ async def read_audit(store: Store, request_id: str) -> list[AuditEntry]:
         except ValidationError:
             continue  # not written by hitlkit; the trail shows what it can read
     return sorted(entries, key=lambda e: e.at)
+
+
+async def _policy_entries(store: Store, request_id: str, keys: list[str]) -> list[AuditEntry]:
+    """The trail's entries for the votes, delegations and steps recorded under `keys`."""
+    blobs = await asyncio.gather(*(_entry_blob(store, key) for key in keys))
+    entries = []
+    for key, blob in zip(keys, blobs, strict=True):
+        kind = key[len(policy_prefix(request_id)) :].partition("/")[0]
+        if blob is None:
+            continue
+        with contextlib.suppress(ValidationError):
+            if kind == "votes":
+                vote = Vote.model_validate_json(blob)
+                place = f" in the place of {vote.seat}" if vote.seat else ""
+                comment = f": {vote.comment}" if vote.comment else ""
+                detail = f"{json.dumps(vote.value)}{place}{comment}"
+                entry = _entry(request_id, "voted", vote.by, vote.via, vote.at, detail)
+                entries.append(entry.model_copy(update={"shown_sha256": vote.shown_sha256 or ""}))
+            elif kind == "delegations":
+                handed = Delegation.model_validate_json(blob)
+                detail = f"to {handed.to}: {handed.reason}"
+                entries.append(
+                    _entry(request_id, "delegated", handed.by, handed.via, handed.at, detail)
+                )
+            elif kind == "steps":
+                step = StepTaken.model_validate_json(blob)
+                detail = f"step {step.step + 1}: {', '.join(step.assignees)} may answer"
+                entries.append(_entry(request_id, "escalated", "hitlkit", step.by, step.at, detail))
+    return entries
+
+
+def _entry(
+    request_id: str, action: AuditAction, by: str, via: str, at: datetime, detail: str
+) -> AuditEntry:
+    return AuditEntry(
+        request_id=request_id, action=action, by=by, via=via, at=at, shown_sha256="", detail=detail
+    )
 
 
 async def _entry_blob(store: Store, key: str) -> bytes | None:

@@ -341,6 +341,8 @@ class Vote(BaseModel):
     """Whose place the vote takes, when it was delegated (the delegator)."""
     grant_seconds: float | None = None
     """Asked with the vote: let the decision stand for identical requests this long."""
+    shown_sha256: str | None = None
+    """SHA-256 of what the voter was shown (as an outcome's)."""
 
 
 class Delegation(BaseModel):

@@ -60,7 +60,7 @@ from hitlkit._policy import (
     decide,
 )
 from hitlkit._reading import load_outcome
-from hitlkit._records import EventRecord, Outcome, is_approval, utcnow
+from hitlkit._records import EventRecord, Outcome, is_approval, policy_prefix, utcnow
 from hitlkit._store import Store
 from hitlkit._values import ValueAdapter, adapter_of
 
@@ -97,13 +97,7 @@ __all__ = [
 
 log = logging.getLogger("hitlkit")
 
-POLICY_PREFIX = "policy/"
 GRANTS_PREFIX = "grants/"
-
-
-def policy_prefix(request_id: str) -> str:
-    """Where the votes, delegations and steps of `request_id` are kept."""
-    return f"{POLICY_PREFIX}{request_id[:8]}/{request_id}/"
 
 
 def _digest16(*parts: str) -> str:
@@ -414,6 +408,7 @@ async def cast_vote(
         comment=comment or None,
         seat=None if seat == who else seat,
         grant_seconds=grant_seconds,
+        shown_sha256=_audit.shown_digest(record),
     )
     if not await store.put_if_absent_async(
         _vote_key(record.id, seat), vote.model_dump_json().encode()

@@ -33,6 +33,7 @@ __all__ = [
     "is_event_id",
     "outcome_key",
     "outcome_prefix",
+    "policy_prefix",
     "utcnow",
 ]
 
@@ -43,6 +44,7 @@ OutcomeStatus = Literal["answered", "timed_out", "defaulted", "cancelled"]
 
 EVENTS_PREFIX = "events/"
 OUTCOMES_PREFIX = "outcomes/"
+POLICY_PREFIX = "policy/"
 _ID = re.compile(r"[0-9a-f]{24}")
 
 
@@ -80,6 +82,11 @@ def outcome_prefix(request_id: str) -> str:
 def outcome_key(request_id: str) -> str:
     """The store key of an event's outcome. `request_id` must be a valid id."""
     return f"{outcome_prefix(request_id)}{request_id}.json"
+
+
+def policy_prefix(request_id: str) -> str:
+    """The key prefix of an event's votes, delegations and escalation steps (under a policy)."""
+    return f"{POLICY_PREFIX}{request_id[:8]}/{request_id}/"
 
 
 def id_of_key(key: str) -> str | None:
