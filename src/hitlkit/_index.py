@@ -36,6 +36,7 @@ import math
 import re
 import weakref
 from collections import deque
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
@@ -57,6 +58,7 @@ __all__ = [
     "RESOLVED",
     "IndexState",
     "Names",
+    "add_assignees",
     "assignee_digest",
     "count_pending",
     "ensure_entries",
@@ -133,6 +135,14 @@ def entry_keys(record: EventRecord, state: IndexState) -> list[str]:
 async def write_entries(store: Store, record: EventRecord, state: IndexState) -> None:
     """Write `record`'s entries in `state` (those already there stay as they are)."""
     await _put(store, entry_keys(record, state), state)
+
+
+async def add_assignees(store: Store, record: EventRecord, identities: Sequence[str]) -> None:
+    """List `record` as pending for more identities: those an escalation step or a
+    delegation lets answer it (under a policy)."""
+    name = entry_name(record)
+    keys = [f"{INDEX_PREFIX}pending/to/{assignee_digest(one)}/{name}" for one in identities]
+    await _put(store, keys, "pending")
 
 
 async def mark_resolved(store: Store, record: EventRecord, *, check: bool = False) -> None:

@@ -84,7 +84,12 @@ async def list_page(
             (status == "all" or (state.status == "pending") == (status == "pending"))
             and (run_id is None or record.run_id == run_id)
             and (name is None or record.name == name)
-            and (assignee is None or assignee in (record.assignees or ()))
+            and (
+                assignee is None
+                or assignee in (record.assignees or ())
+                # under a policy, steps and delegations list more people (`_index`)
+                or record.policy is not None
+            )
             and (matches is None or matches(record))
         )
 

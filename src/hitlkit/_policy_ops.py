@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from hitlkit import _audit, _config
+from hitlkit import _audit, _config, _index
 from hitlkit._exceptions import (
     CorruptRecordError,
     DelegationError,
@@ -241,11 +241,10 @@ def prepare_policy(
 
 
 async def current_state(store: Store, record: EventRecord) -> PolicyState:
-    """Where `record` stands under its policy, read from the store."""
-    records, outcome = await asyncio.gather(
-        read_records(store, record), load_outcome(store, record.id)
-    )
-    return policy_state(record, records, outcome)
+    """Where `record` stands under its policy, read from the store; what is due (a step,
+    the deadline, a decision a voter left unwritten) is settled first, as any look does."""
+    outcome = await settle(store, record)
+    return policy_state(record, await read_records(store, record), outcome)
 
 
 async def tell_steps(
@@ -564,6 +563,7 @@ async def take_steps(store: Store, record: EventRecord, records: PolicyRecords) 
             log.info(
                 "event %s escalated to step %d: %s", record.id, k + 1, ", ".join(step.assignees)
             )
+            await _index.add_assignees(store, record, step.assignees)
             made.append(entry)
     return made
 
@@ -638,6 +638,7 @@ async def delegate(
         if existing is not None and existing.to == to:
             return existing
         raise DelegationError(f"{who} already handed event {record.id} to someone else")
+    await _index.add_assignees(store, record, [to])
     return entry
 
 
