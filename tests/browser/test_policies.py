@@ -181,6 +181,7 @@ def test_a_member_hands_the_question_on_and_the_delegate_answers(board: Board) -
     event = board.ask("rotate_keys", policy)
     ana = board.open(board.signed_in("ana"), event)
     ana.get_by_text("Hand to…").click()
+    assert_accessible(ana)
     ana.get_by_label("Hand to", exact=True).fill("dan")
     ana.get_by_label("Reason for handing it on").fill("On leave this week")
     ana.get_by_role("button", name="Hand over").click()
@@ -204,6 +205,7 @@ def test_a_grantors_standing_approval_decides_the_next_identical_request(board: 
     expect(bo.get_by_label("Also decide identical requests")).to_have_count(0)  # no grantor
 
     ana = board.open(board.signed_in("ana"), first)
+    assert_accessible(ana)
     ana.get_by_label("Also decide identical requests").check()
     ana.get_by_role("button", name="Approve").click()
     expect(ana.get_by_role("heading", level=1)).to_have_text("Recorded: yes")

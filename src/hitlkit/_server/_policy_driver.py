@@ -58,7 +58,7 @@ def driving(every: float, inner: Lifespan) -> Lifespan:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         auth = getattr(app.state, "auth", None)
         if auth is not None and not auth.required:
-            log.warning(NO_TOKENS)
+            log.info(NO_TOKENS)  # shown by `hitl serve`; a workflow's own app stays quiet
         task = asyncio.create_task(_drive_forever(app, every), name="hitlkit-policies")
         try:
             async with inner(app):
