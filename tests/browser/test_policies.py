@@ -131,6 +131,7 @@ def test_one_members_rejection_vetoes(board: Board) -> None:
     cy.get_by_role("button", name="Reject").click()
     expect(cy.get_by_role("heading", level=1)).to_have_text("Vetoed by cy")
     expect(cy.get_by_text("cy: No backup since Monday").first).to_be_visible()
+    board.screenshot(cy, "vetoed")
     assert event.wait() is False
     assert event.outcome().decision == "vetoed"  # type: ignore[union-attr]
 
