@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 import hitlkit
-from hitlkit import LocalStore, Policy, Quorum
+from hitlkit import LocalStore, Policy, Quorum, Step
 from hitlkit._server import create_app
 from hitlkit._tokens import create_token
 from tests.forms import followed, form_fields
@@ -118,7 +118,7 @@ def test_the_inbox_row_says_where_a_quorum_stands(
     inbox = ana.get("/")
 
     assert inbox.status_code == 200
-    assert "<span class=\"quiet\">Policy:</span> 1 of 2 approved" in inbox.text
+    assert '<span class="quiet">Policy:</span> 1 of 2 approved' in inbox.text
 
 
 def test_a_delegation_needs_the_form_token_and_a_grant_needs_a_grantor(
@@ -168,3 +168,26 @@ def test_the_app_records_the_timeout_action_with_no_waiter(
 
     assert (outcome.status, outcome.action, outcome.value) == ("defaulted", "default", False)
     assert "<h1>No decision</h1>" in page.text
+
+
+def test_a_policy_that_counts_no_identity_takes_a_typed_name_and_a_comment(
+    client: httpx.Client, app_store: LocalStore
+) -> None:
+    policy = Policy(escalation=(Step(["ana"], 60), Step(["oncall"])))
+    event = ask(app_store, "restart", policy, timeout_seconds=300)
+    fields = form_fields(client, f"/form/{event.request_id}")
+
+    early = client.post("/submit", data={**fields, "value": "true", "by": "oncall"})
+    posted = client.post(
+        "/submit", data={**fields, "value": "true", "by": "ana", "comment": "Safe now"}
+    )
+    page = followed(client, posted)
+
+    assert early.status_code == 403
+    assert "<h1>Recorded: yes</h1>" in page.text
+    assert "Safe now" in page.text
+    outcome = event.outcome()
+    assert outcome is not None
+    assert [(v.by, v.comment, v.proof) for v in outcome.votes or ()] == [
+        ("ana", "Safe now", "declared")
+    ]
