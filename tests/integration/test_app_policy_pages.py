@@ -191,3 +191,22 @@ def test_a_policy_that_counts_no_identity_takes_a_typed_name_and_a_comment(
     assert [(v.by, v.comment, v.proof) for v in outcome.votes or ()] == [
         ("ana", "Safe now", "declared")
     ]
+
+
+def test_opening_the_page_takes_a_step_that_is_due(app_store: LocalStore) -> None:
+    server, thread, port = serve_in_thread(create_app(app_store, drive_every=3600))
+    policy = Policy(escalation=(Step(["ana"], 0.5), Step(["oncall"])))
+    event = ask(app_store, "restart", policy, timeout_seconds=300)
+    time.sleep(0.6)
+    try:
+        assert event.policy_state().steps == ()  # type: ignore[union-attr]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False) as http:
+            page = http.get(f"/form/{event.request_id}")
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+    assert "Escalation steps taken" in page.text
+    assert "Step 2 at" in page.text
+    (step,) = event.policy_state().steps  # type: ignore[union-attr]
+    assert step.assignees == ("oncall",)

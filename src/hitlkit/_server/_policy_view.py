@@ -25,7 +25,7 @@ from typing import Literal
 from hitlkit import _policy_ops, _reading
 from hitlkit._exceptions import CorruptRecordError, EventNotFoundError
 from hitlkit._policy import PolicyState, Vote
-from hitlkit._records import EventRecord, Outcome
+from hitlkit._records import EventRecord, Outcome, utcnow
 from hitlkit._server._auth import Caller
 from hitlkit._store import Store
 
@@ -79,6 +79,11 @@ async def policy_view(store: Store, record: EventRecord, caller: Caller) -> Poli
         _reading.load_outcome(store, record.id),
         earlier_rounds(store, record),
     )
+    taken = {step.step for step in records.steps}
+    if outcome is None and set(_policy_ops.due_steps(record, utcnow())) - taken:
+        # Whoever looks takes a step that is due: the page need not wait for the driver.
+        await _policy_ops.take_steps(store, record, records)
+        records = await _policy_ops.read_records(store, record)
     state = _policy_ops.policy_state(record, records, outcome)
     policy = state.policy
     view = functools.partial(PolicyView, record=record, state=state, rounds=rounds)
