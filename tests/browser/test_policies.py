@@ -154,7 +154,7 @@ def test_the_requester_is_offered_no_answer_under_separation_of_duties(board: Bo
 
 
 def test_the_driver_escalates_with_no_waiter_and_the_next_step_may_answer(board: Board) -> None:
-    policy = Policy(escalation=(Step(["ana"], 3), Step(["oncall"])))
+    policy = Policy(escalation=(Step(["ana"], 4), Step(["oncall"])))
     event = board.ask("page_oncall", policy, timeout_seconds=120)
     oncall = board.open(board.signed_in("oncall"), event)
     expect(oncall.locator("#not-yours")).to_contain_text(
