@@ -4,6 +4,7 @@ recorded), the inbox's policy line, and timeout actions with no waiter."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 import hitlkit
 from hitlkit import LocalStore, Policy, Quorum, Step
 from hitlkit._server import create_app
+from hitlkit._server._policy_driver import drive_once
 from hitlkit._tokens import create_token
 from tests.forms import followed, form_fields
 from tests.integration.conftest import serve_in_thread
@@ -210,3 +212,53 @@ def test_opening_the_page_takes_a_step_that_is_due(app_store: LocalStore) -> Non
     assert "Step 2 at" in page.text
     (step,) = event.policy_state().steps  # type: ignore[union-attr]
     assert step.assignees == ("oncall",)
+
+
+def test_an_approvals_reason_is_the_votes_comment(
+    signed: dict[str, httpx.Client], app_store: LocalStore
+) -> None:
+    event = hitlkit.new_event(
+        "deploy",
+        hitlkit.Approval,
+        store=app_store,
+        serve=False,
+        policy=Quorum(2, of=["ana", "bo"]),
+        requested_by="dev",
+    )
+    ana = signed["ana"]
+    form = ana.get(f"/form/{event.request_id}")
+    fields = form_fields(ana, f"/form/{event.request_id}")
+
+    posted = ana.post(
+        "/submit", data={**fields, "value.approved": "false", "value.reason": "No rollback plan"}
+    )
+    page = followed(ana, posted)
+
+    assert form.text.count("<textarea") == 2  # the reason, and the cancel form's
+    assert "<h1>Vetoed by ana</h1>" in page.text
+    assert "No rollback plan" in page.text
+    outcome = event.outcome()
+    assert outcome is not None
+    assert outcome.decision == "vetoed"
+    assert [(v.by, v.comment) for v in outcome.votes or ()] == [("ana", "No rollback plan")]
+
+
+def test_two_drivers_at_once_take_each_step_and_timeout_once(app_store: LocalStore) -> None:
+    stepping = ask(app_store, "restart", Policy(escalation=(Step(["ana"], 0.2), Step(["oncall"]))))
+    expiring = ask(app_store, "deploy", Policy(quorum=Quorum(1, of=["ana"])), timeout_seconds=0.3)
+    plain = hitlkit.new_event("plain", int, store=app_store, serve=False)
+    time.sleep(0.4)
+
+    async def race() -> list[int]:
+        return list(await asyncio.gather(drive_once(app_store), drive_once(app_store)))
+
+    looked = asyncio.run(race())
+
+    assert looked == [2, 2]  # the plain event is no policy's
+    state = stepping.policy_state()
+    assert state is not None
+    assert [s.step for s in state.steps] == [1]
+    outcome = expiring.outcome()
+    assert outcome is not None
+    assert (outcome.status, outcome.action) == ("timed_out", "raise")
+    assert plain.outcome() is None
