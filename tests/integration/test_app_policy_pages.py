@@ -262,3 +262,18 @@ def test_two_drivers_at_once_take_each_step_and_timeout_once(app_store: LocalSto
     assert outcome is not None
     assert (outcome.status, outcome.action) == ("timed_out", "raise")
     assert plain.outcome() is None
+
+
+def test_a_comment_too_long_is_shown_again_and_nothing_recorded(
+    signed: dict[str, httpx.Client], app_store: LocalStore
+) -> None:
+    event = ask(app_store, "deploy", Quorum(2, of=["ana", "bo"]))
+    ana = signed["ana"]
+    fields = form_fields(ana, f"/form/{event.request_id}")
+
+    posted = ana.post("/submit", data={**fields, "value": "true", "comment": "why " * 600})
+
+    assert posted.status_code == 422
+    assert "at most 2000 are kept" in posted.text
+    assert ("why " * 600).strip() in posted.text  # kept, to shorten rather than type again
+    assert event.policy_state().votes == ()  # type: ignore[union-attr]

@@ -33,6 +33,7 @@ from hitlkit._exceptions import (
     VoteChangedError,
 )
 from hitlkit._options import MAX_REASON_LENGTH
+from hitlkit._policy import MAX_COMMENT_LENGTH
 from hitlkit._records import EventRecord, is_approval
 from hitlkit._server._auth import Caller, auth_settings
 from hitlkit._server._context import store_of
@@ -127,6 +128,12 @@ async def submit(request: Request) -> Response:
     posted = {k: [v.replace("\r\n", "\n") for v in vs] for k, vs in post.fields.items()}
     value: Any = None
     by = post.caller.by(post.by)
+    comment = first_field(posted, "comment").strip()
+    if len(comment) > MAX_COMMENT_LENGTH:
+        error = (
+            f"The comment is {len(comment)} characters long; at most {MAX_COMMENT_LENGTH} are kept."
+        )
+        return await post.again(error=error, posted=posted, by=post.by, status_code=422)
     try:
         _identity_needed(post, "answer")
         # Who may answer first: someone else never makes the app read and check a value.
@@ -139,7 +146,7 @@ async def submit(request: Request) -> Response:
             by=by,
             via="form",
             proof=post.caller.proof,
-            **_vote_options(post.record, posted, value),
+            **_vote_options(post.record, posted, value, comment),
         )
     except SeparationOfDutiesError as exc:
         return error_page(request, 403, "Separation of duties", str(exc))
@@ -182,11 +189,12 @@ def _identity_required(request: Request) -> HTMLResponse:
     return error_page(request, 403, "A signed-in identity is needed", message)
 
 
-def _vote_options(record: EventRecord, posted: dict[str, list[str]], value: Any) -> dict[str, Any]:
+def _vote_options(
+    record: EventRecord, posted: dict[str, list[str]], value: Any, comment: str
+) -> dict[str, Any]:
     """The comment and standing approval sent with a vote; none without a policy."""
     if record.policy is None:
         return {}
-    comment = first_field(posted, "comment").strip()
     if not comment and is_approval(record) and isinstance(value, dict):
         comment = str(value.get("reason") or "").strip()  # an approval's reason says why
     grant = first_field(posted, "grant_seconds")

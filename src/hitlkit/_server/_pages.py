@@ -185,6 +185,7 @@ def form_page(
         # An approval's page has its own two fields: what was wrong, and the reason typed.
         approval_error=str(invalid) if invalid is not None and is_approval(record) else None,
         kept_reason=first_field(posted or {}, "value.reason"),
+        kept_comment=first_field(posted or {}, "comment"),
         by=by,
         default_shown=shown(record.default) if record.has_default else None,
         csrf=csrf,
