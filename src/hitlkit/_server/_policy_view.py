@@ -67,10 +67,6 @@ class PolicyView:
     delegate_to: tuple[str, ...] | None = None
     rounds: list[Round] = field(default_factory=list)
 
-    @property
-    def describe(self) -> str:
-        return self.state.policy.describe()
-
 
 async def policy_view(store: Store, record: EventRecord, caller: Caller) -> PolicyView:
     """The policy of `record` (which has one) as `caller` sees it."""
