@@ -65,15 +65,17 @@ class Served:
 
 
 @contextmanager
-def hitl_serve(store: Path, log: Path, *options: str) -> Iterator[Served]:
+def hitl_serve(
+    store: Path, log: Path, *options: str, env: dict[str, str] | None = None
+) -> Iterator[Served]:
     """Run `hitl serve [options]` over `store` on a free port until the block ends; its
-    output to `log`."""
+    output to `log`; `env`: more `HITL_*` settings."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "hitlkit._cli", "serve", "--port", str(port), *options],
-            env=hitl_env(store),
+            env=hitl_env(store, **(env or {})),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

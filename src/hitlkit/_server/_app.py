@@ -26,6 +26,7 @@ from hitlkit._server._context import app_version
 from hitlkit._server._errors import install_error_handlers
 from hitlkit._server._guards import MAX_BODY_BYTES, Guards
 from hitlkit._server._metrics import PENDING_REFRESH_SECONDS, AppMetrics
+from hitlkit._server._policy_driver import DRIVE_EVERY_SECONDS, driving
 from hitlkit._server._pruning import PRUNE_EVERY_SECONDS, Retention, pruning
 from hitlkit._server._streams import StreamGate, StreamLimits
 from hitlkit._server._uvicorn import install_redaction
@@ -85,6 +86,7 @@ def create_app(
     retention: timedelta | str | None = None,
     archive: str | None = None,
     prune_every: float = PRUNE_EVERY_SECONDS,
+    drive_every: float | None = None,
 ) -> FastAPI:
     """The hitlkit web app (inbox, forms, JSON API) over `store`.
 
@@ -114,6 +116,9 @@ def create_app(
       the start and then every `prune_every` seconds (jittered); default `HITL_RETENTION`,
       unset keeps them forever, and `"forever"` too. `archive` (default `HITL_ARCHIVE`): a
       folder or bucket URL each pruned event is copied to first.
+    - `drive_every`: how often (seconds, jittered) the app takes the escalation steps and
+      timeout actions of events under a policy that are due (`_policy_driver`); default
+      `HITL_POLICY_EVERY`, else 5.
 
     `/healthz`, `/readyz` and `/health` need no credential. The store's calls are
     timed for `/metrics` through a wrapper (`TimedStore`) that `app.state.store` holds.
@@ -131,7 +136,12 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         telemetry=_telemetry(),
-        lifespan=pruning(_retention(retention, archive, prune_every)),
+        lifespan=driving(
+            _config.seconds("HITL_POLICY_EVERY", DRIVE_EVERY_SECONDS)
+            if drive_every is None
+            else _positive(drive_every),
+            pruning(_retention(retention, archive, prune_every)),
+        ),
     )
     app.state.metrics = metrics = AppMetrics(pending_refresh_seconds=pending_refresh_seconds)
     if store is not None:
@@ -181,6 +191,12 @@ def _retention(
     if not every > 0:
         raise ValueError(f"prune_every must be a positive number of seconds, got {every!r}")
     return Retention(older_than, archive or _config.retention_archive(), every)
+
+
+def _positive(every: float) -> float:
+    if not every > 0:
+        raise ValueError(f"drive_every must be a positive number of seconds, got {every!r}")
+    return every
 
 
 def _telemetry() -> TelemetryConfig:

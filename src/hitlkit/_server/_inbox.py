@@ -22,11 +22,11 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 
-from hitlkit import _errors, _reading
+from hitlkit import _errors, _policy_ops, _reading
 from hitlkit._exceptions import CorruptRecordError, EventNotFoundError
 from hitlkit._index import is_entry_name
 from hitlkit._listing import Page, list_page
-from hitlkit._reading import StatusFilter
+from hitlkit._reading import EventState, StatusFilter
 from hitlkit._records import (
     EVENTS_PREFIX,
     OUTCOMES_PREFIX,
@@ -194,6 +194,7 @@ async def _render_inbox(
     # Listing takes an API token (or a browser signed in with one), as the JSON list does.
     caller = authenticate(request, needs="all", html=True)
     page = await inbox_page(store, query)
+    policies = await policy_summaries(store, page.states)
     # The Approve and Reject buttons post forms: they carry a form token like the event page.
     cookie, csrf = csrf_field(request, auth_settings(request).csrf_key, caller.binding)
     response = render(
@@ -207,9 +208,25 @@ async def _render_inbox(
         csrf=csrf,
         # Quick answers only for events this caller may answer (not someone else's).
         allowed=functools.partial(may_answer, caller),
+        policies=policies,
     )
     set_csrf_cookie(request, response, cookie)
     return response
+
+
+async def policy_summaries(store: Store, states: list[EventState]) -> dict[str, str]:
+    """Where each event under a policy stands ("2 of 3 approved"), for the rows shown only."""
+    under = [state for state in states if state.record.policy is not None]
+    summaries = await asyncio.gather(*(_summary(store, state) for state in under))
+    return {s.record.id: text for s, text in zip(under, summaries, strict=True) if text}
+
+
+async def _summary(store: Store, state: EventState) -> str | None:
+    try:
+        records = await _policy_ops.read_records(store, state.record)
+    except CorruptRecordError:
+        return None  # the row still shows; its page says what is wrong
+    return _policy_ops.policy_state(state.record, records, state.outcome).summary
 
 
 @router.get(

@@ -8,17 +8,20 @@ answer that was not recorded) for one that came second, "Cancelled" for the canc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from hitlkit._audit import AuditEntry
+from hitlkit._policy import PolicyState
 from hitlkit._records import EventRecord, Outcome, is_approval
 from hitlkit._server._flash import Done
-from hitlkit._server._templates import render, shown
+from hitlkit._server._policy_view import Round
+from hitlkit._server._templates import render, shown, utc
 
-__all__ = ["resolved_page"]
+__all__ = ["Ended", "resolved_page"]
 
 _HEADLINES = {
     "answered": "Answered",
@@ -34,6 +37,15 @@ _LEADS = {
 }
 
 
+@dataclass(frozen=True)
+class Ended:
+    """How an event under a policy ended: its state (votes, steps, grant), and the
+    versions asked before it."""
+
+    state: PolicyState
+    rounds: list[Round]
+
+
 def resolved_page(
     request: Request,
     record: EventRecord,
@@ -41,24 +53,76 @@ def resolved_page(
     *,
     audit: list[AuditEntry],
     done: Done | None = None,
+    policy: Ended | None = None,
 ) -> HTMLResponse:
-    """The page of an event that takes no more answers; `done`: how this browser's post fared."""
+    """The page of an event that takes no more answers; `done`: how this browser's post
+    fared; `policy`: the decision under the event's policy, with every vote and step."""
     if outcome is None:  # past the deadline, nothing recorded yet
         lead = "The deadline passed; this event takes no more answers."
         if record.has_default:
             lead += f" Its default, {cut(shown(record.default))}, will be used."
         return _outcome_page(
-            request, record, None, headline="Closed", lead=lead, tone="muted", audit=audit
+            request,
+            record,
+            None,
+            headline="Closed",
+            lead=lead,
+            tone="muted",
+            audit=audit,
+            policy=policy,
         )
     words = _done_words(outcome, done) if done is not None else None
+    decided = _policy_words(outcome, policy, done) if policy is not None else None
+    if decided is not None:
+        words = decided
     if words is None:
         tone = "ok" if outcome.status == "answered" else "muted"
         words = {"headline": _HEADLINES[outcome.status], "lead": _LEADS[outcome.status]}
         words["tone"] = tone
-    if is_approval(record) and outcome.status in ("answered", "defaulted"):
+    if decided is None and is_approval(record) and outcome.status in ("answered", "defaulted"):
         words |= _decision_words(outcome, words)
     attempted = done.attempted if done is not None and done.kind == "late" else None
-    return _outcome_page(request, record, outcome, audit=audit, attempted=attempted, **words)
+    return _outcome_page(
+        request, record, outcome, audit=audit, attempted=attempted, policy=policy, **words
+    )
+
+
+def _policy_words(outcome: Outcome, ended: Ended, done: Done | None) -> dict[str, str] | None:
+    """The headline of a decision under a policy: approved, rejected, vetoed by whom, no
+    decision, or approved by a standing approval; `None` where the plain words fit."""
+    grant = outcome.grant
+    summary = ended.state.summary
+    if done is not None and done.kind == "late":
+        return None
+    if grant is not None:
+        words = {
+            "headline": "Approved by a standing approval",
+            "lead": f"Standing approval {grant.id} of {grant.by}, until {utc(grant.expires_at)}, "
+            "decided this at once: it was asked in the same way before.",
+            "tone": "ok",
+        }
+    elif outcome.decision == "approved":
+        words = {"headline": "Approved", "lead": f"Decided: {summary}.", "tone": "ok"}
+    elif outcome.decision == "vetoed":
+        words = {"headline": f"Vetoed by {outcome.by}", "lead": _why(outcome), "tone": "warn"}
+    elif outcome.decision == "rejected":
+        words = {"headline": "Rejected", "lead": _why(outcome), "tone": "warn"}
+    elif outcome.decision == "failed":
+        words = {"headline": "No decision", "lead": f"Decided: {summary}.", "tone": "warn"}
+    elif outcome.status in ("timed_out", "defaulted"):
+        lead = _LEADS[outcome.status]
+        if outcome.action == "escalate":
+            lead += " The policy escalated: those it names were told that no decision came."
+        return {"headline": "No decision", "lead": lead, "tone": "muted"}
+    else:
+        return None
+    if done is not None and done.kind in ("recorded", "retry"):
+        words["lead"] = "Your vote is recorded, and it decided this event. " + words["lead"]
+    return words
+
+
+def _why(outcome: Outcome) -> str:
+    return f"Their reasons: {cut(outcome.reason, 300)}" if outcome.reason else "No reason given."
 
 
 def _decision_words(outcome: Outcome, words: dict[str, str]) -> dict[str, str]:
@@ -106,7 +170,7 @@ def _outcome_page(
     tone: str,
     **extra: Any,
 ) -> HTMLResponse:
-    context = {"attempted": None, "audit": [], **extra}
+    context = {"attempted": None, "audit": [], "policy": None, **extra}
     return render(
         request,
         "outcome.html",

@@ -1,4 +1,5 @@
-"""The event page's posts: `POST /submit` (an answer) and `POST /cancel` (a cancel, with a reason).
+"""The event page's posts: `POST /submit` (an answer), `POST /cancel` (a cancel, with a
+reason) and `POST /delegate` (hand one's place under a policy to another identity).
 
 Both check the sign-in or answer link (`hitlkit._server._pages.page_caller`) and the
 form token (`hitlkit._server._csrf`), as every page post does. A post that did
@@ -19,20 +20,27 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from hitlkit import _ops, _reading
+from hitlkit import _ops, _policy_ops, _reading
 from hitlkit._exceptions import (
+    DelegationError,
     EventNotFoundError,
     EventResolvedError,
+    GrantError,
+    IdentityRequiredError,
     InvalidValueError,
     NotAssignedError,
+    SeparationOfDutiesError,
+    VoteChangedError,
 )
 from hitlkit._options import MAX_REASON_LENGTH
-from hitlkit._records import EventRecord
+from hitlkit._policy import MAX_COMMENT_LENGTH
+from hitlkit._records import EventRecord, is_approval
 from hitlkit._server._auth import Caller, auth_settings
 from hitlkit._server._context import store_of
 from hitlkit._server._csrf import FIELD, csrf_valid
-from hitlkit._server._flash import Done, redirect_to_event
+from hitlkit._server._flash import Done, DoneKind, redirect_to_event
 from hitlkit._server._pages import CancelForm, form_page, not_assigned, not_found, page_caller
+from hitlkit._server._policy_view import GRANT_SECONDS, policy_view
 from hitlkit._server._posts import BadForm, error_page, first_field, form_fields
 from hitlkit._server._templates import shown
 from hitlkit._server._views import MAX_BY_LENGTH
@@ -60,9 +68,12 @@ class _Post:
         """The name typed (without a credential), on one line and cut to size."""
         return " ".join(first_field(self.fields, "by").split())[:MAX_BY_LENGTH]
 
-    def again(self, **options: Any) -> HTMLResponse:
+    async def again(self, **options: Any) -> HTMLResponse:
         """The event's form again, for another try."""
-        return form_page(self.request, self.record, caller=self.caller, **options)
+        policy = None
+        if self.record.policy is not None:
+            policy = await policy_view(self.store, self.record, self.caller)
+        return form_page(self.request, self.record, caller=self.caller, policy=policy, **options)
 
     def redirect(self, done: Done | None = None) -> Response:
         """To the event's page, which says how this post fared (`done`)."""
@@ -96,15 +107,15 @@ async def _read_post(request: Request, *, needs: _Needs) -> _Post | Response:
         return post
     if await post.resolved():  # nothing to send again: show how it ended
         return post.redirect()
-    return _forged(post, needs)
+    return await _forged(post, needs)
 
 
-def _forged(post: _Post, needs: _Needs) -> Response:
+async def _forged(post: _Post, needs: _Needs) -> Response:
     """A post without its form token while the event is open: the form again, to resend."""
     if needs == "all":
         cancel = CancelForm(reason=_reason(post.fields), error=_FORGED, by=post.by)
-        return post.again(cancel=cancel, by=post.by, status_code=403)
-    return post.again(error=_FORGED, posted=post.fields, by=post.by, status_code=403)
+        return await post.again(cancel=cancel, by=post.by, status_code=403)
+    return await post.again(error=_FORGED, posted=post.fields, by=post.by, status_code=403)
 
 
 @router.post("/submit", response_model=None)
@@ -117,19 +128,115 @@ async def submit(request: Request) -> Response:
     posted = {k: [v.replace("\r\n", "\n") for v in vs] for k, vs in post.fields.items()}
     value: Any = None
     by = post.caller.by(post.by)
+    comment = first_field(posted, "comment").strip()
+    if len(comment) > MAX_COMMENT_LENGTH:
+        error = (
+            f"The comment is {len(comment)} characters long; at most {MAX_COMMENT_LENGTH} are kept."
+        )
+        return await post.again(error=error, posted=posted, by=post.by, status_code=422)
     try:
+        _identity_needed(post, "answer")
         # Who may answer first: someone else never makes the app read and check a value.
         await _ops.refuse_unassigned(post.store, post.record, by=by, via="form", doing="answer")
         value = _ops.answers_of(post.record).parse_form(posted)
-        answered = await _ops.answer_event(post.store, post.record.id, value, by=by, via="form")
+        answered = await _ops.answer_event(
+            post.store,
+            post.record.id,
+            value,
+            by=by,
+            via="form",
+            proof=post.caller.proof,
+            **_vote_options(post.record, posted, value, comment),
+        )
+    except SeparationOfDutiesError as exc:
+        return error_page(request, 403, "Separation of duties", str(exc))
     except NotAssignedError:
         return not_assigned(request)
+    except IdentityRequiredError:
+        return _identity_required(request)
+    except GrantError as exc:
+        return error_page(request, 403, "No standing approval", f"Nothing was recorded: {exc}.")
+    except VoteChangedError as exc:
+        return error_page(request, 409, "Your vote stands", f"{exc}.")
     except InvalidValueError as exc:
-        return post.again(posted=posted, invalid=exc, by=post.by, status_code=422)
+        return await post.again(posted=posted, invalid=exc, by=post.by, status_code=422)
     except EventResolvedError:
         return post.redirect(Done("late", attempted=shown(value)))
+    if answered.outcome is None:  # a vote that decides nothing yet
+        state = await _policy_ops.current_state(post.store, post.record)
+        kind: DoneKind = "retry" if answered.already_recorded else "voted"
+        return post.redirect(Done(kind, note=state.summary))
     # A retry (the same answer sent again, say after a lost reply) is a success too.
     return post.redirect(Done("retry" if answered.already_recorded else "recorded"))
+
+
+def _identity_needed(post: _Post, doing: str) -> None:
+    """`IdentityRequiredError` before anything is read, where the policy counts identities
+    and this browser's is only a name it could type."""
+    policy = post.record.policy
+    if policy is not None and policy.needs_identity and post.caller.proof == "declared":
+        raise IdentityRequiredError(f"a verified identity is needed to {doing}")
+
+
+def _identity_required(request: Request) -> HTMLResponse:
+    message = (
+        "This event is decided by a policy that counts who answers (a quorum, separation "
+        "of duties, delegation or standing approvals), so answers here need a signed-in "
+        "identity. A name typed into a form proves nothing: the app must run with API "
+        "tokens (hitl serve --tokens-file), and you sign in with yours, or open an answer "
+        "link made for you. Nothing was recorded."
+    )
+    return error_page(request, 403, "A signed-in identity is needed", message)
+
+
+def _vote_options(
+    record: EventRecord, posted: dict[str, list[str]], value: Any, comment: str
+) -> dict[str, Any]:
+    """The comment and standing approval sent with a vote; none without a policy."""
+    if record.policy is None:
+        return {}
+    if not comment and is_approval(record) and isinstance(value, dict):
+        comment = str(value.get("reason") or "").strip()  # an approval's reason says why
+    grant = first_field(posted, "grant_seconds")
+    return {
+        "comment": comment or None,
+        "grant_seconds": float(GRANT_SECONDS) if grant else None,
+    }
+
+
+@router.post("/delegate", response_model=None)
+async def delegate(request: Request) -> Response:
+    """Hand the caller's place on the event to another identity, with a reason, and go to
+    its page. Checked as an answer is (sign-in or link, form token), and by the policy."""
+    post = await _read_post(request, needs="answer")
+    if not isinstance(post, _Post):
+        return post
+    to = " ".join(first_field(post.fields, "to").split())
+    reason = _reason(post.fields)
+    if post.record.policy is None:
+        return error_page(request, 422, "Cannot be handed on", "This event has no policy.")
+    try:
+        _identity_needed(post, "hand it on")
+        await _policy_ops.delegate(
+            post.store,
+            post.record,
+            by=post.caller.by(post.by),
+            to=to,
+            reason=reason,
+            via="form",
+            proof=post.caller.proof,
+        )
+    except SeparationOfDutiesError as exc:
+        return error_page(request, 403, "Separation of duties", str(exc))
+    except NotAssignedError:
+        return not_assigned(request, doing="it was not handed on")
+    except IdentityRequiredError:
+        return _identity_required(request)
+    except DelegationError as exc:
+        return await post.again(error=f"Not handed on: {exc}.", status_code=422)
+    except EventResolvedError:
+        return post.redirect(Done("late"))
+    return post.redirect(Done("delegated", note=to))
 
 
 @router.post("/cancel", response_model=None)
@@ -149,7 +256,7 @@ async def cancel(request: Request) -> Response:
             f"The reason is {len(reason)} characters long; at most {MAX_REASON_LENGTH} are kept."
         )
         cancel = CancelForm(reason=reason, error=error, by=post.by)
-        return post.again(cancel=cancel, by=post.by, status_code=422)
+        return await post.again(cancel=cancel, by=post.by, status_code=422)
     try:
         await _ops.cancel_event(
             post.store,

@@ -8,6 +8,7 @@ the page. The form's posts are `hitlkit._server._page_posts`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,7 +18,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from hitlkit import _audit, _reading
+from hitlkit import _audit, _policy_ops, _reading
 from hitlkit._exceptions import EventNotFoundError, InvalidValueError, UnsupportedTypeError
 from hitlkit._options import MAX_REASON_LENGTH
 from hitlkit._records import EventRecord, is_approval, is_event_id, utcnow
@@ -25,10 +26,12 @@ from hitlkit._server._allowed import may_answer, may_cancel
 from hitlkit._server._auth import AuthFailure, Caller, auth_settings, authenticate, signed_in
 from hitlkit._server._context import LINK_COOKIE, get_cookie, set_cookie, store_of
 from hitlkit._server._csrf import csrf_field, set_csrf_cookie
-from hitlkit._server._flash import read_done
-from hitlkit._server._outcome_pages import resolved_page
+from hitlkit._server._flash import Done, read_done
+from hitlkit._server._outcome_pages import Ended, resolved_page
+from hitlkit._server._policy_view import GRANT_SECONDS, PolicyView, earlier_rounds, policy_view
 from hitlkit._server._posts import error_page, first_field
 from hitlkit._server._templates import SCRIPT, STYLESHEET, render, shown
+from hitlkit._store import Store
 from hitlkit._tokens import TOKEN_PREFIX
 from hitlkit._values import FormField, adapter_of, error_names
 
@@ -64,15 +67,30 @@ async def form(request: Request, request_id: str) -> HTMLResponse:
         state = await _reading.get_event_state(store, request_id)
     except EventNotFoundError:
         return not_found(request)
+    done = read_done(request, auth_settings(request).keys, state.record.id)
     if state.status != "pending":
-        audit = await _audit.read_audit(store, request_id)
-        done = read_done(request, auth_settings(request).keys, state.record.id)
-        response = resolved_page(request, state.record, state.outcome, audit=audit, done=done)
+        audit, ended = await asyncio.gather(
+            _audit.read_audit(store, request_id), _ended_under_policy(store, state.record)
+        )
+        response = resolved_page(
+            request, state.record, state.outcome, audit=audit, done=done, policy=ended
+        )
     else:
-        response = form_page(request, state.record, caller=caller)
+        view = await policy_view(store, state.record, caller) if state.record.policy else None
+        response = form_page(request, state.record, caller=caller, policy=view, done=done)
     if link is not None and caller.kind == "link":
         _keep_link(request, response, state.record.id, caller)
     return response
+
+
+async def _ended_under_policy(store: Store, record: EventRecord) -> Ended | None:
+    """How a resolved event stands under its policy, with the rounds before it."""
+    if record.policy is None:
+        return None
+    state, rounds = await asyncio.gather(
+        _policy_ops.current_state(store, record), earlier_rounds(store, record)
+    )
+    return Ended(state, rounds)
 
 
 def page_caller(
@@ -131,11 +149,15 @@ def form_page(
     by: str = "",
     status_code: int = 200,
     cancel: CancelForm | None = None,
+    policy: PolicyView | None = None,
+    done: Done | None = None,
 ) -> HTMLResponse:
     """The answer form of a pending event, as `caller` may use it (`hitlkit._server._allowed`).
 
     Shown again after a post that needs another try: with the posted fields and what
     was wrong (`error`, `invalid`), or with the cancel form's reason and error (`cancel`).
+    Under a policy (`policy`), the page shows where the event stands and offers only what
+    this caller may do; `done` says how this browser's last post fared (a vote recorded).
     """
     # int, float, str and bool are asked in one input (yes and no buttons for bool),
     # other types in the fields of their form; both are read by `parse_form`.
@@ -163,12 +185,17 @@ def form_page(
         # An approval's page has its own two fields: what was wrong, and the reason typed.
         approval_error=str(invalid) if invalid is not None and is_approval(record) else None,
         kept_reason=first_field(posted or {}, "value.reason"),
+        kept_comment=first_field(posted or {}, "comment"),
         by=by,
         default_shown=shown(record.default) if record.has_default else None,
         csrf=csrf,
         answering_as=None if caller.kind == "nobody" else caller.by(None),
         identity=caller.identity,
-        may_answer=may_answer(caller, record),
+        may_answer=may_answer(caller, record) if policy is None else policy.role in _ANSWERING,
+        policy=policy,
+        done=done,
+        app_has_tokens=auth_settings(request).required,
+        grant_seconds=GRANT_SECONDS,
         may_cancel=may_cancel(caller, record),
         cancel=cancel or CancelForm(),
         max_reason=MAX_REASON_LENGTH,
@@ -178,6 +205,9 @@ def form_page(
     )
     set_csrf_cookie(request, response, cookie)
     return response
+
+
+_ANSWERING = ("answer", "anyone")
 
 
 @dataclass(frozen=True)

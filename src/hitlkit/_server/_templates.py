@@ -16,13 +16,13 @@ from starlette.responses import HTMLResponse
 from hitlkit._exceptions import UnsupportedTypeError
 from hitlkit._markdown import prompt_summary, render_prompt
 from hitlkit._reading import EventState
-from hitlkit._records import EventRecord, is_approval, utcnow
+from hitlkit._records import EventRecord, Outcome, is_approval, utcnow
 from hitlkit._server._auth import Caller, auth_settings
 from hitlkit._server._context import root_of
 from hitlkit._server._csrf import csrf_field
 from hitlkit._values import Named, adapter_of
 
-__all__ = ["SCRIPT", "STYLESHEET", "render", "shown"]
+__all__ = ["SCRIPT", "STYLESHEET", "render", "shown", "utc"]
 
 _STATIC = resources.files("hitlkit._server") / "static"
 STYLESHEET = (_STATIC / "hitlkit.css").read_bytes()
@@ -127,6 +127,30 @@ def prompt_excerpt(record: EventRecord, length: int = 160) -> str:
     return excerpt(text, length)
 
 
+def vote_words(value: Any) -> str:
+    """A vote as a person reads it: approve or reject for a yes or no, else the answer."""
+    if isinstance(value, dict) and isinstance(value.get("approved"), bool):
+        value = value["approved"]
+    if isinstance(value, bool):
+        return "approve" if value else "reject"
+    return shown(value)
+
+
+def round_words(outcome: Outcome | None) -> str:
+    """How an earlier version of a question ended, in a few words."""
+    if outcome is None:
+        return "no outcome recorded"
+    if outcome.decision == "vetoed":
+        return f"vetoed by {outcome.by}"
+    if outcome.decision in ("approved", "rejected"):
+        return outcome.decision
+    if outcome.decision == "granted":
+        return "approved by a standing approval"
+    if outcome.status == "answered":
+        return f"answered: {vote_words(outcome.value)}"
+    return STATUS_WORDS[outcome.status].lower()
+
+
 def signature(states: Iterable[EventState]) -> str:
     """A short digest of which events a list shows, in which state: tells lists apart."""
     text = ",".join(f"{state.record.id}:{state.status}" for state in states)
@@ -152,4 +176,6 @@ _env.filters.update(
     prompt_excerpt=prompt_excerpt,
     prompt_html=render_prompt,
     status_words=STATUS_WORDS.get,
+    vote_words=vote_words,
+    round_words=round_words,
 )
