@@ -208,6 +208,34 @@ class Policy(BaseModel):
     delegate_to: tuple[str, ...] | None = None
     grant_scope: str | None = Field(default=None, min_length=1, max_length=200)
 
+    def __init__(
+        self,
+        *,
+        quorum: Quorum | dict[str, Any] | None = None,
+        separate_duties: bool = False,
+        excluded: Sequence[str] = (),
+        escalation: Sequence[Step | tuple[Any, ...] | dict[str, Any]] = (),
+        on_timeout: OnTimeout | None = None,
+        escalate_to: Sequence[str] = (),
+        delegation: bool = False,
+        delegate_to: Sequence[str] | None = None,
+        grant_scope: str | None = None,
+    ) -> None:
+        for what, names in (("excluded", excluded), ("escalate_to", escalate_to)):
+            if isinstance(names, str):
+                raise TypeError(f"{what} must be a list, not one string")
+        super().__init__(
+            quorum=quorum,
+            separate_duties=separate_duties,
+            excluded=tuple(excluded),
+            escalation=escalation,
+            on_timeout=on_timeout,
+            escalate_to=tuple(escalate_to),
+            delegation=delegation,
+            delegate_to=None if delegate_to is None else tuple(delegate_to),
+            grant_scope=grant_scope,
+        )
+
     @field_validator("quorum", mode="before")
     @classmethod
     def _quorum(cls, value: object) -> object:
