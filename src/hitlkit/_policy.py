@@ -25,7 +25,7 @@ decide(Tally(kind="bool", quorum=Quorum(2, of=("ana", "bo", "cy")), votes=votes,
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -418,14 +418,17 @@ class Decision:
 
 
 def decide(tally: Tally) -> Decision | None:
-    """The decision the votes make, in order; `None` while they make none yet."""
+    """The decision the votes make, in order; `None` while they make none yet.
+
+    An identity counts once: a later vote of an identity already counted (one that came
+    to hold a second seat through a delegation) is passed over."""
     needed = 1 if tally.quorum is None else tally.quorum.count
     counted: list[Vote] = []
     if tally.kind == "yes_no":
         veto = tally.quorum is not None and tally.quorum.veto is not False
         vetoers = None if tally.quorum is None else tally.quorum.vetoers
         yes = no = 0
-        for vote, approve in zip(tally.votes, tally.yes, strict=True):
+        for vote, approve in _firsts(zip(tally.votes, tally.yes, strict=True)):
             counted.append(vote)
             if approve:
                 yes += 1
@@ -442,7 +445,7 @@ def decide(tally: Tally) -> Decision | None:
                     return Decision("rejected", vote.value, tuple(counted), vote.by)
         return None
     counts: dict[str, int] = {}
-    for vote in tally.votes:
+    for vote, _ in _firsts((vote, None) for vote in tally.votes):
         counted.append(vote)
         key = canonical_json(vote.value)
         counts[key] = counts.get(key, 0) + 1
@@ -453,6 +456,15 @@ def decide(tally: Tally) -> Decision | None:
             if max(counts.values()) + left < needed:
                 return Decision("failed", None, tuple(counted), None)
     return None
+
+
+def _firsts(pairs: Iterable[tuple[Vote, Any]]) -> Iterator[tuple[Vote, Any]]:
+    """Each identity's first vote, in order."""
+    seen: set[str] = set()
+    for vote, extra in pairs:
+        if vote.by not in seen:
+            seen.add(vote.by)
+            yield vote, extra
 
 
 class PolicyState(BaseModel):

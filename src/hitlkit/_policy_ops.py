@@ -317,11 +317,13 @@ def tally_of(record: EventRecord, records: PolicyRecords) -> Tally:
     policy = _policy(record)
     all_seats = seats(record, records)
     yes_no = answers_yes_no(record)
+    # A barred identity's seat is never filled: it does not count toward what is in reach.
+    live = None if all_seats is None else [s for s in all_seats if s not in barred(record)]
     return Tally(
         kind="yes_no" if yes_no else "value",
         quorum=policy.quorum,
         votes=records.votes,
-        seats=None if all_seats is None else len(all_seats),
+        seats=None if live is None else len(live),
         yes=tuple(approves(record, v.value) for v in records.votes) if yes_no else (),
     )
 
@@ -390,7 +392,10 @@ async def cast_vote(
             f"event {record.id} is assigned to other people; {who} may not answer it"
         )
     data = answer_data(record, value, as_text=as_text)
-    mine = next((v for v in records.votes if _seat(v) == seat), None)
+    # Their vote in this seat, or in another one they held before (one identity, one vote).
+    mine = next((v for v in records.votes if _seat(v) == seat), None) or next(
+        (v for v in records.votes if v.by == who), None
+    )
     outcome = await settle(store, record, records=records)
     if mine is not None:
         return _again(record, outcome, mine, who, data)
