@@ -398,7 +398,8 @@ async def cast_vote(
     )
     outcome = await settle(store, record, records=records)
     if mine is not None:
-        return _again(record, outcome, mine, who, data)
+        outcome, mine, again = _again(record, outcome, mine, who, data)
+        return await _unless_left_out(store, record, outcome, mine), mine, again
     if outcome is not None:
         raise await _refused(store, record, outcome, by=who, via=via)
     vote = Vote(
@@ -420,8 +421,23 @@ async def cast_vote(
         outcome = await settle(store, record, records=records)
         if mine is None:  # pragma: no cover - a create-once store never loses a key
             raise VoteChangedError(f"the vote of {seat} on event {record.id} could not be read")
-        return _again(record, outcome, mine, who, data)
-    return await settle(store, record), vote, False
+        outcome, mine, again = _again(record, outcome, mine, who, data)
+        return await _unless_left_out(store, record, outcome, mine), mine, again
+    outcome = await settle(store, record)
+    return await _unless_left_out(store, record, outcome, vote), vote, False
+
+
+async def _unless_left_out(
+    store: Store, record: EventRecord, outcome: Outcome | None, vote: Vote
+) -> Outcome | None:
+    """`outcome`, if it counts `vote`. A vote written while another process decided from
+    the votes it had read is left out of the decision: its voter is told so (the error of
+    a resolved event, with the outcome), and the refusal is audited."""
+    from hitlkit._ops import _refused
+
+    if outcome is None or any(v.by == vote.by for v in outcome.votes or ()):
+        return outcome
+    raise await _refused(store, record, outcome, by=vote.by, via=vote.via)
 
 
 def _seat(vote: Vote) -> str:
