@@ -86,6 +86,7 @@ __all__ = [
     "policy_state",
     "prepare_policy",
     "read_records",
+    "records_now",
     "resolve_by_grant",
     "revoke_grant",
     "seat_of",
@@ -379,7 +380,7 @@ async def cast_vote(
         raise ValueError(f"a comment has at most {MAX_COMMENT_LENGTH} characters")
     if grant_seconds is not None:
         _check_grant_request(record, who, grant_seconds)
-    records = await read_records(store, record)
+    records = await records_now(store, record)
     seat = seat_of(record, records, who)
     if seat is None:
         await _audit.record_refusal(store, record, by=who, via=via, detail="not_assigned")
@@ -559,6 +560,17 @@ def next_step_at(record: EventRecord, records: PolicyRecords) -> datetime | None
     return None
 
 
+async def records_now(store: Store, record: EventRecord) -> PolicyRecords:
+    """`record`'s votes, delegations and steps, with the steps now due taken first: whoever
+    looks takes them, so a person whose step came while no app or waiter ran may answer."""
+    records = await read_records(store, record)
+    taken = {s.step for s in records.steps}
+    if record.is_expired() or set(due_steps(record, utcnow())) <= taken:
+        return records
+    await take_steps(store, record, records)
+    return await read_records(store, record)
+
+
 async def take_steps(store: Store, record: EventRecord, records: PolicyRecords) -> list[StepTaken]:
     """Take the escalation steps that are due and not taken; return those this call took."""
     policy = _policy(record)
@@ -628,7 +640,7 @@ async def delegate(
             from hitlkit._ops import resolved_error
 
             raise resolved_error(outcome)
-    records = await read_records(store, record)
+    records = await records_now(store, record)
     seat = seat_of(record, records, who)
     all_seats = seats(record, records)
     if all_seats is None:
