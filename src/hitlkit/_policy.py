@@ -261,13 +261,22 @@ def as_policy(policy: object) -> Policy | None:
     if isinstance(policy, Quorum):
         return Policy(quorum=policy)
     if isinstance(policy, dict):
-        return Policy.model_validate(_steps_from_tuples(policy))
+        return Policy.model_validate(_parts_checked(policy))
     raise TypeError(f"policy must be a hitlkit.Policy or a Quorum, got {type(policy).__name__}")
 
 
-def _steps_from_tuples(data: dict[str, Any]) -> dict[str, Any]:
-    """A policy's data, with escalation steps given as `(assignees, after_seconds, notify)`
-    tuples or dicts made into `Step`s."""
+def _parts_checked(data: dict[str, Any]) -> dict[str, Any]:
+    """A policy's data with its quorum and escalation steps made through `Quorum` and
+    `Step`, whose checks (a count within the members, vetoers among them) validating
+    the data alone would skip. Steps may be `(assignees, after_seconds, notify)` tuples."""
+    quorum = data.get("quorum")
+    if isinstance(quorum, dict):
+        unknown = sorted(set(quorum) - {"count", "of", "veto", "vetoers"})
+        if unknown or "count" not in quorum:
+            raise TypeError(
+                f"a quorum takes count (required), of, veto and vetoers; got {', '.join(quorum)}"
+            )
+        data = {**data, "quorum": Quorum(**quorum)}
     steps = data.get("escalation")
     if not steps:
         return data

@@ -365,3 +365,12 @@ def test_escalation_steps_start_one_after_another() -> None:
         START + timedelta(seconds=60),
         START + timedelta(seconds=90),
     ]
+
+
+def test_a_policy_from_json_data_checks_its_quorum_as_the_class_does() -> None:
+    with pytest.raises(ValueError, match=r"between 1 and the number of members \(2\), got 5"):
+        as_policy({"quorum": {"count": 5, "of": ["ana", "bo"]}})
+    with pytest.raises(ValueError, match="vetoers must be members"):
+        as_policy({"quorum": {"count": 1, "of": ["ana"], "vetoers": ["zed"]}})
+    with pytest.raises(TypeError, match=r"a quorum takes count .required., of, veto and vetoers"):
+        as_policy({"quorum": {"count": 1, "of": ["ana"], "members": ["bo"]}})
