@@ -431,12 +431,15 @@ async def cast_vote(
 async def _unless_left_out(
     store: Store, record: EventRecord, outcome: Outcome | None, vote: Vote
 ) -> Outcome | None:
-    """`outcome`, if it counts `vote`. A vote written while another process decided from
-    the votes it had read is left out of the decision: its voter is told so (the error of
-    a resolved event, with the outcome), and the refusal is audited."""
+    """`outcome`, if its decision counts `vote`. A vote written while another process
+    decided from the votes it had read, or recorded the deadline, is left out of the
+    decision: its voter is told so (the error of a resolved event, with the outcome), and
+    the refusal is audited."""
     from hitlkit._ops import _refused
 
-    if outcome is None or any(v.by == vote.by for v in outcome.votes or ()):
+    if outcome is None or (
+        outcome.decision is not None and any(v.by == vote.by for v in outcome.votes or ())
+    ):
         return outcome
     raise await _refused(store, record, outcome, by=vote.by, via=vote.via)
 
@@ -873,7 +876,9 @@ async def list_grants(
 
 
 async def find_grant(store: Store, record: EventRecord) -> GrantRecord | None:
-    """The newest active standing approval for events like `record`, if any."""
+    """The newest active standing approval for events like `record`, if any, made by
+    someone who may answer `record`: a grantor who asks, or whom its policy bars, does not
+    approve their own request through a grant made earlier."""
     folder = grant_key(record)
     if folder is None:
         return None
@@ -894,7 +899,12 @@ async def find_grant(store: Store, record: EventRecord) -> GrantRecord | None:
             grant = GrantRecord.model_validate_json(blob)
         except ValidationError:
             continue
-        fits = grant.expires_at > now and grant.type_sha256 == _type_digest(record)
+        fits = (
+            grant.expires_at > now
+            and grant.type_sha256 == _type_digest(record)
+            and grant.by not in barred(record)
+            and (record.assignees is None or grant.by in record.assignees)
+        )
         if fits and (best is None or grant.at > best.at):
             best = grant
     return best
