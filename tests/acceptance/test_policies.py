@@ -24,6 +24,7 @@ from hitlkit import (
     DecisionFailedError,
     DelegationError,
     Event,
+    EventClosedError,
     EventTimeoutError,
     GrantError,
     NotAssignedError,
@@ -287,12 +288,16 @@ def test_a_person_whose_step_came_may_answer_with_no_app_or_waiter(
 
 
 def test_timeout_actions_raise_default_or_escalate_and_are_recorded(
-    ask: Callable[..., Event[Any]],
+    ask: Callable[..., Event[Any]], vote: Callable[..., Any]
 ) -> None:
-    raising = ask("a", timeout_seconds=0.5, policy=Policy(quorum=Quorum(1, of=BOARD)))
+    raising = ask("a", timeout_seconds=0.5, policy=Policy(quorum=Quorum(2, of=BOARD)))
+    assert vote("ana", raising, True) is None
     with pytest.raises(EventTimeoutError):
         raising.wait()
     assert (outcome_of(raising).status, outcome_of(raising).action) == ("timed_out", "raise")
+    assert [v.by for v in outcome_of(raising).votes or ()] == ["ana"]
+    with pytest.raises(EventClosedError, match="timed out"):  # her vote again decides nothing
+        vote("ana", raising, True)
     defaulting = ask("b", timeout_seconds=0.5, default=False, policy=Policy(on_timeout="default"))
     assert defaulting.wait() is False
     assert (outcome_of(defaulting).status, outcome_of(defaulting).action) == (
@@ -391,6 +396,23 @@ def test_an_expired_standing_approval_answers_nothing(
     assert ask("flush", run_id="r2", policy=scoped, assignees=["ana"]).outcome() is not None
     time.sleep(0.6)
     assert ask("flush", run_id="r3", policy=scoped, assignees=["ana"]).outcome() is None
+
+
+def test_a_standing_approval_never_answers_its_grantors_own_request_or_one_they_may_not_answer(
+    ask: Callable[..., Event[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_GRANTORS", "ana")
+    as_user(monkeypatch, "ana")
+    scoped = Policy(grant_scope="db:prod", separate_duties=True)
+    ask("migrate", run_id="r1", policy=scoped, assignees=["ana"], requested_by="ci").answer(
+        True, grant_seconds=3600
+    )
+    own = ask("migrate", run_id="r2", policy=scoped, assignees=["ana", "bo"], requested_by="ana")
+    assert own.outcome() is None
+    others = ask("migrate", run_id="r3", policy=scoped, assignees=["bo"], requested_by="ci")
+    assert others.outcome() is None
+    covered = ask("migrate", run_id="r4", policy=scoped, assignees=["ana"], requested_by="ci")
+    assert outcome_of(covered).decision == "granted"
 
 
 # -- asking again -----------------------------------------------------------------------------
