@@ -787,6 +787,32 @@ def test_a_policy_names_only_approvers_takes_no_urls_and_its_state_comes_back(
     asyncio.run(main())
 
 
+def test_who_asked_is_not_asked_in_the_client_under_separation_of_duties(
+    hitl_env: HitlEnv,
+) -> None:
+    asked_in_client: list[Any] = []
+
+    async def elicit(_: Any, params: Any) -> mt.ElicitResult:
+        asked_in_client.append(params)
+        return mt.ElicitResult(action="accept", content={"value": True})
+
+    async def main() -> None:
+        async with stdio_client(hitl_env, elicit=elicit, HITL_APPROVERS="tester,ana") as client:
+            asked = await call(
+                client,
+                "ask_human",
+                question="Merge my change?",
+                answer_type="bool",
+                policy={"quorum": {"count": 1, "of": ["tester", "ana"]}, "separate_duties": True},
+                wait_seconds=1,
+            )
+            assert asked["status"] == "pending"
+            assert asked["policy"]["may_answer"] == ["ana"]
+
+    asyncio.run(main())
+    assert asked_in_client == []
+
+
 def test_over_http_the_requester_is_the_tokens_identity(
     hitl_env: HitlEnv, hitl: Hitl, http_server: Callable[..., HttpServer], tmp_path: Path
 ) -> None:
