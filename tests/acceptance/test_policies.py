@@ -244,6 +244,20 @@ def test_an_excluded_group_may_not_answer(
     assert vote("bo", event, True).by == "bo"
 
 
+def test_a_barred_members_seat_keeps_no_approval_in_reach(
+    ask: Callable[..., Event[Any]], vote: Callable[..., Any]
+) -> None:
+    # ana asked: only bo and cy may vote, so bo's rejection puts two approvals out of reach.
+    event = ask(
+        "deploy",
+        policy=Policy(quorum=Quorum(2, of=BOARD, veto=False), separate_duties=True),
+        requested_by="ana",
+    )
+    outcome = vote("bo", event, False)
+    assert (outcome.decision, outcome.value) == ("rejected", False)
+    assert event.wait() is False
+
+
 def test_a_quorum_that_separation_of_duties_makes_impossible_is_refused_at_creation(
     ask: Callable[..., Event[Any]],
 ) -> None:
