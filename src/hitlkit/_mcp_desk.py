@@ -15,7 +15,7 @@ not trusted, so the policy, not the model, decides:
 - how it is decided: `policy` (a quorum, separation of duties, escalation steps,
   delegation, a grant scope) names only approvers and takes no URLs, and the question
   is asked on behalf of the caller: the identity of its API token over HTTP, else
-  `HITL_USER`.
+  `HITL_USER`; a standing approval (`grant_scope`) stands for the same question only.
 
 Results are plain JSON: `{"request_id", "status", "form_url", "expires_at"}`, with
 `value`, `by`, `at` and `channel` (how it was answered: form, api, cli, mcp, ...)
@@ -27,6 +27,7 @@ tool error with the message.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -67,6 +68,7 @@ MAX_CHOICES = 100
 MAX_CHOICE = 500
 MAX_LISTED = 100
 NAMED_TYPES = ("bool", "int", "float", "str")
+MAX_GRANT_SCOPE = 120
 POLICY_FIELDS = (
     "quorum",
     "separate_duties",
@@ -198,6 +200,15 @@ class Policy:
                 policy = policy.model_copy(update={"delegate_to": self.approvers})
         return policy
 
+    def grant_scope(self, scope: str, question: str) -> str:
+        """The grant scope of a question the model asks: its own, with this server's
+        name and the question's digest. A standing approval stands for the same question
+        only: a model cannot reuse one made for other words, or for a program's events."""
+        if len(scope) > MAX_GRANT_SCOPE:
+            raise DeskError(f"policy.grant_scope must be at most {MAX_GRANT_SCOPE} characters")
+        digest = hashlib.sha256(question.encode()).hexdigest()[:16]
+        return f"{scope} (mcp {self.name}, question {digest})"
+
     def notify_urls(self, aliases: Sequence[str] | None) -> list[str] | None:
         """The URLs of the targets named by alias."""
         if aliases is None:
@@ -325,6 +336,10 @@ class Desk:
         except ValueError as exc:
             raise DeskError(str(exc).replace("prompt", "question")) from None
         decided = self.policy.decision_policy(policy)
+        if decided is not None and decided.grant_scope is not None:
+            decided = decided.model_copy(
+                update={"grant_scope": self.policy.grant_scope(decided.grant_scope, question)}
+            )
         who = self.policy.assignees(assignees)
         urls = self.policy.notify_urls(notify)
         notices = _notify.notices_for(urls, None, timeout_seconds=timeout_seconds)

@@ -29,6 +29,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 import hitlkit
+from hitlkit import _ops
 from tests.acceptance.conftest import HITL, TIMEOUT, Hitl, HitlEnv, free_port, one_error_line
 from tests.forms import form_fields
 
@@ -785,6 +786,53 @@ def test_a_policy_names_only_approvers_takes_no_urls_and_its_state_comes_back(
             ]
 
     asyncio.run(main())
+
+
+def test_a_standing_approval_stands_only_for_the_same_question(
+    hitl_env: HitlEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_GRANTORS", "ana")
+    rotate = "Rotate the staging keys?"
+
+    def grant(request_id: str) -> None:
+        store = hitlkit.open_store(str(hitl_env.store))
+        coroutine = _ops.answer_event(
+            store, request_id, True, by="ana", via="python", grant_seconds=3600
+        )
+        asyncio.run(coroutine)
+
+    async def ask(client: Client, question: str, run: str) -> dict[str, Any]:
+        return await call(
+            client,
+            "ask_human",
+            question=question,
+            answer_type="bool",
+            name="rotate",
+            run=run,
+            policy={"grant_scope": "keys"},
+        )
+
+    async def main() -> None:
+        async with stdio_client(hitl_env, HITL_APPROVERS="ana,ben") as client:
+            first = await ask(client, rotate, "r1")
+            await asyncio.to_thread(grant, first["request_id"])
+            same = await ask(client, rotate, "r2")
+            assert (same["status"], same["value"], same["by"]) == ("answered", True, "ana")
+            assert same["policy"]["grant"]["by"] == "ana"
+            other = await ask(client, "Rotate the production keys?", "r3")
+            assert other["status"] == "pending"
+
+    asyncio.run(main())
+    # Nor for a program's events of that name and scope.
+    program = hitlkit.new_event(
+        "rotate",
+        bool,
+        prompt=rotate,
+        store=str(hitl_env.store),
+        serve=False,
+        policy=hitlkit.Policy(grant_scope="keys"),
+    )
+    assert program.outcome() is None
 
 
 def test_who_asked_is_not_asked_in_the_client_under_separation_of_duties(

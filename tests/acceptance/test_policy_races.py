@@ -102,21 +102,22 @@ class Planned:
         rejecters = [who for who, yes in self.votes.items() if not yes]
         if not rejecters:
             return {"approved"}
+        in_reach = len(VOTERS) - len(rejecters) >= self.quorum.count
         if self.quorum.veto is not False:
-            return {"approved", "vetoed"}
-        if len(VOTERS) - len(rejecters) < self.quorum.count:
-            return {"rejected"}
-        return {"approved"}
+            return {"approved", "vetoed"} if in_reach else {"vetoed"}
+        return {"approved"} if in_reach else {"rejected"}
 
 
 def plan_for(n: int) -> Planned:
-    """Approvals only, a veto racing approvals, or rejections without veto."""
+    """Approvals only, a veto racing approvals, or rejections without veto: every kind
+    of decision is made, whichever vote comes first."""
     shape = n % 4
     if shape in (0, 1):
         return Planned(Quorum(2 + n % 7, of=VOTERS), dict.fromkeys(VOTERS, True))
-    if shape == 2:
-        rejecter = VOTERS[n % 8]
-        return Planned(Quorum(4, of=VOTERS), {w: w != rejecter for w in VOTERS})
+    if shape == 2:  # a veto racing approvals: it wins, or four approvals came first
+        rejecter = VOTERS[(n // 4) % 8]
+        count = 8 if n % 8 == 2 else 4
+        return Planned(Quorum(count, of=VOTERS), {w: w != rejecter for w in VOTERS})
     rejecters = {VOTERS[(n + k) % 8] for k in range(3 if n % 8 == 3 else 4)}
     return Planned(Quorum(5, of=VOTERS, veto=False), {w: w not in rejecters for w in VOTERS})
 
