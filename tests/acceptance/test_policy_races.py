@@ -256,7 +256,7 @@ def test_eight_voters_through_two_replicas_over_one_bucket_decide_each_event_onc
         who: hitl("token", "create", who, "--tokens-file", str(tokens_file)).stdout.strip()
         for who in VOTERS
     }
-    endpoints = []
+    endpoints, replicas = [], []
     for _ in range(2):
         port = free_port()
         replica = spawn(
@@ -265,6 +265,7 @@ def test_eight_voters_through_two_replicas_over_one_bucket_decide_each_event_onc
             HITL_TOKENS_FILE=str(tokens_file),
         )
         endpoints.append(f"http://127.0.0.1:{port}")
+        replicas.append(replica)
         _wait_until_serving(endpoints[-1], replica)
     planned = asyncio.run(_ask(s3_env["HITL_STORE"], "race"))
     plan_file, go_file = _write_plan(hitl_env.cwd, planned)
@@ -277,3 +278,4 @@ def test_eight_voters_through_two_replicas_over_one_bucket_decide_each_event_onc
     print(f"S3 race: {len(VOTERS) * EVENTS} votes in {time.monotonic() - started:.1f}s")
     decisions = asyncio.run(_check(s3_env["HITL_STORE"], planned, told))
     assert decisions == {"approved", "vetoed", "rejected"}
+    assert not any("Traceback" in replica.stderr for replica in replicas)
