@@ -406,7 +406,7 @@ class GrantRevocation(BaseModel):
 @dataclass(frozen=True)
 class Tally:
     """What decides an event: its kind of answer, its quorum, the votes in order, and
-    how many seats there are (`None` when anyone may answer)."""
+    how many seats may vote (those of identities not barred; `None` when anyone may)."""
 
     kind: Literal["yes_no", "value"]
     quorum: Quorum | None

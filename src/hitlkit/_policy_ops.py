@@ -17,8 +17,11 @@ once per seat, so no one votes twice, and a changed vote is refused. After each 
 (create-once, as every outcome: the decision is made exactly once, whichever process
 gets there first), carrying every vote it counted. Anyone who looks later (a waiter, the
 app, the next voter) settles too, so a voter that dies between its vote and the outcome
-loses nothing. Escalation steps and the deadline are taken by whoever looks when they
-are due: the app's background driver, or the waiter.
+loses nothing. A vote written while another process decides from the votes it had read
+is left out of that decision: its voter is told so, as for any answer after the
+outcome (`AlreadyAnsweredError`, HTTP 409), never that it counted. Escalation steps and
+the deadline are taken by whoever looks when they are due: the app's background driver,
+the waiter, or someone answering.
 """
 
 from __future__ import annotations
