@@ -823,6 +823,8 @@ async def grant_from(
     _check_grant_request(record, by, seconds)
     if outcome.status != "answered":
         raise GrantError(f"event {record.id} was not answered; only an answer can stand")
+    if answers_yes_no(record) and not approves(record, outcome.value):
+        raise GrantError(f"event {record.id} was rejected; only an approval can stand")
     folder = grant_key(record)
     assert folder is not None
     assert record.policy is not None
