@@ -107,6 +107,11 @@ def outcome_of(event: Event[Any]) -> Outcome:
     return outcome
 
 
+def outcome_of_answer(outcome: Outcome | None) -> Outcome:
+    assert outcome is not None
+    return outcome
+
+
 def state_of(event: Event[Any]) -> PolicyState:
     state = event.policy_state()
     assert state is not None
@@ -398,6 +403,17 @@ def test_a_standing_approval_answers_a_later_matching_event_at_once(
     revoked = asyncio.run(revoke_grant(open_store(store), grant.id, by="ana", reason="done"))
     assert revoked.by == "ana"
     assert ask("migrate", run_id="r5", policy=scoped).outcome() is None
+
+
+def test_a_rejection_does_not_stand_for_later_requests(
+    ask: Callable[..., Event[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_GRANTORS", "ana")
+    as_user(monkeypatch, "ana")
+    scoped = Policy(grant_scope="db:prod")
+    first = ask("migrate", run_id="r1", policy=scoped, assignees=["ana"])
+    assert outcome_of_answer(first.answer(False, grant_seconds=3600)).value is False
+    assert ask("migrate", run_id="r2", policy=scoped, assignees=["ana"]).outcome() is None
 
 
 def test_an_expired_standing_approval_answers_nothing(
