@@ -22,6 +22,7 @@ from hitlkit import (
     AlreadyAnsweredError,
     Client,
     DecisionFailedError,
+    Delegation,
     DelegationError,
     Event,
     EventClosedError,
@@ -39,7 +40,7 @@ from hitlkit import (
     open_store,
 )
 from hitlkit._config import host_and_pid
-from hitlkit._policy_ops import _vote_key, list_grants, revoke_grant
+from hitlkit._policy_ops import _delegation_key, _vote_key, list_grants, revoke_grant
 from hitlkit._records import utcnow
 
 T = TypeVar("T")
@@ -367,6 +368,35 @@ def test_delegation_is_recorded_limited_and_ends_the_delegators_vote(
     plain = ask("no-delegation", policy=Quorum(1, of=BOARD))
     with pytest.raises(DelegationError, match="its policy does not allow it"):
         plain.delegate("dan", "on leave")
+
+
+def test_one_identity_votes_once_even_when_a_racing_delegation_gives_it_a_second_seat(
+    ask: Callable[..., Event[Any]], vote: Callable[..., Any], store: str
+) -> None:
+    event = ask(
+        "deploy",
+        policy=Policy(
+            quorum=Quorum(2, of=BOARD),
+            delegation=True,
+            escalation=(Step(BOARD, 0.3), Step(["dan"])),
+        ),
+    )
+    time.sleep(0.4)
+    assert vote("dan", event, True) is None  # dan's own seat, from step 2
+    # ana handed her seat to dan, having read the records before step 2 was taken.
+    handed = Delegation(
+        request_id=event.request_id, by="ana", to="dan", reason="away", at=utcnow(), via="python"
+    )
+    key = _delegation_key(event.request_id, "ana")
+    assert asyncio.run(
+        open_store(store).put_if_absent_async(key, handed.model_dump_json().encode())
+    )
+    assert vote("dan", event, True) is None  # the same vote: not a second one
+    state = state_of(event)
+    assert [(v.by, v.seat) for v in state.votes] == [("dan", None)]
+    assert state.approvals == 1
+    outcome = vote("bo", event, True)
+    assert [v.by for v in outcome.votes] == ["dan", "bo"]
 
 
 # -- standing approvals ---------------------------------------------------------------------
