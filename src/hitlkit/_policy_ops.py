@@ -474,6 +474,8 @@ async def settle(
     escalation steps that are due are taken. `None` while it stays open."""
     outcome = await load_outcome(store, record.id)
     if outcome is not None:
+        if outcome.decision is not None and any(v.grant_seconds for v in outcome.votes or ()):
+            await _grants_asked(store, record, outcome)  # its decider may have died before
         return outcome
     if records is None:
         records = await read_records(store, record)
@@ -507,9 +509,8 @@ async def _decide(
         delegations=records.delegations or None,
         steps=records.steps or None,
     )
-    written, winner = await _record(store, outcome, record)
-    if written:
-        await _grants_asked(store, record, winner)
+    _, winner = await _record(store, outcome, record)
+    await _grants_asked(store, record, winner)
     return winner
 
 
@@ -804,10 +805,14 @@ def _check_grant_request(record: EventRecord, who: str, seconds: float) -> None:
 
 
 async def _grants_asked(store: Store, record: EventRecord, outcome: Outcome) -> None:
-    """Make the standing approvals that the deciding votes asked for (with the same value)."""
+    """Make the standing approvals that the deciding votes asked for (with the same value),
+    unless made already. Whoever settles makes them, the same bytes from any process, so a
+    decider that dies between the outcome and the grant loses nothing."""
     for vote in outcome.votes or ():
         if vote.grant_seconds is None or outcome.status != "answered":
             continue
+        if vote.by not in grantors():
+            continue  # checked at the vote; a process set up otherwise leaves it to others
         if not adapter_of(record).same(vote.value, outcome.value):
             continue
         try:
@@ -819,7 +824,8 @@ async def _grants_asked(store: Store, record: EventRecord, outcome: Outcome) -> 
 async def grant_from(
     store: Store, record: EventRecord, outcome: Outcome, *, by: str, seconds: float
 ) -> GrantRecord:
-    """Let `outcome`'s answer stand for later identical requests for `seconds`."""
+    """Let `outcome`'s answer stand for later identical requests for `seconds` from its
+    decision (made once: the grant already made, if any, is returned)."""
     _check_grant_request(record, by, seconds)
     if outcome.status != "answered":
         raise GrantError(f"event {record.id} was not answered; only an answer can stand")
@@ -829,7 +835,6 @@ async def grant_from(
     assert folder is not None
     assert record.policy is not None
     assert record.policy.grant_scope is not None
-    now = utcnow()
     grant = GrantRecord(
         id=_digest16("grant", record.id, by),
         name=record.name,
@@ -838,11 +843,14 @@ async def grant_from(
         type_sha256=_type_digest(record),
         value=outcome.value,
         by=by,
-        at=now,
-        expires_at=now + timedelta(seconds=seconds),
+        at=outcome.at,
+        expires_at=outcome.at + timedelta(seconds=seconds),
         source=record.id,
     )
     key = f"{folder}{grant.id}.json"
+    made = await store.get_async(key)
+    if made is not None:
+        return GrantRecord.model_validate_json(made)
     if not await store.put_if_absent_async(key, grant.model_dump_json().encode()):
         blob = await store.get_async(key)
         if blob is not None:
