@@ -435,6 +435,26 @@ def test_a_standing_approval_answers_a_later_matching_event_at_once(
     assert ask("migrate", run_id="r5", policy=scoped).outcome() is None
 
 
+def test_a_standing_approval_whose_decider_died_before_making_it_is_made_by_the_next_look(
+    ask: Callable[..., Event[Any]], store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_GRANTORS", "ana")
+    as_user(monkeypatch, "ana")
+    scoped = Policy(grant_scope="db:prod")
+    first = ask("migrate", run_id="r1", policy=scoped, assignees=["ana"])
+    decided = outcome_of_answer(first.answer(True, grant_seconds=3600))
+    the_store = open_store(store)
+    (grant_key,) = the_store.list("grants/")
+    made = the_store.get(grant_key)
+    the_store.delete(grant_key)  # as if the decider had died before writing it
+    assert ask("migrate", run_id="r2", policy=scoped, assignees=["ana"]).outcome() is None
+    assert first.wait() is True  # a look at the event settles it again
+    assert the_store.get(grant_key) == made  # the same grant, from the decision's time
+    (grant, _), *_ = asyncio.run(list_grants(the_store))
+    assert (grant.at, grant.source) == (decided.at, first.request_id)
+    assert outcome_of(ask("migrate", run_id="r3", policy=scoped, assignees=["ana"])).grant == grant
+
+
 def test_a_rejection_does_not_stand_for_later_requests(
     ask: Callable[..., Event[Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
