@@ -23,7 +23,9 @@ from typing import ClassVar
 
 import pytest
 
-from hitlkit import Store
+from hitlkit import GrantRecord, Store
+from hitlkit._policy import GrantRevocation
+from hitlkit._policy_ops import GRANTS_PREFIX, list_grants
 from tests.index_contract import IndexContract
 
 __all__ = ["WRITING_TESTS", "StoreContract"]
@@ -225,6 +227,42 @@ class StoreContract(IndexContract):
         assert store.get("old/r/1.json") == b"again"
         with pytest.raises(ValueError, match="invalid store key"):
             store.delete("../escape")
+
+    def test_the_grants_index_is_create_once_and_listed_in_order(self, store: Store) -> None:
+        """Standing approvals: one folder per (name, scope key, type), each grant and its
+        revocation a create-once key, read back by listing the folder."""
+        folder = f"{GRANTS_PREFIX}0123456789abcdef/"
+        at = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        grants = [
+            GrantRecord(
+                id=f"{n:016x}",
+                name="migrate",
+                scope="db:prod",
+                data_type="bool",
+                type_sha256="0" * 64,
+                value=True,
+                by=who,
+                at=at + timedelta(minutes=n),
+                expires_at=at + timedelta(days=3650),
+                source=f"{n:024x}",
+            )
+            for n, who in enumerate(["ana", "bo"])
+        ]
+        for grant in reversed(grants):
+            key = f"{folder}{grant.id}.json"
+            assert store.put_if_absent(key, grant.model_dump_json().encode()) is True
+            assert store.put_if_absent(key, b"another grant") is False
+        revoked = GrantRevocation(id=grants[0].id, by="ana", at=at + timedelta(hours=1))
+        assert store.put_if_absent(
+            f"{folder}{revoked.id}.revoked.json", revoked.model_dump_json().encode()
+        )
+        assert store.list(folder) == [
+            f"{folder}{grants[0].id}.json",
+            f"{folder}{grants[0].id}.revoked.json",
+            f"{folder}{grants[1].id}.json",
+        ]
+        assert asyncio.run(list_grants(store)) == [(grants[1], None), (grants[0], revoked)]
+        assert asyncio.run(list_grants(store, active_only=True)) == [(grants[1], None)]
 
 
 WRITING_TESTS = frozenset(

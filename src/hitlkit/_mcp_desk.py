@@ -11,17 +11,23 @@ not trusted, so the policy, not the model, decides:
 - whether the client may answer: a waiting call asks in the client too (elicitation),
   recorded as `HITL_USER`, unless `hitl mcp --no-elicit` (`HITL_MCP_ELICIT=0`);
 - who is told: `notify` takes aliases of targets configured in the environment
-  (`HITL_NOTIFY_TARGETS="ops=slack://... mail=mailtos://..."`), never URLs.
+  (`HITL_NOTIFY_TARGETS="ops=slack://... mail=mailtos://..."`), never URLs;
+- how it is decided: `policy` (a quorum, separation of duties, escalation steps,
+  delegation, a grant scope) names only approvers and takes no URLs, and the question
+  is asked on behalf of the caller: the identity of its API token over HTTP, else
+  `HITL_USER`; a standing approval (`grant_scope`) stands for the same question only.
 
 Results are plain JSON: `{"request_id", "status", "form_url", "expires_at"}`, with
 `value`, `by`, `at` and `channel` (how it was answered: form, api, cli, mcp, ...)
-once resolved. Bad arguments raise `DeskError`, which the server turns into a
+once resolved, and under a policy `policy` (its state: a summary, the votes, who may
+answer now). Bad arguments raise `DeskError`, which the server turns into a
 tool error with the message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -31,7 +37,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from hitlkit import _config, _notify, _ops, _reading
+from pydantic import ValidationError
+
+from hitlkit import _config, _notify, _ops, _policy_ops, _reading
 from hitlkit._exceptions import (
     ConfigurationError,
     EventConflictError,
@@ -40,6 +48,8 @@ from hitlkit._exceptions import (
     UnsupportedTypeError,
 )
 from hitlkit._options import check_options
+from hitlkit._policy import Policy as DecisionPolicy
+from hitlkit._policy import as_policy
 from hitlkit._records import EventRecord, Outcome, utcnow
 from hitlkit._store import Store
 from hitlkit._values import UnsupportedSchema, ValueAdapter, adapter_for, adapter_of
@@ -58,6 +68,18 @@ MAX_CHOICES = 100
 MAX_CHOICE = 500
 MAX_LISTED = 100
 NAMED_TYPES = ("bool", "int", "float", "str")
+MAX_GRANT_SCOPE = 120
+POLICY_FIELDS = (
+    "quorum",
+    "separate_duties",
+    "excluded",
+    "escalation",
+    "on_timeout",
+    "delegation",
+    "delegate_to",
+    "grant_scope",
+)
+"""What a model may set in a question's policy: not `escalate_to`, whose values are URLs."""
 
 _RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 """A server's name or a run: no dot, the separator of the two in a run id."""
@@ -133,6 +155,59 @@ class Policy:
                 f"not allowed: {', '.join(unknown)}"
             )
         return tuple(dict.fromkeys(asked))
+
+    def decision_policy(self, given: object) -> DecisionPolicy | None:
+        """The policy the model asked for, naming only approvers (when there are: else
+        anyone may answer, and naming people only narrows that) and no URLs."""
+        if given is None:
+            return None
+        if not isinstance(given, dict):
+            raise DeskError(f"policy must be a JSON object; got {_shown(given)}")
+        unknown = sorted(set(given) - set(POLICY_FIELDS))
+        if unknown:
+            raise DeskError(
+                f"policy takes {', '.join(POLICY_FIELDS)}; not: {', '.join(map(str, unknown))}"
+            )
+        steps = given.get("escalation")
+        if isinstance(steps, list) and any(isinstance(s, dict) and "notify" in s for s in steps):
+            raise DeskError(
+                "an escalation step's notify takes no URLs here: the question's notify "
+                "names this server's targets"
+            )
+        try:
+            policy = as_policy(given)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "policy"
+            raise DeskError(f"policy.{where}: {first['msg']}") from None
+        except (TypeError, ValueError) as exc:
+            raise DeskError(f"policy: {exc}") from None
+        assert policy is not None
+        named = [
+            *(policy.quorum.of if policy.quorum is not None else ()),
+            *(who for step in policy.escalation for who in step.assignees),
+            *(policy.delegate_to or ()),
+        ]
+        if self.approvers is not None:
+            others = [who for who in dict.fromkeys(named) if who not in self.approvers]
+            if others:
+                raise DeskError(
+                    f"a policy may name only this server's approvers "
+                    f"({', '.join(self.approvers)}); not allowed: {', '.join(others)}"
+                )
+            if policy.delegation and policy.delegate_to is None:
+                # Handing the question to anyone would widen who answers.
+                policy = policy.model_copy(update={"delegate_to": self.approvers})
+        return policy
+
+    def grant_scope(self, scope: str, question: str) -> str:
+        """The grant scope of a question the model asks: its own, with this server's
+        name and the question's digest. A standing approval stands for the same question
+        only: a model cannot reuse one made for other words, or for a program's events."""
+        if len(scope) > MAX_GRANT_SCOPE:
+            raise DeskError(f"policy.grant_scope must be at most {MAX_GRANT_SCOPE} characters")
+        digest = hashlib.sha256(question.encode()).hexdigest()[:16]
+        return f"{scope} (mcp {self.name}, question {digest})"
 
     def notify_urls(self, aliases: Sequence[str] | None) -> list[str] | None:
         """The URLs of the targets named by alias."""
@@ -245,9 +320,12 @@ class Desk:
         timeout_seconds: float = 3600,
         assignees: Sequence[str] | None = None,
         notify: Sequence[str] | None = None,
+        policy: object = None,
+        requested_by: str | None = None,
     ) -> tuple[EventRecord, bool]:
         """Create the question, or find it (same `name` and `run`); returns it and
-        whether this call created it."""
+        whether this call created it. `requested_by` is who asks (for separation of
+        duties): the caller's identity, else the server's user."""
         if not isinstance(question, str) or not question.strip():
             raise DeskError("question must be non-empty text")
         value_type = answer_type(answer_type_given, choices)
@@ -257,10 +335,35 @@ class Desk:
             check_options(chosen, "run", question, timeout_seconds, 5, None, "text")
         except ValueError as exc:
             raise DeskError(str(exc).replace("prompt", "question")) from None
+        decided = self.policy.decision_policy(policy)
+        if decided is not None and decided.grant_scope is not None:
+            decided = decided.model_copy(
+                update={"grant_scope": self.policy.grant_scope(decided.grant_scope, question)}
+            )
         who = self.policy.assignees(assignees)
         urls = self.policy.notify_urls(notify)
-        await self.forms()
         notices = _notify.notices_for(urls, None, timeout_seconds=timeout_seconds)
+        asker = requested_by or self.policy.user
+        if decided is not None:
+            try:
+                decided, notices = _policy_ops.prepare_policy(
+                    decided,
+                    notices,
+                    value_type=value_type,
+                    timeout_seconds=timeout_seconds,
+                    has_default=False,
+                    requested_by=asker,
+                )
+                assert decided is not None
+                # The quorum's members, or the first step's people, say who answers,
+                # unless the model named some of them.
+                narrowed = who if assignees is not None else None
+                if decided.quorum is None and not decided.escalation:
+                    narrowed = who
+                who = _policy_ops.first_assignees(decided, narrowed)
+            except ValueError as exc:
+                raise DeskError(f"policy: {exc}") from None
+        await self.forms()
         try:
             record, created = await _ops.open_event(
                 self.store,
@@ -275,6 +378,8 @@ class Desk:
                 created_by=f"mcp:{self.policy.name}",
                 assignees=who,
                 prompt_type="markdown",
+                policy=decided,
+                requested_by=asker if decided is not None else None,
             )
         except EventConflictError:
             raise DeskError(
@@ -284,13 +389,15 @@ class Desk:
         except ValueError as exc:  # a record the store will not keep (too large)
             raise DeskError(f"the question cannot be kept: {exc}") from None
         if not created and (
-            record.prompt != question or set(record.assignees or ()) != set(who or ())
+            record.prompt != question
+            or set(record.assignees or ()) != set(who or ())
+            or record.policy != decided
         ):
             # Its answer is about other words, or from other people: never pass it off
             # as the answer to this question.
             raise DeskError(
                 f"a question named {chosen!r} in run {run or 'default'!r} was asked before "
-                f"with other words or assignees ({_shown(record.prompt)}); asking the same "
+                f"with other words, assignees or policy ({_shown(record.prompt)}); asking the same "
                 "name again finds that question: give this one another name"
             )
         if created and notices is not None:
@@ -331,9 +438,9 @@ class Desk:
         except asyncio.TimeoutError:
             return None
 
-    def result(self, record: EventRecord, outcome: Outcome | None) -> dict[str, Any]:
-        """The JSON a tool returns for `record` and its outcome."""
-        return {
+    async def result(self, record: EventRecord, outcome: Outcome | None) -> dict[str, Any]:
+        """The JSON a tool returns for `record` and its outcome (and its policy's state)."""
+        shown = {
             "request_id": record.id,
             "status": "pending" if outcome is None else outcome.status,
             "form_url": f"{self.endpoint}/form/{record.id}",
@@ -342,6 +449,35 @@ class Desk:
             "by": None if outcome is None else outcome.by,
             "at": None if outcome is None else _iso(outcome.at),
             "channel": None if outcome is None else outcome.via,
+        }
+        if record.policy is not None:
+            shown["policy"] = await self.policy_state(record)
+        return shown
+
+    async def policy_state(self, record: EventRecord) -> dict[str, Any]:
+        """Where `record` stands under its policy, as JSON: a summary, the votes, who may
+        answer now, the steps taken and the standing approval used."""
+        state = await _policy_ops.current_state(self.store, record)
+        return {
+            "summary": state.summary,
+            "rules": state.policy.describe(),
+            "requested_by": state.requested_by,
+            "needed": state.needed,
+            "approvals": state.approvals,
+            "rejections": state.rejections,
+            "votes": [
+                {"by": v.by, "value": v.value, "at": _iso(v.at), "comment": v.comment}
+                for v in state.votes
+            ],
+            "may_answer": None if state.may_answer is None else list(state.may_answer),
+            "step": state.step,
+            "delegations": [
+                {"by": d.by, "to": d.to, "reason": d.reason, "at": _iso(d.at)}
+                for d in state.delegations
+            ],
+            "grant": None
+            if state.grant is None
+            else {"by": state.grant.by, "expires_at": _iso(state.grant.expires_at)},
         }
 
     async def pending(self, run: str | None = None) -> list[dict[str, Any]]:
@@ -376,7 +512,7 @@ class Desk:
             if resolved is None:
                 raise
             outcome = resolved
-        return self.result(record, outcome)
+        return await self.result(record, outcome)
 
 
 async def _listing_pending(store: Store, run_id: str | None) -> list[_reading.EventInfo]:

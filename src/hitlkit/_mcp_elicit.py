@@ -28,7 +28,7 @@ from typing import Any
 import mcp.types as mt
 from mcp.server.session import ServerSession
 
-from hitlkit import _config, _ops
+from hitlkit import _config, _ops, _policy_ops
 from hitlkit._exceptions import EventResolvedError, InvalidValueError
 from hitlkit._links import answer_url, sign_answer_link
 from hitlkit._mcp_desk import Desk
@@ -89,6 +89,8 @@ def elicitation_for(
         return None
     if user is None or (record.assignees is not None and user not in record.assignees):
         return None
+    if record.policy is not None and user in _policy_ops.barred(record):
+        return None  # who asked (under separation of duties) does not answer
     message = record.prompt
     form = flat_form(record)
     # A bare `elicitation: {}` is form support (the only kind before modes existed).

@@ -77,16 +77,23 @@ Ask a person a question and get a request_id to read the answer with (get_answer
 - assignees: who may answer. Only this server's configured approvers can be named,
   and they are the default: you cannot add anyone. notify: names of notification
   targets configured on this server; URLs are refused.
+- policy: how the answer is decided, e.g. {{"quorum": {{"count": 2, "of": ["ana",
+  "bo", "cy"], "veto": true}}, "separate_duties": true, "escalation": [{{"assignees":
+  ["ana"], "after_seconds": 600}}, {{"assignees": ["oncall"]}}], "delegation": true,
+  "grant_scope": "db:prod"}}. It names only this server's approvers and takes no URLs;
+  you are the requester, so separation of duties bars whoever this server acts for.
 - wait_seconds (0 to {MAX_WAIT_SECONDS:g}): wait this long for the answer before
   returning "pending". While waiting, the person may be asked in this client too.
 
 Returns request_id, status, form_url (where the person answers), expires_at; with
-value, by, at and channel once answered. A person answers: never answer it yourself."""
+value, by, at and channel once answered; under a policy, policy: its state (summary,
+votes, who may answer now). A person answers: never answer it yourself."""
 
 GET = f"""\
 Read the answer to a question asked with ask_human. status is "pending",
 "answered", "timed_out", "defaulted" or "cancelled"; value, by (who answered), at
-and channel (form, cli, api, mcp, ...) are set once resolved. wait_seconds (0 to
+and channel (form, cli, api, mcp, ...) are set once resolved. Under a policy, policy
+holds its state: summary ("1 of 2 approved", "vetoed by cy"), votes, may_answer. wait_seconds (0 to
 {MAX_WAIT_SECONDS:g}) waits that long for an answer; call again while pending. Sees this
 server's questions only."""
 
@@ -134,6 +141,7 @@ def build_server(desk: Desk, tokens: TokenTable | None = None) -> MCPServer[Any]
         timeout_seconds: float = 3600,
         assignees: list[str] | None = None,
         notify: list[str] | None = None,
+        policy: dict[str, Any] | None = None,
         wait_seconds: float = 0,
     ) -> dict[str, Any] | mt.InputRequiredResult:
         async def asking() -> EventRecord:
@@ -149,6 +157,8 @@ def build_server(desk: Desk, tokens: TokenTable | None = None) -> MCPServer[Any]
                 timeout_seconds=timeout_seconds,
                 assignees=assignees,
                 notify=notify,
+                policy=policy,
+                requested_by=settle.answerer(ctx),
             )
             return record
 
@@ -240,7 +250,7 @@ class _Settle:
                     self.asker.start(ctx.session, session, elicitation, ctx.request_id)
             outcome = await self.desk.wait(record, seconds)
             self.asker.settled(outcome)
-        result = self.desk.result(record, outcome)
+        result = await self.desk.result(record, outcome)
         if answered_here and outcome is not None and outcome.via != "mcp":
             result["note"] = (
                 f"{outcome.by} answered first (channel {outcome.via}); "

@@ -328,9 +328,9 @@ async def refuse_unassigned(
     answer never makes the app check one. Under a policy, who may answer depends on its
     steps and delegations too: the seats of `_policy_ops` decide."""
     if record.policy is not None:
-        from hitlkit._policy_ops import read_records, seat_of
+        from hitlkit._policy_ops import records_now, seat_of
 
-        records = await read_records(store, record)
+        records = await records_now(store, record)
         allowed = by is not None and seat_of(record, records, by) is not None
     else:
         allowed = record.may_answer(by)

@@ -25,7 +25,7 @@ decide(Tally(kind="bool", quorum=Quorum(2, of=("ana", "bo", "cy")), votes=votes,
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -220,6 +220,7 @@ class Policy(BaseModel):
         delegation: bool = False,
         delegate_to: Sequence[str] | None = None,
         grant_scope: str | None = None,
+        **unknown: Any,
     ) -> None:
         for what, names in (("excluded", excluded), ("escalate_to", escalate_to)):
             if isinstance(names, str):
@@ -234,12 +235,20 @@ class Policy(BaseModel):
             delegation=delegation,
             delegate_to=None if delegate_to is None else tuple(delegate_to),
             grant_scope=grant_scope,
+            **unknown,  # refused by the model, naming them
         )
 
     @field_validator("quorum", mode="before")
     @classmethod
     def _quorum(cls, value: object) -> object:
-        return Quorum(**value) if isinstance(value, dict) else value
+        if not isinstance(value, dict):
+            return value
+        unknown = sorted(set(value) - {"count", "of", "veto", "vetoers"})
+        if unknown or "count" not in value:
+            raise ValueError(
+                f"a quorum takes count (required), of, veto and vetoers; got {', '.join(value)}"
+            )
+        return Quorum(**value)
 
     @field_validator("escalation", mode="before")
     @classmethod
@@ -434,7 +443,7 @@ class GrantRevocation(BaseModel):
 @dataclass(frozen=True)
 class Tally:
     """What decides an event: its kind of answer, its quorum, the votes in order, and
-    how many seats there are (`None` when anyone may answer)."""
+    how many seats may vote (those of identities not barred; `None` when anyone may)."""
 
     kind: Literal["yes_no", "value"]
     quorum: Quorum | None
@@ -455,14 +464,17 @@ class Decision:
 
 
 def decide(tally: Tally) -> Decision | None:
-    """The decision the votes make, in order; `None` while they make none yet."""
+    """The decision the votes make, in order; `None` while they make none yet.
+
+    An identity counts once: a later vote of an identity already counted (one that came
+    to hold a second seat through a delegation) is passed over."""
     needed = 1 if tally.quorum is None else tally.quorum.count
     counted: list[Vote] = []
     if tally.kind == "yes_no":
         veto = tally.quorum is not None and tally.quorum.veto is not False
         vetoers = None if tally.quorum is None else tally.quorum.vetoers
         yes = no = 0
-        for vote, approve in zip(tally.votes, tally.yes, strict=True):
+        for vote, approve in _firsts(zip(tally.votes, tally.yes, strict=True)):
             counted.append(vote)
             if approve:
                 yes += 1
@@ -479,7 +491,7 @@ def decide(tally: Tally) -> Decision | None:
                     return Decision("rejected", vote.value, tuple(counted), vote.by)
         return None
     counts: dict[str, int] = {}
-    for vote in tally.votes:
+    for vote, _ in _firsts((vote, None) for vote in tally.votes):
         counted.append(vote)
         key = canonical_json(vote.value)
         counts[key] = counts.get(key, 0) + 1
@@ -490,6 +502,15 @@ def decide(tally: Tally) -> Decision | None:
             if max(counts.values()) + left < needed:
                 return Decision("failed", None, tuple(counted), None)
     return None
+
+
+def _firsts(pairs: Iterable[tuple[Vote, Any]]) -> Iterator[tuple[Vote, Any]]:
+    """Each identity's first vote, in order."""
+    seen: set[str] = set()
+    for vote, extra in pairs:
+        if vote.by not in seen:
+            seen.add(vote.by)
+            yield vote, extra
 
 
 class PolicyState(BaseModel):

@@ -17,8 +17,11 @@ once per seat, so no one votes twice, and a changed vote is refused. After each 
 (create-once, as every outcome: the decision is made exactly once, whichever process
 gets there first), carrying every vote it counted. Anyone who looks later (a waiter, the
 app, the next voter) settles too, so a voter that dies between its vote and the outcome
-loses nothing. Escalation steps and the deadline are taken by whoever looks when they
-are due: the app's background driver, or the waiter.
+loses nothing. A vote written while another process decides from the votes it had read
+is left out of that decision: its voter is told so, as for any answer after the
+outcome (`AlreadyAnsweredError`, HTTP 409), never that it counted. Escalation steps and
+the deadline are taken by whoever looks when they are due: the app's background driver,
+the waiter, or someone answering.
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ __all__ = [
     "policy_state",
     "prepare_policy",
     "read_records",
+    "records_now",
     "resolve_by_grant",
     "revoke_grant",
     "seat_of",
@@ -378,7 +382,7 @@ async def cast_vote(
         raise ValueError(f"a comment has at most {MAX_COMMENT_LENGTH} characters")
     if grant_seconds is not None:
         _check_grant_request(record, who, grant_seconds)
-    records = await read_records(store, record)
+    records = await records_now(store, record)
     seat = seat_of(record, records, who)
     if seat is None:
         await _audit.record_refusal(store, record, by=who, via=via, detail="not_assigned")
@@ -391,10 +395,14 @@ async def cast_vote(
             f"event {record.id} is assigned to other people; {who} may not answer it"
         )
     data = answer_data(record, value, as_text=as_text)
-    mine = next((v for v in records.votes if _seat(v) == seat), None)
+    # Their vote in this seat, or in another one they held before (one identity, one vote).
+    mine = next((v for v in records.votes if _seat(v) == seat), None) or next(
+        (v for v in records.votes if v.by == who), None
+    )
     outcome = await settle(store, record, records=records)
     if mine is not None:
-        return _again(record, outcome, mine, who, data)
+        outcome, mine, again = _again(record, outcome, mine, who, data)
+        return await _unless_left_out(store, record, outcome, mine), mine, again
     if outcome is not None:
         raise await _refused(store, record, outcome, by=who, via=via)
     vote = Vote(
@@ -417,8 +425,26 @@ async def cast_vote(
         outcome = await settle(store, record, records=records)
         if mine is None:  # pragma: no cover - a create-once store never loses a key
             raise VoteChangedError(f"the vote of {seat} on event {record.id} could not be read")
-        return _again(record, outcome, mine, who, data)
-    return await settle(store, record), vote, False
+        outcome, mine, again = _again(record, outcome, mine, who, data)
+        return await _unless_left_out(store, record, outcome, mine), mine, again
+    outcome = await settle(store, record)
+    return await _unless_left_out(store, record, outcome, vote), vote, False
+
+
+async def _unless_left_out(
+    store: Store, record: EventRecord, outcome: Outcome | None, vote: Vote
+) -> Outcome | None:
+    """`outcome`, if its decision counts `vote`. A vote written while another process
+    decided from the votes it had read, or recorded the deadline, is left out of the
+    decision: its voter is told so (the error of a resolved event, with the outcome), and
+    the refusal is audited."""
+    from hitlkit._ops import _refused
+
+    if outcome is None or (
+        outcome.decision is not None and any(v.by == vote.by for v in outcome.votes or ())
+    ):
+        return outcome
+    raise await _refused(store, record, outcome, by=vote.by, via=vote.via)
 
 
 def _seat(vote: Vote) -> str:
@@ -448,6 +474,8 @@ async def settle(
     escalation steps that are due are taken. `None` while it stays open."""
     outcome = await load_outcome(store, record.id)
     if outcome is not None:
+        if outcome.decision is not None and any(v.grant_seconds for v in outcome.votes or ()):
+            await _grants_asked(store, record, outcome)  # its decider may have died before
         return outcome
     if records is None:
         records = await read_records(store, record)
@@ -481,9 +509,8 @@ async def _decide(
         delegations=records.delegations or None,
         steps=records.steps or None,
     )
-    written, winner = await _record(store, outcome, record)
-    if written:
-        await _grants_asked(store, record, winner)
+    _, winner = await _record(store, outcome, record)
+    await _grants_asked(store, record, winner)
     return winner
 
 
@@ -538,6 +565,17 @@ def next_step_at(record: EventRecord, records: PolicyRecords) -> datetime | None
         if k and k not in taken and at < record.deadline:
             return at
     return None
+
+
+async def records_now(store: Store, record: EventRecord) -> PolicyRecords:
+    """`record`'s votes, delegations and steps, with the steps now due taken first: whoever
+    looks takes them, so a person whose step came while no app or waiter ran may answer."""
+    records = await read_records(store, record)
+    taken = {s.step for s in records.steps}
+    if record.is_expired() or set(due_steps(record, utcnow())) <= taken:
+        return records
+    await take_steps(store, record, records)
+    return await read_records(store, record)
 
 
 async def take_steps(store: Store, record: EventRecord, records: PolicyRecords) -> list[StepTaken]:
@@ -610,7 +648,7 @@ async def delegate(
             from hitlkit._ops import resolved_error
 
             raise resolved_error(outcome)
-    records = await read_records(store, record)
+    records = await records_now(store, record)
     seat = seat_of(record, records, who)
     all_seats = seats(record, records)
     if all_seats is None:
@@ -769,10 +807,14 @@ def _check_grant_request(record: EventRecord, who: str, seconds: float) -> None:
 
 
 async def _grants_asked(store: Store, record: EventRecord, outcome: Outcome) -> None:
-    """Make the standing approvals that the deciding votes asked for (with the same value)."""
+    """Make the standing approvals that the deciding votes asked for (with the same value),
+    unless made already. Whoever settles makes them, the same bytes from any process, so a
+    decider that dies between the outcome and the grant loses nothing."""
     for vote in outcome.votes or ():
         if vote.grant_seconds is None or outcome.status != "answered":
             continue
+        if vote.by not in grantors():
+            continue  # checked at the vote; a process set up otherwise leaves it to others
         if not adapter_of(record).same(vote.value, outcome.value):
             continue
         try:
@@ -784,15 +826,17 @@ async def _grants_asked(store: Store, record: EventRecord, outcome: Outcome) -> 
 async def grant_from(
     store: Store, record: EventRecord, outcome: Outcome, *, by: str, seconds: float
 ) -> GrantRecord:
-    """Let `outcome`'s answer stand for later identical requests for `seconds`."""
+    """Let `outcome`'s answer stand for later identical requests for `seconds` from its
+    decision (made once: the grant already made, if any, is returned)."""
     _check_grant_request(record, by, seconds)
     if outcome.status != "answered":
         raise GrantError(f"event {record.id} was not answered; only an answer can stand")
+    if answers_yes_no(record) and not approves(record, outcome.value):
+        raise GrantError(f"event {record.id} was rejected; only an approval can stand")
     folder = grant_key(record)
     assert folder is not None
     assert record.policy is not None
     assert record.policy.grant_scope is not None
-    now = utcnow()
     grant = GrantRecord(
         id=_digest16("grant", record.id, by),
         name=record.name,
@@ -801,11 +845,14 @@ async def grant_from(
         type_sha256=_type_digest(record),
         value=outcome.value,
         by=by,
-        at=now,
-        expires_at=now + timedelta(seconds=seconds),
+        at=outcome.at,
+        expires_at=outcome.at + timedelta(seconds=seconds),
         source=record.id,
     )
     key = f"{folder}{grant.id}.json"
+    made = await store.get_async(key)
+    if made is not None:
+        return GrantRecord.model_validate_json(made)
     if not await store.put_if_absent_async(key, grant.model_dump_json().encode()):
         blob = await store.get_async(key)
         if blob is not None:
@@ -844,7 +891,9 @@ async def list_grants(
 
 
 async def find_grant(store: Store, record: EventRecord) -> GrantRecord | None:
-    """The newest active standing approval for events like `record`, if any."""
+    """The newest active standing approval for events like `record`, if any, made by
+    someone who may answer `record`: a grantor who asks, or whom its policy bars, does not
+    approve their own request through a grant made earlier."""
     folder = grant_key(record)
     if folder is None:
         return None
@@ -865,7 +914,12 @@ async def find_grant(store: Store, record: EventRecord) -> GrantRecord | None:
             grant = GrantRecord.model_validate_json(blob)
         except ValidationError:
             continue
-        fits = grant.expires_at > now and grant.type_sha256 == _type_digest(record)
+        fits = (
+            grant.expires_at > now
+            and grant.type_sha256 == _type_digest(record)
+            and grant.by not in barred(record)
+            and (record.assignees is None or grant.by in record.assignees)
+        )
         if fits and (best is None or grant.at > best.at):
             best = grant
     return best

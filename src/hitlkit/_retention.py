@@ -23,12 +23,16 @@ written the entry again, which every such listing does.)
 index/pending/to/WHO/NAME     one per assignee        (deleted first)
 audit/RUN8/ID-*               refusals, notices sent
 notices/RUN8/ID-*             the reminder's marker
+policy/RUN8/ID/*              votes, delegations, escalation steps (under a policy)
 events/RUN8/ID.json           the record (the request)
 outcomes/RUN8/ID.json         the outcome
 index/pending/run/RUN8/NAME
 index/pending/all/NAME
 index/resolved/all/NAME       (deleted last)
 ```
+
+Standing approvals (`grants/`) belong to no event: they outlive the event that made
+them, until they expire or are revoked, and event retention leaves them alone.
 
 **The order is what makes a crash harmless.** The record goes before the outcome: a
 record without its outcome would look open again (a waiter could be answered twice, a
@@ -83,6 +87,7 @@ from hitlkit._index import (
     index_store,
     name_deadline,
 )
+from hitlkit._policy_ops import policy_prefix
 from hitlkit._reading import forget_event
 from hitlkit._records import EventRecord, Outcome, event_key, outcome_key, utcnow
 from hitlkit._store import Store, open_store
@@ -325,8 +330,14 @@ class _Pruner:
         ]
 
     async def _trail(self, request_id: str) -> list[str]:
-        """The event's audit entries and notices markers."""
-        prefixes = (audit_prefix(request_id), f"{NOTICES_PREFIX}{request_id[:8]}/{request_id}-")
+        """The event's audit entries, notices markers and policy records. (A resolved
+        event's outcome carries the votes it counted; an expired one's, if a crash left
+        the record, is written again from the votes left when someone looks.)"""
+        prefixes = (
+            audit_prefix(request_id),
+            f"{NOTICES_PREFIX}{request_id[:8]}/{request_id}-",
+            policy_prefix(request_id),
+        )
         listed = await asyncio.gather(*(self._listed(p.rpartition("/")[0] + "/") for p in prefixes))
         return [
             key

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import pytest
+
 import hitlkit
 from hitlkit._records import event_key, outcome_key
 from tests.servers import free_ports
@@ -52,6 +54,21 @@ def test_doctor_names_each_bad_entry_with_its_reason(hitl: Hitl, hitl_env: HitlE
 
 def test_doctor_on_a_healthy_store_exits_0(hitl: Hitl, hitl_env: HitlEnv) -> None:
     make_events(hitl_env, "a", "b")
+    result = hitl("doctor")
+    assert result.code == 0, result.stdout + result.stderr
+    assert "no problems" in result.stdout
+
+
+def test_doctor_takes_votes_and_standing_approvals_for_what_they_are(
+    hitl: Hitl, hitl_env: HitlEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_GRANTORS", "ana")
+    monkeypatch.setenv("HITL_USER", "ana")
+    policy = hitlkit.Policy(quorum=hitlkit.Quorum(1, of=["ana", "bo"]), grant_scope="nightly")
+    event = hitlkit.new_event("ok", bool, store=str(hitl_env.store), serve=False, policy=policy)
+    event.answer(True, grant_seconds=3600)
+    assert (hitl_env.store / "policy").is_dir()
+    assert (hitl_env.store / "grants").is_dir()
     result = hitl("doctor")
     assert result.code == 0, result.stdout + result.stderr
     assert "no problems" in result.stdout

@@ -28,6 +28,8 @@ from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+import hitlkit
+from hitlkit import _ops
 from tests.acceptance.conftest import HITL, TIMEOUT, Hitl, HitlEnv, free_port, one_error_line
 from tests.forms import form_fields
 
@@ -719,3 +721,172 @@ def test_the_client_config_names_the_tokens_file_by_its_whole_path(
     printed = hitl("mcp", "--client-config", "--tokens-file", "tokens.json")
     (entry,) = json.loads(printed.stdout)["mcpServers"].values()
     assert entry["env"]["HITL_TOKENS_FILE"] == str(hitl_env.cwd / "tokens.json")
+
+
+def test_a_policy_names_only_approvers_takes_no_urls_and_its_state_comes_back(
+    hitl_env: HitlEnv,
+) -> None:
+    board = {"count": 2, "of": ["ana", "ben", "cy"]}
+
+    def vote(who: str, request_id: str) -> None:
+        hitlkit.Client(store=str(hitl_env.store), user=who).answer(request_id, True)
+
+    async def main() -> None:
+        async with stdio_client(hitl_env, HITL_APPROVERS="ana,ben,cy") as client:
+            refusals = {
+                "not allowed: mallory": {"quorum": {"count": 1, "of": ["ana", "mallory"]}},
+                "not allowed: oncall": {
+                    "escalation": [
+                        {"assignees": ["ana"], "after_seconds": 60},
+                        {"assignees": ["oncall"]},
+                    ]
+                },
+                "notify takes no URLs here": {
+                    "escalation": [{"assignees": ["ana"], "notify": ["json://127.0.0.1:9/x"]}]
+                },
+                "not: escalate_to": {"on_timeout": "escalate", "escalate_to": ["json://x"]},
+                "between 1 and the number of members (2), got 3": {
+                    "quorum": {"count": 3, "of": ["ana", "ben"]}
+                },
+                "policy.separate_duties: Input should be a valid boolean": {
+                    "separate_duties": "maybe"
+                },
+            }
+            for message, policy in refusals.items():
+                text = await refused(
+                    client, "ask_human", question="Ship?", answer_type="bool", policy=policy
+                )
+                assert message in text, text
+            asked = await call(
+                client,
+                "ask_human",
+                question="Ship 4.2?",
+                answer_type="bool",
+                policy={"quorum": board, "separate_duties": True},
+            )
+            state = asked["policy"]
+            assert (state["summary"], state["requested_by"], state["votes"]) == (
+                "0 of 2 approved",
+                "tester",
+                [],
+            )
+            assert state["may_answer"] == ["ana", "ben", "cy"]
+            await asyncio.to_thread(vote, "ana", asked["request_id"])
+            got = await call(client, "get_answer", request_id=asked["request_id"])
+            assert got["status"] == "pending"
+            assert got["policy"]["summary"] == "1 of 2 approved"
+            assert [v["by"] for v in got["policy"]["votes"]] == ["ana"]
+            await asyncio.to_thread(vote, "cy", asked["request_id"])
+            got = await call(client, "get_answer", request_id=asked["request_id"])
+            assert (got["status"], got["value"], got["by"]) == ("answered", True, "cy")
+            assert got["policy"]["summary"] == "approved: 2 of 2 needed"
+            assert [(v["by"], v["value"]) for v in got["policy"]["votes"]] == [
+                ("ana", True),
+                ("cy", True),
+            ]
+
+    asyncio.run(main())
+
+
+def test_a_standing_approval_stands_only_for_the_same_question(
+    hitl_env: HitlEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_GRANTORS", "ana")
+    rotate = "Rotate the staging keys?"
+
+    def grant(request_id: str) -> None:
+        store = hitlkit.open_store(str(hitl_env.store))
+        coroutine = _ops.answer_event(
+            store, request_id, True, by="ana", via="python", grant_seconds=3600
+        )
+        asyncio.run(coroutine)
+
+    async def ask(client: Client, question: str, run: str) -> dict[str, Any]:
+        return await call(
+            client,
+            "ask_human",
+            question=question,
+            answer_type="bool",
+            name="rotate",
+            run=run,
+            policy={"grant_scope": "keys"},
+        )
+
+    async def main() -> None:
+        async with stdio_client(hitl_env, HITL_APPROVERS="ana,ben") as client:
+            first = await ask(client, rotate, "r1")
+            await asyncio.to_thread(grant, first["request_id"])
+            same = await ask(client, rotate, "r2")
+            assert (same["status"], same["value"], same["by"]) == ("answered", True, "ana")
+            assert same["policy"]["grant"]["by"] == "ana"
+            other = await ask(client, "Rotate the production keys?", "r3")
+            assert other["status"] == "pending"
+
+    asyncio.run(main())
+    # Nor for a program's events of that name and scope.
+    program = hitlkit.new_event(
+        "rotate",
+        bool,
+        prompt=rotate,
+        store=str(hitl_env.store),
+        serve=False,
+        policy=hitlkit.Policy(grant_scope="keys"),
+    )
+    assert program.outcome() is None
+
+
+def test_who_asked_is_not_asked_in_the_client_under_separation_of_duties(
+    hitl_env: HitlEnv,
+) -> None:
+    asked_in_client: list[Any] = []
+
+    async def elicit(_: Any, params: Any) -> mt.ElicitResult:
+        asked_in_client.append(params)
+        return mt.ElicitResult(action="accept", content={"value": True})
+
+    async def main() -> None:
+        async with stdio_client(hitl_env, elicit=elicit, HITL_APPROVERS="tester,ana") as client:
+            asked = await call(
+                client,
+                "ask_human",
+                question="Merge my change?",
+                answer_type="bool",
+                policy={"quorum": {"count": 1, "of": ["tester", "ana"]}, "separate_duties": True},
+                wait_seconds=1,
+            )
+            assert asked["status"] == "pending"
+            assert asked["policy"]["may_answer"] == ["ana"]
+
+    asyncio.run(main())
+    assert asked_in_client == []
+
+
+def test_over_http_the_requester_is_the_tokens_identity(
+    hitl_env: HitlEnv, hitl: Hitl, http_server: Callable[..., HttpServer], tmp_path: Path
+) -> None:
+    tokens = tmp_path / "tokens.json"
+    token = hitl("token", "create", "agent", "--tokens-file", str(tokens)).stdout.strip()
+    hitl_env.vars["HITL_APPROVERS"] = "agent,ben"
+    server = http_server("--tokens-file", str(tokens))
+
+    async def main() -> None:
+        async with server.client(token) as client:
+            impossible = await refused(
+                client,
+                "ask_human",
+                question="Ship?",
+                answer_type="bool",
+                policy={"quorum": {"count": 2, "of": ["agent", "ben"]}, "separate_duties": True},
+            )
+            assert "only 1 of its members may answer (agent asked" in impossible
+            asked = await call(
+                client,
+                "ask_human",
+                question="Ship?",
+                answer_type="bool",
+                policy={"quorum": {"count": 1, "of": ["agent", "ben"]}, "separate_duties": True},
+            )
+            assert asked["policy"]["requested_by"] == "agent"
+            assert asked["policy"]["may_answer"] == ["ben"]
+
+    asyncio.run(main())

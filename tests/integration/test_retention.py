@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import hitlkit as hitl
-from hitlkit import LocalStore, Store, StoreUnavailableError
+from hitlkit import LocalStore, Store, StoreUnavailableError, _ops, _policy_ops
 from hitlkit._index import entry_keys, entry_name
 from hitlkit._notify import reminder_key
 from hitlkit._reading import load_event
@@ -357,3 +357,38 @@ def test_an_archive_holding_other_bytes_under_the_name_deletes_nothing(
     archive.delete(f"{name}/{event_key(request_id)}")
     archive.put_if_absent(f"{name}/{event_key(request_id)}", before[event_key(request_id)] or b"")
     assert pruned(prune(store, 31, archive=archive)) == {request_id}
+
+
+def test_an_events_policy_records_go_with_it_and_standing_approvals_stay(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_GRANTORS", "ann")
+    policy = hitl.Policy(
+        quorum=hitl.Quorum(2, of=["ann", "bob", "cy"]), delegation=True, grant_scope="nightly"
+    )
+    request_id = ask(store, "approve", policy=policy, requested_by="ci")
+    asyncio.run(
+        _policy_ops.delegate(
+            store,
+            asyncio.run(load_event(store, request_id)),
+            by="cy",
+            to="dee",
+            reason="away",
+            via="python",
+            proof="store",
+        )
+    )
+    asyncio.run(_ops.answer_event(store, request_id, 7, by="ann", via="python", grant_seconds=DAY))
+    hitl.Client(store=store, user="bob").answer(request_id, 7)
+    policy_keys = store.list(_policy_ops.policy_prefix(request_id))
+    assert len(policy_keys) == 3  # two votes, one delegation
+    grants = store.list(_policy_ops.GRANTS_PREFIX)
+    assert len(grants) == 1
+
+    # Record, outcome, entries (all, run, resolved, three assignees), and the policy's.
+    assert prune(store, 31, dry_run=True).events[0].keys == 8 + len(policy_keys)
+    assert pruned(prune(store, 31)) == {request_id}
+    assert keys_of(store, request_id) == []
+    assert store.list("policy/") == []
+    # The standing approval outlives the event that made it, until it expires.
+    assert store.list(_policy_ops.GRANTS_PREFIX) == grants
