@@ -19,6 +19,7 @@ from hitlkit._server import (
     _login,
     _page_posts,
     _pages,
+    _policy_api,
     _probes,
 )
 from hitlkit._server._auth import AuthSettings
@@ -154,6 +155,7 @@ def create_app(
         app.add_middleware(_api.SubmitJsonLane)  # after the guards: it needs their checks
     app.add_middleware(Guards, hosts=allowed_hosts, max_bytes=MAX_BODY_BYTES)
     app.include_router(_api.router)
+    app.include_router(_policy_api.router)
     app.include_router(_probes.router)
     app.include_router(_changes.router)
     app.include_router(_inbox.router)
