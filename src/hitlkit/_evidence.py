@@ -245,9 +245,12 @@ def _b64(text: object, what: str) -> bytes:
     if not isinstance(text, str):
         raise EvidenceError(f"not evidence: {what} is missing")
     try:
-        return base64.b64decode(text, validate=True)
+        raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        raise EvidenceError(f"bad signature: {what} is not base64") from None
+        raw = None
+    if raw is None or base64.b64encode(raw).decode() != text:  # one spelling only
+        raise EvidenceError(f"bad signature: {what} is not base64 as written when signed")
+    return raw
 
 
 def _canonical(document: dict[str, Any]) -> bytes:

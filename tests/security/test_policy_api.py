@@ -39,9 +39,7 @@ def quorum_event(app: App, name: str = "deploy", **policy: Any) -> hitlkit.Event
     )
 
 
-def test_a_quorum_waits_with_202_then_decides_with_200(
-    secured: App, board: dict[str, str]
-) -> None:
+def test_a_quorum_waits_with_202_then_decides_with_200(secured: App, board: dict[str, str]) -> None:
     event = quorum_event(secured)
 
     first = answer(secured, board["ana"], event.request_id, True, comment="tests pass")
@@ -239,7 +237,8 @@ def test_a_grantor_approves_identical_requests_until_revoked(
     outcome = again.outcome()
     assert outcome is not None
     assert (outcome.decision, outcome.value) == ("granted", True)
-    assert outcome.grant is not None and outcome.grant.id == grant["id"]
+    assert outcome.grant is not None
+    assert outcome.grant.id == grant["id"]
 
     with secured.client(board["bo"]) as http:
         refused = http.post(f"/api/grants/{grant['id']}/revoke", json={"reason": "mine"})
