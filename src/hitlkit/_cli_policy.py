@@ -225,7 +225,7 @@ def evidence_keygen(
     "export",
     epilog=examples(
         "hitl evidence export 5f0c1a2b3c --out deploy-evidence.json",
-        "HITL_EVIDENCE_KEY=hitl-evidence.pem hitl evidence export 5f0c1a2b3c",
+        "hitl evidence export 5f0c1a2b3c --endpoint https://hitl.example.com --token $HITL_TOKEN",
     ),
 )
 def evidence_export(
@@ -241,9 +241,12 @@ def evidence_export(
     endpoint: EndpointOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Export an event's evidence as JSON, signed with HITL_EVIDENCE_KEY (with --endpoint,
-    the app's key): the event, the hash of what was shown, its outcome, every vote,
-    delegation and step, the grant used and earlier versions."""
+    """Export an event's evidence as JSON, signed with HITL_EVIDENCE_KEY.
+
+    With --endpoint, the app signs with its own key. The evidence holds the event, the
+    hash of what was shown, its outcome, every vote, delegation and step, the grant
+    used and earlier versions.
+    """
     with _reporting_errors():
         client = _client(ctx, store, endpoint, token=token)
         event = _find(client, event_id)
@@ -280,8 +283,11 @@ def verify(
         ),
     ],
 ) -> None:
-    """Check signed evidence offline against a public key: exit 0 and say what it
-    records, or exit 1 naming what is wrong (bad signature, altered, wrong key, not evidence)."""
+    """Check signed evidence offline against the public key you trust.
+
+    Exit 0 and say what it records, or exit 1 naming what is wrong: a bad signature,
+    an altered document, another key, a file that is not (signed) evidence.
+    """
     from hitlkit._evidence import EvidenceError, load_public_key
     from hitlkit._evidence import verify as check
 

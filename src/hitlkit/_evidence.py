@@ -83,8 +83,12 @@ class Verified:
             return f"valid: signed by key {self.key_id}, {what} had no decision when exported"
         decided = outcome.get("decision") or outcome.get("status")
         value = canonical_json(outcome.get("value"))
-        counted = [v.get("by") for v in outcome.get("votes") or () if isinstance(v, dict)]
-        by = ", ".join(str(b) for b in counted) or str(outcome.get("by") or "-")
+        agreeing = [
+            str(v.get("by"))
+            for v in outcome.get("votes") or ()
+            if isinstance(v, dict) and canonical_json(v.get("value")) == value
+        ]
+        by = ", ".join(agreeing) or str(outcome.get("by") or "-")
         shown = "" if self.document.get("shown_matches") else "; the shown prompt hash differs"
         return (
             f"valid: signed by key {self.key_id}, {what} decided {decided} ({value}) by {by}{shown}"

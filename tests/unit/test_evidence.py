@@ -144,3 +144,20 @@ def test_unsigned_without_a_key(store: Store) -> None:
     exported = run_sync(_evidence.export(store, event.request_id))
     assert "signature" not in exported
     assert "HITL_EVIDENCE_KEY" in exported["note"]
+
+
+def test_the_verified_line_names_who_decided_a_veto(store: Store, key: Path) -> None:
+    event = hitlkit.new_event(
+        "deploy", bool, store=store, serve=False, policy=Quorum(2, of=["ana", "bo", "cy"])
+    )
+    hitlkit.Client(store=store, user="ana").answer(event.request_id, True)
+    hitlkit.Client(store=store, user="cy").answer(event.request_id, False, comment="no")
+    signed = run_sync(_evidence.export(store, event.request_id, key))
+    trusted = _evidence.load_public_key(key.with_name(key.name + ".pub"))
+
+    line = _evidence.verify(json.dumps(signed).encode(), trusted).line()
+
+    assert line == (
+        f"valid: signed by key {signed['key_id']}, event {event.request_id} (deploy) "
+        "decided vetoed (false) by cy"
+    )
