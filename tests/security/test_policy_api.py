@@ -304,3 +304,23 @@ def test_evidence_is_signed_with_the_apps_key(
     verified = _evidence.verify(json.dumps(signed).encode(), _evidence.load_public_key(pub))
     assert verified.line().startswith(f"valid: signed by key {key_id}, event {event.request_id}")
     assert "decided approved (true) by ana, cy" in verified.line()
+
+
+def test_a_standing_approval_needs_a_policy_that_takes_one(
+    secured: App, board: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_GRANTORS", "ana")
+    plain = secured.ask("migrate", bool)
+    no_scope = quorum_event(secured)
+
+    for event in (plain, no_scope):
+        refused = answer(secured, board["ana"], event.request_id, True, grant_seconds=60)
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "grant_refused"
+        assert "takes no standing approvals" in refused.json()["message"]
+    assert plain.outcome() is None
+    with secured.client(board["ana"]) as http:
+        too_long = http.post(
+            f"/api/events/{plain.request_id}/answer", json={"value": True, "grant_seconds": 1e9}
+        )
+    assert too_long.json()["error"] == "invalid_request"
