@@ -324,3 +324,29 @@ def test_a_standing_approval_needs_a_policy_that_takes_one(
             f"/api/events/{plain.request_id}/answer", json={"value": True, "grant_seconds": 1e9}
         )
     assert too_long.json()["error"] == "invalid_request"
+
+
+def test_the_client_over_http_votes_grants_and_revokes(
+    secured: App, board: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_GRANTORS", "ana")
+    ana = hitlkit.Client(endpoint=secured.url, token=board["ana"])
+    bo = hitlkit.Client(endpoint=secured.url, token=board["bo"])
+    event = quorum_event(secured, grant_scope="prod")
+
+    assert ana.answer(event.request_id, True, comment="ok", grant_seconds=600) is None
+    state = bo.policy_state(event.request_id)
+    assert state is not None
+    assert (state.summary, state.votes[0].comment) == ("1 of 2 approved", "ok")
+    outcome = bo.answer(event.request_id, True)
+    assert outcome is not None
+    assert outcome.decision == "approved"
+
+    [grant] = bo.grants(active_only=True)
+    assert (grant.by, grant.source, grant.active) == ("ana", event.request_id, True)
+    with pytest.raises(hitlkit.GrantError, match="bo is not a grantor"):
+        bo.revoke_grant(grant.id)
+    revoked = ana.revoke_grant(grant.id, reason="done")
+    assert (revoked.by, revoked.reason) == ("ana", "done")
+    assert bo.grants(active_only=True) == []
+    assert bo.policy_state(secured.ask("plain", bool).request_id) is None
