@@ -77,9 +77,9 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 _ANSWER_ERRORS: dict[int | str, dict[str, Any]] = {
     **_NOT_FOUND,
     202: {
-        "model": OutcomeBody,
-        "description": "under a policy, a vote that decides nothing yet: `outcome` is null; "
-        "`vote` and `policy_state` say what was recorded and where the event stands",
+        "description": "under a policy, a vote that decides nothing yet: the body as for 200, "
+        "with a null `outcome`; `vote` and `policy_state` say what was recorded and where "
+        "the event stands",
     },
     403: {
         "model": ErrorBody,
