@@ -14,7 +14,14 @@ import sys
 import typer
 
 # The commands register themselves on `app` as they are imported: the order of `hitl --help`.
-from hitlkit import _cli_events, _cli_mcp, _cli_prune, _cli_store, _cli_tools  # noqa: F401
+from hitlkit import (  # noqa: F401
+    _cli_events,
+    _cli_mcp,
+    _cli_policy,
+    _cli_prune,
+    _cli_store,
+    _cli_tools,
+)
 from hitlkit._cli_base import app
 from hitlkit._cli_origin import cli_defaults
 from hitlkit._cli_render import printable

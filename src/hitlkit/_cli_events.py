@@ -36,7 +36,7 @@ from hitlkit._cli_render import (
     terminal_width,
 )
 from hitlkit._client import Client, EventInfo
-from hitlkit._config import DEFAULT_STORE
+from hitlkit._config import DEFAULT_STORE, parse_duration
 from hitlkit._exceptions import AlreadyAnsweredError, HitlError, InvalidValueError
 from hitlkit._records import Outcome, is_approval, utcnow
 from hitlkit._shell import hitl_command
@@ -136,6 +136,8 @@ def show_command(
         "hitl answer 5f0c1a2b3c 5",
         "hitl answer 5f0c1a2b3c yes --by alice",
         """hitl answer 5f0c1a2b3c '{"approved": true, "comment": "ok"}'""",
+        'hitl answer 5f0c1a2b3c no --comment "roll back plan missing"',
+        "hitl answer 5f0c1a2b3c yes --grant-for 24h",
         "hitl answer 5f0c1a2b3c          (asks for the value)",
     ),
 )
@@ -152,22 +154,54 @@ def answer(
         ),
     ] = None,
     by: AnswererOption = None,
+    comment: Annotated[
+        str | None,
+        typer.Option(
+            "--comment",
+            metavar="TEXT",
+            help="Under a policy: why, recorded with your vote (a rejection's reasons).",
+            show_default=False,
+        ),
+    ] = None,
+    grant_for: Annotated[
+        str | None,
+        typer.Option(
+            "--grant-for",
+            metavar="DURATION",
+            help="Under a policy with standing approvals, as a grantor: let the decision "
+            "stand for identical requests this long (24h, 7d).",
+            show_default=False,
+        ),
+    ] = None,
     store: StoreOption = DEFAULT_STORE,
     endpoint: EndpointOption = None,
     token: TokenOption = None,
 ) -> None:
     """Answer an event; the first answer recorded wins. Without VALUE, ask for it.
 
-    Running the same command again is a retry: it says the answer was already recorded.
+    Under a policy, the answer is your vote. Running the same command again is a
+    retry: it says the answer was already recorded.
     """
     with _reporting_errors():
         client = _client(ctx, store, endpoint, user=by, token=token)
+        grant_seconds = (
+            None
+            if grant_for is None
+            else parse_duration(grant_for, what="--grant-for").total_seconds()
+        )
         event = _find(client, event_id)
         try:
             if value is not None:
                 value = _decision(event, value)
                 key = _retry_key(event.request_id, value, client.user, token)
-                outcome = client.answer(event.request_id, value, as_text=True, idempotency_key=key)
+                outcome = client.answer(
+                    event.request_id,
+                    value,
+                    as_text=True,
+                    idempotency_key=key,
+                    comment=comment,
+                    grant_seconds=grant_seconds,
+                )
             else:
                 outcome = _answer_interactively(client, event)
         except AlreadyAnsweredError as exc:
@@ -177,9 +211,20 @@ def answer(
                 "so yours was not recorded"
             )
         if outcome is None:  # a vote under a policy, which decides nothing yet
+            state = client.policy_state(event.request_id)
+            summary = f"; {state.summary}" if state is not None else ""
             typer.echo(
-                "Recorded your vote; the event waits for more: "
-                + printable(f"{event.name} ({event.request_id}).")
+                printable(
+                    f"Recorded your vote on {event.name} ({event.request_id}){summary}. "
+                    "The event waits for more votes."
+                )
+            )
+        elif event.policy is not None and outcome.decision and event.status == "pending":
+            typer.echo(
+                printable(
+                    f"Recorded your vote on {event.name} ({event.request_id}): {outcome.decision}"
+                )
+                + f", {format_value(outcome.value)}."
             )
         elif event.status == "answered":  # before this call: the same answer, sent again
             typer.echo(

@@ -27,6 +27,7 @@ from rich.text import Text
 from hitlkit._audit import AuditEntry
 from hitlkit._client import EventInfo
 from hitlkit._exceptions import UnsupportedTypeError
+from hitlkit._policy import Vote
 from hitlkit._printable import printable
 from hitlkit._records import Outcome
 from hitlkit._values import adapter_of
@@ -38,7 +39,9 @@ __all__ = [
     "event_table",
     "format_age",
     "format_deadline",
+    "format_time",
     "format_value",
+    "policy_rows",
     "printable",
     "show",
     "terminal_width",
@@ -198,13 +201,60 @@ def event_details(event: EventInfo, now: datetime, audit: Sequence[AuditEntry] =
         rows.append(("form", _text(event.form_url)))
     if event.assignees is not None:
         rows.append(("assignees", Text(", ".join(printable(a) for a in event.assignees))))
+    if event.version > 1 or event.previous_id:
+        rows.append(("version", _text(str(event.version))))
+    if event.previous_id:
+        rows.append(("previous", _text(event.previous_id)))
     rows.append(("status", _status(printable(event.status))))
+    rows.extend(policy_rows(event, now))
     if event.outcome is not None:
         rows.extend(_outcome_rows(event.outcome, now))
     rows.extend(audit_rows(audit))
     for key, value in rows:
         grid.add_row(key, value)
     return grid
+
+
+def policy_rows(event: EventInfo, now: datetime) -> list[tuple[str, str | Text]]:
+    """The event's policy, where it stands, and each vote, delegation, step and grant."""
+    if event.policy is None:
+        return []
+    rows: list[tuple[str, str | Text]] = [("policy", _text(event.policy.describe()))]
+    if event.requested_by:
+        rows.append(("requested by", _text(event.requested_by)))
+    state = event.policy_state
+    if state is None:
+        return rows
+    rows.append(("state", _text(state.summary)))
+    if state.may_answer is not None and event.outcome is None:
+        rows.append(("may answer", _text(", ".join(state.may_answer) or "no one")))
+    rows.extend(("vote", _text(_vote_line(vote, now))) for vote in state.votes)
+    for d in state.delegations:
+        line = f"{d.by} to {d.to} at {format_time(d.at, now)}: {d.reason}"
+        rows.append(("delegated", _text(line)))
+    for step in state.steps:
+        line = f"step {step.step + 1} at {format_time(step.at, now)}: {', '.join(step.assignees)}"
+        rows.append(("escalated", _text(line)))
+    if state.grant is not None:
+        g = state.grant
+        line = (
+            f"standing approval {g.id} of {g.by} (from event {g.source}), "
+            f"until {format_time(g.expires_at, now)}"
+        )
+        rows.append(("grant", _text(line)))
+    return rows
+
+
+def _vote_line(vote: Vote, now: datetime) -> str:
+    """A vote in a line: who (in whose place), what, when, how proven, and the comment."""
+    seat = f" (in place of {vote.seat})" if vote.seat else ""
+    line = (
+        f"{vote.by}{seat}: {json.dumps(vote.value, ensure_ascii=False)} at "
+        f"{format_time(vote.at, now)} via {vote.via} ({vote.proof})"
+    )
+    if vote.comment:
+        line += f": {vote.comment}"
+    return line
 
 
 def _expects(event: EventInfo) -> str:
@@ -235,6 +285,10 @@ def _outcome_rows(outcome: Outcome, now: datetime) -> list[tuple[str, str | Text
     rows.append(("by", _text(outcome.by or "-")))
     rows.append(("via", _text(outcome.via)))
     rows.append(("at", format_time(outcome.at, now)))
+    if outcome.decision:
+        rows.append(("decision", _text(outcome.decision)))
+    if outcome.action:
+        rows.append(("at deadline", _text(outcome.action)))
     if outcome.reason:
         rows.append(("reason", _text(outcome.reason)))
     return rows

@@ -56,6 +56,8 @@ DEFAULTS: dict[str, str] = {
     "mcp_name": "mcp",
     "mcp_runs": "none",
     "mcp_elicit": "1",
+    "grantors": "none (no one makes standing approvals)",
+    "evidence_key": "none (evidence is exported unsigned)",
 }
 """What each file key means when nothing sets it, as `hitl config` shows it."""
 

@@ -1,4 +1,4 @@
-"""Answering from code: list, read, answer and cancel events.
+"""Answering from code: list, read, answer and cancel events; vote, delegate, grant.
 
 `Client` talks to a store directly, or to a hitlkit app over HTTP; both give
 the same results and raise the same errors, so scripts, the CLI and tests do
@@ -18,14 +18,15 @@ await client.answer.aio(event.request_id, True)
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
 from hitlkit import _config, _reading
 from hitlkit._audit import AuditEntry
 from hitlkit._client_backends import Backend, HttpBackend, StoreBackend
-from hitlkit._reading import EventInfo, Listing
+from hitlkit._policy import Delegation, GrantRevocation, PolicyState
+from hitlkit._reading import EventInfo, GrantInfo, Listing
 from hitlkit._records import Outcome
 from hitlkit._store import Store, open_store
 from hitlkit._sync import syncify, syncmethod
@@ -50,6 +51,12 @@ class Client:
 
     Every method blocks; `.aio` is its async twin:
     `await client.answer.aio(request_id, 3)`.
+
+    Under a decision policy (quorum, separation of duties, delegation, standing
+    approvals), `user` is the identity that votes. Over HTTP the app takes it from the
+    token instead; on the store, it is trusted as given (proof `"store"`): whoever can
+    write the store can write any record in it anyway, so keep a store under policies
+    writable by its app and trusted operators only.
     """
 
     def __init__(
@@ -116,11 +123,18 @@ class Client:
         *,
         as_text: bool = False,
         idempotency_key: str | None = None,
+        comment: str | None = None,
+        grant_seconds: float | None = None,
     ) -> Outcome | None:
         """Answer an event; the first answer recorded wins.
 
         Under a policy the answer is a vote: the outcome comes back once the votes
-        decide, `None` while they do not yet.
+        decide, `None` while they do not yet. `comment` goes with the vote (why a
+        rejection, say); `grant_seconds`, from a grantor (`HITL_GRANTORS`) on an event
+        whose policy has a `grant_scope`, lets the decision stand for identical requests
+        that long. A vote cast twice is a retry; another vote of the same identity
+        raises `VoteChangedError`; who asked, under separation of duties,
+        `SeparationOfDutiesError`.
 
         `value` is checked against the event's recorded type: JSON data, or a
         Python value of the type (a model instance, an enum, a date, a set),
@@ -146,7 +160,40 @@ class Client:
             via=self.via,
             as_text=as_text,
             idempotency_key=idempotency_key,
+            comment=comment,
+            grant_seconds=grant_seconds,
         )
+
+    @syncmethod
+    async def policy_state(self, request_id: str) -> PolicyState | None:
+        """Where an event stands under its policy ("1 of 2 approved", its votes, steps,
+        delegations, who may answer now); `None` for an event without a policy."""
+        return (await self._backend.get_event(request_id)).policy_state
+
+    @syncmethod
+    async def delegate(self, request_id: str, to: str, reason: str) -> Delegation:
+        """Hand your place on an event (as `user`) to `to`, saying why; where its policy
+        allows. Raises `DelegationError` or `SeparationOfDutiesError` where it does not."""
+        return await self._backend.delegate(
+            request_id, by=self.user, to=to, reason=reason, via=self.via
+        )
+
+    @syncmethod
+    async def grants(self, active_only: bool = False) -> list[GrantInfo]:
+        """Standing approvals, newest first (`active_only`: neither expired nor revoked)."""
+        return await self._backend.grants(active_only=active_only)
+
+    @syncmethod
+    async def revoke_grant(self, grant_id: str, reason: str | None = None) -> GrantRevocation:
+        """Call a standing approval off (as `user`, who must be a grantor: `GrantError`)."""
+        return await self._backend.revoke_grant(grant_id, by=self.user, reason=reason)
+
+    @syncmethod
+    async def evidence(self, request_id: str) -> dict[str, Any]:
+        """The event's evidence: its record, the hash of what was shown, its outcome, every
+        vote, delegation, step and the grant used, signed with `HITL_EVIDENCE_KEY` when set
+        (over HTTP, the app's key). `hitl verify` checks it offline."""
+        return await self._backend.evidence(request_id)
 
     @syncmethod
     async def cancel(self, request_id: str, *, reason: str | None = None) -> Outcome:

@@ -3,6 +3,10 @@
 `Client` picks one backend when it is made; both give the same results and raise the
 same errors (the app's error codes become exceptions through `hitlkit._errors`).
 Each method is one call: a new way to reach events is one more class.
+
+On the store, identities are trusted as given (proof `"store"`): whoever can write the
+store can write any record in it, so a policy has nothing stronger to check there. Over
+HTTP the app knows the caller by its token or link.
 """
 
 from __future__ import annotations
@@ -10,11 +14,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
 
-from hitlkit import _audit, _errors, _listing, _ops, _reading
+from hitlkit import _audit, _errors, _evidence, _listing, _ops, _policy_ops, _reading
 from hitlkit._audit import AuditEntry
 from hitlkit._errors import ErrorCode
 from hitlkit._exceptions import (
@@ -35,8 +40,9 @@ from hitlkit._exceptions import (
     TransportError,
     VoteChangedError,
 )
-from hitlkit._reading import EventInfo, Listing, StatusFilter
-from hitlkit._records import Outcome
+from hitlkit._policy import Delegation, GrantRevocation
+from hitlkit._reading import EventInfo, GrantInfo, Listing, StatusFilter
+from hitlkit._records import Outcome, utcnow
 from hitlkit._store import Store
 from hitlkit._values import to_json
 
@@ -61,6 +67,8 @@ class Backend(Protocol):
         via: str,
         as_text: bool,
         idempotency_key: str | None,
+        comment: str | None = None,
+        grant_seconds: float | None = None,
     ) -> Outcome | None: ...
 
     async def cancel(
@@ -68,6 +76,18 @@ class Backend(Protocol):
     ) -> Outcome: ...
 
     async def audit(self, request_id: str) -> list[AuditEntry]: ...
+
+    async def delegate(
+        self, request_id: str, *, by: str, to: str, reason: str, via: str
+    ) -> Delegation: ...
+
+    async def grants(self, *, active_only: bool) -> list[GrantInfo]: ...
+
+    async def revoke_grant(
+        self, grant_id: str, *, by: str, reason: str | None
+    ) -> GrantRevocation: ...
+
+    async def evidence(self, request_id: str) -> dict[str, Any]: ...
 
 
 class StoreBackend:
@@ -85,7 +105,7 @@ class StoreBackend:
         return Listing((s.info() for s in states), skipped=states.skipped)
 
     async def get_event(self, request_id: str) -> EventInfo:
-        return (await _reading.get_event_state(self.store, request_id)).info()
+        return await _reading.read_event_info(self.store, request_id)
 
     async def answer(
         self,
@@ -96,6 +116,8 @@ class StoreBackend:
         via: str,
         as_text: bool,
         idempotency_key: str | None,
+        comment: str | None = None,
+        grant_seconds: float | None = None,
     ) -> Outcome | None:
         answered = await _ops.answer_event(
             self.store,
@@ -105,6 +127,9 @@ class StoreBackend:
             via=via,
             as_text=as_text,
             idempotency_key=idempotency_key,
+            proof="store",
+            comment=comment,
+            grant_seconds=grant_seconds,
         )
         return answered.outcome
 
@@ -114,6 +139,27 @@ class StoreBackend:
     async def audit(self, request_id: str) -> list[AuditEntry]:
         await _reading.load_event(self.store, request_id)
         return await _audit.read_audit(self.store, request_id)
+
+    async def delegate(
+        self, request_id: str, *, by: str, to: str, reason: str, via: str
+    ) -> Delegation:
+        record = await _reading.load_event(self.store, request_id)
+        if record.policy is None:
+            raise DelegationError(f"event {record.id} has no policy, so no place to hand on")
+        return await _policy_ops.delegate(
+            self.store, record, by=by, to=to, reason=reason, via=via, proof="store"
+        )
+
+    async def grants(self, *, active_only: bool) -> list[GrantInfo]:
+        now = utcnow()
+        found = await _policy_ops.list_grants(self.store, active_only=active_only)
+        return [GrantInfo.of(grant, revoked, now) for grant, revoked in found]
+
+    async def revoke_grant(self, grant_id: str, *, by: str, reason: str | None) -> GrantRevocation:
+        return await _policy_ops.revoke_grant(self.store, grant_id, by=by, reason=reason)
+
+    async def evidence(self, request_id: str) -> dict[str, Any]:
+        return await _evidence.export(self.store, request_id)
 
 
 class HttpBackend:
@@ -172,16 +218,21 @@ class HttpBackend:
         via: str,
         as_text: bool,
         idempotency_key: str | None,
+        comment: str | None = None,
+        grant_seconds: float | None = None,
     ) -> Outcome | None:
         data = str(value) if as_text else to_json(value)
         key = idempotency_key or secrets.token_urlsafe(18)
+        payload: dict[str, Any] = {"value": data, "by": by, "via": via}
+        if comment is not None:
+            payload["comment"] = comment
+        if grant_seconds is not None:
+            payload["grant_seconds"] = grant_seconds
         body = await self._request(
-            "POST",
-            _path(request_id) + "/answer",
-            json={"value": data, "by": by, "via": via},
-            headers={"Idempotency-Key": key},
+            "POST", _path(request_id) + "/answer", json=payload, headers={"Idempotency-Key": key}
         )
-        return Outcome.model_validate(body["outcome"])
+        outcome = body.get("outcome")
+        return None if outcome is None else Outcome.model_validate(outcome)
 
     async def cancel(self, request_id: str, *, by: str, via: str, reason: str | None) -> Outcome:
         payload = {"reason": reason, "by": by, "via": via}
@@ -191,6 +242,27 @@ class HttpBackend:
     async def audit(self, request_id: str) -> list[AuditEntry]:
         body = await self._request("GET", _path(request_id) + "/audit")
         return [AuditEntry.model_validate(e) for e in body["entries"]]
+
+    async def delegate(
+        self, request_id: str, *, by: str, to: str, reason: str, via: str
+    ) -> Delegation:
+        payload = {"to": to, "reason": reason, "via": via}
+        body = await self._request("POST", _path(request_id) + "/delegate", json=payload)
+        return Delegation.model_validate(body)
+
+    async def grants(self, *, active_only: bool) -> list[GrantInfo]:
+        params = {"active": "true"} if active_only else {}
+        body = await self._request("GET", "/api/grants", params=params)
+        return [GrantInfo.model_validate(g) for g in body["grants"]]
+
+    async def revoke_grant(self, grant_id: str, *, by: str, reason: str | None) -> GrantRevocation:
+        path = f"/api/grants/{quote(grant_id, safe='')}/revoke"
+        body = await self._request("POST", path, json={"reason": reason})
+        return GrantRevocation.model_validate(body)
+
+    async def evidence(self, request_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = await self._request("GET", _path(request_id) + "/evidence")
+        return {k: v for k, v in body.items() if v is not None}
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         url = f"{self.endpoint}{path}"

@@ -40,6 +40,8 @@ The store is found as git finds its repository (`store_choice`): `HITL_STORE`, e
 | `HITL_MCP_NAME`   | `mcp`                    | `hitl mcp`'s runs are `<name>.<run>`         |
 | `HITL_MCP_RUNS`   | none                     | other runs `hitl mcp`'s tools may see        |
 | `HITL_NOTIFY_TARGETS` | none                 | `alias=URL` pairs `hitl mcp`'s `notify` names |
+| `HITL_GRANTORS`   | none                     | who may make and revoke standing approvals   |
+| `HITL_EVIDENCE_KEY` | none                   | Ed25519 private key file that signs evidence |
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ __all__ = [
     "default_endpoint",
     "default_run_id",
     "default_store_url",
+    "evidence_key",
     "forwarded_allow_ips",
     "host_and_pid",
     "insecure",
@@ -411,6 +414,12 @@ def setting_list(name: str) -> tuple[str, ...]:
     """A list setting: comma-separated in `HITL_<NAME>`, a list (or one string) in the file."""
     text = setting(name).value or ""
     return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def evidence_key() -> str | None:
+    """`HITL_EVIDENCE_KEY`: the Ed25519 private key file (PEM) that signs exported evidence
+    (`hitl evidence keygen` makes one); unset, evidence is exported unsigned."""
+    return (setting("evidence_key").value or "").strip() or None
 
 
 def mcp_notify_targets() -> str | None:

@@ -89,6 +89,8 @@ KEYS: dict[str, Kind] = {
     "mcp_name": "text",
     "mcp_runs": "list",
     "mcp_elicit": "bool",
+    "grantors": "list",
+    "evidence_key": "path",
 }
 """The keys a configuration file may set, and the kind of value each takes."""
 

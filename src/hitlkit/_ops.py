@@ -31,6 +31,7 @@ from hitlkit._exceptions import (
     EventConflictError,
     EventNotFoundError,
     EventResolvedError,
+    GrantError,
     HitlError,
     InvalidValueError,
     NotAssignedError,
@@ -207,6 +208,10 @@ async def answer_event(
             grant_seconds=grant_seconds,
         )
         return Answered(outcome, already_recorded=again, vote=vote)
+    if grant_seconds is not None:
+        raise GrantError(
+            f"event {record.id} takes no standing approvals: it has no policy with a grant_scope"
+        )
     # Checked first: the 409 of a resolved event would show its answer to anyone.
     await refuse_unassigned(store, record, by=by, via=via, doing="answer")
     try:

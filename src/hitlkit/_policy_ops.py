@@ -649,6 +649,13 @@ async def delegate(
 
             raise resolved_error(outcome)
     records = await records_now(store, record)
+    earlier = next((d for d in records.delegations if d.by == who), None)
+    if earlier is not None:  # a retry returns the first; another is refused
+        if earlier.to == to:
+            return earlier
+        raise DelegationError(
+            f"{who} already handed event {record.id} to {earlier.to}; a place is handed once"
+        )
     seat = seat_of(record, records, who)
     all_seats = seats(record, records)
     if all_seats is None:

@@ -12,11 +12,13 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from hitlkit._exceptions import CorruptRecordError, EventNotFoundError
+from hitlkit._policy import GrantRecord, GrantRevocation, Policy, PolicyState
 from hitlkit._records import (
     EventRecord,
     EventScope,
@@ -34,12 +36,14 @@ __all__ = [
     "EventInfo",
     "EventState",
     "EventStatus",
+    "GrantInfo",
     "Listing",
     "StatusFilter",
     "forget_event",
     "get_event_state",
     "load_event",
     "load_outcome",
+    "read_event_info",
 ]
 
 T = TypeVar("T")
@@ -63,8 +67,10 @@ class EventState:
             return self.outcome.status
         return "expired" if self.record.is_expired() else "pending"
 
-    def info(self, form_url: str | None = None) -> EventInfo:
-        """The event as shown to people and programs."""
+    def info(
+        self, form_url: str | None = None, *, policy_state: PolicyState | None = None
+    ) -> EventInfo:
+        """The event as shown to people and programs (`policy_state` where one event is read)."""
         r = self.record
         return EventInfo(
             request_id=r.id,
@@ -85,6 +91,11 @@ class EventState:
             outcome=self.outcome,
             form_url=form_url,
             assignees=list(r.assignees) if r.assignees is not None else None,
+            policy=r.policy,
+            policy_state=policy_state,
+            requested_by=r.requested_by,
+            version=r.version,
+            previous_id=r.previous_id,
         )
 
 
@@ -128,6 +139,33 @@ class EventInfo(BaseModel):
     assignees: list[str] | None = Field(
         default=None, description="who may answer; null lets anyone who may reach it answer"
     )
+    policy: Policy | None = Field(
+        default=None, description="how the event is decided (quorum, separation of duties, ...)"
+    )
+    policy_state: PolicyState | None = Field(
+        default=None,
+        description="where the event stands under its policy (votes, steps, who may answer "
+        "now); given where one event is read, null in listings",
+    )
+    requested_by: str | None = Field(default=None, description="the identity that asked")
+    version: int = Field(default=1, description="which round of the question (asked again)")
+    previous_id: str | None = Field(
+        default=None, description="the id of the version before, when asked again"
+    )
+
+
+class GrantInfo(GrantRecord):
+    """A standing approval as `hitl grants ls`, `Client.grants` and `GET /api/grants` show it:
+    the grant, its revocation once it has one, and whether it still counts."""
+
+    revoked: GrantRevocation | None = None
+    active: bool = Field(description="neither expired nor revoked")
+
+    @classmethod
+    def of(cls, grant: GrantRecord, revoked: GrantRevocation | None, now: datetime) -> GrantInfo:
+        """`grant` with its revocation, as of `now`."""
+        active = revoked is None and grant.expires_at > now
+        return cls(**grant.model_dump(), revoked=revoked, active=active)
 
 
 async def load_event(store: Store, request_id: str) -> EventRecord:
@@ -250,6 +288,17 @@ async def get_event_state(store: Store, request_id: str) -> EventState:
         load_event(store, request_id), load_outcome(store, request_id)
     )
     return EventState(record, outcome)
+
+
+async def read_event_info(store: Store, request_id: str, form_url: str | None = None) -> EventInfo:
+    """One event as shown to people and programs, with where it stands under its policy."""
+    from hitlkit._policy_ops import policy_state, read_records  # reads this module's records
+
+    state = await get_event_state(store, request_id)
+    if state.record.policy is None:
+        return state.info(form_url)
+    records = await read_records(store, state.record)
+    return state.info(form_url, policy_state=policy_state(state.record, records, state.outcome))
 
 
 class Listing(list[T], Generic[T]):

@@ -32,6 +32,11 @@ EVENT_KEYS = {
     "status",
     "outcome",
     "form_url",
+    "policy",
+    "policy_state",
+    "requested_by",
+    "version",
+    "previous_id",
 }
 
 
@@ -282,6 +287,7 @@ def test_submit_json_keeps_the_seed_shape_and_uses_the_recorded_type(
     assert response.status_code == 200
     body = response.json()
     outcome = body.pop("outcome")
+    assert (body.pop("vote"), body.pop("policy_state")) == (None, None)  # no policy
     assert body == {
         "status": "submitted",
         "request_id": event.request_id,

@@ -124,7 +124,12 @@ def test_api_answer_sent_again_by_the_same_person_is_already_recorded(
 
     assert first.status_code == 200
     assert again.status_code == 200
-    assert again.json() == {"outcome": first.json()["outcome"], "already_recorded": True}
+    assert again.json() == {
+        "outcome": first.json()["outcome"],
+        "already_recorded": True,
+        "vote": None,  # no policy: an answer, not a vote
+        "policy_state": None,
+    }
     # The same value from someone else is their answer, and it was not recorded.
     assert by_another.status_code == 409
     assert by_another.json()["outcome"]["by"] == "ana"

@@ -51,6 +51,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._notify",
         "hitlkit._waiting",
         "hitlkit._retention",
+        "hitlkit._evidence",
     ),
     "app: the web app": ("hitlkit._server",),
     "api: Event (which may start the app), Client": (
@@ -75,6 +76,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._cli_store",
         "hitlkit._cli_tools",
         "hitlkit._cli_mcp",
+        "hitlkit._cli_policy",
         "hitlkit._mcp_desk",
         "hitlkit._mcp_elicit",
         "hitlkit._mcp_server",

@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hitlkit import _audit, _listing, _ops, _reading
+from hitlkit import _audit, _listing, _ops, _policy_ops, _reading
 from hitlkit._errors import INVALID_REQUEST
 from hitlkit._exceptions import HitlError
 from hitlkit._index import is_entry_name
+from hitlkit._policy import PolicyState
 from hitlkit._reading import EventInfo, EventState, StatusFilter
 from hitlkit._server._auth import AuthFailure, authenticate
 from hitlkit._server._context import app_version, store_fingerprint, store_of
@@ -34,8 +35,9 @@ from hitlkit._server._views import (
     SubmitJsonBody,
     SubmitJsonResult,
 )
+from hitlkit._store import Store
 
-__all__ = ["SubmitJsonLane", "router"]
+__all__ = ["ANSWER_ERRORS", "NOT_FOUND_ERRORS", "SubmitJsonLane", "router"]
 
 router = APIRouter()
 
@@ -74,10 +76,22 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 _ANSWER_ERRORS: dict[int | str, dict[str, Any]] = {
     **_NOT_FOUND,
+    202: {
+        "description": "under a policy, a vote that decides nothing yet: the body as for 200, "
+        "with a null `outcome`; `vote` and `policy_state` say what was recorded and where "
+        "the event stands",
+    },
+    403: {
+        "model": ErrorBody,
+        "description": "`not_assigned`, `forbidden`, `wrong_event`, `cross_site`; under a "
+        "policy: `identity_required` (no verified identity), `separation_of_duties` (who "
+        "asked may not answer), `grant_refused` (grant_seconds from a non-grantor)",
+    },
     409: {
         "model": ErrorBody,
-        "description": "already answered otherwise; `outcome` holds the first answer: its "
-        "`value`, `by`, `at` and `via`",
+        "description": "`already_answered` otherwise; `outcome` holds the first answer: its "
+        "`value`, `by`, `at` and `via`. Under a policy, `vote_changed`: this identity voted "
+        "otherwise before",
     },
     410: {"model": ErrorBody, "description": "timed out or cancelled; `outcome` says how"},
     413: {"model": ErrorBody, "description": "the body is too large"},
@@ -155,11 +169,13 @@ async def list_events(
     "/api/events/{request_id}", response_model=EventInfo, responses=_NOT_FOUND, tags=["events"]
 )
 async def get_event(request: Request, request_id: str) -> EventInfo:
-    """One event, with its outcome once it has one."""
+    """One event, with its outcome once it has one, and under a policy, `policy_state`:
+    the votes, delegations and steps so far, and who may answer now."""
     store = store_of(request)
     authenticate(request, request_id=request_id, needs="read")
-    state = await _reading.get_event_state(store, request_id)
-    return _info(state, str(request.base_url))
+    return await _reading.read_event_info(
+        store, request_id, form_url=f"{request.base_url}form/{request_id}"
+    )
 
 
 @router.post(
@@ -169,13 +185,23 @@ async def get_event(request: Request, request_id: str) -> EventInfo:
     tags=["events"],
 )
 async def answer(
-    request: Request, request_id: str, body: AnswerBody, idempotency_key: IdempotencyKey = None
+    request: Request,
+    request_id: str,
+    body: AnswerBody,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> OutcomeBody:
     """Answer the event. The first answer wins; other answers get 409 with the winner.
 
     The same answer again (the same value from the same identity, or with the same
     `Idempotency-Key`) is a retry: 200 with the recorded outcome and `already_recorded`.
     With a credential (API token or answer link), its identity is recorded and `by` is ignored.
+
+    Under a policy the answer is the caller's vote, with `comment`; a vote that decides
+    nothing yet gets **202** with a null `outcome`, the `vote` and the `policy_state`.
+    A policy that counts identities needs a verified one (a token, or a link made for
+    it): **403** `identity_required` otherwise. The same vote again is a retry; another
+    vote from the same identity is **409** `vote_changed`.
     """
     store = store_of(request)
     caller = authenticate(request, request_id=request_id, needs="answer")
@@ -186,10 +212,29 @@ async def answer(
         by=caller.by(body.by),
         via=body.via,
         idempotency_key=idempotency_key,
+        proof=caller.proof,
+        comment=body.comment,
+        grant_seconds=body.grant_seconds,
     )
+    state = await _state_after(store, request_id, answered)
+    if answered.outcome is None:
+        response.status_code = 202
     return OutcomeBody(
-        outcome=answered.outcome, already_recorded=answered.already_recorded, vote=answered.vote
+        outcome=answered.outcome,
+        already_recorded=answered.already_recorded,
+        vote=answered.vote,
+        policy_state=state,
     )
+
+
+async def _state_after(
+    store: Store, request_id: str, answered: _ops.Answered
+) -> PolicyState | None:
+    """Where an event under a policy stands after a vote; `None` without a policy."""
+    if answered.vote is None:
+        return None
+    record = await _reading.load_event(store, request_id)
+    return await _policy_ops.current_state(store, record)
 
 
 @router.post(
@@ -235,13 +280,20 @@ async def audit(request: Request, request_id: str) -> AuditList:
     "/submit/json", response_model=SubmitJsonResult, responses=_ANSWER_ERRORS, tags=["seed"]
 )
 async def submit_json(
-    request: Request, body: SubmitJsonBody, idempotency_key: IdempotencyKey = None
+    request: Request,
+    body: SubmitJsonBody,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> SubmitJsonResult:
     """flyteplugins-hitl's answer route. `data_type` and `response_path` are ignored.
 
-    A retry of the same answer gets 200 with `already_recorded`, as on `/api/events/…/answer`.
+    A retry of the same answer gets 200 with `already_recorded`, as on `/api/events/…/answer`;
+    under a policy, a vote that decides nothing yet gets 202 with a null `outcome`.
     """
-    return await _submit(request, body, idempotency_key)
+    result = await _submit(request, body, idempotency_key)
+    if result.outcome is None:
+        response.status_code = 202
+    return result
 
 
 async def _submit(
@@ -259,6 +311,9 @@ async def _submit(
         by=caller.by(None),
         via="api",
         idempotency_key=idempotency_key,
+        proof=caller.proof,
+        comment=body.comment,
+        grant_seconds=body.grant_seconds,
     )
     outcome = answered.outcome
     result = SubmitJsonResult(
@@ -267,8 +322,12 @@ async def _submit(
         data_type=record.data_type,
         already_recorded=answered.already_recorded,
         outcome=outcome,
+        vote=answered.vote,
+        policy_state=await _state_after(store, record.id, answered),
     )
-    if answered.already_recorded:
+    if outcome is None:
+        result.message = "Vote recorded. The event waits for more votes."
+    elif answered.already_recorded:
         result.message = "Input was already recorded. The workflow will continue."
     return result
 
@@ -315,7 +374,8 @@ class SubmitJsonLane:
         except AuthFailure as exc:
             response = auth_failure_response(request, exc)
         else:
-            response = Response(result.model_dump_json(), media_type="application/json")
+            status = 200 if result.outcome is not None else 202
+            response = Response(result.model_dump_json(), status, media_type="application/json")
         await response(scope, receive, send)
 
 
@@ -349,6 +409,10 @@ async def status(request: Request, request_id: str) -> StatusView:
         request=view,
         response=state.outcome,
     )
+
+
+NOT_FOUND_ERRORS = _NOT_FOUND
+ANSWER_ERRORS = _ANSWER_ERRORS
 
 
 def _info(state: EventState, base_url: str) -> EventInfo:

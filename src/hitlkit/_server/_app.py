@@ -19,6 +19,7 @@ from hitlkit._server import (
     _login,
     _page_posts,
     _pages,
+    _policy_api,
     _probes,
 )
 from hitlkit._server._auth import AuthSettings
@@ -53,6 +54,12 @@ Answer the questions that running workflows ask, from programs.
   used beyond its event: **403** `forbidden` / `wrong_event`. The identity recorded
   is the credential's; `by` in a body counts only where the app needs no credential.
 - An event with assignees refuses everyone else with **403** `not_assigned`.
+- Under a decision policy (`policy` on the event; `policy_state` says where it stands),
+  an answer is a vote: **202** with a null `outcome` while the votes decide nothing
+  yet. Policies that count identities need a token or a link made for one
+  (**403** `identity_required`); who asked may not answer under separation of duties
+  (**403** `separation_of_duties`); a changed vote is **409** `vote_changed`. See
+  `/delegate`, `/api/grants` and `/evidence` (signed with `HITL_EVIDENCE_KEY`).
 - A browser's request that changes state must come from this app's own pages
   (`Sec-Fetch-Site: same-origin`, else an `Origin` equal to the app's): others,
   including other ports of the same host, get **403** `cross_site`.
@@ -164,6 +171,7 @@ def create_app(
         app.add_middleware(_api.SubmitJsonLane)  # after the guards: it needs their checks
     app.add_middleware(Guards, hosts=allowed_hosts, max_bytes=MAX_BODY_BYTES)
     app.include_router(_api.router)
+    app.include_router(_policy_api.router)
     app.include_router(_probes.router)
     app.include_router(_changes.router)
     app.include_router(_inbox.router)

@@ -8,8 +8,13 @@ from pydantic import BaseModel, Field
 
 from hitlkit._audit import AuditEntry
 from hitlkit._options import MAX_REASON_LENGTH
-from hitlkit._policy import Vote
-from hitlkit._reading import EventInfo
+from hitlkit._policy import (
+    MAX_COMMENT_LENGTH,
+    MAX_GRANT_SECONDS,
+    PolicyState,
+    Vote,
+)
+from hitlkit._reading import EventInfo, GrantInfo
 from hitlkit._records import Outcome
 
 __all__ = [
@@ -18,10 +23,14 @@ __all__ = [
     "AnswerBody",
     "AuditList",
     "CancelBody",
+    "DelegateBody",
     "ErrorBody",
     "EventList",
+    "Evidence",
+    "GrantList",
     "Health",
     "OutcomeBody",
+    "RevokeBody",
     "StatusView",
     "SubmitJsonBody",
     "SubmitJsonResult",
@@ -63,6 +72,18 @@ class AnswerBody(BaseModel):
         description='who answers; "anonymous" if absent; ignored when a credential is sent',
     )
     via: Channel = Field(default="api", description="the channel recorded with the answer")
+    comment: str | None = Field(
+        default=None,
+        max_length=MAX_COMMENT_LENGTH,
+        description="under a policy: why, recorded with the vote (a rejection's reasons)",
+    )
+    grant_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_GRANT_SECONDS,
+        description="under a policy with a grant_scope, from a grantor (HITL_GRANTORS): let "
+        "the decision stand for identical requests this many seconds",
+    )
 
 
 class CancelBody(BaseModel):
@@ -90,6 +111,46 @@ class OutcomeBody(BaseModel):
         "the same value from the same identity, or the same Idempotency-Key",
     )
     vote: Vote | None = Field(default=None, description="under a policy: the vote recorded")
+    policy_state: PolicyState | None = Field(
+        default=None, description="under a policy: where the event stands after this vote"
+    )
+
+
+class DelegateBody(BaseModel):
+    """Hand your place on an event to another identity, saying why."""
+
+    to: str = Field(min_length=1, max_length=MAX_BY_LENGTH, description="the identity handed to")
+    reason: str = Field(min_length=1, max_length=MAX_COMMENT_LENGTH)
+    via: Channel = Field(default="api", description="the channel recorded with the delegation")
+
+
+class GrantList(BaseModel):
+    """Standing approvals, newest first."""
+
+    grants: list[GrantInfo]
+
+
+class RevokeBody(BaseModel):
+    """Why a standing approval is called off."""
+
+    reason: str | None = Field(default=None, max_length=MAX_COMMENT_LENGTH)
+
+
+class Evidence(BaseModel):
+    """An event's evidence: its document, signed with the app's `HITL_EVIDENCE_KEY` when it
+    has one (`hitl verify FILE --public-key PUB` checks it offline)."""
+
+    document: dict[str, Any] = Field(
+        description='format "hitlkit-evidence/1": the event, shown_sha256 (and shown_matches), '
+        "the outcome, every vote, delegations, steps, the grant used, earlier versions"
+    )
+    document_sha256: str = Field(description="SHA-256 of the document's canonical JSON")
+    signature: str | None = Field(
+        default=None, description="base64 Ed25519 signature of the document's canonical JSON"
+    )
+    public_key: str | None = Field(default=None, description="base64 of the raw 32-byte key")
+    key_id: str | None = Field(default=None, description="sha256 of the raw key, 16 hex digits")
+    note: str | None = Field(default=None, description="why the document is unsigned")
 
 
 class SubmitJsonBody(BaseModel):
@@ -101,6 +162,15 @@ class SubmitJsonBody(BaseModel):
         default=None, description="ignored: the type recorded with the event is used"
     )
     response_path: str | None = Field(default=None, description="ignored")
+    comment: str | None = Field(
+        default=None, max_length=MAX_COMMENT_LENGTH, description="under a policy: with the vote"
+    )
+    grant_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_GRANT_SECONDS,
+        description="under a policy with a grant_scope: let the decision stand this long",
+    )
 
 
 class SubmitJsonResult(BaseModel):
@@ -116,7 +186,13 @@ class SubmitJsonResult(BaseModel):
         description="true when this answer had been recorded before (a retry): "
         "the same value from the same identity, or the same Idempotency-Key",
     )
-    outcome: Outcome | None = Field(default=None, description="the outcome recorded")
+    outcome: Outcome | None = Field(
+        default=None, description="the outcome recorded; under a policy, null until decided"
+    )
+    vote: Vote | None = Field(default=None, description="under a policy: the vote recorded")
+    policy_state: PolicyState | None = Field(
+        default=None, description="under a policy: where the event stands after this vote"
+    )
 
 
 class StatusView(BaseModel):
@@ -150,7 +226,8 @@ class ErrorBody(BaseModel):
     error: str = Field(
         description="not_found, invalid_value, already_answered, closed, invalid_request, "
         "payload_too_large, unsupported_media_type, method_not_allowed, cross_site, "
-        "unauthorized, link_expired, forbidden, wrong_event, not_assigned, invalid_host, "
+        "unauthorized, link_expired, forbidden, wrong_event, not_assigned, identity_required, "
+        "separation_of_duties, vote_changed, delegation_refused, grant_refused, invalid_host, "
         "corrupt_record, internal_error"
     )
     message: str
