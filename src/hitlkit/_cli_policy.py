@@ -243,9 +243,9 @@ def evidence_export(
 ) -> None:
     """Export an event's evidence as JSON, signed with HITL_EVIDENCE_KEY.
 
-    With --endpoint, the app signs with its own key. The evidence holds the event, the
-    hash of what was shown, its outcome, every vote, delegation and step, the grant
-    used and earlier versions.
+    With --endpoint, the app signs with its own key. The evidence holds the
+    event, the hash of what was shown, its outcome, every vote, delegation and
+    step, the grant used and earlier versions.
     """
     with _reporting_errors():
         client = _client(ctx, store, endpoint, token=token)
@@ -285,8 +285,9 @@ def verify(
 ) -> None:
     """Check signed evidence offline against the public key you trust.
 
-    Exit 0 and say what it records, or exit 1 naming what is wrong: a bad signature,
-    an altered document, another key, a file that is not (signed) evidence.
+    Exit 0 and say what it records, or exit 1 naming what is wrong: a bad
+    signature, an altered document, another key, a file that is not (signed)
+    evidence.
     """
     from hitlkit._evidence import EvidenceError, load_public_key
     from hitlkit._evidence import verify as check
