@@ -22,7 +22,7 @@ from hitlkit._options import (
     documented,
     options_doc,
 )
-from hitlkit._policy import Delegation, Policy, PolicyState, Quorum, as_policy
+from hitlkit._policy import Delegation, Policy, PolicyState, Quorum, as_policy, check_policy
 from hitlkit._records import (
     EventRecord,
     EventScope,
@@ -302,6 +302,13 @@ class Event(Generic[T]):
             description,
             record.prompt_type,
         )
+        if record.policy is not None:  # its steps must start before the new deadline too
+            check_policy(
+                record.policy,
+                timeout_seconds=seconds,
+                has_default=record.has_default,
+                answers_yes_no=_policy_ops.answers_yes_no(record),
+            )
         new, _ = await _ops.open_event(
             self._store,
             name=record.name,

@@ -83,8 +83,8 @@ class Verified:
             return f"valid: signed by key {self.key_id}, {what} had no decision when exported"
         decided = outcome.get("decision") or outcome.get("status")
         value = canonical_json(outcome.get("value"))
-        agreeing = [
-            str(v.get("by"))
+        agreeing = [  # with how each identity was known: a token, a link, the store...
+            f"{v.get('by')} ({v.get('proof') or '?'})"
             for v in outcome.get("votes") or ()
             if isinstance(v, dict) and canonical_json(v.get("value")) == value
         ]
@@ -225,8 +225,17 @@ def _parsed(data: bytes) -> dict[str, Any]:
         )
     except (UnicodeDecodeError, ValueError) as exc:
         raise EvidenceError(f"not JSON (cut short, or not an evidence file): {exc}") from None
+    except RecursionError:
+        raise EvidenceError("not evidence: it is nested too deeply") from None
     if not isinstance(signed, dict) or not isinstance(signed.get("document"), dict):
         raise EvidenceError("not evidence: expected a JSON object with a document")
+    try:
+        _canonical(signed["document"])
+    except (UnicodeError, ValueError, RecursionError):
+        raise EvidenceError(
+            "not evidence: its document holds what no signed document can (text that is "
+            "not Unicode, or nesting too deep)"
+        ) from None
     if signed["document"].get("format") != FORMAT:
         raise EvidenceError(f"not evidence: its document's format is not {FORMAT}")
     if signed.get("signature") is None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -193,8 +194,10 @@ def first_assignees(policy: Policy, assignees: tuple[str, ...] | None) -> tuple[
     assignees given) and the first escalation step's people."""
     base: tuple[str, ...] | None = assignees
     if policy.quorum is not None:
-        if assignees is not None and not set(assignees) <= set(policy.quorum.of):
-            raise ValueError("with a quorum, the assignees must be members of it (of=)")
+        if assignees is not None:
+            raise ValueError(
+                "a quorum's members are the people who may answer: give them as of=, not assignees="
+            )
         base = policy.quorum.of
     if policy.escalation:
         base = tuple(dict.fromkeys([*(base or ()), *policy.escalation[0].assignees]))
@@ -276,6 +279,23 @@ def seats(record: EventRecord, records: PolicyRecords) -> tuple[str, ...] | None
     return tuple(dict.fromkeys([*base, *added]))
 
 
+def _plain_identity(text: str) -> bool:
+    """Whether `text` can name an identity: no spaces, control, format (zero-width,
+    direction) or other invisible characters."""
+    return all(not ch.isspace() and unicodedata.category(ch)[0] not in "CZ" for ch in text)
+
+
+def _folded(identity: str) -> str:
+    """An identity as separation of duties compares it: "Ana", "ana " and its full-width
+    form are one."""
+    return unicodedata.normalize("NFKC", identity).strip().casefold()
+
+
+def _barred(record: EventRecord, who: str) -> bool:
+    """Whether separation of duties bars `who`, compared without case or width."""
+    return _folded(who) in {_folded(one) for one in barred(record)}
+
+
 def barred(record: EventRecord) -> frozenset[str]:
     """Who may not answer under separation of duties: the requester and those excluded."""
     policy = _policy(record)
@@ -315,12 +335,14 @@ def tally_of(record: EventRecord, records: PolicyRecords) -> Tally:
     whose holder separation of duties bars never will)."""
     policy = _policy(record)
     all_seats = seats(record, records)
+    if all_seats is not None:  # the people of steps still to come may yet approve
+        later = [who for step in policy.escalation[1:] for who in step.assignees]
+        all_seats = tuple(dict.fromkeys([*all_seats, *later]))
     yes_no = answers_yes_no(record)
-    out = barred(record)
     able = (
         None
         if all_seats is None
-        else [s for s in all_seats if records.holders.get(s, s) not in out]
+        else [s for s in all_seats if not _barred(record, records.holders.get(s, s))]
     )
     return Tally(
         kind="yes_no" if yes_no else "value",
@@ -344,10 +366,12 @@ def _check_proof(record: EventRecord, by: str | None, proof: Proof, doing: str) 
 
 
 def _check_barred(record: EventRecord, who: str, doing: str) -> None:
-    if who in barred(record):
+    if _barred(record, who):
         why = (
             "asked for it"
-            if who == record.requested_by and _policy(record).separate_duties
+            if record.requested_by is not None
+            and _folded(who) == _folded(record.requested_by)
+            and _policy(record).separate_duties
             else "is excluded by its policy"
         )
         raise SeparationOfDutiesError(
@@ -624,16 +648,19 @@ async def delegate(
         raise DelegationError(
             f"event {record.id} may not be delegated: its policy does not allow it"
         )
-    to = " ".join(str(to).split())
+    to = str(to).strip()
     reason = (reason or "").strip()
-    if not to or len(to) > 100:
-        raise DelegationError("name the identity to hand the question to (at most 100 characters)")
+    if not to or len(to) > 100 or not _plain_identity(to):
+        raise DelegationError(
+            "name the identity to hand the question to: at most 100 characters, with no "
+            "spaces, control or invisible characters"
+        )
     if not reason or len(reason) > MAX_COMMENT_LENGTH:
         raise DelegationError(f"say why, in at most {MAX_COMMENT_LENGTH} characters")
     if to == who:
         raise DelegationError(f"{who} cannot hand event {record.id} to themselves")
     _check_barred(record, who, "delegate")
-    if to in barred(record):
+    if _barred(record, to):
         raise SeparationOfDutiesError(
             f"separation of duties: event {record.id} may not be handed to {to}, "
             f"who may not answer it"
@@ -674,6 +701,8 @@ async def delegate(
         raise DelegationError(
             f"{to} already has a place on event {record.id}; one identity votes once"
         )
+    if to in records.holders:
+        raise DelegationError(f"{to} handed their place on event {record.id} on already")
     entry = Delegation(request_id=record.id, by=who, to=to, reason=reason, at=utcnow(), via=via)
     if not await store.put_if_absent_async(
         _delegation_key(record.id, who), entry.model_dump_json().encode()
@@ -708,7 +737,7 @@ def policy_state(
         may = tuple(
             h
             for s, h in zip(all_seats, holders, strict=True)
-            if s not in voted and h not in barred(record)
+            if s not in voted and not _barred(record, h)
         )
     if outcome is not None and outcome.grant is not None:
         grant = outcome.grant
@@ -781,10 +810,14 @@ def grant_key(record: EventRecord) -> str | None:
 
 
 def _type_digest(record: EventRecord) -> str:
+    """What a standing approval must match besides the name and scope key: the answer
+    type and the policy, so a grant made where one person decides never answers an event
+    that needs a quorum, a veto or other people."""
     from hitlkit._values import canonical_json
 
+    policy = None if record.policy is None else record.policy.model_dump(mode="json")
     return hashlib.sha256(
-        canonical_json([record.data_type, record.validation, record.json_schema]).encode()
+        canonical_json([record.data_type, record.validation, record.json_schema, policy]).encode()
     ).hexdigest()
 
 
@@ -822,7 +855,10 @@ async def _grants_asked(store: Store, record: EventRecord, outcome: Outcome) -> 
             continue
         if vote.by not in grantors():
             continue  # checked at the vote; a process set up otherwise leaves it to others
-        if not adapter_of(record).same(vote.value, outcome.value):
+        if answers_yes_no(record):
+            if approves(record, vote.value) != approves(record, outcome.value):
+                continue
+        elif not adapter_of(record).same(vote.value, outcome.value):
             continue
         try:
             await grant_from(store, record, outcome, by=vote.by, seconds=vote.grant_seconds)
@@ -924,7 +960,7 @@ async def find_grant(store: Store, record: EventRecord) -> GrantRecord | None:
         fits = (
             grant.expires_at > now
             and grant.type_sha256 == _type_digest(record)
-            and grant.by not in barred(record)
+            and not _barred(record, grant.by)
             and (record.assignees is None or grant.by in record.assignees)
         )
         if fits and (best is None or grant.at > best.at):
@@ -963,7 +999,7 @@ async def resolve_by_grant(store: Store, record: EventRecord) -> Outcome | None:
     grant = await find_grant(store, record)
     if grant is None:
         return None
-    if grant.by in barred(record):
+    if _barred(record, grant.by):
         log.info(
             "standing approval %s of %s does not answer event %s: separation of duties bars %s",
             grant.id,

@@ -169,7 +169,7 @@ def test_evidence_is_exported_signed_and_verified_offline(
     key_id = json.loads((hitl_env.cwd / "ev.json").read_text())["key_id"]
     assert checked.stdout == (
         f"valid: signed by key {key_id}, event {request_id} (deploy) decided approved (true) "
-        "by ana, cy\n"
+        "by ana (store), cy (store)\n"
     )
 
     data = (hitl_env.cwd / "ev.json").read_text()

@@ -303,7 +303,7 @@ def test_evidence_is_signed_with_the_apps_key(
 
     verified = _evidence.verify(json.dumps(signed).encode(), _evidence.load_public_key(pub))
     assert verified.line().startswith(f"valid: signed by key {key_id}, event {event.request_id}")
-    assert "decided approved (true) by ana, cy" in verified.line()
+    assert "decided approved (true) by ana (token), cy (token)" in verified.line()
 
 
 def test_a_standing_approval_needs_a_policy_that_takes_one(

@@ -159,5 +159,5 @@ def test_the_verified_line_names_who_decided_a_veto(store: Store, key: Path) -> 
 
     assert line == (
         f"valid: signed by key {signed['key_id']}, event {event.request_id} (deploy) "
-        "decided vetoed (false) by cy"
+        "decided vetoed (false) by cy (store)"
     )

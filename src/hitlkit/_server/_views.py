@@ -79,6 +79,7 @@ class AnswerBody(BaseModel):
     )
     grant_seconds: float | None = Field(
         default=None,
+        strict=True,
         gt=0,
         le=MAX_GRANT_SECONDS,
         description="under a policy with a grant_scope, from a grantor (HITL_GRANTORS): let "
@@ -167,6 +168,7 @@ class SubmitJsonBody(BaseModel):
     )
     grant_seconds: float | None = Field(
         default=None,
+        strict=True,
         gt=0,
         le=MAX_GRANT_SECONDS,
         description="under a policy with a grant_scope: let the decision stand this long",
