@@ -309,7 +309,7 @@ class Event(Generic[T]):
                 has_default=record.has_default,
                 answers_yes_no=_policy_ops.answers_yes_no(record),
             )
-        new, _ = await _ops.open_event(
+        new, created = await _ops.open_event(
             self._store,
             name=record.name,
             value_type=self._value_type,
@@ -329,6 +329,13 @@ class Event(Generic[T]):
             version=record.version + 1,
             previous_id=record.id,
         )
+        if not created and new.prompt != prompt:
+            hitlkit_log.warning(
+                "version %d of %r was asked before with another prompt; that one counts "
+                "(a restarted program finds the version it made)",
+                new.version,
+                record.name,
+            )
         return Event(
             new,
             value_type=self._value_type,
@@ -414,7 +421,9 @@ class Event(Generic[T]):
             requested_by=requester,
         )
         if the_policy is not None:
-            assignees = _policy_ops.first_assignees(the_policy, check_assignees(assignees))
+            assignees = _policy_ops.first_assignees(
+                the_policy, check_assignees(assignees), requested_by=requester
+            )
         # Before the event is created: were a bad HITL_ENDPOINT to fail after, a retry would
         # find the event and never announce it.
         the_endpoint = (endpoint or _config.default_endpoint()).rstrip("/")

@@ -33,6 +33,7 @@ from hitlkit._exceptions import (
     EventResolvedError,
     GrantError,
     HitlError,
+    IdentityRequiredError,
     InvalidValueError,
     NotAssignedError,
     UnsupportedTypeError,
@@ -302,13 +303,22 @@ async def cancel_event(
     via: str,
     reason: str | None = None,
     assignees_only: bool = False,
+    proof: Proof = "store",
 ) -> Outcome:
     """Call the event off, if it is still open; waiters get `EventCancelledError`.
 
     With `assignees_only` (the app), an event with assignees is cancelled by them only:
-    others get `NotAssignedError`, audited.
+    others get `NotAssignedError`, audited. Under a policy that counts identities, a name
+    only typed in (`proof="declared"`) cancels nothing, as it answers nothing.
     """
     state = await get_event_state(store, request_id)
+    policy = state.record.policy
+    if policy is not None and policy.needs_identity and proof == "declared":
+        raise IdentityRequiredError(
+            f"event {request_id} is decided by a policy that needs verified identities "
+            f"({policy.describe()}); a name typed without a credential may not cancel it. "
+            "The app needs API tokens (--tokens-file)"
+        )
     if assignees_only:
         await refuse_unassigned(store, state.record, by=by, via=via, doing="cancel")
     await _refuse_if_resolved(store, state, by=by, via=via)

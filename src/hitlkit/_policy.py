@@ -359,6 +359,12 @@ def check_policy(
         raise ValueError("a veto applies to a yes or no (bool or Approval) only")
     if policy.delegate_to is not None:
         _identities("delegate_to", policy.delegate_to)
+        if not policy.delegation:
+            raise ValueError(
+                "delegate_to= names who may be handed the question: add delegation=True"
+            )
+    if policy.escalate_to and policy.on_timeout != "escalate":
+        raise ValueError('escalate_to= is told at the deadline only with on_timeout="escalate"')
     _identities("excluded", policy.excluded, allow_empty=True)
 
 
@@ -423,6 +429,8 @@ class GrantRecord(BaseModel):
     type_sha256: str
     value: Any
     by: str
+    co_signers: tuple[str, ...] = ()
+    """Under a quorum: the other grantors whose approvals asked for it too."""
     at: AwareDatetime
     expires_at: AwareDatetime
     source: str

@@ -189,7 +189,9 @@ def base_seats(record: EventRecord) -> tuple[str, ...] | None:
     return record.assignees
 
 
-def first_assignees(policy: Policy, assignees: tuple[str, ...] | None) -> tuple[str, ...] | None:
+def first_assignees(
+    policy: Policy, assignees: tuple[str, ...] | None, *, requested_by: str | None = None
+) -> tuple[str, ...] | None:
     """The assignees to record for an event under `policy`: the quorum's members (or the
     assignees given) and the first escalation step's people."""
     base: tuple[str, ...] | None = assignees
@@ -201,6 +203,16 @@ def first_assignees(policy: Policy, assignees: tuple[str, ...] | None) -> tuple[
         base = policy.quorum.of
     if policy.escalation:
         base = tuple(dict.fromkeys([*(base or ()), *policy.escalation[0].assignees]))
+    if base is not None:
+        out = {_folded(who) for who in policy.excluded}
+        if policy.separate_duties and requested_by is not None:
+            out.add(_folded(requested_by))
+        everyone = [*base, *(who for step in policy.escalation for who in step.assignees)]
+        if all(_folded(who) in out for who in everyone):
+            raise ValueError(
+                f"no one may answer this event: separation of duties bars every assignee "
+                f"({', '.join(dict.fromkeys(everyone))}); {requested_by} asked"
+            )
     return base
 
 
@@ -526,7 +538,7 @@ async def _decide(
         by="hitlkit" if failed else decision.by,
         via="policy" if failed else last.via,
         at=max(utcnow(), last.at),
-        reason=_decision_reason(decision),
+        reason=_decision_reason(record, decision),
         shown_sha256=_audit.shown_digest(record),
         decision=decision.kind,
         votes=decision.counted,
@@ -538,10 +550,15 @@ async def _decide(
     return winner
 
 
-def _decision_reason(decision: Decision) -> str | None:
+def _decision_reason(record: EventRecord, decision: Decision) -> str | None:
     if decision.kind == "failed":
         return "no answer can get the identical votes the quorum needs"
-    comments = [f"{v.by}: {v.comment}" for v in decision.counted if v.comment]
+    # The comments of those who decided: a rejection's reasons, not an approver's "fine".
+    comments = [
+        f"{v.by}: {v.comment}"
+        for v in decision.counted
+        if v.comment and _agrees(record, v.value, decision.value)
+    ]
     return "; ".join(comments)[:MAX_COMMENT_LENGTH] or None
 
 
@@ -847,27 +864,55 @@ def _check_grant_request(record: EventRecord, who: str, seconds: float) -> None:
 
 
 async def _grants_asked(store: Store, record: EventRecord, outcome: Outcome) -> None:
-    """Make the standing approvals that the deciding votes asked for (with the same value),
-    unless made already. Whoever settles makes them, the same bytes from any process, so a
-    decider that dies between the outcome and the grant loses nothing."""
-    for vote in outcome.votes or ():
-        if vote.grant_seconds is None or outcome.status != "answered":
-            continue
-        if vote.by not in grantors():
-            continue  # checked at the vote; a process set up otherwise leaves it to others
-        if answers_yes_no(record):
-            if approves(record, vote.value) != approves(record, outcome.value):
-                continue
-        elif not adapter_of(record).same(vote.value, outcome.value):
-            continue
-        try:
-            await grant_from(store, record, outcome, by=vote.by, seconds=vote.grant_seconds)
-        except GrantError as exc:  # checked at the vote; settings may have changed since
-            log.warning("standing approval asked with the vote of %s not made: %s", vote.by, exc)
+    """Make the standing approval that the deciding votes asked for, unless made already.
+
+    Under a quorum, every vote that agreed with the decision must have asked for it (each
+    from a grantor), so no one's approval is made to stand for later requests without
+    them; it lasts the shortest time asked. Whoever settles makes it, the same bytes from
+    any process, so a decider that dies between the outcome and the grant loses nothing."""
+    if outcome.status != "answered":
+        return
+    agreeing = [v for v in outcome.votes or () if _agrees(record, v.value, outcome.value)]
+    askers = [v for v in agreeing if v.grant_seconds is not None and v.by in grantors()]
+    if not askers:
+        return
+    if len(askers) < len(agreeing):
+        log.info(
+            "no standing approval for event %s: %s approved without asking for one",
+            record.id,
+            ", ".join(v.by for v in agreeing if v not in askers),
+        )
+        return
+    seconds = min(v.grant_seconds or 0 for v in askers)
+    try:
+        await grant_from(
+            store,
+            record,
+            outcome,
+            by=askers[0].by,
+            seconds=seconds,
+            co_signers=tuple(v.by for v in askers[1:]),
+        )
+    except GrantError as exc:  # checked at the vote; settings may have changed since
+        log.warning("standing approval asked with the votes on %s not made: %s", record.id, exc)
+
+
+def _agrees(record: EventRecord, value: Any, decided: Any) -> bool:
+    """Whether a vote of `value` agrees with the decision: a yes or no by its yes or no
+    (an approval's reason may differ), another type by its value."""
+    if answers_yes_no(record):
+        return approves(record, value) == approves(record, decided)
+    return adapter_of(record).same(value, decided)
 
 
 async def grant_from(
-    store: Store, record: EventRecord, outcome: Outcome, *, by: str, seconds: float
+    store: Store,
+    record: EventRecord,
+    outcome: Outcome,
+    *,
+    by: str,
+    seconds: float,
+    co_signers: tuple[str, ...] = (),
 ) -> GrantRecord:
     """Let `outcome`'s answer stand for later identical requests for `seconds` from its
     decision (made once: the grant already made, if any, is returned)."""
@@ -888,6 +933,7 @@ async def grant_from(
         type_sha256=_type_digest(record),
         value=outcome.value,
         by=by,
+        co_signers=co_signers,
         at=outcome.at,
         expires_at=outcome.at + timedelta(seconds=seconds),
         source=record.id,
@@ -960,8 +1006,11 @@ async def find_grant(store: Store, record: EventRecord) -> GrantRecord | None:
         fits = (
             grant.expires_at > now
             and grant.type_sha256 == _type_digest(record)
-            and not _barred(record, grant.by)
-            and (record.assignees is None or grant.by in record.assignees)
+            and not any(_barred(record, who) for who in (grant.by, *grant.co_signers))
+            and (
+                record.assignees is None
+                or all(who in record.assignees for who in (grant.by, *grant.co_signers))
+            )
         )
         if fits and (best is None or grant.at > best.at):
             best = grant

@@ -561,3 +561,115 @@ def test_votes_recorded_by_a_voter_that_died_before_settling_are_decided_by_the_
     assert event.wait() is True
     outcome = outcome_of(event)
     assert (outcome.decision, [v.by for v in outcome.votes or ()]) == ("approved", ["ana", "bo"])
+
+
+# -- what a review found -----------------------------------------------------------------
+
+
+def test_a_standing_approval_answers_only_events_under_the_same_policy(
+    ask: Callable[..., Event[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_GRANTORS", "ana")
+    as_user(monkeypatch, "ana")
+    alone = Policy(grant_scope="prod")
+    ask("mig", run_id="g1", policy=alone, assignees=["ana"]).answer(True, grant_seconds=3600)
+    board = Policy(quorum=Quorum(3, of=["ana", "bo", "cy"]), grant_scope="prod")
+
+    assert ask("mig", run_id="g2", policy=board, requested_by="req").outcome() is None
+    assert ask("mig", run_id="g3", policy=alone, assignees=["ana"]).outcome() is not None
+
+
+def test_under_a_quorum_a_grant_needs_every_approval_to_ask_for_it(
+    ask: Callable[..., Event[Any]], vote: Any, store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_GRANTORS", "ana,bo")
+    policy = Policy(quorum=Quorum(2, of=["ana", "bo"]), grant_scope="prod")
+    first = ask("mig", run_id="q1", policy=policy)
+    Client(store=store, user="ana").answer(first.request_id, True, grant_seconds=3600)
+    vote("bo", first, True)  # approves, but lets nothing stand
+
+    assert outcome_of(first).decision == "approved"
+    assert asyncio.run(list_grants(open_store(store))) == []
+    assert ask("mig", run_id="q2", policy=policy).outcome() is None
+
+    both = ask("mig", run_id="q3", policy=policy)
+    Client(store=store, user="ana").answer(both.request_id, True, grant_seconds=3600)
+    Client(store=store, user="bo").answer(both.request_id, True, grant_seconds=600)
+    [(grant, _)] = asyncio.run(list_grants(open_store(store)))
+    assert (grant.by, grant.co_signers) == ("ana", ("bo",))
+    assert ask("mig", run_id="q4", policy=policy).outcome() is not None
+
+
+def test_an_approvals_grant_stands_whatever_its_reason_says(
+    ask: Callable[..., Event[Any]], store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_GRANTORS", "ana")
+    policy = Policy(grant_scope="prod")
+    first = ask("ship", hitlkit.Approval, run_id="a1", policy=policy, assignees=["ana"])
+    Client(store=store, user="ana").answer(
+        first.request_id, {"approved": True, "reason": "fine for a day"}, grant_seconds=3600
+    )
+    later = ask("ship", hitlkit.Approval, run_id="a2", policy=policy, assignees=["ana"])
+    assert outcome_of(later).decision == "granted"
+
+
+def test_separation_of_duties_compares_identities_without_case_or_width(
+    ask: Callable[..., Event[Any]], vote: Any
+) -> None:
+    event = ask("deploy", policy=Policy(separate_duties=True), requested_by="ana")
+    for spelling in ("Ana", "ANA", "\uff41\uff4e\uff41"):
+        with pytest.raises(SeparationOfDutiesError, match="asked for it"):
+            vote(spelling, event, True)
+
+
+def test_a_delegation_names_a_plain_identity_and_never_closes_a_loop(
+    ask: Callable[..., Event[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = ask(
+        "deploy", policy=Policy(quorum=Quorum(2, of=BOARD), delegation=True), requested_by="req"
+    )
+    as_user(monkeypatch, "ana")
+    for hidden in ("dan\u200b", "d an", "dan\x1b[31m"):
+        with pytest.raises(DelegationError, match="no spaces, control or invisible"):
+            event.delegate(hidden, "on leave")
+    event.delegate("dan", "on leave")
+    as_user(monkeypatch, "dan")
+    event.delegate("eve", "busy")
+    as_user(monkeypatch, "eve")
+    with pytest.raises(DelegationError, match="dan handed their place on"):
+        event.delegate("dan", "back to you")
+
+
+def test_events_no_one_may_answer_are_refused_at_creation(
+    ask: Callable[..., Event[Any]],
+) -> None:
+    with pytest.raises(ValueError, match="of=, not assignees="):
+        ask("d1", policy=Quorum(1, of=BOARD), assignees=["ana"])
+    with pytest.raises(ValueError, match="no one may answer this event"):
+        ask("d2", policy=Policy(separate_duties=True), assignees=["ana"], requested_by="ana")
+    with pytest.raises(ValueError, match="no one may answer this event"):
+        ask("d3", policy=Policy(excluded=["ana", "bo"]), assignees=["ana", "bo"])
+    with pytest.raises(ValueError, match="add delegation=True"):
+        ask("d4", policy=Policy(delegate_to=["dan"]), assignees=["ana"])
+
+
+def test_the_people_of_steps_to_come_keep_approvals_in_reach(
+    ask: Callable[..., Event[Any]], vote: Any
+) -> None:
+    policy = Policy(
+        quorum=Quorum(2, of=["ana", "bo"], veto=False),
+        escalation=[Step(["ana", "bo"], 600), Step(["cy", "dan"])],
+    )
+    event = ask("restore", policy=policy, timeout_seconds=3600, requested_by="req")
+    vote("ana", event, False)
+    assert event.outcome() is None  # cy and dan may yet approve, from step 2
+    assert state_of(event).summary.startswith("0 of 2 approved, 1 rejected")
+
+
+def test_a_rejections_reason_holds_the_reasons_of_those_who_rejected(
+    ask: Callable[..., Event[Any]], store: str
+) -> None:
+    event = ask("deploy", policy=Quorum(2, of=BOARD), requested_by="req")
+    Client(store=store, user="ana").answer(event.request_id, True, comment="looks good")
+    Client(store=store, user="cy").answer(event.request_id, False, comment="no rollback plan")
+    assert outcome_of(event).reason == "cy: no rollback plan"

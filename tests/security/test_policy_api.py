@@ -4,6 +4,7 @@ standing approvals and signed evidence, with identities known by API tokens."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,7 @@ def test_a_policy_that_counts_identities_refuses_declared_names(open_app: App) -
     for path, body in (
         (f"/api/events/{event.request_id}/answer", {"value": True, "by": "ana"}),
         ("/submit/json", {"request_id": event.request_id, "value": True}),
+        (f"/api/events/{event.request_id}/cancel", {"by": "ana", "reason": "typed name"}),
     ):
         with open_app.client() as http:
             refused = http.post(path, json=body)
@@ -329,23 +331,27 @@ def test_a_standing_approval_needs_a_policy_that_takes_one(
 def test_the_client_over_http_votes_grants_and_revokes(
     secured: App, board: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HITL_GRANTORS", "ana")
+    monkeypatch.setenv("HITL_GRANTORS", "ana,bo")
     ana = hitlkit.Client(endpoint=secured.url, token=board["ana"])
     bo = hitlkit.Client(endpoint=secured.url, token=board["bo"])
+    cy = hitlkit.Client(endpoint=secured.url, token=board["cy"])
     event = quorum_event(secured, grant_scope="prod")
 
     assert ana.answer(event.request_id, True, comment="ok", grant_seconds=600) is None
     state = bo.policy_state(event.request_id)
     assert state is not None
     assert (state.summary, state.votes[0].comment) == ("1 of 2 approved", "ok")
-    outcome = bo.answer(event.request_id, True)
+    # Under a quorum, every approval must ask for the grant: both grantors do.
+    outcome = bo.answer(event.request_id, True, grant_seconds=300)
     assert outcome is not None
     assert outcome.decision == "approved"
 
     [grant] = bo.grants(active_only=True)
-    assert (grant.by, grant.source, grant.active) == ("ana", event.request_id, True)
-    with pytest.raises(hitlkit.GrantError, match="bo is not a grantor"):
-        bo.revoke_grant(grant.id)
+    assert (grant.by, grant.co_signers, grant.source) == ("ana", ("bo",), event.request_id)
+    assert grant.active
+    assert grant.expires_at - grant.at == timedelta(seconds=300)  # the shorter asked
+    with pytest.raises(hitlkit.GrantError, match="cy is not a grantor"):
+        cy.revoke_grant(grant.id)
     revoked = ana.revoke_grant(grant.id, reason="done")
     assert (revoked.by, revoked.reason) == ("ana", "done")
     assert bo.grants(active_only=True) == []

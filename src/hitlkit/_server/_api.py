@@ -258,6 +258,7 @@ async def cancel(request: Request, request_id: str, body: CancelBody) -> Outcome
         via=body.via,
         reason=body.reason,
         assignees_only=True,
+        proof=caller.proof,
     )
     return OutcomeBody(outcome=outcome)
 

@@ -265,7 +265,10 @@ async def cancel(request: Request) -> Response:
             via="form",
             reason=reason or None,
             assignees_only=True,
+            proof=post.caller.proof,
         )
+    except IdentityRequiredError:
+        return _identity_required(request)
     except NotAssignedError:
         return not_assigned(request, doing="it was not cancelled")
     except EventResolvedError:
