@@ -98,7 +98,8 @@ def _policy_words(outcome: Outcome, ended: Ended, done: Done | None) -> dict[str
         words = {
             "headline": "Approved by a standing approval",
             "lead": f"Standing approval {grant.id} of {grant.by}, until {utc(grant.expires_at)}, "
-            "decided this at once: it was asked in the same way before.",
+            "decided this at once: an event of the same name, scope key, type and policy "
+            "was approved before, and the approval was let stand.",
             "tone": "ok",
         }
     elif outcome.decision == "approved":
