@@ -67,6 +67,7 @@ again after it was pruned is archived beside its earlier self, not over it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -82,11 +83,13 @@ from hitlkit._index import (
     RESOLVED,
     Names,
     _index_missing,
+    assignee_digest,
     entry_keys,
     entry_name,
     index_store,
     name_deadline,
 )
+from hitlkit._policy import Delegation
 from hitlkit._policy_ops import policy_prefix
 from hitlkit._reading import forget_event
 from hitlkit._records import EventRecord, Outcome, event_key, outcome_key, utcnow
@@ -315,8 +318,8 @@ class _Pruner:
         """Every key of the event, in the order they are deleted (see the module's doc)."""
         pending = entry_keys(record, "pending")
         run_and_all = pending[:2]
-        to_assignees = pending[2:]
         trail = await self._trail(record.id)
+        to_assignees = [*pending[2:], *await self._more_assignees(record, trail)]
         done = entry_keys(record, "resolved") if resolved else []
         outcome = [outcome_key(record.id)] if resolved else []
         return [
@@ -327,6 +330,25 @@ class _Pruner:
             run_and_all[1],
             run_and_all[0],
             *done,
+        ]
+
+    async def _more_assignees(self, record: EventRecord, trail: list[str]) -> list[str]:
+        """The entries that list `record` for the people its escalation steps and
+        delegations let answer (`_index.add_assignees`), whether or not they were made."""
+        people = [
+            who for step in getattr(record.policy, "escalation", ()) for who in step.assignees
+        ]
+        handed = [key for key in trail if key.startswith(policy_prefix(record.id) + "delegations/")]
+        for blob in await asyncio.gather(*(self.store.get_async(key) for key in handed)):
+            with contextlib.suppress(ValidationError):
+                if blob is not None:
+                    people.append(Delegation.model_validate_json(blob).to)
+        name = entry_name(record)
+        own = set(record.assignees or ())
+        return [
+            f"{INDEX_PREFIX}pending/to/{assignee_digest(who)}/{name}"
+            for who in dict.fromkeys(people)
+            if who not in own
         ]
 
     async def _trail(self, request_id: str) -> list[str]:

@@ -362,7 +362,7 @@ def test_an_archive_holding_other_bytes_under_the_name_deletes_nothing(
 def test_an_events_policy_records_go_with_it_and_standing_approvals_stay(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HITL_GRANTORS", "ann")
+    monkeypatch.setenv("HITL_GRANTORS", "ann,bob")
     policy = hitl.Policy(
         quorum=hitl.Quorum(2, of=["ann", "bob", "cy"]), delegation=True, grant_scope="nightly"
     )
@@ -379,14 +379,15 @@ def test_an_events_policy_records_go_with_it_and_standing_approvals_stay(
         )
     )
     asyncio.run(_ops.answer_event(store, request_id, 7, by="ann", via="python", grant_seconds=DAY))
-    hitl.Client(store=store, user="bob").answer(request_id, 7)
+    hitl.Client(store=store, user="bob").answer(request_id, 7, grant_seconds=DAY)
     policy_keys = store.list(_policy_ops.policy_prefix(request_id))
     assert len(policy_keys) == 3  # two votes, one delegation
     grants = store.list(_policy_ops.GRANTS_PREFIX)
     assert len(grants) == 1
 
-    # Record, outcome, entries (all, run, resolved, three assignees), and the policy's.
-    assert prune(store, 31, dry_run=True).events[0].keys == 8 + len(policy_keys)
+    # Record, outcome, entries (all, run, resolved, three assignees, the delegate), and the
+    # policy's.
+    assert prune(store, 31, dry_run=True).events[0].keys == 9 + len(policy_keys)
     assert pruned(prune(store, 31)) == {request_id}
     assert keys_of(store, request_id) == []
     assert store.list("policy/") == []
