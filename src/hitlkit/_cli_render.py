@@ -271,9 +271,10 @@ def audit_rows(audit: Sequence[AuditEntry]) -> list[tuple[str, str | Text]]:
     for entry in audit:
         what = f"{entry.action} ({entry.detail})" if entry.detail else entry.action
         line = (
-            f"{entry.at.isoformat(timespec='seconds')} {what} by {entry.by or '-'} "
-            f"via {entry.via}, shown sha256 {entry.shown_sha256}"
+            f"{entry.at.isoformat(timespec='seconds')} {what} by {entry.by or '-'} via {entry.via}"
         )
+        if entry.shown_sha256:  # delegations and escalation steps show nothing
+            line += f", shown sha256 {entry.shown_sha256}"
         rows.append(("audit", _text(line)))
     return rows
 
