@@ -243,16 +243,22 @@ async def answer(
     as_text: bool = False,
     store: Store | str | None = None,
     endpoint: str | None = None,
+    comment: str | None = None,
+    grant_seconds: float | None = None,
 ) -> Outcome | None:
-    """Answer an event from code; see `Client.answer`.
+    """Answer an event from code; see `Client.answer` (under a policy, a vote: `comment`
+    goes with it, and a grantor's `grant_seconds` lets the decision stand that long).
 
     ```python
     hitlkit.answer("5f0c1a2b3c4d5e6f7a8b9c0d", 3)
     hitlkit.answer(event_id, True, endpoint="http://127.0.0.1:8080")
+    hitlkit.answer(event_id, False, comment="needs a rollback plan")
     ```
     """
     client = Client(store=store, endpoint=endpoint)
-    return await client.answer.aio(request_id, value, as_text=as_text)
+    return await client.answer.aio(
+        request_id, value, as_text=as_text, comment=comment, grant_seconds=grant_seconds
+    )
 
 
 @syncify

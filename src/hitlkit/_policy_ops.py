@@ -790,7 +790,8 @@ def _summary(
         if outcome.decision == "vetoed":
             return f"vetoed by {outcome.by}"
         if outcome.decision == "approved":
-            return f"approved: {yes if yes >= needed else needed} of {needed} needed"
+            counted = len(outcome.votes or ())
+            return f"approved by {needed} of {counted} votes ({needed} needed)"
         if outcome.decision == "rejected":
             return f"rejected: {needed} approvals are out of reach"
         if outcome.decision == "failed":

@@ -70,7 +70,7 @@ def test_a_vote_says_where_the_quorum_stands_and_show_lists_it(
     assert decided.code == 0, decided.stderr
     assert decided.stdout == f"Recorded your vote on deploy ({request_id}): approved, true.\n"
     shown = hitl("show", request_id)
-    assert rows(shown.stdout, "state") == ["approved: 2 of 2 needed"]
+    assert rows(shown.stdout, "state") == ["approved by 2 of 2 votes (2 needed)"]
     assert rows(shown.stdout, "decision") == ["approved"]
     assert [v.split(":")[0] for v in rows(shown.stdout, "vote")] == ["ana", "bo"]
     assert rows(shown.stdout, "may answer") == []

@@ -779,7 +779,7 @@ def test_a_policy_names_only_approvers_takes_no_urls_and_its_state_comes_back(
             await asyncio.to_thread(vote, "cy", asked["request_id"])
             got = await call(client, "get_answer", request_id=asked["request_id"])
             assert (got["status"], got["value"], got["by"]) == ("answered", True, "cy")
-            assert got["policy"]["summary"] == "approved: 2 of 2 needed"
+            assert got["policy"]["summary"] == "approved by 2 of 2 votes (2 needed)"
             assert [(v["by"], v["value"]) for v in got["policy"]["votes"]] == [
                 ("ana", True),
                 ("cy", True),

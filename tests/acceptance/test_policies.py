@@ -163,7 +163,7 @@ def test_a_quorum_resolves_at_its_count_and_the_outcome_carries_every_vote(
     with pytest.raises(AlreadyAnsweredError) as late:
         vote("cy", event, False)
     assert late.value.outcome == outcome
-    assert state_of(event).summary == "approved: 2 of 2 needed"
+    assert state_of(event).summary == "approved by 2 of 2 votes (2 needed)"
 
 
 def test_other_types_need_identical_answers_or_fail_with_the_votes(
@@ -673,3 +673,13 @@ def test_a_rejections_reason_holds_the_reasons_of_those_who_rejected(
     Client(store=store, user="ana").answer(event.request_id, True, comment="looks good")
     Client(store=store, user="cy").answer(event.request_id, False, comment="no rollback plan")
     assert outcome_of(event).reason == "cy: no rollback plan"
+
+
+def test_hitlkit_answer_votes_with_a_comment(
+    ask: Callable[..., Event[Any]], store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = ask("deploy", policy=Quorum(1, of=["ana"]), requested_by="req")
+    as_user(monkeypatch, "ana")
+    outcome = hitlkit.answer(event.request_id, False, store=store, comment="no rollback plan")
+    assert outcome is not None
+    assert (outcome.decision, outcome.reason) == ("vetoed", "ana: no rollback plan")

@@ -80,7 +80,7 @@ def test_a_quorum_waits_with_202_then_decides_with_200(secured: App, board: dict
     assert shown["policy"]["quorum"]["count"] == 2
     assert shown["requested_by"] == "dev"
     assert (shown["version"], shown["previous_id"]) == (1, None)
-    assert shown["policy_state"]["summary"] == "approved: 2 of 2 needed"
+    assert shown["policy_state"]["summary"] == "approved by 2 of 2 votes (2 needed)"
     assert [v["by"] for v in shown["policy_state"]["votes"]] == ["ana", "bo"]
 
 

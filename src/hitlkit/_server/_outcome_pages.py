@@ -103,13 +103,21 @@ def _policy_words(outcome: Outcome, ended: Ended, done: Done | None) -> dict[str
             "tone": "ok",
         }
     elif outcome.decision == "approved":
-        words = {"headline": "Approved", "lead": f"Decided: {summary}.", "tone": "ok"}
+        words = {
+            "headline": "Approved",
+            "lead": f"{summary[0].upper()}{summary[1:]}.",
+            "tone": "ok",
+        }
     elif outcome.decision == "vetoed":
         words = {"headline": f"Vetoed by {outcome.by}", "lead": _why(outcome), "tone": "warn"}
     elif outcome.decision == "rejected":
         words = {"headline": "Rejected", "lead": _why(outcome), "tone": "warn"}
     elif outcome.decision == "failed":
-        words = {"headline": "No decision", "lead": f"Decided: {summary}.", "tone": "warn"}
+        words = {
+            "headline": "No decision",
+            "lead": f"{summary[0].upper()}{summary[1:]}.",
+            "tone": "warn",
+        }
     elif outcome.status in ("timed_out", "defaulted"):
         lead = _LEADS[outcome.status]
         if outcome.action == "escalate":
