@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from hitlkit import _audit, _config, _index
 from hitlkit._exceptions import (
@@ -74,7 +74,6 @@ __all__ = [
     "answers_yes_no",
     "approves",
     "barred",
-    "base_seats",
     "cast_vote",
     "current_state",
     "delegate",
@@ -140,34 +139,36 @@ class PolicyRecords:
 
 async def read_records(store: Store, record: EventRecord) -> PolicyRecords:
     """Every vote, delegation and step of `record`, in the order they were made."""
-    keys = await store.list_async(policy_prefix(record.id))
+    prefix = policy_prefix(record.id)
+    keys = await store.list_async(prefix)
     blobs = await asyncio.gather(*(store.get_async(key) for key in keys))
-    votes: list[Vote] = []
-    delegations: list[Delegation] = []
-    steps: list[StepTaken] = []
+    found: dict[str, list[Any]] = {kind: [] for kind in _KINDS}
     for key, blob in zip(keys, blobs, strict=True):
         if blob is None:
             continue  # pruned meanwhile
-        kind = key[len(policy_prefix(record.id)) :].partition("/")[0]
-        models: dict[str, type[BaseModel]] = {
-            "votes": Vote,
-            "delegations": Delegation,
-            "steps": StepTaken,
-        }
-        model = models.get(kind, Vote)
+        kind = key[len(prefix) :].partition("/")[0]
+        kind = kind if kind in _KINDS else "votes"
         try:
-            item = model.model_validate_json(blob)
+            item = _KINDS[kind].model_validate_json(blob)
         except ValidationError:
             raise CorruptRecordError(key, f"not a {kind[:-1]} record", store=store.url) from None
-        if getattr(item, "request_id", None) != record.id:
+        if item.request_id != record.id:
             raise CorruptRecordError(
                 key, f"it names another event, not {record.id}", store=store.url
             )
-        {"votes": votes, "delegations": delegations, "steps": steps}.get(kind, votes).append(item)  # type: ignore[attr-defined]
-    votes.sort(key=lambda v: (v.at, v.by))
-    delegations.sort(key=lambda d: (d.at, d.by))
-    steps.sort(key=lambda s: s.step)
+        found[kind].append(item)
+    votes = sorted(found["votes"], key=lambda v: (v.at, v.by))
+    delegations = sorted(found["delegations"], key=lambda d: (d.at, d.by))
+    steps = sorted(found["steps"], key=lambda s: s.step)
     return PolicyRecords(tuple(votes), tuple(delegations), tuple(steps), _holders(delegations))
+
+
+_KINDS: dict[str, type[Vote | Delegation | StepTaken]] = {
+    "votes": Vote,
+    "delegations": Delegation,
+    "steps": StepTaken,
+}
+"""The records under an event's policy folder, by subfolder."""
 
 
 def _holders(delegations: list[Delegation]) -> dict[str, str]:
@@ -181,12 +182,6 @@ def _holders(delegations: list[Delegation]) -> dict[str, str]:
             seen.add(holder)
         holders[seat] = holder
     return holders
-
-
-def base_seats(record: EventRecord) -> tuple[str, ...] | None:
-    """Who may answer before any step or delegation: the assignees, which hold the
-    quorum's members and the first step's people (`first_assignees`); `None` for anyone."""
-    return record.assignees
 
 
 def first_assignees(
@@ -283,8 +278,9 @@ async def tell_steps(
 
 
 def seats(record: EventRecord, records: PolicyRecords) -> tuple[str, ...] | None:
-    """The seats that count: the base ones and those added by the steps taken."""
-    base = base_seats(record)
+    """The seats that count: the assignees (which hold the quorum's members and the first
+    step's people, `first_assignees`) and those added by the steps taken; `None` for anyone."""
+    base = record.assignees
     if base is None:
         return None
     added = [who for step in records.steps for who in step.assignees]

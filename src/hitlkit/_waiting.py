@@ -125,7 +125,9 @@ class Waiting:
         deadline may have passed. The steps' URLs, which only this process holds, are told."""
         records = await _policy_ops.read_records(self.store, self.record)
         outcome = await _policy_ops.settle(self.store, self.record, records=records)
-        if outcome is None:
+        assert self.record.policy is not None
+        if outcome is None and self.record.policy.escalation:
+            # Read again for the steps this look took: the next one is due after them.
             records = await _policy_ops.read_records(self.store, self.record)
             following = _policy_ops.next_step_at(self.record, records)
             self.next_due[:] = [] if following is None else [following]
