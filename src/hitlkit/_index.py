@@ -68,6 +68,7 @@ __all__ = [
     "index_store",
     "is_entry_name",
     "name_deadline",
+    "unresolved_names",
     "write_entries",
 ]
 
@@ -214,12 +215,18 @@ async def count_pending(store: Store) -> int:
     Those in `pending/all` that are neither in `resolved/all` nor past their deadline.
     An outcome whose resolved entry was lost counts as pending until a listing mends it.
     """
+    now = datetime.now(timezone.utc).timestamp()
+    return sum(1 for name in await unresolved_names(store) if name_deadline(name) > now)
+
+
+async def unresolved_names(store: Store) -> list[str]:
+    """The entry names of the events with no resolved entry, past their deadline or not:
+    names only, no record read."""
     await index_store(store)
     listed, resolved = await asyncio.gather(store.list_async(PENDING), store.list_async(RESOLVED))
-    now = datetime.now(timezone.utc).timestamp()
     closed = {key.removeprefix(RESOLVED) for key in resolved}
     names = (key.removeprefix(PENDING) for key in listed)
-    return sum(1 for n in names if is_entry_name(n) and n not in closed and name_deadline(n) > now)
+    return [n for n in names if is_entry_name(n) and n not in closed]
 
 
 _indexed: weakref.WeakSet[Store] = weakref.WeakSet()

@@ -28,7 +28,7 @@ from fastapi import FastAPI
 
 from hitlkit import _policy_ops, _reading
 from hitlkit._exceptions import CorruptRecordError, EventNotFoundError, HitlError
-from hitlkit._index import PENDING, RESOLVED, index_store, is_entry_name
+from hitlkit._index import unresolved_names
 from hitlkit._records import EventRecord, utcnow
 from hitlkit._store import Store
 
@@ -90,11 +90,8 @@ async def drive_once(store: Store, plain: set[str] | None = None) -> int:
     """Settle the open events under a policy whose step or deadline has come; how many
     were looked at. `plain`: ids known to have no policy (read and filled)."""
     plain = set() if plain is None else plain
-    await index_store(store)
-    listed, resolved = await asyncio.gather(store.list_async(PENDING), store.list_async(RESOLVED))
-    closed = {key.removeprefix(RESOLVED) for key in resolved}
-    names = [n for key in listed if is_entry_name(n := key.removeprefix(PENDING))]
-    ids = [n[-24:] for n in names if n not in closed and n[-24:] not in plain]
+    names = await unresolved_names(store)
+    ids = [n[-24:] for n in names if n[-24:] not in plain]
     records = await asyncio.gather(*(_record(store, request_id) for request_id in ids))
     due = []
     for request_id, record in zip(ids, records, strict=True):
