@@ -387,3 +387,44 @@ def test_a_bad_endpoint_fails_before_the_event_is_created(
     event = hitlkit.new_event("late", int, store=app_store, serve=False, notify=[hook.url])
     [post] = hook.wait_for(1)  # the retry created it, so the retry told them
     assert event.request_id in post["message"]
+
+
+def test_an_escalation_step_and_the_deadline_tell_their_urls_once_each(
+    app_store: LocalStore, app_url: str
+) -> None:
+    opened, step, deadline = HookServer(), HookServer(), HookServer()
+    try:
+        policy = hitlkit.Policy(
+            escalation=[
+                hitlkit.Step(["ana"], 0.5),
+                hitlkit.Step(["oncall"], notify=[step.url]),
+            ],
+            on_timeout="escalate",
+            escalate_to=[deadline.url],
+        )
+        event = ask(app_store, app_url, notify=[opened.url], timeout_seconds=2, policy=policy)
+        stored = event.record.policy
+        assert stored is not None
+        assert stored.escalate_to != (deadline.url,)  # kept redacted, never as given
+
+        with pytest.raises(hitlkit.EventTimeoutError):
+            event.wait()
+
+        [escalated] = step.wait_for(1)
+        [told] = deadline.wait_for(1)
+        assert escalated["title"].startswith("Escalated (step 2): ")
+        assert told["title"].startswith("No decision by the deadline: ")
+        outcome = event.outcome()
+        assert outcome is not None
+        assert outcome.action == "escalate"
+        assert [s.assignees for s in outcome.steps or ()] == [("oncall",)]
+        # A second waiter (a restarted program) tells no one again.
+        again = ask(app_store, app_url, notify=[opened.url], timeout_seconds=2, policy=policy)
+        with pytest.raises(hitlkit.EventTimeoutError):
+            again.wait()
+        ask(app_store, app_url, "barrier", notify=[step.url, deadline.url])
+        assert len(step.wait_for(2)) == 2  # the step's message and the barrier's
+        assert len(deadline.wait_for(2)) == 2
+    finally:
+        for server in (opened, step, deadline):
+            server.close()
