@@ -309,7 +309,8 @@ async def cancel_event(
 
     With `assignees_only` (the app), an event with assignees is cancelled by them only:
     others get `NotAssignedError`, audited. Under a policy that counts identities, a name
-    only typed in (`proof="declared"`) cancels nothing, as it answers nothing.
+    only typed in (`proof="declared"`) cancels nothing, as it answers nothing, and through
+    the app only who asked may withdraw the request: its voters decide by voting.
     """
     state = await get_event_state(store, request_id)
     policy = state.record.policy
@@ -319,7 +320,18 @@ async def cancel_event(
             f"({policy.describe()}); a name typed without a credential may not cancel it. "
             "The app needs API tokens (--tokens-file)"
         )
-    if assignees_only:
+    if assignees_only and policy is not None and policy.needs_identity:
+        # Its people vote: one of them calling it off would decide alone. Who asked may
+        # withdraw the request.
+        from hitlkit._policy_ops import is_requester
+
+        if not is_requester(state.record, by):
+            await _audit.record_refusal(store, state.record, by=by, via=via, detail="not_assigned")
+            raise NotAssignedError(
+                f"event {request_id} is decided by votes ({policy.describe()}); only who asked "
+                f"({state.record.requested_by}) may call it off, not {by or 'anonymous'}"
+            )
+    elif assignees_only:
         await refuse_unassigned(store, state.record, by=by, via=via, doing="cancel")
     await _refuse_if_resolved(store, state, by=by, via=via)
     outcome = Outcome(

@@ -83,6 +83,7 @@ __all__ = [
     "grant_from",
     "grant_key",
     "grantors",
+    "is_requester",
     "list_grants",
     "next_step_at",
     "policy_prefix",
@@ -147,6 +148,8 @@ async def read_records(store: Store, record: EventRecord) -> PolicyRecords:
         if blob is None:
             continue  # pruned meanwhile
         kind = key[len(prefix) :].partition("/")[0]
+        if kind == "received":
+            continue  # a delegate's claim to one place; the delegation itself is read
         kind = kind if kind in _KINDS else "votes"
         try:
             item = _KINDS[kind].model_validate_json(blob)
@@ -231,8 +234,10 @@ def prepare_policy(
     )
     q = policy.quorum
     if q is not None:
-        barred_here = set(policy.excluded) | ({requested_by} if policy.separate_duties else set())
-        able = [m for m in q.of if m not in barred_here]
+        barred_here = {_folded(who) for who in policy.excluded}
+        if policy.separate_duties:
+            barred_here.add(_folded(requested_by))
+        able = [m for m in q.of if _folded(m) not in barred_here]
         if len(able) < q.count:
             raise ValueError(
                 f"the quorum needs {q.count} approvals but only {len(able)} of its members may "
@@ -297,6 +302,13 @@ def _folded(identity: str) -> str:
     """An identity as separation of duties compares it: "Ana", "ana " and its full-width
     form are one."""
     return unicodedata.normalize("NFKC", identity).strip().casefold()
+
+
+def is_requester(record: EventRecord, who: str | None) -> bool:
+    """Whether `who` is the identity that asked for `record`, compared as separation of
+    duties compares identities."""
+    asked = record.requested_by
+    return who is not None and asked is not None and _folded(who) == _folded(asked)
 
 
 def _barred(record: EventRecord, who: str) -> bool:
@@ -710,13 +722,23 @@ async def delegate(
         raise DelegationError(
             f"{who} already voted on event {record.id}; a vote cannot be handed on"
         )
-    if to in all_seats or to in records.holders.values():
+    later = {who for step in policy.escalation for who in step.assignees}
+    if to in all_seats or to in later or to in records.holders.values():
         raise DelegationError(
             f"{to} already has a place on event {record.id}; one identity votes once"
         )
     if to in records.holders:
         raise DelegationError(f"{to} handed their place on event {record.id} on already")
     entry = Delegation(request_id=record.id, by=who, to=to, reason=reason, at=utcnow(), via=via)
+    # One place per delegate: of two handing theirs to the same identity at once, one wins.
+    claim = f"{policy_prefix(record.id)}received/{_digest16(to)}.json"
+    if not await store.put_if_absent_async(claim, entry.model_dump_json().encode()):
+        blob = await store.get_async(claim)
+        first = None if blob is None else Delegation.model_validate_json(blob)
+        if first is None or first.by != who:
+            raise DelegationError(
+                f"{to} already has a place on event {record.id}; one identity votes once"
+            )
     if not await store.put_if_absent_async(
         _delegation_key(record.id, who), entry.model_dump_json().encode()
     ):

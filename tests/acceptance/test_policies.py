@@ -683,3 +683,40 @@ def test_hitlkit_answer_votes_with_a_comment(
     outcome = hitlkit.answer(event.request_id, False, store=store, comment="no rollback plan")
     assert outcome is not None
     assert (outcome.decision, outcome.reason) == ("vetoed", "ana: no rollback plan")
+
+
+def test_a_quorum_that_separation_of_duties_makes_impossible_is_refused_in_any_spelling(
+    ask: Callable[..., Event[Any]],
+) -> None:
+    policy = Policy(quorum=Quorum(2, of=["ana", "bo"]), separate_duties=True)
+    with pytest.raises(ValueError, match="only 1 of its members may answer"):
+        ask("d", policy=policy, requested_by="ANA")
+
+
+def test_one_identity_is_handed_one_place_even_when_two_hand_theirs_at_once(
+    ask: Callable[..., Event[Any]], store: str
+) -> None:
+    policy = Policy(
+        quorum=Quorum(2, of=BOARD, veto=False),
+        delegation=True,
+        escalation=[Step(BOARD, 600), Step(["eve"])],
+    )
+    event = ask("deploy", policy=policy, requested_by="req", timeout_seconds=3600)
+    with pytest.raises(DelegationError, match="eve already has a place"):
+        Client(store=store, user="ana").delegate(event.request_id, "eve", "eve joins later")
+    results: list[object] = []
+
+    def hand(who: str) -> None:
+        try:
+            results.append(Client(store=store, user=who).delegate(event.request_id, "dan", "x"))
+        except DelegationError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=hand, args=(who,)) for who in ("ana", "bo")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(type(r).__name__ for r in results) == ["Delegation", "DelegationError"]
+    assert state_of(event).may_answer is not None
+    assert list(state_of(event).may_answer or ()).count("dan") == 1

@@ -381,7 +381,7 @@ def test_an_events_policy_records_go_with_it_and_standing_approvals_stay(
     asyncio.run(_ops.answer_event(store, request_id, 7, by="ann", via="python", grant_seconds=DAY))
     hitl.Client(store=store, user="bob").answer(request_id, 7, grant_seconds=DAY)
     policy_keys = store.list(_policy_ops.policy_prefix(request_id))
-    assert len(policy_keys) == 3  # two votes, one delegation
+    assert len(policy_keys) == 4  # two votes, one delegation and its delegate's claim
     grants = store.list(_policy_ops.GRANTS_PREFIX)
     assert len(grants) == 1
 

@@ -356,3 +356,27 @@ def test_the_client_over_http_votes_grants_and_revokes(
     assert (revoked.by, revoked.reason) == ("ana", "done")
     assert bo.grants(active_only=True) == []
     assert bo.policy_state(secured.ask("plain", bool).request_id) is None
+
+
+def test_under_a_policy_only_who_asked_calls_the_event_off(
+    secured: App, board: dict[str, str]
+) -> None:
+    event = secured.ask(
+        "deploy",
+        bool,
+        policy=Policy(quorum=Quorum(2, of=["ana", "bo", "cy"], veto=False)),
+        requested_by="dev",
+    )
+    assert answer(secured, board["ana"], event.request_id, False).status_code == 202
+    url = f"/api/events/{event.request_id}/cancel"
+
+    with secured.client(board["ana"]) as http:
+        refused = http.post(url, json={"reason": "I said no"})
+    with secured.client(board["dev"]) as http:
+        withdrawn = http.post(url, json={"reason": "superseded"})
+
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "not_assigned"
+    assert "only who asked (dev) may call it off" in refused.json()["message"]
+    assert withdrawn.status_code == 200
+    assert withdrawn.json()["outcome"]["by"] == "dev"

@@ -8,7 +8,8 @@ refuses anything else all the same):
   may answer instead of a form;
 - **cancelling** takes what `POST /api/events/{id}/cancel` takes: an API token (a
   browser signed in with one) or an app without tokens, and, for an event with
-  assignees, one of them; an answer link never cancels.
+  assignees, one of them; an answer link never cancels. Under a policy that counts
+  identities, only who asked may withdraw it (with a token).
 
 An app without a tokens file knows no identities: everyone may claim a name there,
 so every page offers every action, as it did before assignees were checked.
@@ -16,6 +17,7 @@ so every page offers every action, as it did before assignees were checked.
 
 from __future__ import annotations
 
+from hitlkit._policy_ops import is_requester
 from hitlkit._records import EventRecord
 from hitlkit._server._auth import Caller
 
@@ -28,5 +30,8 @@ def may_answer(caller: Caller, record: EventRecord) -> bool:
 
 
 def may_cancel(caller: Caller, record: EventRecord) -> bool:
-    """Whether `caller` may call `record` off: not through a link, and as one of its assignees."""
+    """Whether `caller` may call `record` off: not through a link, and as one of its
+    assignees; under a policy that counts identities, only as who asked."""
+    if record.policy is not None and record.policy.needs_identity:
+        return caller.proof != "declared" and is_requester(record, caller.identity)
     return caller.kind != "link" and may_answer(caller, record)
