@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
-from hitlkit import _audit, _config
+from hitlkit import _audit, _chat, _config
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._links import answer_url, check_secret, sign_answer_link
 from hitlkit._outbox import Delivery, outbox
@@ -146,6 +146,9 @@ def _apprise() -> ModuleType:
 def _check_target(url: object) -> None:
     if not isinstance(url, str):
         raise TypeError(f"each notify target must be an Apprise URL (text), got {url!r}")
+    if _chat.is_chat(url):
+        _chat.check_target(url)
+        return
     apprise = _apprise()
     if apprise.Apprise.instantiate(url) is not None:
         return
@@ -262,7 +265,7 @@ def event_link(record: EventRecord, endpoint: str) -> str:
 
 def announce(store: Store, record: EventRecord, notices: Notices, endpoint: str) -> None:
     """Send the message that `record` opened to every target, in the background."""
-    _send(store, record, notices, message_for(record, endpoint), kind="opened")
+    _send(store, record, notices, message_for(record, endpoint), kind="opened", endpoint=endpoint)
 
 
 def reminder_key(request_id: str) -> str:
@@ -289,7 +292,7 @@ async def tell_once(
         return False
     message = message_for(record, endpoint)
     message = Message(f"{title}: {message.title}", message.body, message.html)
-    _send(store, record, Notices(tuple(targets)), message, kind=kind)
+    _send(store, record, Notices(tuple(targets)), message, kind=kind, endpoint=endpoint)
     return True
 
 
@@ -300,18 +303,27 @@ async def remind(store: Store, record: EventRecord, notices: Notices, endpoint: 
     marker = f'{{"at": "{utcnow().isoformat()}", "by": "{_config.host_and_pid()}"}}'
     if not await store.put_if_absent_async(reminder_key(record.id), marker.encode()):
         return False  # another waiter, or this one before a restart, sent it
-    _send(store, record, notices, message_for(record, endpoint, reminder=True), kind="reminder")
+    message = message_for(record, endpoint, reminder=True)
+    _send(store, record, notices, message, kind="reminder", endpoint=endpoint)
     return True
 
 
 def _send(
-    store: Store, record: EventRecord, notices: Notices, message: Message, *, kind: str
+    store: Store,
+    record: EventRecord,
+    notices: Notices,
+    message: Message,
+    *,
+    kind: str,
+    endpoint: str,
 ) -> None:
-    apprise = _apprise()
     for url in notices.targets:
         label = redact(url)
 
         def send(url: str = url) -> bool:
+            if _chat.is_chat(url):
+                return _chat.send(store, record, url, message, kind=kind, endpoint=endpoint)
+            apprise = _apprise()
             service: Any = apprise.Apprise.instantiate(url)
             if service is None:
                 return False
