@@ -255,7 +255,13 @@ def insecure() -> bool:
 
 # Apprise URLs may hold commas and spaces in their queries (`?to=a@x.org,b@x.org`): a URL
 # ends only where a separator is followed by the next `scheme://`, as Apprise splits them.
-_URLS = re.compile(r"((?<![a-z0-9])[a-z0-9]+?://.*?)(?=$|[\s,;]{1,32}[a-z0-9]{1,32}?://)", re.I)
+_URLS = re.compile(
+    r"((?<![a-z0-9+.-])[a-z0-9][a-z0-9+.-]*?://.*?)"
+    r"(?=$|[\s,;]{1,32}[a-z0-9][a-z0-9+.-]{0,31}?://)",
+    re.I,
+)
+"""A URL starts at a scheme (letters, digits, `+`, `-`, `.`: `slack-app://`,
+`teams-app+https://`) and runs to the next one."""
 
 
 def notify_targets() -> tuple[str, ...]:

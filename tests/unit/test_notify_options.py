@@ -21,6 +21,14 @@ def test_hitl_notify_splits_on_spaces_and_commas_but_keeps_commas_inside_a_url(
         "mailto://u:p@example.com?to=a@x.org,b@x.org",
         "slack://T/B/C",
     )
+    monkeypatch.setenv(
+        "HITL_NOTIFY", "slack-app://#ops,teams-app+https://h.example.com/w?sig=a,b json://h/x"
+    )
+    assert notify_targets() == (
+        "slack-app://#ops",
+        "teams-app+https://h.example.com/w?sig=a,b",
+        "json://h/x",
+    )
     monkeypatch.setenv("HITL_NOTIFY", "  ")
     assert notify_targets() == ()
     monkeypatch.setenv("HITL_NOTIFY", "not a url")
