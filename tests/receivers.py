@@ -80,6 +80,11 @@ class HookServer:
         """The Apprise URL that posts here."""
         return f"json://127.0.0.1:{self._server.server_port}/hook"
 
+    @property
+    def teams_url(self) -> str:
+        """The hitlkit Teams target that posts here, as to a Workflows webhook."""
+        return f"teams-app+http://127.0.0.1:{self._server.server_port}/workflows/hook?sig=s3cr3t"
+
     def wait_for(self, count: int) -> list[dict[str, Any]]:
         """The posts, once `count` of them were answered with 200."""
         wait_until(lambda: len(self.posts) >= count, f"{count} notification(s) at {self.url}")
