@@ -308,3 +308,52 @@ def test_an_app_without_a_secret_says_choice_links_need_one(tmp_path: Path) -> N
 
     assert page.status_code == 503
     assert "HITL_SECRET" in page.text
+
+
+# Under a policy
+
+
+def _confirmed(app: App, request_id: str, value: Any, identity: str | None) -> Any:
+    url = choice_url(app.url, request_id, _choice(request_id, value, identity=identity))
+    fields = _confirm_fields(app, url)
+    with app.client() as browser:
+        return browser.post(f"/choose/{request_id}", data=fields)
+
+
+def _quorum(app: App) -> Any:
+    from hitlkit._policy import Policy, Quorum
+
+    return app.ask(
+        "deploy",
+        bool,
+        policy=Policy(quorum=Quorum(2, of=["ana", "bo", "cy"])),
+        requested_by="dev",
+    )
+
+
+def test_a_vote_under_a_quorum_waits_with_202_then_decides(secured: App) -> None:
+    event = _quorum(secured)
+
+    first = _confirmed(secured, event.request_id, True, "ana")
+    assert event.outcome() is None
+    second = _confirmed(secured, event.request_id, True, "bo")
+
+    assert first.status_code == 202, first.text
+    assert "Vote recorded" in first.text
+    assert "1 of 2 approved" in first.text
+    assert second.status_code == 200, second.text
+    outcome = event.outcome()
+    assert outcome is not None
+    assert (outcome.value, outcome.via) == (True, "email")
+
+
+def test_a_policy_refuses_links_for_anyone_outsiders_and_the_requester(secured: App) -> None:
+    event = _quorum(secured)
+
+    anyone = _confirmed(secured, event.request_id, True, None)
+    outsider = _confirmed(secured, event.request_id, True, "mallory")
+    requester = _confirmed(secured, event.request_id, True, "dev")
+
+    assert [r.status_code for r in (anyone, outsider, requester)] == [403, 403, 403]
+    assert "Nothing was recorded" in anyone.text
+    assert event.outcome() is None
