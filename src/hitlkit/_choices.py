@@ -17,7 +17,7 @@ from hitlkit._records import EventRecord, is_approval
 from hitlkit._values import adapter_of
 from hitlkit._values._shape import option_text
 
-__all__ = ["MAX_CHOICES", "choice_links", "choices_for", "may_answer"]
+__all__ = ["MAX_CHOICES", "choice_links", "choices_for", "may_answer", "names_who"]
 
 MAX_CHOICES = 10
 """More options than this are answered on the form: a message is no menu."""
@@ -38,10 +38,20 @@ def choices_for(record: EventRecord) -> list[tuple[str, Any]]:
     return []
 
 
+def names_who(record: EventRecord) -> bool:
+    """Whether a link must name who answers: the event has assignees, or a policy that
+    counts identities (a link for anyone could not vote)."""
+    policy = record.policy
+    return record.assignees is not None or (policy is not None and policy.needs_identity)
+
+
 def may_answer(record: EventRecord, identity: str | None) -> bool:
     """Whether a link for `identity` (`None`: anyone) could answer `record`: its assignees
-    only, when it has some. The app checks again, with the policy, when the link is used."""
-    return record.assignees is None or identity in record.assignees
+    only, when it has some; someone named, when a policy counts identities. The app
+    checks again, with the policy, when the link is used."""
+    if record.assignees is not None:
+        return identity in record.assignees
+    return identity is not None or not names_who(record)
 
 
 def choice_links(

@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from hitlkit import _audit, _chat, _config
-from hitlkit._choices import choice_links, may_answer
+from hitlkit._choices import choice_links, may_answer, names_who
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._links import answer_url, check_secret, sign_answer_link
 from hitlkit._outbox import Delivery, outbox
@@ -390,11 +390,12 @@ def _html_messages(
     """(Apprise service, HTML body) of each message to send to the HTML target `url`.
 
     One message, whose links are for the single assignee or (without assignees) for
-    anyone; or, when the event has assignees and `url` is e-mail, one per recipient
-    with links signed for that recipient when it is an assignee.
+    anyone; or, when the links must name who answers (assignees, or a policy counting
+    identities) and `url` is e-mail, one per recipient with links signed for that
+    recipient when it may answer.
     """
     recipients = _recipients(service)
-    if record.assignees is None or recipients is None:
+    if recipients is None or not names_who(record):
         assignees = record.assignees or ()
         identity = assignees[0] if len(assignees) == 1 else None
         links = []

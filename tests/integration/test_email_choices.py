@@ -182,3 +182,23 @@ def test_a_hostile_choice_is_escaped_in_the_mail(
     body = part(message, "html")
     assert "<b>x</b>" not in body
     assert "&lt;b&gt;x&lt;/b&gt;" in body
+
+
+def test_under_a_quorum_each_recipient_gets_links_for_their_own_vote(
+    mail: MailServer, app_store: LocalStore, app_url: str
+) -> None:
+    from hitlkit._policy import Policy, Quorum
+
+    event = ask(
+        app_store,
+        app_url,
+        policy=Policy(quorum=Quorum(2, of=["ana", "bo"])),
+        notify=[mail.url("ana@example.com,bo@example.com")],
+    )
+
+    messages = by_recipient(mail, 2)
+
+    for address, identity in (("ana@example.com", "ana"), ("bo@example.com", "bo")):
+        [approve, _] = choices_in(part(messages[address], "plain"))
+        link = verify_choice_link(SECRET, token_of(approve), request_id=event.request_id)
+        assert (link.identity, link.value) == (identity, True)

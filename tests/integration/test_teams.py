@@ -205,3 +205,24 @@ def test_a_real_looking_target_is_taken(app_store: LocalStore, hook: HookServer)
         "manual/paths/invoke?api-version=2016-06-01&sig=xyz"
     )
     check_target(hook.teams_url)
+
+
+def test_a_policy_counting_identities_gets_the_form_only(
+    hook: HookServer, app_store: LocalStore, app_url: str
+) -> None:
+    from hitlkit._policy import Policy, Quorum
+
+    ask(
+        app_store,
+        app_url,
+        policy=Policy(quorum=Quorum(2, of=["ana", "bo"])),
+        notify=[hook.teams_url],
+    )
+
+    card = card_of(hook.wait_for(1)[0])
+
+    assert list(buttons(card)) == ["Open the form"]
+    facts = {
+        f["title"]: f["value"] for b in card["body"] if b["type"] == "FactSet" for f in b["facts"]
+    }
+    assert facts["Policy"] == "0 of 2 approved"

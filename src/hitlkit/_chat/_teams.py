@@ -10,8 +10,9 @@ event, where a policy stands) and buttons: one per one-click answer (`hitlkit._c
 opening its signed confirmation page (`/choose/<id>?token=...`), whose own button
 records the answer, and "Open the form" (the signed form link). Choice buttons need
 `HITL_SECRET`, and are signed for the event's single assignee or, without assignees,
-for anyone; with several assignees nobody can tell who presses, so the card offers the
-form only. Reminders and escalations post a shorter card with the same buttons.
+for anyone; with several assignees (or a policy that counts identities) nobody can
+tell who presses, so the card offers the form only. Reminders and escalations post a
+shorter card with the same buttons.
 
 Answering inside Teams (`Action.Execute`, the card refreshed with the outcome) needs a
 Teams app with a bot registration (`microsoft-teams-apps`); it is not built here.
@@ -27,7 +28,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from hitlkit._choices import choice_links, choices_for
+from hitlkit._choices import choice_links, choices_for, may_answer
 from hitlkit._exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -187,12 +188,10 @@ def card_for(
 def _choice_links(record: EventRecord, endpoint: str) -> list[tuple[str, str]]:
     """The card's one-click answers: for the single assignee, for anyone without
     assignees, none when several may answer (a card cannot tell who presses)."""
-    assignees = record.assignees
-    if assignees is not None and len(assignees) != 1:
+    assignees = record.assignees or ()
+    identity = assignees[0] if len(assignees) == 1 else None
+    if not (choices_for(record) and may_answer(record, identity)):
         return []
-    if not choices_for(record):
-        return []
-    identity = assignees[0] if assignees else None
     return choice_links(record, endpoint, identity=identity, channel="teams")
 
 
