@@ -134,6 +134,7 @@ def notices_for(
     secret = _config.secret()
     if secret is not None:
         check_secret(secret)  # the links are signed later, in the background: fail here
+        _config.email_identities()  # and so are e-mail choice links
     return Notices(targets, remind_before)
 
 

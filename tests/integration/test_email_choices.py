@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 import hitlkit
-from hitlkit import LocalStore
+from hitlkit import ConfigurationError, LocalStore
 from hitlkit._links import verify_answer_link, verify_choice_link
 from hitlkit._server import create_app
 from tests.integration.conftest import serve_in_thread
@@ -202,3 +202,12 @@ def test_under_a_quorum_each_recipient_gets_links_for_their_own_vote(
         [approve, _] = choices_in(part(messages[address], "plain"))
         link = verify_choice_link(SECRET, token_of(approve), request_id=event.request_id)
         assert (link.identity, link.value) == (identity, True)
+
+
+def test_a_bad_email_identities_setting_is_refused_when_the_event_is_made(
+    mail: MailServer, app_store: LocalStore, app_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HITL_EMAIL_IDENTITIES", "ana@example.org=ana bo")
+
+    with pytest.raises(ConfigurationError, match="address=identity pairs"):
+        ask(app_store, app_url, notify=[mail.url("ana@example.org")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import re
@@ -226,3 +227,30 @@ def test_a_policy_counting_identities_gets_the_form_only(
         f["title"]: f["value"] for b in card["body"] if b["type"] == "FactSet" for f in b["facts"]
     }
     assert facts["Policy"] == "0 of 2 approved"
+
+
+def test_a_choice_label_keeps_its_spelling_on_the_button(
+    hook: HookServer, app_store: LocalStore, app_url: str
+) -> None:
+    ask(app_store, app_url, Literal["blue_green", "*canary*"], notify=[hook.teams_url])
+
+    card = card_of(hook.wait_for(1)[0])
+
+    assert list(buttons(card)) == ["blue_green", "*canary*", "Open the form"]
+
+
+def test_a_reminder_posts_a_short_card_with_the_same_buttons(
+    app_store: LocalStore, app_url: str
+) -> None:
+    from hitlkit._chat._teams import card_for
+    from hitlkit._notify import message_for
+    from hitlkit._reading import load_event
+
+    event = ask(app_store, app_url)
+    record = asyncio.run(load_event(app_store, event.request_id))
+
+    card = card_for(record, message_for(record, app_url, reminder=True), app_url, kind="reminder")
+
+    [title] = [b["text"] for b in card["body"] if b["type"] == "TextBlock"]
+    assert "still waits for an answer" in title
+    assert list(buttons(card)) == ["Approve", "Reject", "Open the form"]

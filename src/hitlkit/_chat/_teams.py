@@ -170,7 +170,7 @@ def card_for(
         facts.append({"title": "Policy", "value": plain(policy)})
     body.append({"type": "FactSet", "facts": facts})
     actions = [
-        {"type": "Action.OpenUrl", "title": plain(label), "url": link}
+        {"type": "Action.OpenUrl", "title": label, "url": link}  # titles are not Markdown
         for label, link in _choice_links(record, endpoint)
     ]
     actions.append(
