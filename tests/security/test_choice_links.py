@@ -357,3 +357,19 @@ def test_a_policy_refuses_links_for_anyone_outsiders_and_the_requester(secured: 
     assert [r.status_code for r in (anyone, outsider, requester)] == [403, 403, 403]
     assert "Nothing was recorded" in anyone.text
     assert event.outcome() is None
+
+
+def test_an_approval_is_approved_or_rejected_in_one_click(open_app: App) -> None:
+    from hitlkit import Approval
+
+    event = open_app.ask("send_email", Approval)
+    offered = choices_for(asyncio.run(load_event(open_app.store, event.request_id)))
+
+    done = _confirmed(open_app, event.request_id, offered[1][1], "ana")
+
+    assert [label for label, _ in offered] == ["Approve", "Reject"]
+    assert done.status_code == 200, done.text
+    assert "Confirm" not in done.text
+    outcome = event.outcome()
+    assert outcome is not None
+    assert outcome.value == {"approved": False}
