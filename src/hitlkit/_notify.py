@@ -350,11 +350,12 @@ def _send(
 ) -> None:
     for url in notices.targets:
         label = redact(url)
+        reached: set[str] = set()  # recipients a failed attempt did reach: not sent again
 
-        def send(url: str = url) -> bool:
+        def send(url: str = url, delivered: set[str] = reached) -> bool:
             if _chat.is_chat(url):
                 return _chat.send(store, record, url, message, kind=kind, endpoint=endpoint)
-            return _send_apprise(record, url, message, endpoint)
+            return _send_apprise(record, url, message, endpoint, delivered)
 
         def on_done(ok: bool, url: str = url, label: str = label) -> None:
             _count_delivery(url, kind, ok)
@@ -364,8 +365,12 @@ def _send(
         outbox().submit(Delivery(label=label, send=send, on_done=on_done))
 
 
-def _send_apprise(record: EventRecord, url: str, message: Message, endpoint: str) -> bool:
-    """Send `message` through Apprise to `url`; HTML targets (e-mail) with one-click links."""
+def _send_apprise(
+    record: EventRecord, url: str, message: Message, endpoint: str, delivered: set[str]
+) -> bool:
+    """Send `message` through Apprise to `url`; HTML targets (e-mail) with one-click links.
+
+    `delivered` holds the recipients an earlier attempt reached: a retry skips them."""
     apprise = _apprise()
     service: Any = apprise.Apprise.instantiate(url)
     if service is None:
@@ -378,17 +383,20 @@ def _send_apprise(record: EventRecord, url: str, message: Message, endpoint: str
         )
     # HTML targets (email) get HTML made here, where the prompt is escaped or
     # sanitized; Apprise would pass markup in a Markdown body through as is.
-    sent = [
-        bool(one.notify(body=html, title=message.title, body_format=apprise.NotifyFormat.HTML))
-        for one, html in _html_messages(record, url, service, message, endpoint)
-    ]
-    return all(sent)
+    messages = _html_messages(record, url, service, message, endpoint)
+    for key, one, html in messages:
+        if key in delivered:
+            continue
+        if one.notify(body=html, title=message.title, body_format=apprise.NotifyFormat.HTML):
+            delivered.add(key)
+    return all(key in delivered for key, _, _ in messages)
 
 
 def _html_messages(
     record: EventRecord, url: str, service: Any, message: Message, endpoint: str
-) -> list[tuple[Any, str]]:
-    """(Apprise service, HTML body) of each message to send to the HTML target `url`.
+) -> list[tuple[str, Any, str]]:
+    """(recipient, Apprise service, HTML body) of each message to send to the HTML target
+    `url` (recipient "" for one message to all).
 
     One message, whose links are for the single assignee or (without assignees) for
     anyone; or, when the links must name who answers (assignees, or a policy counting
@@ -402,7 +410,7 @@ def _html_messages(
         links = []
         if may_answer(record, identity):
             links = choice_links(record, endpoint, identity=identity, channel="email")
-        return [(service, with_choices(message.html, links))]
+        return [("", service, with_choices(message.html, links))]
     names = _config.email_identities()
     messages = []
     for address in recipients:
@@ -412,15 +420,17 @@ def _html_messages(
         links = []
         if may_answer(record, identity):
             links = choice_links(record, endpoint, identity=identity, channel="email")
-        messages.append((one, with_choices(message.html, links)))
+        messages.append((address, one, with_choices(message.html, links)))
     return messages
 
 
 def _recipients(service: Any) -> list[str] | None:
     """The addresses an Apprise e-mail service sends to (to, cc and bcc), in order;
     `None` for a service that is not e-mail."""
-    from apprise.plugins.email import NotifyEmail
-
+    try:
+        from apprise.plugins.email import NotifyEmail
+    except ImportError:  # pragma: no cover - another Apprise layout: one message for all
+        return None
     if not isinstance(service, NotifyEmail):
         return None
     addresses = [address for _, address in service.targets]

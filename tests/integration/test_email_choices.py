@@ -18,7 +18,7 @@ from hitlkit import ConfigurationError, LocalStore
 from hitlkit._links import verify_answer_link, verify_choice_link
 from hitlkit._server import create_app
 from tests.integration.conftest import serve_in_thread
-from tests.receivers import MailServer, links_in
+from tests.receivers import MailServer, links_in, wait_until
 
 SECRET = "email-secret-0123456789abcdef"
 _HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
@@ -211,3 +211,21 @@ def test_a_bad_email_identities_setting_is_refused_when_the_event_is_made(
 
     with pytest.raises(ConfigurationError, match="address=identity pairs"):
         ask(app_store, app_url, notify=[mail.url("ana@example.org")])
+
+
+def test_a_retry_sends_only_to_the_recipients_the_first_attempt_missed(
+    app_store: LocalStore, app_url: str
+) -> None:
+    busy = MailServer(refuse_once=frozenset({"bo@example.com"}))
+    try:
+        ask(
+            app_store,
+            app_url,
+            assignees=["ana", "bo"],
+            notify=[busy.url("ana@example.com,bo@example.com")],
+        )
+        wait_until(lambda: ["bo@example.com"] in busy.recipients, "bo's mail, on the retry")
+
+        assert sorted(busy.recipients) == [["ana@example.com"], ["bo@example.com"]]
+    finally:
+        busy.close()
