@@ -80,6 +80,11 @@ class HookServer:
         """The Apprise URL that posts here."""
         return f"json://127.0.0.1:{self._server.server_port}/hook"
 
+    @property
+    def teams_url(self) -> str:
+        """The hitlkit Teams target that posts here, as to a Workflows webhook."""
+        return f"teams-app+http://127.0.0.1:{self._server.server_port}/workflows/hook?sig=s3cr3t"
+
     def wait_for(self, count: int) -> list[dict[str, Any]]:
         """The posts, once `count` of them were answered with 200."""
         wait_until(lambda: len(self.posts) >= count, f"{count} notification(s) at {self.url}")
@@ -96,9 +101,19 @@ class HookServer:
 
 
 class _Mailbox:
-    def __init__(self) -> None:
+    def __init__(self, refuse_once: set[str]) -> None:
         self.messages: list[EmailMessage] = []
         self.recipients: list[list[str]] = []
+        self.refuse_once = set(refuse_once)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address.lower() in self.refuse_once:
+            self.refuse_once.discard(address.lower())
+            return "450 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
@@ -110,10 +125,11 @@ class _Mailbox:
 
 
 class MailServer:
-    """A plain SMTP server (no TLS, no login) keeping the mail it receives."""
+    """A plain SMTP server (no TLS, no login) keeping the mail it receives; it turns each
+    address of `refuse_once` away the first time (450), as a busy server does."""
 
-    def __init__(self) -> None:
-        self._mailbox = _Mailbox()
+    def __init__(self, refuse_once: frozenset[str] = frozenset()) -> None:
+        self._mailbox = _Mailbox(set(refuse_once))
         with socket.socket() as probe:  # aiosmtpd needs a port number up front
             probe.bind(("127.0.0.1", 0))
             self.port = int(probe.getsockname()[1])

@@ -42,6 +42,7 @@ The store is found as git finds its repository (`store_choice`): `HITL_STORE`, e
 | `HITL_NOTIFY_TARGETS` | none                 | `alias=URL` pairs `hitl mcp`'s `notify` names |
 | `HITL_GRANTORS`   | none                     | who may make and revoke standing approvals   |
 | `HITL_EVIDENCE_KEY` | none                   | Ed25519 private key file that signs evidence |
+| `HITL_EMAIL_IDENTITIES` | none               | `address=identity` pairs for e-mail choice links |
 """
 
 from __future__ import annotations
@@ -432,3 +433,25 @@ def mcp_notify_targets() -> str | None:
     """`HITL_NOTIFY_TARGETS`: `alias=URL` pairs the model may name in `hitl mcp`'s `notify`
     (environment only: the URLs carry credentials)."""
     return os.environ.get("HITL_NOTIFY_TARGETS") or None
+
+
+# --- Chat: e-mail choice links -----------------------------------------------------------
+
+
+def email_identities() -> dict[str, str]:
+    """`HITL_EMAIL_IDENTITIES`: `address=identity` pairs (separated by spaces or commas) naming
+    who an e-mail recipient answers as through its choice links; an address not listed
+    answers as its local part, lower-cased. Addresses compare lower-cased."""
+    given = setting("email_identities")
+    pairs: dict[str, str] = {}
+    for part in re.split(r"[\s,]+", (given.value or "").strip()):
+        if not part:
+            continue
+        address, sep, identity = part.partition("=")
+        if not (sep and "@" in address and identity.strip()):
+            raise ConfigurationError(
+                f"{given.label} must hold address=identity pairs such as "
+                f"'ana@example.org=ana', got {part!r}"
+            )
+        pairs[address.strip().lower()] = identity.strip()
+    return pairs

@@ -18,11 +18,25 @@ url = answer_url("https://hitl.example.com", event.request_id, token)
 link = verify_answer_link(secret, token, request_id=event.request_id)   # AnswerLink
 verify_answer_link(new_secret, token, previous=[secret])                 # after a rotation
 ```
+
+A choice link is the same, for one answer chosen in advance (Approve, Reject, a
+choice): it opens a confirmation page (`/choose/<id>?token=...`) whose one button
+records that answer. Its token also carries the answer and the channel the link was
+sent through, under another salt, so an answer link is never a choice link nor the
+other way round.
+
+```python
+token = sign_choice_link(secret, event.request_id, True, identity="ana",
+                         expires_at=deadline, channel="email")
+url = choice_url("https://hitl.example.com", event.request_id, token)
+verify_choice_link(secret, token, request_id=event.request_id).value       # True
+```
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,15 +51,21 @@ from hitlkit._records import is_event_id, utcnow
 __all__ = [
     "MIN_SECRET_LENGTH",
     "AnswerLink",
+    "ChoiceLink",
     "answer_url",
+    "choice_url",
     "sign_answer_link",
+    "sign_choice_link",
     "verify_answer_link",
+    "verify_choice_link",
 ]
 
 MIN_SECRET_LENGTH = 16
 """Shorter secrets are refused: a guessable secret lets anyone forge links."""
 
 _SALT = "hitlkit.answer-link.v1"
+_CHOICE_SALT = "hitlkit.choice-link.v1"
+_CHANNEL = re.compile(r"[a-z][a-z0-9_+-]{0,31}")
 _INVALID = "the answer link is not valid; ask for a new one"
 
 
@@ -124,6 +144,93 @@ def verify_answer_link(
     return AnswerLink(request_id=payload["r"], identity=payload["i"], expires_at=expires_at)
 
 
+@dataclass(frozen=True)
+class ChoiceLink:
+    """What a verified choice link allows: recording `value` on `request_id` as
+    `identity` (`None`: whoever holds it) until `expires_at`; sent through `channel`."""
+
+    request_id: str
+    identity: str | None
+    expires_at: datetime
+    value: Any
+    channel: str
+
+
+def sign_choice_link(
+    secret: str,
+    request_id: str,
+    value: Any,
+    *,
+    identity: str | None,
+    expires_at: datetime,
+    channel: str,
+) -> str:
+    """A choice link token: its holder may record `value` (a JSON value) on `request_id`,
+    as `identity`, until `expires_at`; `channel` ("email", "teams") is recorded with it."""
+    if not is_event_id(request_id):
+        raise ValueError(f"expected an event id of 24 hex digits, got {request_id!r}")
+    if expires_at.tzinfo is None:
+        raise ValueError("expires_at must be timezone-aware (UTC)")
+    if not _CHANNEL.fullmatch(channel):
+        raise ValueError(f"expected a channel name such as 'email', got {channel!r}")
+    payload = {
+        "r": request_id,
+        "i": identity,
+        "e": int(expires_at.timestamp()),
+        "v": value,
+        "c": channel,
+    }
+    token = _serializer(secret, salt=_CHOICE_SALT).dumps(payload)
+    return token if isinstance(token, str) else token.decode()
+
+
+def choice_url(base_url: str, request_id: str, token: str) -> str:
+    """The confirmation page of `request_id` for the choice link `token`."""
+    return (
+        f"{base_url.rstrip('/')}/choose/{quote(request_id, safe='')}?token={quote(token, safe='')}"
+    )
+
+
+def verify_choice_link(
+    secret: str,
+    token: str,
+    *,
+    request_id: str | None = None,
+    now: datetime | None = None,
+    previous: Sequence[str] = (),
+) -> ChoiceLink:
+    """The choice link `token` stands for, checked as `verify_answer_link` checks an answer
+    link (same `reason`s: `invalid`, `expired`, `other_event`)."""
+    invalid = "the choice link is not valid; ask for a new one"
+    try:
+        payload: Any = _serializer(secret, previous, salt=_CHOICE_SALT).loads(token)
+    except (BadSignature, ValueError, TypeError):
+        raise InvalidLinkError(invalid, reason="invalid") from None
+    if not (
+        isinstance(payload, dict)
+        and isinstance(payload.get("r"), str)
+        and is_event_id(payload["r"])
+        and isinstance(payload.get("e"), int)
+        and (payload.get("i") is None or isinstance(payload.get("i"), str))
+        and "v" in payload
+        and isinstance(payload.get("c"), str)
+        and _CHANNEL.fullmatch(payload["c"])
+    ):
+        raise InvalidLinkError(invalid, reason="invalid")
+    expires_at = datetime.fromtimestamp(payload["e"], timezone.utc)
+    if (now or utcnow()) >= expires_at:
+        raise InvalidLinkError("the choice link has expired; ask for a new one", reason="expired")
+    if request_id is not None and payload["r"] != request_id:
+        raise InvalidLinkError("the choice link is for another event", reason="other_event")
+    return ChoiceLink(
+        request_id=payload["r"],
+        identity=payload["i"],
+        expires_at=expires_at,
+        value=payload["v"],
+        channel=payload["c"],
+    )
+
+
 def check_secret(secret: str, *, name: str = "HITL_SECRET") -> str:
     """Return `secret` if it is long enough to sign links, else raise `ConfigurationError`."""
     if len(secret) < MIN_SECRET_LENGTH:
@@ -134,13 +241,15 @@ def check_secret(secret: str, *, name: str = "HITL_SECRET") -> str:
     return secret
 
 
-def _serializer(secret: str, previous: Sequence[str] = ()) -> URLSafeSerializer:
+def _serializer(
+    secret: str, previous: Sequence[str] = (), *, salt: str = _SALT
+) -> URLSafeSerializer:
     # itsdangerous signs with the last key and verifies with any; links made before
     # SHA-256 (itsdangerous' default, SHA-1) verify through the fallback signer.
     keys = [check_secret(key, name="HITL_SECRET_PREVIOUS") for key in previous]
     return URLSafeSerializer(
         [*keys, check_secret(secret)],
-        salt=_SALT,
+        salt=salt,
         signer_kwargs={"digest_method": hashlib.sha256},
         fallback_signers=[{"digest_method": hashlib.sha1}],
     )

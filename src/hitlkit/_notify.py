@@ -12,6 +12,14 @@ or for anyone, until the deadline, when `HITL_SECRET` is set; else the form's
 URL), the deadline in UTC and the run. Delivery runs in the background
 (`hitlkit._outbox`), and each result is written to the audit trail.
 
+E-mail (and other Apprise services that take HTML) also carries one signed link per
+one-click answer (`hitlkit._choices`: Approve and Reject, or each choice), each
+leading to a confirmation page, as buttons and, for the plain-text part Apprise makes
+from the HTML, as URLs. When the event has assignees, a mail target's recipients get
+one message each, whose links are signed for that recipient's identity (from
+`HITL_EMAIL_IDENTITIES`, else the address's local part); a recipient who is not an
+assignee gets the form's link only.
+
 Notify targets stay in the process: they often hold credentials, so they are
 never written to the store.
 """
@@ -35,6 +43,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from hitlkit import _audit, _chat, _config
+from hitlkit._choices import choice_links, may_answer, names_who
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._links import answer_url, check_secret, sign_answer_link
 from hitlkit._outbox import Delivery, outbox
@@ -125,6 +134,7 @@ def notices_for(
     secret = _config.secret()
     if secret is not None:
         check_secret(secret)  # the links are signed later, in the background: fail here
+        _config.email_identities()  # and so are e-mail choice links
     return Notices(targets, remind_before)
 
 
@@ -235,7 +245,28 @@ def _html(record: EventRecord, link: str, facts: list[str]) -> str:
         prompt = Markup('<p style="white-space: pre-wrap">{}</p>').format(prompt)
     items = Markup("").join(Markup("<li>{}</li>").format(fact) for fact in facts)
     answer = Markup('<p>Answer here: <a href="{}">{}</a></p>').format(link, link)
-    return str(prompt + answer + Markup("<ul>{}</ul>").format(items))
+    return str(prompt + _CHOICES_SLOT + answer + Markup("<ul>{}</ul>").format(items))
+
+
+_CHOICES_SLOT = Markup("<!-- hitlkit: one-click answers -->")
+_BUTTON = (
+    "display:inline-block;padding:8px 16px;border-radius:4px;background:#1f5fbf;"
+    "color:#ffffff;text-decoration:none;font-weight:bold"
+)
+
+
+def with_choices(html: str, links: Sequence[tuple[str, str]]) -> str:
+    """`html` (of `message_for`) with a button per one-click answer, each followed by its
+    URL in words, so that the plain-text part made from the HTML carries it too."""
+    block = Markup("")
+    if links:
+        block = Markup("<p>Answer in one click (the page that opens asks you to confirm):</p>")
+        for label, url in links:
+            block += Markup('<p><a href="{}" style="{}">{}</a><br>{}</p>').format(
+                url, _BUTTON, label, url
+            )
+    head, slot, tail = html.rpartition(_CHOICES_SLOT)
+    return head + str(block) + tail if slot else html
 
 
 def _duration(seconds: float) -> str:
@@ -319,26 +350,12 @@ def _send(
 ) -> None:
     for url in notices.targets:
         label = redact(url)
+        reached: set[str] = set()  # recipients a failed attempt did reach: not sent again
 
-        def send(url: str = url) -> bool:
+        def send(url: str = url, delivered: set[str] = reached) -> bool:
             if _chat.is_chat(url):
                 return _chat.send(store, record, url, message, kind=kind, endpoint=endpoint)
-            apprise = _apprise()
-            service: Any = apprise.Apprise.instantiate(url)
-            if service is None:
-                return False
-            # HTML targets (email) get HTML made here, where the prompt is escaped or
-            # sanitized; Apprise would pass markup in a Markdown body through as is.
-            as_html = _preferred_format(service) == "html"
-            return bool(
-                service.notify(
-                    body=message.html if as_html else message.body,
-                    title=message.title,
-                    body_format=apprise.NotifyFormat.HTML
-                    if as_html
-                    else apprise.NotifyFormat.MARKDOWN,
-                )
-            )
+            return _send_apprise(record, url, message, endpoint, delivered)
 
         def on_done(ok: bool, url: str = url, label: str = label) -> None:
             _count_delivery(url, kind, ok)
@@ -346,6 +363,79 @@ def _send(
             _audit.record_notice(store, record, via=_channel(url), detail=detail)
 
         outbox().submit(Delivery(label=label, send=send, on_done=on_done))
+
+
+def _send_apprise(
+    record: EventRecord, url: str, message: Message, endpoint: str, delivered: set[str]
+) -> bool:
+    """Send `message` through Apprise to `url`; HTML targets (e-mail) with one-click links.
+
+    `delivered` holds the recipients an earlier attempt reached: a retry skips them."""
+    apprise = _apprise()
+    service: Any = apprise.Apprise.instantiate(url)
+    if service is None:
+        return False
+    if _preferred_format(service) != "html":
+        return bool(
+            service.notify(
+                body=message.body, title=message.title, body_format=apprise.NotifyFormat.MARKDOWN
+            )
+        )
+    # HTML targets (email) get HTML made here, where the prompt is escaped or
+    # sanitized; Apprise would pass markup in a Markdown body through as is.
+    messages = _html_messages(record, url, service, message, endpoint)
+    for key, one, html in messages:
+        if key in delivered:
+            continue
+        if one.notify(body=html, title=message.title, body_format=apprise.NotifyFormat.HTML):
+            delivered.add(key)
+    return all(key in delivered for key, _, _ in messages)
+
+
+def _html_messages(
+    record: EventRecord, url: str, service: Any, message: Message, endpoint: str
+) -> list[tuple[str, Any, str]]:
+    """(recipient, Apprise service, HTML body) of each message to send to the HTML target
+    `url` (recipient "" for one message to all).
+
+    One message, whose links are for the single assignee or (without assignees) for
+    anyone; or, when the links must name who answers (assignees, or a policy counting
+    identities) and `url` is e-mail, one per recipient with links signed for that
+    recipient when it may answer.
+    """
+    recipients = _recipients(service)
+    if recipients is None or not names_who(record):
+        assignees = record.assignees or ()
+        identity = assignees[0] if len(assignees) == 1 else None
+        links = []
+        if may_answer(record, identity):
+            links = choice_links(record, endpoint, identity=identity, channel="email")
+        return [("", service, with_choices(message.html, links))]
+    names = _config.email_identities()
+    messages = []
+    for address in recipients:
+        one: Any = _apprise().Apprise.instantiate(url)
+        one.targets, one.cc, one.bcc = [(False, address)], set(), set()
+        identity = names.get(address.lower()) or address.partition("@")[0].lower()
+        links = []
+        if may_answer(record, identity):
+            links = choice_links(record, endpoint, identity=identity, channel="email")
+        messages.append((address, one, with_choices(message.html, links)))
+    return messages
+
+
+def _recipients(service: Any) -> list[str] | None:
+    """The addresses an Apprise e-mail service sends to (to, cc and bcc), in order;
+    `None` for a service that is not e-mail."""
+    try:
+        from apprise.plugins.email import NotifyEmail
+    except ImportError:  # pragma: no cover - another Apprise layout: one message for all
+        return None
+    if not isinstance(service, NotifyEmail):
+        return None
+    addresses = [address for _, address in service.targets]
+    addresses += sorted(service.cc) + sorted(service.bcc)
+    return list(dict.fromkeys(addresses))
 
 
 _deliveries: Counter[tuple[str, str, str]] = Counter()

@@ -49,6 +49,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._watch",
         "hitlkit._push",
         "hitlkit._notify",
+        "hitlkit._chat",
+        "hitlkit._choices",
         "hitlkit._waiting",
         "hitlkit._retention",
         "hitlkit._evidence",

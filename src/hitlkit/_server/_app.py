@@ -14,6 +14,7 @@ from hitlkit import _config
 from hitlkit._server import (
     _api,
     _changes,
+    _choose,
     _docs,
     _inbox,
     _login,
@@ -177,6 +178,7 @@ def create_app(
     app.include_router(_inbox.router)
     app.include_router(_pages.router)
     app.include_router(_page_posts.router)
+    app.include_router(_choose.router)
     app.include_router(_login.router)
     app.include_router(_docs.router)
     return app
