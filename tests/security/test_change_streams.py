@@ -271,8 +271,10 @@ def test_a_prefix_other_than_a_runs_outcomes_is_refused_and_makes_nothing(
 def test_thousands_of_run_prefixes_make_nothing_in_the_store(open_app: App) -> None:
     open_app.ask("count")
     folder = Path(open_app.store.root)
-    before = files_of(folder)
     with open_app.client() as http:
+        # A first listing marks the store indexed, as the app's background turns would.
+        assert http.get("/api/events").status_code == 200
+        before = files_of(folder)
         statuses = {
             opened(
                 http, "/api/changes", {"prefix": f"outcomes/{secrets.token_hex(4)}/"}
