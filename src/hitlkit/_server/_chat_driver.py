@@ -23,15 +23,16 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
 from hitlkit import _config
-from hitlkit._chat import _updates
-from hitlkit._chat._socket import SocketMode
-from hitlkit._exceptions import HitlError
+from hitlkit._exceptions import ConfigurationError, HitlError
 from hitlkit._store import Store
+
+if TYPE_CHECKING:
+    from hitlkit._chat._socket import SocketMode
 
 __all__ = ["CHAT_EVERY_SECONDS", "Interactions", "chatting"]
 
@@ -57,15 +58,18 @@ def chatting(every: float, inner: Lifespan, interactions: Interactions | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = None
         if _config.slack_bot_token() is not None:
+            _need_slack_sdk("HITL_SLACK_BOT_TOKEN")
             task = asyncio.create_task(_drive_forever(app, every), name="hitlkit-chat")
-        socket = None
+        socket: SocketMode | None = None
         app_token = _config.slack_app_token()
         if app_token is not None:
+            _need_slack_sdk("HITL_SLACK_APP_TOKEN")
+            from hitlkit._chat._socket import SocketMode
+
             socket = SocketMode(
                 app_token, _bound(app, interactions), api_url=_config.slack_api_url()
             )
             socket.start()
-            app.state.slack_socket = socket
         try:
             async with inner(app):
                 yield
@@ -78,6 +82,16 @@ def chatting(every: float, inner: Lifespan, interactions: Interactions | None = 
                     await task
 
     return lifespan
+
+
+def _need_slack_sdk(variable: str) -> None:
+    """Refuse to start without slack-sdk (the `slack` extra) when `variable` asks for Slack."""
+    try:
+        importlib.import_module("slack_sdk")
+    except ImportError:
+        raise ConfigurationError(
+            f"{variable} is set, but slack-sdk is not installed: pip install 'hitlkit[slack]'"
+        ) from None
 
 
 def _bound(
@@ -110,6 +124,8 @@ def _interact_handler() -> Interactions | None:
 
 
 async def _drive_forever(app: FastAPI, every: float) -> None:
+    from hitlkit._chat import _updates
+
     while True:
         await asyncio.sleep(every * _jitter.uniform(1 - JITTER, 1 + JITTER))
         store: Store | None = getattr(app.state, "store", None)
