@@ -299,11 +299,37 @@ def test_a_quorums_decision_and_every_vote_are_shown(
     call = updated(slack, ts)
     shown = text_of(call)
 
-    assert "*Decision: approved*" in shown
-    assert "• ana: " in shown
+    assert f"*Decision: approved* at {date_of(event.outcome().at)}" in shown
+    assert "• ana: approve via python at " in shown
     assert "tests pass" in shown
-    assert "• bo: " in shown
+    assert "• bo: approve via python at " in shown
     assert_no_inputs(call)
+
+
+def test_a_quorum_on_a_value_shows_the_value_agreed(
+    app_store: LocalStore, slack: SlackApi, app_url: str
+) -> None:
+    event = ask(app_store, "count", policy=Quorum(2, of=["ana", "bo"]))
+    ts = post(app_store, event)
+    for who in ("ana", "bo"):
+        hitlkit.Client(store=app_store, user=who).answer(event.request_id, 3)
+
+    shown = text_of(updated(slack, ts))
+
+    assert "*Decision: agreed*: 3 at " in shown
+    assert "• ana: 3 via python" in shown
+
+
+def test_an_event_with_nothing_recorded_shows_its_deadline(app_store: LocalStore) -> None:
+    event = ask(app_store, "bare", timeout_seconds=60)
+
+    blocks = _updates.outcome_blocks(event.record, None)
+
+    assert blocks[3]["text"]["text"] == (
+        f":hourglass: *Expired* at {date_of(event.record.deadline)}"
+        "{date_short_pretty} at {time}|"
+        f"{event.record.deadline:%Y-%m-%d %H:%M} UTC> with no answer"
+    )
 
 
 def test_everything_shown_is_escaped(app_store: LocalStore, slack: SlackApi, app_url: str) -> None:

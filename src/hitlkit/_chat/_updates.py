@@ -37,6 +37,7 @@ from hitlkit._chat._messages import (
 )
 from hitlkit._exceptions import ConfigurationError, EventNotFoundError, HitlError
 from hitlkit._index import RESOLVED, entry_name
+from hitlkit._ops import expire_event
 from hitlkit._policy import PolicyState, Vote
 from hitlkit._reading import load_event, load_outcome
 from hitlkit._records import EventRecord, Outcome, is_approval, utcnow
@@ -88,6 +89,13 @@ def _value(value: Any) -> str:
     return escape(_cut(text, MAX_VALUE))
 
 
+def _answer(record: EventRecord, value: Any) -> str:
+    """An answer as its type reads: an approval's as approve or reject."""
+    if is_approval(record) and isinstance(value, dict) and "approved" in value:
+        return "approve" if value["approved"] else "reject"
+    return _value(value)
+
+
 def _who(by: str | None) -> str:
     return escape(_cut(by or "someone", 100))
 
@@ -121,18 +129,19 @@ def _ended(record: EventRecord, outcome: Outcome | None) -> str:
             line += f" ({escape(_cut(outcome.reason, 300))})"
         return line
     if outcome.decision is not None:
-        shown = "" if outcome.value is None else f" {_value(outcome.value)}"
+        yes_or_no = record.data_type == "bool" or is_approval(record)
+        shown = "" if outcome.value is None or yes_or_no else f": {_value(outcome.value)}"
         return f"*Decision: {escape(outcome.decision)}*{shown} at {_date(outcome.at)}"
     return _answered(record, outcome)
 
 
-def _votes(votes: tuple[Vote, ...]) -> str:
+def _votes(record: EventRecord, votes: tuple[Vote, ...]) -> str:
     lines = []
     for vote in votes[:MAX_VOTES]:
         seat = f" (for {_who(vote.seat)})" if vote.seat else ""
         comment = f": {escape(_cut(vote.comment, 200))}" if vote.comment else ""
         lines.append(
-            f"• {_who(vote.by)}{seat}: {_value(vote.value)} via {escape(vote.via)} "
+            f"• {_who(vote.by)}{seat}: {_answer(record, vote.value)} via {escape(vote.via)} "
             f"at {_date(vote.at)}{comment}"
         )
     if len(votes) > MAX_VOTES:
@@ -163,7 +172,10 @@ def outcome_blocks(
         )
     if votes:
         blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": "*Votes*\n" + _votes(votes)}}
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "*Votes*\n" + _votes(record, votes)},
+            }
         )
     footer = f"hitlkit · event `{record.id}`"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
@@ -206,8 +218,6 @@ async def finish(store: Store, request_id: str) -> int:
     (an outcome is recorded, or the deadline passed) and nobody else made the update;
     how many this call updated. A message Slack refuses to update is given back for a
     later call."""
-    from hitlkit._ops import expire_event
-
     messages = await posted_messages(store, request_id)
     if not messages:
         return 0
