@@ -14,6 +14,7 @@ Give its `url` to `SlackApi(socket_url=...)`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -28,6 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 __all__ = [
     "SlackApi",
@@ -183,7 +185,7 @@ class SocketModeServer:
         started = threading.Event()
 
         async def listen() -> Server:
-            return await serve(self._talk, "127.0.0.1", 0)
+            return await serve(self._talk, "127.0.0.1", 0, close_timeout=1)
 
         def run() -> None:
             asyncio.set_event_loop(self._loop)
@@ -207,13 +209,16 @@ class SocketModeServer:
             self.connections.append(connection)
             self._changed.notify_all()
         await connection.send(json.dumps({"type": "hello", "num_connections": 1}))
-        async for message in connection:
-            data = json.loads(message)
-            with self._changed:
-                self.received.append(data)
-                if isinstance(data, dict) and "envelope_id" in data:
-                    self.acks[data["envelope_id"]] = data
-                self._changed.notify_all()
+        with contextlib.suppress(ConnectionClosed):  # slack_sdk's client may just hang up
+            async for message in connection:
+                data = json.loads(message)
+                with self._changed:
+                    self.received.append(data)
+                    if isinstance(data, dict) and "envelope_id" in data:
+                        self.acks[data["envelope_id"]] = data
+                    self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
 
     def wait_connected(self, count: int = 1, seconds: float = 10) -> None:
         """Wait until `count` connections were made."""
@@ -250,7 +255,16 @@ class SocketModeServer:
     def open_connections(self) -> int:
         """How many connections are open now."""
         with self._changed:
-            return sum(1 for c in self.connections if c.close_code is None)
+            return self._open()
+
+    def _open(self) -> int:
+        return sum(1 for c in self.connections if c.close_code is None)
+
+    def wait_all_closed(self, seconds: float = 10) -> None:
+        """Wait until every connection was closed (by the client)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._open() == 0, seconds):
+                raise AssertionError(f"a Socket Mode connection stayed open {seconds} s")
 
     def close(self) -> None:
         async def stop() -> None:

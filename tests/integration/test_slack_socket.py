@@ -8,7 +8,6 @@ receiver (`SlackApi`) for a connection URL, connects to a Socket Mode server on
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +31,8 @@ class Recorder:
     async def __call__(self, store: Store, payload: dict[str, Any]) -> dict[str, Any] | None:
         with self.lock:
             self.calls.append((store, payload))
+        if payload.get("type") == "boom":
+            raise RuntimeError("the handler failed")
         if payload.get("type") == "view_submission":
             return {"response_action": "errors", "errors": {"value": "a whole number"}}
         return None
@@ -110,6 +111,17 @@ def test_an_interaction_with_no_reply_is_acked_without_a_payload(
     assert [given for _, given in recorder.calls] == [payload]
 
 
+def test_an_interaction_whose_handler_fails_is_acked_all_the_same(
+    socket_app: Any, socket_server: SocketModeServer, recorder: Recorder
+) -> None:
+    failing = socket_server.send_interaction({"type": "boom"})
+    after = socket_server.send_interaction({"type": "view_submission", "view": {}})
+
+    assert socket_server.ack(failing) == {"envelope_id": failing}
+    assert socket_server.ack(after)["payload"]["response_action"] == "errors"
+    assert len(recorder.calls) == 2
+
+
 def test_other_envelopes_are_acked_and_not_handled(
     socket_app: Any, socket_server: SocketModeServer, recorder: Recorder
 ) -> None:
@@ -140,9 +152,7 @@ def test_stopping_the_app_closes_the_connection(
     thread.join(10)
 
     assert not thread.is_alive()
-    deadline = time.monotonic() + 10
-    while socket_server.open_connections() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    socket_server.wait_all_closed()
     assert socket_server.open_connections() == 0
 
 
