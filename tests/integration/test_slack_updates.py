@@ -452,3 +452,25 @@ def test_an_app_without_a_bot_token_updates_nothing(
 
     assert slack.of("chat.update") == []
     assert len(open_entries(app_store)) == 1
+
+
+@pytest.mark.parametrize("reads_at_most", [0, 32])
+def test_a_turn_finds_the_ended_events_by_reading_or_by_listing_the_index(
+    app_store: LocalStore, slack: SlackApi, reads_at_most: int
+) -> None:
+    events = [ask(app_store, f"step-{n}", timeout_seconds=600) for n in range(5)]
+    posted = {event.request_id: post(app_store, event) for event in events}
+    newer = ask(app_store, "newer-without-a-message")
+    for n in (0, 3):
+        hitlkit.Client(store=app_store).answer(events[n].request_id, n)
+    hitlkit.Client(store=app_store).answer(newer.request_id, 9)
+
+    made = asyncio.run(_updates.drive_once(app_store, reads_at_most=reads_at_most))
+
+    assert made == 2
+    assert sorted(call.args["ts"] for call in slack.of("chat.update")) == sorted(
+        posted[events[n].request_id] for n in (0, 3)
+    )
+    assert sorted(e.request_id for e in open_entries(app_store)) == sorted(
+        events[n].request_id for n in (1, 2, 4)
+    )

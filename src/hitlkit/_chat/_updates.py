@@ -36,7 +36,7 @@ from hitlkit._chat._messages import (
     release_final,
 )
 from hitlkit._exceptions import ConfigurationError, EventNotFoundError, HitlError
-from hitlkit._index import RESOLVED, entry_name
+from hitlkit._index import RESOLVED, Names, entry_name
 from hitlkit._ops import expire_event
 from hitlkit._policy import PolicyState, Vote
 from hitlkit._reading import load_event, load_outcome
@@ -60,6 +60,8 @@ FINAL_ERRORS = frozenset(
 )
 """Slack errors no retry mends: the message is left as it is, and no later turn tries."""
 SLACK_TIMEOUT = 10
+READS_AT_MOST = 32
+"""Open events whose resolved entries a turn reads one by one; with more, it lists them."""
 
 
 def escape(text: str) -> str:
@@ -273,19 +275,19 @@ async def finish(store: Store, request_id: str) -> int:
     return updated
 
 
-async def drive_once(store: Store) -> int:
+async def drive_once(store: Store, *, reads_at_most: int = READS_AT_MOST) -> int:
     """Finish the events of the open entries that have ended; how many messages were
     updated. Names alone say which: an entry past its deadline, or whose event has a
-    resolved entry in the index."""
+    resolved entry in the index. Up to `reads_at_most` open events, each one's resolved
+    entry is read; beyond, `resolved/all` is listed across their names instead."""
     entries = await open_entries(store)
     if not entries:
         return 0
     now = utcnow().timestamp()
     names = {entry.key.removeprefix(OPEN_PREFIX).partition("--")[0]: entry for entry in entries}
     due_names = [name for name, entry in names.items() if entry.deadline <= now]
-    others = [name for name in names if name not in due_names]
-    found = await asyncio.gather(*(store.get_async(RESOLVED + name) for name in others))
-    due_names += [name for name, data in zip(others, found, strict=True) if data is not None]
+    others = sorted(name for name in names if name not in due_names)
+    due_names += await _resolved(store, others, reads_at_most)
     updated = 0
     for request_id in dict.fromkeys(names[name].request_id for name in due_names):
         try:
@@ -298,3 +300,14 @@ async def drive_once(store: Store) -> int:
         except (HitlError, OSError) as exc:
             log.warning("event %s: its chat messages could not be updated: %s", request_id, exc)
     return updated
+
+
+async def _resolved(store: Store, names: list[str], reads_at_most: int) -> list[str]:
+    """Those of `names` (sorted) that have a resolved entry in the index."""
+    if len(names) <= reads_at_most:
+        found = await asyncio.gather(*(store.get_async(RESOLVED + name) for name in names))
+        return [name for name, data in zip(names, found, strict=True) if data is not None]
+    # Names sort newest first: list from just before the newest open event's on.
+    created = int(names[0][:16])
+    listed = Names(store, RESOLVED, f"{created - 1:016d}" if created else "")
+    return [name for name in names if await listed.holds(name)]
