@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -474,3 +474,33 @@ def test_a_turn_finds_the_ended_events_by_reading_or_by_listing_the_index(
     assert sorted(e.request_id for e in open_entries(app_store)) == sorted(
         events[n].request_id for n in (1, 2, 4)
     )
+
+
+def test_a_claim_left_by_a_process_that_stopped_is_closed_once_stale(
+    app_store: LocalStore, slack: SlackApi
+) -> None:
+    event = ask(app_store, "crashed")
+    fresh, stale = (
+        post(app_store, event, "slack-app://#a"),
+        post(app_store, event, "slack-app://#b"),
+    )
+    folder = f"chat/{event.request_id[:8]}/{event.request_id}/"
+    # Claimed by processes that stopped before updating (as `claim_final` writes them).
+    long_ago = (event.record.created_at - timedelta(minutes=11)).isoformat()
+    app_store.put_if_absent(
+        f"{folder}{_messages.slot_of('slack', 'slack-app://#b')}.final",
+        json.dumps({"at": long_ago}).encode(),
+    )
+    assert asyncio.run(
+        _messages.claim_final(
+            app_store, event.request_id, _messages.slot_of("slack", "slack-app://#a")
+        )
+    )
+    hitlkit.Client(store=app_store).answer(event.request_id, 1)
+
+    assert asyncio.run(_updates.drive_once(app_store)) == 0
+
+    assert updates(slack, fresh) == []
+    assert updates(slack, stale) == []
+    (left,) = open_entries(app_store)  # the fresh claim's maker may still close it
+    assert left.slot == _messages.slot_of("slack", "slack-app://#a")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -30,6 +30,7 @@ from hitlkit._chat._messages import (
     OPEN_PREFIX,
     OpenEntry,
     claim_final,
+    claimed_at,
     close,
     open_entries,
     posted_messages,
@@ -60,6 +61,9 @@ FINAL_ERRORS = frozenset(
 )
 """Slack errors no retry mends: the message is left as it is, and no later turn tries."""
 SLACK_TIMEOUT = 10
+STALE_CLAIM = timedelta(minutes=10)
+"""A final update claimed this long ago and still open was left by a process that
+stopped (an update takes seconds at most: `SLACK_TIMEOUT`)."""
 READS_AT_MOST = 32
 """Open events whose resolved entries a turn reads one by one; with more, it lists them."""
 
@@ -235,7 +239,12 @@ async def finish(store: Store, request_id: str) -> int:
     updated = 0
     for message in messages:
         if not await claim_final(store, request_id, message.slot):
-            continue  # made, or being made, by another turn or replica
+            # Made, or being made, by another turn or replica; a claim this old is one
+            # whose maker stopped before closing its entry: no turn need look again.
+            at = await claimed_at(store, request_id, message.slot)
+            if at is not None and utcnow() - at > STALE_CLAIM:
+                await close(store, _entry(record, message.slot))
+            continue
         try:
             await store.in_thread(
                 client.chat_update, channel=message.channel, ts=message.ts, blocks=blocks, text=text
