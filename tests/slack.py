@@ -5,23 +5,41 @@ exactly as Slack signs them.
 `chat.postEphemeral`, `views.open`, `users.info` (from `emails`) and
 `apps.connections.open` (from `socket_url`); every other method gets `{"ok": true}`.
 Point a `WebClient` at it with `base_url=api.url` (hitlkit: `HITL_SLACK_API_URL`).
+
+`SocketModeServer` is Slack's Socket Mode end on 127.0.0.1 (a `websockets` server): it
+says hello to each connection, sends the envelopes it is given, and records the acks.
+Give its `url` to `SlackApi(socket_url=...)`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-__all__ = ["SlackApi", "SlackCall", "sign", "signed_headers", "slack_api"]
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+__all__ = [
+    "SlackApi",
+    "SlackCall",
+    "SocketModeServer",
+    "interaction_body",
+    "sign",
+    "signed_headers",
+    "slack_api",
+]
 
 
 @dataclass
@@ -147,3 +165,113 @@ def slack_api(**kwargs: Any) -> Iterator[SlackApi]:
         yield api
     finally:
         api.close()
+
+
+class SocketModeServer:
+    """Slack's Socket Mode end: a WebSocket server on 127.0.0.1, in a thread of its own.
+
+    Each connection gets `{"type": "hello"}` first. `send_interaction` sends an
+    `interactive` envelope to the newest connection; `ack` waits for the client's ack of
+    one (`{"envelope_id": ..., "payload": ...}`).
+    """
+
+    def __init__(self) -> None:
+        self.connections: list[ServerConnection] = []
+        self.acks: dict[str, dict[str, Any]] = {}
+        self.received: list[Any] = []
+        self._changed = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._server: Server | None = None
+        started = threading.Event()
+
+        async def listen() -> Server:
+            return await serve(self._talk, "127.0.0.1", 0, close_timeout=1)
+
+        def run() -> None:
+            asyncio.set_event_loop(self._loop)
+            self._server = self._loop.run_until_complete(listen())
+            started.set()
+            self._loop.run_forever()
+            self._loop.close()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        started.wait(10)
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        port = next(iter(self._server.sockets)).getsockname()[1]
+        return f"ws://127.0.0.1:{port}/link/?ticket=test"
+
+    async def _talk(self, connection: ServerConnection) -> None:
+        with self._changed:
+            self.connections.append(connection)
+            self._changed.notify_all()
+        await connection.send(json.dumps({"type": "hello", "num_connections": 1}))
+        with contextlib.suppress(ConnectionClosed):  # slack_sdk's client may just hang up
+            async for message in connection:
+                data = json.loads(message)
+                with self._changed:
+                    self.received.append(data)
+                    if isinstance(data, dict) and "envelope_id" in data:
+                        self.acks[data["envelope_id"]] = data
+                    self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_connected(self, count: int = 1, seconds: float = 10) -> None:
+        """Wait until `count` connections were made."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self.connections) >= count, seconds):
+                raise AssertionError(f"no Socket Mode connection within {seconds} s")
+
+    def send_interaction(self, payload: dict[str, Any], *, accepts_response: bool = True) -> str:
+        """Send an `interactive` envelope; its id."""
+        envelope_id = str(uuid.uuid4())
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": "interactive",
+            "payload": payload,
+            "accepts_response_payload": accepts_response,
+        }
+        self.send(envelope)
+        return envelope_id
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send `message` to the newest connection."""
+        with self._changed:
+            connection = self.connections[-1]
+        future = asyncio.run_coroutine_threadsafe(connection.send(json.dumps(message)), self._loop)
+        future.result(10)
+
+    def ack(self, envelope_id: str, seconds: float = 10) -> dict[str, Any]:
+        """The ack of `envelope_id`, once it came."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: envelope_id in self.acks, seconds):
+                raise AssertionError(f"no ack of {envelope_id} within {seconds} s")
+            return self.acks[envelope_id]
+
+    def open_connections(self) -> int:
+        """How many connections are open now."""
+        with self._changed:
+            return self._open()
+
+    def _open(self) -> int:
+        return sum(1 for c in self.connections if c.close_code is None)
+
+    def wait_all_closed(self, seconds: float = 10) -> None:
+        """Wait until every connection was closed (by the client)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._open() == 0, seconds):
+                raise AssertionError(f"a Socket Mode connection stayed open {seconds} s")
+
+    def close(self) -> None:
+        async def stop() -> None:
+            assert self._server is not None
+            self._server.close()
+            await self._server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)

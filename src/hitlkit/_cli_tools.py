@@ -57,8 +57,9 @@ def doctor(
 ) -> None:
     """Read every record in the store and name those that cannot be read, with why.
 
-    Also checks that the store answers and (for a folder) takes writes. Exits 1
-    if anything is wrong, 0 if not.
+    Also checks that the store answers and (for a folder) takes writes, and, with
+    HITL_SLACK_BOT_TOKEN, that Slack takes the token. Exits 1 if anything is wrong,
+    0 if not.
     """
     with _reporting_errors():
         report = run_sync(_doctor.examine(open_store(store)))

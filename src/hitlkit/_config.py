@@ -43,6 +43,10 @@ The store is found as git finds its repository (`store_choice`): `HITL_STORE`, e
 | `HITL_GRANTORS`   | none                     | who may make and revoke standing approvals   |
 | `HITL_EVIDENCE_KEY` | none                   | Ed25519 private key file that signs evidence |
 | `HITL_EMAIL_IDENTITIES` | none               | `address=identity` pairs for e-mail choice links |
+| `HITL_SLACK_BOT_TOKEN` | none                | the Slack app's bot token (`xoxb-...`)       |
+| `HITL_SLACK_API_URL` | `https://slack.com/api/` | the Slack Web API the app calls           |
+| `HITL_SLACK_APP_TOKEN` | none                | an app-level token (`xapp-...`): Socket Mode |
+| `HITL_CHAT_EVERY`  | `2`                     | seconds between looks for chat messages to update |
 """
 
 from __future__ import annotations
@@ -455,3 +459,41 @@ def email_identities() -> dict[str, str]:
             )
         pairs[address.strip().lower()] = identity.strip()
     return pairs
+
+
+# Slack: the app's credentials and API (environment only: tokens are secrets).
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+def slack_bot_token() -> str | None:
+    """`HITL_SLACK_BOT_TOKEN`: the bot token (`xoxb-...`) that posts and updates messages."""
+    return os.environ.get("HITL_SLACK_BOT_TOKEN", "").strip() or None
+
+
+def slack_api_url() -> str:
+    """`HITL_SLACK_API_URL`: the Slack Web API's base URL, ending with a slash."""
+    text = os.environ.get("HITL_SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
+    if not text.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f"HITL_SLACK_API_URL must be an http:// or https:// URL such as "
+            f"{DEFAULT_SLACK_API_URL}, got {text!r}"
+        )
+    return text if text.endswith("/") else text + "/"
+
+
+def slack_app_token() -> str | None:
+    """`HITL_SLACK_APP_TOKEN`: an app-level token (`xapp-...`); with it, the app takes
+    Slack's interactions through Socket Mode rather than at `/slack/interact`."""
+    text = os.environ.get("HITL_SLACK_APP_TOKEN", "").strip()
+    if text and not text.startswith("xapp-"):
+        raise ConfigurationError(
+            "HITL_SLACK_APP_TOKEN must be an app-level token starting with xapp- "
+            "(Basic Information > App-Level Tokens, scope connections:write)"
+        )
+    return text or None
+
+
+def slack_signing_secret_set() -> bool:
+    """Whether `HITL_SLACK_SIGNING_SECRET` is set (its value is never read here)."""
+    return bool(os.environ.get("HITL_SLACK_SIGNING_SECRET", "").strip())

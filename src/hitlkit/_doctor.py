@@ -5,7 +5,9 @@ file hides nothing else; this says which entries they are, and why. It also
 checks that the store answers, that a local folder takes writes, whether
 killed writers left temporary files behind, and what modes the folder's files
 have: a store made before hitlkit made them private keeps its modes, and this
-says which of them every user of the machine can read or write.
+says which of them every user of the machine can read or write. With a Slack bot
+token (`HITL_SLACK_BOT_TOKEN`), it asks Slack whether the token works (`auth.test`),
+and warns when the signing secret that `/slack/interact` needs is missing.
 """
 
 from __future__ import annotations
@@ -15,9 +17,15 @@ import contextlib
 import os
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
 
-from hitlkit import _reading
-from hitlkit._exceptions import CorruptRecordError, EventNotFoundError, StoreUnavailableError
+from hitlkit import _config, _reading
+from hitlkit._exceptions import (
+    ConfigurationError,
+    CorruptRecordError,
+    EventNotFoundError,
+    StoreUnavailableError,
+)
 from hitlkit._records import EVENTS_PREFIX, OUTCOMES_PREFIX, event_key, id_of_key
 from hitlkit._store import LocalStore, Store
 from hitlkit._store._base import error_cause
@@ -55,9 +63,10 @@ class Report:
 async def examine(store: Store) -> Report:
     """Read every event record and outcome in `store`; report what cannot be read.
 
-    A store that does not answer is one problem, and nothing more is checked.
+    A store that does not answer is one problem, and nothing more of it is checked.
     """
     report = Report(store.url)
+    await _check_slack(report)
     try:
         listed = [await store.list_async(prefix) for prefix in (EVENTS_PREFIX, OUTCOMES_PREFIX)]
     except StoreUnavailableError as exc:
@@ -95,6 +104,61 @@ async def _check_key(
     if key.startswith(OUTCOMES_PREFIX) and event_key(request_id) not in keys:
         return Finding(key, "an outcome whose event record is missing")
     return None
+
+
+SLACK = "Slack (HITL_SLACK_BOT_TOKEN)"
+
+
+async def _check_slack(report: Report) -> None:
+    """With a bot token: does Slack take it (`auth.test`)? Is the signing secret there?
+    The token itself is never shown."""
+    try:
+        token = _config.slack_bot_token()
+        if token is None:
+            return
+        api_url = _config.slack_api_url()
+    except ConfigurationError as exc:
+        report.problems.append(Finding("", f"{SLACK}: {exc}"))
+        return
+    if not _config.slack_signing_secret_set():
+        report.notes.append(
+            Finding(
+                "",
+                f"{SLACK}: HITL_SLACK_SIGNING_SECRET is not set, so /slack/interact takes "
+                "no answers (Socket Mode, with HITL_SLACK_APP_TOKEN, needs none)",
+            )
+        )
+    try:
+        from slack_sdk import WebClient
+        from slack_sdk.errors import SlackApiError, SlackClientError
+    except ImportError:
+        report.problems.append(
+            Finding("", f"{SLACK}: slack-sdk is not installed: pip install 'hitlkit[slack]'")
+        )
+        return
+    client = WebClient(token=token, base_url=api_url, timeout=10)
+    url = _without_credentials(api_url)
+    try:
+        answer = await asyncio.to_thread(client.auth_test)
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response is not None else None
+        report.problems.append(Finding("", f"{SLACK}: auth.test at {url} failed: {error}"))
+        return
+    except (SlackClientError, OSError) as exc:
+        report.problems.append(
+            Finding("", f"{SLACK}: auth.test at {url} could not be made: {error_cause(exc)}")
+        )
+        return
+    team = answer.get("team")
+    user = answer.get("user")
+    who = f" (bot {user} in {team})" if team and user else ""
+    report.notes.append(Finding("", f"{SLACK}: auth.test at {url} ok{who}"))
+
+
+def _without_credentials(url: str) -> str:
+    """`url` with any `user:password@` taken out, for showing."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _check_folder(store: LocalStore, report: Report) -> None:

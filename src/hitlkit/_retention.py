@@ -24,6 +24,8 @@ index/pending/to/WHO/NAME     one per assignee        (deleted first)
 audit/RUN8/ID-*               refusals, notices sent
 notices/RUN8/ID-*             the reminder's marker
 policy/RUN8/ID/*              votes, delegations, escalation steps (under a policy)
+chat/open/NAME--SLOT          a chat message still to update (see `_chat._messages`)
+chat/RUN8/ID/*                where its chat messages were posted, their final updates
 events/RUN8/ID.json           the record (the request)
 outcomes/RUN8/ID.json         the outcome
 index/pending/run/RUN8/NAME
@@ -76,6 +78,7 @@ from typing import Literal
 from pydantic import ValidationError
 
 from hitlkit._audit import audit_prefix
+from hitlkit._chat._messages import CHAT_PREFIX, OPEN_PREFIX
 from hitlkit._exceptions import CorruptRecordError
 from hitlkit._index import (
     INDEX_PREFIX,
@@ -352,18 +355,29 @@ class _Pruner:
         ]
 
     async def _trail(self, request_id: str) -> list[str]:
-        """The event's audit entries, notices markers and policy records. (A resolved
-        event's outcome carries the votes it counted; an expired one's, if a crash left
-        the record, is written again from the votes left when someone looks.)"""
+        """The event's chat messages' open entries, audit entries, notices markers, policy
+        records and chat messages. (A resolved event's outcome carries the votes it
+        counted; an expired one's, if a crash left the record, is written again from the
+        votes left when someone looks.) An open entry goes before its message's record:
+        the chat driver finds an entry, never a message with no entry naming it."""
         prefixes = (
             audit_prefix(request_id),
             f"{NOTICES_PREFIX}{request_id[:8]}/{request_id}-",
             policy_prefix(request_id),
+            f"{CHAT_PREFIX}{request_id[:8]}/{request_id}/",
         )
-        listed = await asyncio.gather(*(self._listed(p.rpartition("/")[0] + "/") for p in prefixes))
-        return [
+        listed = await asyncio.gather(
+            self._listed(OPEN_PREFIX),
+            *(self._listed(p.rpartition("/")[0] + "/") for p in prefixes),
+        )
+        entries = [
             key
-            for keys, p in zip(listed, prefixes, strict=True)
+            for key in listed[0]
+            if key.removeprefix(OPEN_PREFIX).partition("--")[0].endswith(request_id)
+        ]
+        return entries + [
+            key
+            for keys, p in zip(listed[1:], prefixes, strict=True)
             for key in keys
             if key.startswith(p)
         ]

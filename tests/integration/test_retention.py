@@ -17,6 +17,7 @@ import pytest
 
 import hitlkit as hitl
 from hitlkit import LocalStore, Store, StoreUnavailableError, _ops, _policy_ops
+from hitlkit._chat import _messages
 from hitlkit._index import entry_keys, entry_name
 from hitlkit._notify import reminder_key
 from hitlkit._reading import load_event
@@ -393,3 +394,33 @@ def test_an_events_policy_records_go_with_it_and_standing_approvals_stay(
     assert store.list("policy/") == []
     # The standing approval outlives the event that made it, until it expires.
     assert store.list(_policy_ops.GRANTS_PREFIX) == grants
+
+
+def test_an_events_chat_messages_go_with_it_and_anothers_stay(store: Store, archive: Store) -> None:
+    request_id = ask(store, "approve")
+    other_id = ask(store, "other")
+    for one in (request_id, other_id):
+        record = asyncio.run(load_event(store, one))
+        for target in ("slack-app://#a", "slack-app://#b"):
+            _messages.save_posted(
+                store, record, "slack", target, channel="C1", ts=f"1.{target[-1]}"
+            )
+    slot = _messages.slot_of("slack", "slack-app://#a")
+    assert asyncio.run(_messages.claim_final(store, request_id, slot))
+    hitl.Client(store=store).answer(request_id, 7)
+    chat_keys = [key for key in keys_of(store, request_id) if key.startswith("chat/")]
+    assert len(chat_keys) == 5  # two messages, their two open entries, one final update
+
+    report = prune(store, 31, archive=archive)
+
+    assert pruned(report) == {request_id}
+    assert report.events[0].keys == 5 + len(chat_keys)  # record, outcome, three entries
+    assert keys_of(store, request_id) == []
+    assert sorted(e.request_id for e in asyncio.run(_messages.open_entries(store))) == [
+        other_id,
+        other_id,
+    ]
+    assert len(store.list(f"chat/{other_id[:8]}/{other_id}/")) == 2
+    archived = {key.partition("/")[2] for key in archive.list("")}
+    assert set(chat_keys) <= archived
+    assert not [key for key in archived if other_id in key]

@@ -19,6 +19,7 @@ The channel and timestamp are not secrets; the notify URL itself is never stored
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime
 from typing import Literal
 
@@ -34,6 +35,7 @@ __all__ = [
     "OpenEntry",
     "PostedMessage",
     "claim_final",
+    "claimed_at",
     "close",
     "open_entries",
     "posted_messages",
@@ -128,6 +130,18 @@ async def claim_final(store: Store, request_id: str, slot: str) -> bool:
     """Take the final update of a message: true for exactly one caller, whoever asks."""
     marker = f'{{"at": "{utcnow().isoformat()}"}}'.encode()
     return await store.put_if_absent_async(f"{_folder(request_id)}{slot}.final", marker)
+
+
+async def claimed_at(store: Store, request_id: str, slot: str) -> datetime | None:
+    """When the final update of a message was claimed; `None` if it is not (or the
+    claim cannot be read)."""
+    data = await store.get_async(f"{_folder(request_id)}{slot}.final")
+    if data is None:
+        return None
+    try:
+        return datetime.fromisoformat(json.loads(data)["at"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 async def release_final(store: Store, request_id: str, slot: str) -> None:

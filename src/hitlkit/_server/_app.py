@@ -24,6 +24,7 @@ from hitlkit._server import (
     _probes,
 )
 from hitlkit._server._auth import AuthSettings
+from hitlkit._server._chat_driver import CHAT_EVERY_SECONDS, Interactions, chatting
 from hitlkit._server._context import app_version
 from hitlkit._server._errors import install_error_handlers
 from hitlkit._server._guards import MAX_BODY_BYTES, Guards
@@ -95,6 +96,8 @@ def create_app(
     archive: str | None = None,
     prune_every: float = PRUNE_EVERY_SECONDS,
     drive_every: float | None = None,
+    chat_every: float | None = None,
+    slack_interactions: Interactions | None = None,
 ) -> FastAPI:
     """The hitlkit web app (inbox, forms, JSON API) over `store`.
 
@@ -127,6 +130,10 @@ def create_app(
     - `drive_every`: how often (seconds, jittered) the app takes the escalation steps and
       timeout actions of events under a policy that are due (`_policy_driver`); default
       `HITL_POLICY_EVERY`, else 5.
+    - `chat_every`: with `HITL_SLACK_BOT_TOKEN`, how often (seconds, jittered) the app
+      updates the Slack messages of events that ended (`_chat_driver`); default
+      `HITL_CHAT_EVERY`, else 2. `slack_interactions`: what takes the interactions Socket
+      Mode brings (with `HITL_SLACK_APP_TOKEN`); default `/slack/interact`'s handler.
 
     `/healthz`, `/readyz` and `/health` need no credential. The store's calls are
     timed for `/metrics` through a wrapper (`TimedStore`) that `app.state.store` holds.
@@ -144,11 +151,17 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         telemetry=_telemetry(),
-        lifespan=driving(
-            _config.seconds("HITL_POLICY_EVERY", DRIVE_EVERY_SECONDS)
-            if drive_every is None
-            else _positive(drive_every),
-            pruning(_retention(retention, archive, prune_every)),
+        lifespan=chatting(
+            _config.seconds("HITL_CHAT_EVERY", CHAT_EVERY_SECONDS)
+            if chat_every is None
+            else _positive(chat_every, "chat_every"),
+            driving(
+                _config.seconds("HITL_POLICY_EVERY", DRIVE_EVERY_SECONDS)
+                if drive_every is None
+                else _positive(drive_every),
+                pruning(_retention(retention, archive, prune_every)),
+            ),
+            slack_interactions,
         ),
     )
     app.state.metrics = metrics = AppMetrics(pending_refresh_seconds=pending_refresh_seconds)
@@ -203,9 +216,9 @@ def _retention(
     return Retention(older_than, archive or _config.retention_archive(), every)
 
 
-def _positive(every: float) -> float:
+def _positive(every: float, what: str = "drive_every") -> float:
     if not every > 0:
-        raise ValueError(f"drive_every must be a positive number of seconds, got {every!r}")
+        raise ValueError(f"{what} must be a positive number of seconds, got {every!r}")
     return every
 
 
