@@ -21,6 +21,7 @@ from hitlkit._server import (
     _pages,
     _policy_api,
     _probes,
+    _slack,
 )
 from hitlkit._server._auth import AuthSettings
 from hitlkit._server._context import app_version
@@ -179,6 +180,7 @@ def create_app(
     app.include_router(_page_posts.router)
     app.include_router(_login.router)
     app.include_router(_docs.router)
+    app.include_router(_slack.router)
     return app
 
 
