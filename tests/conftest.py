@@ -38,6 +38,8 @@ def _isolated_env(
     monkeypatch.delenv("HITL_REMIND_BEFORE", raising=False)
     monkeypatch.delenv("HITL_RETENTION", raising=False)  # no app prunes unless a test asks
     monkeypatch.delenv("HITL_ARCHIVE", raising=False)
+    for name in ("BOT_TOKEN", "SIGNING_SECRET", "API_URL", "USERS"):
+        monkeypatch.delenv(f"HITL_SLACK_{name}", raising=False)  # no test reaches Slack
 
 
 def ceilings(tmp_path_factory: pytest.TempPathFactory) -> str:
