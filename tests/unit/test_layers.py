@@ -49,6 +49,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._watch",
         "hitlkit._push",
         "hitlkit._notify",
+        "hitlkit._chat",
         "hitlkit._waiting",
         "hitlkit._retention",
         "hitlkit._evidence",
