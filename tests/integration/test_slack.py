@@ -15,7 +15,7 @@ import pytest
 from pydantic import BaseModel
 
 import hitlkit
-from hitlkit import LocalStore, Policy
+from hitlkit import LocalStore, Policy, Quorum
 from hitlkit._chat import _messages
 from hitlkit._chat import send as chat_send
 from hitlkit._notify import message_for
@@ -471,3 +471,64 @@ def test_the_payload_json_of_a_select_carries_the_choice(
     assert json.loads(select["options"][7]["value"]) == 7
     assert interact(client, payload).status_code == 200
     assert event.wait() == 7
+
+
+def test_a_vote_that_decides_nothing_yet_shows_the_policys_state_on_the_message(
+    app_store: LocalStore, app_url: str, slack: SlackApi, client: httpx.Client
+) -> None:
+    event = ask(app_store, app_url, policy=Quorum(2, of=["ana", "bo", "cy"]))
+    approve = elements(posted(slack))[0]
+    wait_until(
+        lambda: bool(asyncio.run(_messages.posted_messages(app_store, event.request_id))),
+        "the posted message's record",
+    )
+    assert interact(client, pressed(event, approve)).status_code == 200
+    [text] = ephemerals(slack, 1)
+    assert text.startswith("Your vote (yes) is recorded")
+    assert event.outcome() is None
+    wait_until(lambda: bool(slack.of("chat.update")), "the message's update")
+    [update] = slack.of("chat.update")
+    policy = [b for b in update.args["blocks"] if "Policy" in str(b)]
+    assert "ana" in str(policy)
+    assert [e["value"] for e in elements(update.args["blocks"])] == ["true", "false"]
+    assert interact(client, pressed(event, approve, user="UBO")).status_code == 200
+    assert event.wait() is True
+
+
+def test_a_message_slack_refuses_is_tried_again_and_the_token_never_logged(
+    app_store: LocalStore,
+    app_url: str,
+    slack: SlackApi,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    slack.fail["chat.postMessage"] = "channel_not_found"
+    event = ask(app_store, app_url)
+    posted(slack, 2)  # the outbox's retry, a second later
+
+    def audited() -> bool:
+        entries = hitlkit.Client(store=app_store).audit(event.request_id)
+        return any(e.action == "notified" for e in entries)
+
+    wait_until(audited, "the audit entry")
+    [entry] = [
+        e for e in hitlkit.Client(store=app_store).audit(event.request_id) if e.action == "notified"
+    ]
+    assert (entry.via, entry.detail) == ("slack-app", "opened ok: slack-app://")
+    assert "channel_not_found" in caplog.text
+    assert TOKEN not in caplog.text
+
+
+def test_a_users_map_that_cannot_be_read_records_nothing(
+    app_store: LocalStore,
+    app_url: str,
+    slack: SlackApi,
+    client: httpx.Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    event = ask(app_store, app_url)
+    approve = elements(posted(slack))[0]
+    monkeypatch.setenv("HITL_SLACK_USERS", "UANA")
+    assert interact(client, pressed(event, approve)).status_code == 200
+    [text] = ephemerals(slack, 1)
+    assert "Slack settings cannot be used" in text
+    assert event.outcome() is None

@@ -227,6 +227,9 @@ async def _act(store: Store, action: Action) -> None:
             return
         _, message = await _answer(store, action.request_id, action.value, action.user)
         await _ephemeral(action, message)
+    except ConfigurationError as exc:  # HITL_SLACK_USERS that cannot be read, say
+        _logger.error("a Slack answer to %s failed: %s", action.request_id[:40], exc)
+        await _ephemeral(action, "Nothing was recorded: hitlkit's Slack settings cannot be used.")
     except HitlError as exc:  # the store failing, say: Slack's user sees nothing recorded
         _logger.warning("a Slack answer to %s failed: %s", action.request_id[:40], exc)
         await _ephemeral(action, "Nothing was recorded: hitlkit could not read or write the event.")
