@@ -15,7 +15,7 @@ import pytest
 from pydantic import BaseModel
 
 import hitlkit
-from hitlkit import LocalStore, Policy, Quorum
+from hitlkit import LocalStore, Policy, Quorum, _ops
 from hitlkit._chat import _messages
 from hitlkit._chat import send as chat_send
 from hitlkit._notify import message_for
@@ -532,3 +532,16 @@ def test_a_users_map_that_cannot_be_read_records_nothing(
     [text] = ephemerals(slack, 1)
     assert "Slack settings cannot be used" in text
     assert event.outcome() is None
+
+
+def test_the_modal_is_not_opened_for_someone_not_assigned_nor_after_the_end(
+    app_store: LocalStore, app_url: str, slack: SlackApi, client: httpx.Client
+) -> None:
+    event = ask(app_store, app_url, int, assignees=["ana"])
+    [button] = elements(posted(slack))
+    assert interact(client, pressed(event, button, user="UBO")).status_code == 200
+    assert ephemerals(slack, 1)[0].startswith("This one is not yours to answer")
+    asyncio.run(_ops.answer_event(app_store, event.request_id, 3, by="ana", via="python"))
+    assert interact(client, pressed(event, button, user="UANA")).status_code == 200
+    assert "This one has ended: ana answered 3" in ephemerals(slack, 2)[1]
+    assert slack.of("views.open") == []

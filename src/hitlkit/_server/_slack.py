@@ -236,10 +236,21 @@ async def _act(store: Store, action: Action) -> None:
 
 
 async def _open_modal(store: Store, action: Action) -> None:
+    """Open the modal for someone who may answer, while the event is open."""
     try:
         record = await _reading.load_event(store, action.request_id)
     except EventNotFoundError:
         await _ephemeral(action, _NOT_FOUND)
+        return
+    identity = await identity_of(action.user)
+    if identity is None:
+        await _ephemeral(action, _WHO)
+        return
+    try:
+        # Before anything else: how it ended is not for someone it was never asked of.
+        await _ops.refuse_unassigned(store, record, by=identity, via="slack", doing="answer")
+    except NotAssignedError as exc:
+        await _ephemeral(action, f"This one is not yours to answer: {exc}.")
         return
     ended = await _ended(store, record)
     if ended is not None:
@@ -252,6 +263,10 @@ async def _open_modal(store: Store, action: Action) -> None:
     await _call("views_open", trigger_id=action.trigger_id, view=view)
 
 
+_WHO = (
+    "hitlkit couldn't tell who you are: ask for your Slack user to be mapped "
+    "(HITL_SLACK_USERS) or for an e-mail on your Slack profile. Nothing was recorded."
+)
 _NOT_FOUND = "No such question here: it may have been pruned, or the link is not hitlkit's."
 
 
@@ -280,10 +295,7 @@ async def _answer(store: Store, request_id: str, value: Any, user: str) -> tuple
     """Record `user`'s answer: whether it is recorded, and what to tell them."""
     identity = await identity_of(user)
     if identity is None:
-        return False, (
-            "hitlkit couldn't tell who you are: ask for your Slack user to be mapped "
-            "(HITL_SLACK_USERS) or for an e-mail on your Slack profile. Nothing was recorded."
-        )
+        return False, _WHO
     try:
         answered = await _ops.answer_event(
             store, request_id, value, by=identity, via="slack", proof="chat"
