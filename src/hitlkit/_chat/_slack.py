@@ -9,11 +9,14 @@ When an event opens, `send` posts its message (`_slack_blocks.event_blocks`) and
 records where it went (`_messages.save_posted`), so that its buttons lead back to the
 event and any replica can update it later. Reminders, escalation steps and the like
 are replies in that message's thread (or a new message, when none was recorded).
-Answers come back through the app's `/slack/interact` (`hitlkit._server._slack`).
+Answers come back through the app's `/slack/interact` (`hitlkit._server._slack`), as
+the identity `identity_of` finds: `HITL_SLACK_USERS`, else the local part of the
+user's e-mail (`users.info`, remembered by this process).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import TYPE_CHECKING, Any
@@ -30,7 +33,15 @@ if TYPE_CHECKING:
     from hitlkit._records import EventRecord
     from hitlkit._store import Store
 
-__all__ = ["INSTALL_HINT", "check_target", "client", "send", "target_channel"]
+__all__ = [
+    "INSTALL_HINT",
+    "call",
+    "check_target",
+    "client",
+    "identity_of",
+    "send",
+    "target_channel",
+]
 
 INSTALL_HINT = 'Slack answers need slack_sdk: pip install "hitlkit[slack]"'
 TIMEOUT_SECONDS = 10
@@ -42,6 +53,9 @@ _FORMS = (
     "slack-app://#channel-name, or slack-app:// and a channel, user or direct message id "
     "(C…, G…, U…, D…)"
 )
+
+_identities: dict[str, str] = {}
+"""Slack user id -> identity, found through `users.info` (this process's cache)."""
 
 
 def target_channel(url: str) -> str:
@@ -142,3 +156,39 @@ def _post_reply(
         options = {"channel": posted.channel, "thread_ts": posted.ts}
     client().chat_postMessage(text=text, unfurl_links=False, unfurl_media=False, **options)
     return True
+
+
+async def identity_of(user: str) -> str | None:
+    """The hitlkit identity of Slack user `user`: mapped, else their e-mail's local part."""
+    mapped = _config.slack_users().get(user)
+    if mapped is not None:
+        return mapped
+    if user in _identities:
+        return _identities[user]
+    response = await call("users_info", user=user)
+    profile = ((response or {}).get("user") or {}).get("profile") or {}
+    email = profile.get("email") if isinstance(profile, dict) else None
+    if not isinstance(email, str) or "@" not in email:
+        return None
+    identity = email.rpartition("@")[0].strip().lower()
+    if not identity:
+        return None
+    _identities[user] = identity
+    return identity
+
+
+async def call(method: str, **arguments: Any) -> dict[str, Any] | None:
+    """One Web API call, in a thread; its response, or `None` when Slack refused it."""
+    from slack_sdk.errors import SlackClientError
+
+    def blocking() -> dict[str, Any]:
+        response = getattr(client(), method)(**arguments)
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    try:
+        return await asyncio.to_thread(blocking)
+    except (SlackClientError, ConfigurationError, OSError) as exc:
+        error = getattr(getattr(exc, "response", None), "data", None)
+        why = error.get("error") if isinstance(error, dict) else type(exc).__name__
+        _logger.warning("Slack's %s failed: %s", method, why)
+        return None

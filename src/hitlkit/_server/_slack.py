@@ -22,7 +22,6 @@ the answer is recorded right after it.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from starlette.responses import JSONResponse, Response
 
 from hitlkit import _config, _ops, _policy_ops, _reading
 from hitlkit._chat import _messages
+from hitlkit._chat._slack import INSTALL_HINT, call, identity_of
 from hitlkit._chat._slack_blocks import (
     ACTIONS_PREFIX,
     ANSWER_ACTION,
@@ -64,7 +64,7 @@ from hitlkit._server._templates import shown
 from hitlkit._store import Store
 from hitlkit._values._forms import error_names
 
-__all__ = ["BadPayload", "handle_payload", "router", "verified"]
+__all__ = ["BadPayload", "decode", "handle_payload", "read_action", "router", "verified"]
 
 router = APIRouter(include_in_schema=False)
 _logger = logging.getLogger("hitlkit.slack")
@@ -72,9 +72,6 @@ _logger = logging.getLogger("hitlkit.slack")
 WINDOW_SECONDS = 300
 """How far a request's timestamp may be from now, in the past or the future."""
 MAX_EPHEMERAL = 3000
-
-_identities: dict[str, str] = {}
-"""Slack user id -> identity, found through `users.info` (this process's cache)."""
 
 
 class BadPayload(ValueError):
@@ -104,6 +101,10 @@ async def interact(request: Request) -> Response:
     if secret is None:
         message = "Slack answers are not configured here: set HITL_SLACK_SIGNING_SECRET"
         return _error(503, "slack_not_configured", message)
+    try:
+        import slack_sdk  # noqa: F401
+    except ImportError:
+        return _error(503, "slack_not_configured", INSTALL_HINT)
     body = await request.body()
     headers = request.headers
     if not verified(
@@ -260,7 +261,7 @@ async def _open_modal(store: Store, action: Action) -> None:
     if view is None or action.trigger_id is None:
         await _ephemeral(action, "This question cannot be answered in Slack: use its form.")
         return
-    await _call("views_open", trigger_id=action.trigger_id, view=view)
+    await call("views_open", trigger_id=action.trigger_id, view=view)
 
 
 _WHO = (
@@ -353,49 +354,11 @@ def _errors(errors: dict[str, str]) -> dict[str, Any]:
     return {"response_action": "errors", "errors": {k: v[:2000] for k, v in errors.items()}}
 
 
-async def identity_of(user: str) -> str | None:
-    """The hitlkit identity of Slack user `user`: mapped, else their e-mail's local part."""
-    mapped = _config.slack_users().get(user)
-    if mapped is not None:
-        return mapped
-    if user in _identities:
-        return _identities[user]
-    response = await _call("users_info", user=user)
-    profile = ((response or {}).get("user") or {}).get("profile") or {}
-    email = profile.get("email") if isinstance(profile, dict) else None
-    if not isinstance(email, str) or "@" not in email:
-        return None
-    identity = email.rpartition("@")[0].strip().lower()
-    if not identity:
-        return None
-    _identities[user] = identity
-    return identity
-
-
-async def _call(method: str, **arguments: Any) -> dict[str, Any] | None:
-    """One Web API call, in a thread; its response, or `None` when Slack refused it."""
-    from slack_sdk.errors import SlackClientError
-
-    from hitlkit._chat._slack import client
-
-    def call() -> dict[str, Any]:
-        response = getattr(client(), method)(**arguments)
-        return dict(response.data) if isinstance(response.data, dict) else {}
-
-    try:
-        return await asyncio.to_thread(call)
-    except (SlackClientError, ConfigurationError, OSError) as exc:
-        error = getattr(getattr(exc, "response", None), "data", None)
-        why = error.get("error") if isinstance(error, dict) else type(exc).__name__
-        _logger.warning("Slack's %s failed: %s", method, why)
-        return None
-
-
 async def _ephemeral(action: Action, text: str) -> None:
     """Tell the person who acted, and no one else."""
     if action.channel is None:
         return
-    await _call("chat_postEphemeral", channel=action.channel, user=action.user, text=_escaped(text))
+    await call("chat_postEphemeral", channel=action.channel, user=action.user, text=_escaped(text))
 
 
 def _escaped(text: str) -> str:
@@ -415,6 +378,6 @@ async def _update_state(store: Store, record: EventRecord, state: Any) -> None:
             store, record.id, posted.slot
         ):
             continue
-        await _call(
+        await call(
             "chat_update", channel=posted.channel, ts=posted.ts, blocks=blocks, text=record.name
         )
