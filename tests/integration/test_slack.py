@@ -545,3 +545,15 @@ def test_the_modal_is_not_opened_for_someone_not_assigned_nor_after_the_end(
     assert interact(client, pressed(event, button, user="UANA")).status_code == 200
     assert "This one has ended: ana answered 3" in ephemerals(slack, 2)[1]
     assert slack.of("views.open") == []
+
+
+def test_an_approval_is_approved_by_its_button(
+    app_store: LocalStore, app_url: str, slack: SlackApi, client: httpx.Client
+) -> None:
+    event = ask(app_store, app_url, hitlkit.Approval, assignees=["bo"])
+    blocks = posted(slack)
+    assert "for bo" in blocks[3]["elements"][0]["text"]
+    approve = elements(blocks)[0]
+    assert interact(client, pressed(event, approve, user="UBO")).status_code == 200
+    assert event.wait() == hitlkit.Approval(approved=True)
+    assert (event.outcome().by, event.outcome().via) == ("bo", "slack")

@@ -197,3 +197,17 @@ def test_the_deadline_is_slacks_date_token_with_a_utc_fallback() -> None:
         f"<!date^{epoch}^{{date_short_pretty}} {{time}}|"
     )
     assert deadline_text(record.deadline).endswith(" UTC>")
+
+
+def test_an_approval_gets_buttons_and_a_modal_for_a_reason() -> None:
+    record = record_of(hitlkit.Approval)
+    approve, reject, reason = actions_of(event_blocks(record, link=LINK))
+    assert (json.loads(approve["value"]), json.loads(reject["value"])) == (
+        {"approved": True},
+        {"approved": False},
+    )
+    assert reason["action_id"] == "hitl.modal"
+    view = modal_view(record)
+    assert view is not None
+    inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+    assert inputs == ["value.approved", "value.reason"]

@@ -4,7 +4,8 @@ The message holds a header (the event's name), the prompt (`_mrkdwn`), the deadl
 (Slack's `<!date^…>`, shown in each reader's time zone), the run and event id, the
 policy's state, and inputs for the answer's type:
 
-- `bool`: Approve (primary) and Reject (danger) buttons;
+- `bool`: Approve (primary) and Reject (danger) buttons; a `hitlkit.Approval` the same,
+  and a button opening the modal, to give a reason;
 - choices: a button each, up to `MAX_BUTTONS`; a select, up to `MAX_OPTIONS`;
 - every other type Slack can ask in a modal (text, numbers, dates, a model's flat
   fields...): an "Answer…" button that opens it (`modal_view`);
@@ -28,7 +29,7 @@ from typing import Any
 from hitlkit._chat._mrkdwn import escape, prompt_mrkdwn
 from hitlkit._exceptions import InvalidValueError
 from hitlkit._policy import PolicyState
-from hitlkit._records import EventRecord
+from hitlkit._records import EventRecord, is_approval
 from hitlkit._values._forms import FormField, form_fields
 from hitlkit._values._shape import Shape, option_text
 
@@ -94,6 +95,8 @@ def event_blocks(
 ) -> list[dict[str, Any]]:
     """The blocks of `record`'s message: what it asks, until when, and how to answer."""
     facts = f"run `{escape(record.run_id)}` · event `{record.id}`"
+    if record.assignees:
+        facts += f" · for {escape(', '.join(record.assignees))}"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(record.name, MAX_HEADER)},
         {"type": "section", "text": _mrkdwn(prompt_mrkdwn(record.prompt, record.prompt_type))},
@@ -139,14 +142,17 @@ def inputs(record: EventRecord, link: str) -> list[dict[str, Any]]:
         return _choices(shape.options, link)
     if modal_view(record) is None:
         return [_link_button(link)]
-    return [
-        {
-            "type": "button",
-            "action_id": MODAL_ACTION,
-            "text": _plain("Answer…"),
-            "value": record.id,
-        }
-    ]
+    if is_approval(record):  # a yes or no, and a reason when one is wanted
+        return [
+            _answer_button(0, "Approve", {"approved": True}, style="primary"),
+            _answer_button(1, "Reject", {"approved": False}, style="danger"),
+            _modal_button(record, "With a reason…"),
+        ]
+    return [_modal_button(record, "Answer…")]
+
+
+def _modal_button(record: EventRecord, text: str) -> dict[str, Any]:
+    return {"type": "button", "action_id": MODAL_ACTION, "text": _plain(text), "value": record.id}
 
 
 def _is_yes_or_no(shape: Shape) -> bool:
