@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Iterator
 from enum import Enum
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -20,6 +21,7 @@ from hitlkit._chat import _messages
 from hitlkit._chat import send as chat_send
 from hitlkit._notify import message_for
 from hitlkit._server import create_app
+from hitlkit._tokens import create_token
 from tests.integration.conftest import serve_in_thread
 from tests.receivers import wait_until
 from tests.slack import SlackApi, interaction_body, sign, signed_headers, slack_api
@@ -557,3 +559,32 @@ def test_an_approval_is_approved_by_its_button(
     assert interact(client, pressed(event, approve, user="UBO")).status_code == 200
     assert event.wait() == hitlkit.Approval(approved=True)
     assert (event.outcome().by, event.outcome().via) == ("bo", "slack")
+
+
+def test_the_route_takes_slacks_signature_where_the_app_needs_tokens(
+    app_store: LocalStore,
+    app_url: str,
+    slack: SlackApi,
+    tmp_path: Path,
+) -> None:
+    tokens_file = tmp_path / "tokens.json"
+    token = create_token(tokens_file, "ops")
+    server, thread, port = serve_in_thread(create_app(app_store, tokens_file=tokens_file))
+    try:
+        event = ask(app_store, app_url)
+        approve = elements(posted(slack))[0]
+        body = interaction_body(pressed(event, approve))
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10, trust_env=False) as http:
+            # An API token is no signature; a signed request needs no token, nor an origin.
+            bearer = {"authorization": f"Bearer {token}"}
+            refused = http.post("/slack/interact", content=body, headers=bearer)
+            assert refused.status_code == 401
+            assert http.get("/api/events").status_code == 401
+            cross_site = {**signed_headers(SECRET, body), "sec-fetch-site": "cross-site"}
+            answered = http.post("/slack/interact", content=body, headers=cross_site)
+            assert answered.status_code == 200, answered.text
+        assert event.wait() is True
+        assert event.outcome().by == "ana"
+    finally:
+        server.should_exit = True
+        thread.join(10)
