@@ -263,7 +263,11 @@ def insecure() -> bool:
 
 # Apprise URLs may hold commas and spaces in their queries (`?to=a@x.org,b@x.org`): a URL
 # ends only where a separator is followed by the next `scheme://`, as Apprise splits them.
-_URLS = re.compile(r"((?<![a-z0-9])[a-z0-9]+?://.*?)(?=$|[\s,;]{1,32}[a-z0-9]{1,32}?://)", re.I)
+# A scheme may hold `+`, `-` and `.` too (`slack-app://`, `teams-app+https://`).
+_URLS = re.compile(
+    r"((?<![a-z0-9+.-])[a-z0-9][a-z0-9+.-]*?://.*?)(?=$|[\s,;]{1,32}[a-z0-9][a-z0-9+.-]{0,31}?://)",
+    re.I,
+)
 
 
 def notify_targets() -> tuple[str, ...]:

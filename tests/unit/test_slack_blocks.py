@@ -211,3 +211,17 @@ def test_an_approval_gets_buttons_and_a_modal_for_a_reason() -> None:
     assert view is not None
     inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
     assert inputs == ["value.approved", "value.reason"]
+
+
+def test_hitl_notify_carries_chat_targets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hitlkit import _config
+
+    monkeypatch.setenv(
+        "HITL_NOTIFY", "slack-app://#ops, json://h/x teams-app+https://h/p?a=1,2 slack-app://U1"
+    )
+    assert _config.notify_targets() == (
+        "slack-app://#ops",
+        "json://h/x",
+        "teams-app+https://h/p?a=1,2",
+        "slack-app://U1",
+    )
