@@ -19,6 +19,7 @@ import hitlkit
 from hitlkit import LocalStore, Policy, Quorum, _ops
 from hitlkit._chat import _messages
 from hitlkit._chat import send as chat_send
+from hitlkit._chat._slack_blocks import modal_view
 from hitlkit._notify import message_for
 from hitlkit._server import create_app
 from hitlkit._tokens import create_token
@@ -543,6 +544,19 @@ def test_the_modal_is_not_opened_for_someone_not_assigned_nor_after_the_end(
     [button] = elements(posted(slack))
     assert interact(client, pressed(event, button, user="UBO")).status_code == 200
     assert ephemerals(slack, 1)[0].startswith("This one is not yours to answer")
+    view = modal_view(event.record)
+    assert view is not None
+    submitted = {
+        "type": "view_submission",
+        "user": {"id": "UBO"},
+        "view": {
+            **view,
+            "state": {"values": {"value": {"v": {"type": "number_input", "value": "2"}}}},
+        },
+    }
+    refused = interact(client, submitted)
+    assert refused.json()["errors"]["value"].startswith("This one is not yours to answer")
+    assert event.outcome() is None
     asyncio.run(_ops.answer_event(app_store, event.request_id, 3, by="ana", via="python"))
     assert interact(client, pressed(event, button, user="UANA")).status_code == 200
     assert "This one has ended: ana answered 3" in ephemerals(slack, 2)[1]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -58,6 +59,7 @@ from hitlkit._exceptions import (
     SeparationOfDutiesError,
     VoteChangedError,
 )
+from hitlkit._policy import PolicyState
 from hitlkit._records import EventRecord, Outcome
 from hitlkit._server._context import store_of
 from hitlkit._server._templates import shown
@@ -71,7 +73,8 @@ _logger = logging.getLogger("hitlkit.slack")
 
 WINDOW_SECONDS = 300
 """How far a request's timestamp may be from now, in the past or the future."""
-MAX_EPHEMERAL = 3000
+MAX_EPHEMERAL = 2000
+"""Characters of a message told to one person (before escaping)."""
 
 
 class BadPayload(ValueError):
@@ -88,6 +91,8 @@ def verified(secret: str, body: bytes, timestamp: str | None, signature: str | N
 
     if not (timestamp and signature and timestamp.strip().isdigit() and len(timestamp) < 20):
         return False
+    if abs(time.time() - int(timestamp)) > WINDOW_SECONDS:
+        return False  # stale, or from the future: SignatureVerifier says so too
     try:
         return SignatureVerifier(secret).is_valid(body, timestamp.strip(), signature)
     except (ValueError, TypeError):  # a body that is not UTF-8, a signature that is not ASCII
@@ -334,11 +339,18 @@ async def _submitted(store: Store, payload: dict[str, Any]) -> dict[str, Any] | 
     user = _user(payload)
     blocks = [b.get("block_id") for b in view.get("blocks") or () if isinstance(b, dict)]
     first = next((b for b in blocks if isinstance(b, str) and b.startswith("value")), "value")
+    identity = await identity_of(user)
+    if identity is None:
+        return _errors({first: _WHO})
     try:
         record = await _reading.load_event(store, request_id)
+        # Who may answer first: someone else never makes the app read and check a value.
+        await _ops.refuse_unassigned(store, record, by=identity, via="slack", doing="answer")
         value = _ops.answers_of(record).parse_form(form_posted(values))
     except EventNotFoundError:
         return _errors({first: _NOT_FOUND})
+    except NotAssignedError as exc:
+        return _errors({first: f"This one is not yours to answer: {exc}. Nothing was recorded."})
     except InvalidValueError as exc:
         named = error_names(exc.errors)
         known = {name: msg for name, msg in named.items() if name in blocks}
@@ -364,10 +376,10 @@ async def _ephemeral(action: Action, text: str) -> None:
 def _escaped(text: str) -> str:
     from hitlkit._chat._mrkdwn import escape
 
-    return escape(text)[:MAX_EPHEMERAL]
+    return escape(text if len(text) <= MAX_EPHEMERAL else text[: MAX_EPHEMERAL - 1] + "…")
 
 
-async def _update_state(store: Store, record: EventRecord, state: Any) -> None:
+async def _update_state(store: Store, record: EventRecord, state: PolicyState) -> None:
     """Show a vote that decides nothing yet on the event's messages, inputs kept."""
     from hitlkit._notify import event_link
 
