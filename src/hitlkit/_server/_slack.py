@@ -281,20 +281,21 @@ async def _ended(store: Store, record: EventRecord) -> str | None:
     if outcome is not None:
         return f"This one has ended: {_how(outcome)}."
     if record.is_expired():
-        return "This one has ended: its deadline passed."
+        return "This one has ended: expired: its deadline passed."
     return None
 
 
 def _how(outcome: Outcome) -> str:
+    """How an event ended, in a few words: "already answered by ana: yes (via slack)"."""
     if outcome.status == "answered":
-        return f"{outcome.by or 'someone'} answered {shown(outcome.value)} via {outcome.via}"
+        by = outcome.by or "someone"
+        return f"already answered by {by}: {shown(outcome.value)} (via {outcome.via})"
     if outcome.status == "cancelled":
-        return f"cancelled by {outcome.by or 'someone'}" + (
-            f" ({outcome.reason})" if outcome.reason else ""
-        )
+        why = f" ({outcome.reason})" if outcome.reason else ""
+        return f"cancelled by {outcome.by or 'someone'}{why}"
     if outcome.status == "defaulted":
-        return f"its deadline passed and it took its default, {shown(outcome.value)}"
-    return "its deadline passed"
+        return f"expired: its deadline passed and it took its default, {shown(outcome.value)}"
+    return "expired: its deadline passed"
 
 
 async def _answer(store: Store, request_id: str, value: Any, user: str) -> tuple[bool, str]:
@@ -311,7 +312,7 @@ async def _answer(store: Store, request_id: str, value: Any, user: str) -> tuple
     except EventNotFoundError:
         return False, _NOT_FOUND
     except EventResolvedError as exc:
-        return False, f"Not recorded: this one has ended: {_how(exc.outcome)}."
+        return False, f"Not recorded: {_how(exc.outcome)}."
     except VoteChangedError as exc:
         return False, f"Your vote stands: {exc}."
     except (InvalidValueError, GrantError) as exc:
