@@ -601,3 +601,24 @@ def test_the_route_takes_slacks_signature_where_the_app_needs_tokens(
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_a_press_after_a_cancel_or_the_deadline_is_told_how_it_ended(
+    app_store: LocalStore, app_url: str, slack: SlackApi, client: httpx.Client
+) -> None:
+    cancelled = ask(app_store, app_url)
+    approve = elements(posted(slack))[0]
+    asyncio.run(
+        _ops.cancel_event(app_store, cancelled.request_id, by="dev", via="python", reason="moot")
+    )
+    assert interact(client, pressed(cancelled, approve)).status_code == 200
+    assert ephemerals(slack, 1)[0] == "Not recorded: cancelled by dev (moot)."
+    expired = hitlkit.new_event(
+        "late", bool, store=app_store, endpoint=app_url, serve=False, timeout_seconds=0.2
+    )
+    time.sleep(0.3)  # past its deadline
+    assert interact(client, pressed(expired, approve)).status_code == 200
+    assert ephemerals(slack, 2)[1] == "Not recorded: expired: its deadline passed."
+    outcome = expired.outcome()
+    assert outcome is not None
+    assert outcome.status == "timed_out"
