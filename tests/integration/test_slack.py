@@ -16,7 +16,7 @@ import pytest
 from pydantic import BaseModel
 
 import hitlkit
-from hitlkit import LocalStore, Policy, Quorum, _ops
+from hitlkit import LocalStore, Policy, Quorum, _ops, _policy_ops
 from hitlkit._chat import _messages
 from hitlkit._chat import send as chat_send
 from hitlkit._chat._slack_blocks import modal_view
@@ -622,3 +622,32 @@ def test_a_press_after_a_cancel_or_the_deadline_is_told_how_it_ended(
     outcome = expired.outcome()
     assert outcome is not None
     assert outcome.status == "timed_out"
+
+
+def test_an_approvals_reason_given_in_the_modal_is_the_votes_comment(
+    app_store: LocalStore, app_url: str, slack: SlackApi, client: httpx.Client
+) -> None:
+    event = ask(app_store, app_url, hitlkit.Approval, policy=Quorum(1, of=["ana", "bo"]))
+    posted(slack)
+    view = modal_view(event.record)
+    assert view is not None
+    values = {
+        "value.approved": {"v": {"type": "checkboxes", "selected_options": [{"value": "true"}]}},
+        "value.reason": {"v": {"type": "plain_text_input", "value": "tested on staging"}},
+    }
+    payload = {
+        "type": "view_submission",
+        "user": {"id": "UBO"},
+        "view": {**view, "state": {"values": values}},
+    }
+    response = interact(client, payload)
+    assert response.status_code == 200, response.text
+    assert response.content == b""
+    assert event.wait() == hitlkit.Approval(approved=True, reason="tested on staging")
+    [vote] = asyncio.run(_policy_ops.read_records(app_store, event.record)).votes
+    assert (vote.by, vote.via, vote.proof, vote.comment) == (
+        "bo",
+        "slack",
+        "chat",
+        "tested on staging",
+    )

@@ -59,8 +59,8 @@ from hitlkit._exceptions import (
     SeparationOfDutiesError,
     VoteChangedError,
 )
-from hitlkit._policy import PolicyState
-from hitlkit._records import EventRecord, Outcome
+from hitlkit._policy import MAX_COMMENT_LENGTH, PolicyState
+from hitlkit._records import EventRecord, Outcome, is_approval
 from hitlkit._server._context import store_of
 from hitlkit._server._templates import shown
 from hitlkit._store import Store
@@ -304,8 +304,15 @@ async def _answer(store: Store, request_id: str, value: Any, user: str) -> tuple
     if identity is None:
         return False, _WHO
     try:
+        record = await _reading.load_event(store, request_id)
         answered = await _ops.answer_event(
-            store, request_id, value, by=identity, via="slack", proof="chat"
+            store,
+            request_id,
+            value,
+            by=identity,
+            via="slack",
+            proof="chat",
+            **_comment(record, value),
         )
     except (NotAssignedError, SeparationOfDutiesError, IdentityRequiredError) as exc:
         return False, f"This one is not yours to answer: {exc}. Nothing was recorded."
@@ -320,11 +327,20 @@ async def _answer(store: Store, request_id: str, value: Any, user: str) -> tuple
     if answered.already_recorded:
         return True, f"Your answer ({shown(value)}) was already recorded."
     if answered.outcome is None:
-        record = await _reading.load_event(store, request_id)
         state = await _policy_ops.current_state(store, record)
         await _update_state(store, record, state)
         return True, f"Your vote ({shown(value)}) is recorded: {state.summary}."
     return True, f"Recorded: {shown(answered.outcome.value)}, as {identity}."
+
+
+def _comment(record: EventRecord, value: Any) -> dict[str, Any]:
+    """An approval's reason, kept as the vote's comment under a policy (as the form does)."""
+    if record.policy is None or not is_approval(record) or not isinstance(value, dict):
+        return {}
+    reason = value.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        return {}
+    return {"comment": reason.strip()[:MAX_COMMENT_LENGTH]}
 
 
 async def _submitted(store: Store, payload: dict[str, Any]) -> dict[str, Any] | None:
