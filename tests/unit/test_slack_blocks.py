@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -225,3 +225,16 @@ def test_hitl_notify_carries_chat_targets(monkeypatch: pytest.MonkeyPatch) -> No
         "teams-app+https://h/p?a=1,2",
         "slack-app://U1",
     )
+
+
+def test_initial_dates_and_times_show_in_their_pickers() -> None:
+    class When(BaseModel):
+        at: datetime
+        start: time
+
+    initial = {"at": "2026-01-02T03:04:00+00:00", "start": "09:30:00"}
+    view = modal_view(record_of(When, initial=initial))
+    assert view is not None
+    at, start = (b["element"] for b in view["blocks"] if b["type"] == "input")
+    assert (at["type"], at["initial_date_time"]) == ("datetimepicker", 1767323040)
+    assert (start["type"], start["initial_time"]) == ("timepicker", "09:30")

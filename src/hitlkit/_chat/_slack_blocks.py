@@ -285,10 +285,26 @@ def _element(field: FormField) -> dict[str, Any] | None:
             element["initial_date"] = field.value[:10]
         return element
     if kind == "datetime-local":
-        return {"type": "datetimepicker"}
+        element = {"type": "datetimepicker"}
+        moment = _utc_moment(field.value)
+        if moment is not None:
+            element["initial_date_time"] = int(moment.timestamp())
+        return element
     if kind == "time":
-        return {"type": "timepicker"}
+        element = {"type": "timepicker"}
+        if len(field.value) >= 5 and field.value[2] == ":":
+            element["initial_time"] = field.value[:5]
+        return element
     return None
+
+
+def _utc_moment(text: str) -> datetime | None:
+    """A datetime-local input's text (UTC, no offset) as an aware datetime."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
 def _options_element(field: FormField) -> dict[str, Any] | None:
