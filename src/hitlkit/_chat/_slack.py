@@ -1,7 +1,7 @@
 """Slack through hitlkit's own Slack app: a Block Kit message people answer in place.
 
 A target is `slack-app://#channel-name` or `slack-app://<id>` (a channel `C…`, a private
-channel `G…`, a user `U…` or a direct message `D…`). The app's bot token comes from
+channel `G…`, a user `U…` or `W…`, or a direct message `D…`). The app's bot token comes from
 `HITL_SLACK_BOT_TOKEN` (never from the URL, never stored), Slack's Web API from
 `HITL_SLACK_API_URL`.
 
@@ -48,10 +48,10 @@ TIMEOUT_SECONDS = 10
 
 _logger = logging.getLogger("hitlkit.notify")
 _NAME = re.compile(r"#[a-z0-9][a-z0-9._-]{0,79}")
-_ID = re.compile(r"[CGUD][A-Z0-9]{2,30}")
+_ID = re.compile(r"[CGUDW][A-Z0-9]{2,30}")
 _FORMS = (
     "slack-app://#channel-name, or slack-app:// and a channel, user or direct message id "
-    "(C…, G…, U…, D…)"
+    "(C…, G…, U…, W…, D…)"
 )
 
 _identities: dict[str, str] = {}
