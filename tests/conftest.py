@@ -38,8 +38,8 @@ def _isolated_env(
     monkeypatch.delenv("HITL_REMIND_BEFORE", raising=False)
     monkeypatch.delenv("HITL_RETENTION", raising=False)  # no app prunes unless a test asks
     monkeypatch.delenv("HITL_ARCHIVE", raising=False)
-    for name in ("BOT_TOKEN", "APP_TOKEN", "API_URL", "SIGNING_SECRET"):  # no app talks to Slack
-        monkeypatch.delenv(f"HITL_SLACK_{name}", raising=False)
+    for name in ("BOT_TOKEN", "APP_TOKEN", "API_URL", "SIGNING_SECRET", "USERS"):
+        monkeypatch.delenv(f"HITL_SLACK_{name}", raising=False)  # no test reaches Slack
 
 
 def ceilings(tmp_path_factory: pytest.TempPathFactory) -> str:

@@ -4,8 +4,8 @@ Every setting is read through `setting(name)`: the variable `HITL_<NAME>` when i
 is set and not empty, else the key `<name>` of the configuration file (`[tool.hitlkit]`
 in the nearest `pyproject.toml`, or a `hitl.toml`: see `_config_file`), else the
 default below. The command line's flags come first of all. Secrets (`HITL_SECRET`,
-`HITL_SECRET_PREVIOUS`, `HITL_TOKEN`, `HITL_NOTIFY`, `HITL_NOTIFY_TARGETS`) are read from the
-environment only.
+`HITL_SECRET_PREVIOUS`, `HITL_TOKEN`, `HITL_NOTIFY`, `HITL_NOTIFY_TARGETS`,
+`HITL_SLACK_BOT_TOKEN`, `HITL_SLACK_SIGNING_SECRET`) are read from the environment only.
 
 The store is found as git finds its repository (`store_choice`): `HITL_STORE`, else
 `store` in the file, else the nearest `.hitl` folder from the current one up
@@ -47,6 +47,8 @@ The store is found as git finds its repository (`store_choice`): `HITL_STORE`, e
 | `HITL_SLACK_API_URL` | `https://slack.com/api/` | the Slack Web API the app calls           |
 | `HITL_SLACK_APP_TOKEN` | none                | an app-level token (`xapp-...`): Socket Mode |
 | `HITL_CHAT_EVERY`  | `2`                     | seconds between looks for chat messages to update |
+| `HITL_SLACK_SIGNING_SECRET` | none           | verifies Slack's requests to `/slack/interact` |
+| `HITL_SLACK_USERS` | none                    | Slack user id = hitlkit identity pairs       |
 """
 
 from __future__ import annotations
@@ -94,6 +96,10 @@ __all__ = [
     "seconds",
     "secret",
     "setting",
+    "slack_api_url",
+    "slack_bot_token",
+    "slack_signing_secret",
+    "slack_users",
     "store_choice",
     "store_mode",
     "tokens_file",
@@ -461,25 +467,49 @@ def email_identities() -> dict[str, str]:
     return pairs
 
 
-# Slack: the app's credentials and API (environment only: tokens are secrets).
+# Slack: the app that posts questions and takes answers in Slack (`hitlkit._chat._slack`);
+# its tokens and signing secret are read from the environment only.
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
 def slack_bot_token() -> str | None:
-    """`HITL_SLACK_BOT_TOKEN`: the bot token (`xoxb-...`) that posts and updates messages."""
+    """`HITL_SLACK_BOT_TOKEN`: the Slack app's bot token, which posts and updates messages
+    (environment only: never logged or stored)."""
     return os.environ.get("HITL_SLACK_BOT_TOKEN", "").strip() or None
 
 
+def slack_signing_secret() -> str | None:
+    """`HITL_SLACK_SIGNING_SECRET`: the Slack app's signing secret, which `/slack/interact`
+    verifies every request with (environment only)."""
+    return os.environ.get("HITL_SLACK_SIGNING_SECRET", "").strip() or None
+
+
 def slack_api_url() -> str:
-    """`HITL_SLACK_API_URL`: the Slack Web API's base URL, ending with a slash."""
-    text = os.environ.get("HITL_SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
-    if not text.startswith(("http://", "https://")):
-        raise ConfigurationError(
-            f"HITL_SLACK_API_URL must be an http:// or https:// URL such as "
-            f"{DEFAULT_SLACK_API_URL}, got {text!r}"
-        )
-    return text if text.endswith("/") else text + "/"
+    """`HITL_SLACK_API_URL`: Slack's Web API, ending with a slash (Slack's own by default)."""
+    given = setting("slack_api_url")
+    url = (given.value or DEFAULT_SLACK_API_URL).strip()
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"{given.label} must be an http:// or https:// URL, got {url!r}")
+    return url if url.endswith("/") else url + "/"
+
+
+def slack_users() -> dict[str, str]:
+    """`HITL_SLACK_USERS`: Slack user ids and the hitlkit identities they answer as,
+    `U012AB=ana U034CD=bo` (separated by spaces or commas)."""
+    given = setting("slack_users")
+    users: dict[str, str] = {}
+    for pair in re.split(r"[\s,]+", (given.value or "").strip()):
+        if not pair:
+            continue
+        user, sep, identity = pair.partition("=")
+        if not (sep and user.strip() and identity.strip()):
+            raise ConfigurationError(
+                f"{given.label} must hold SLACK_USER_ID=identity pairs separated by spaces "
+                f"or commas, such as U012AB=ana U034CD=bo; got {pair!r}"
+            )
+        users[user.strip()] = identity.strip()
+    return users
 
 
 def slack_app_token() -> str | None:
@@ -492,8 +522,3 @@ def slack_app_token() -> str | None:
             "(Basic Information > App-Level Tokens, scope connections:write)"
         )
     return text or None
-
-
-def slack_signing_secret_set() -> bool:
-    """Whether `HITL_SLACK_SIGNING_SECRET` is set (its value is never read here)."""
-    return bool(os.environ.get("HITL_SLACK_SIGNING_SECRET", "").strip())

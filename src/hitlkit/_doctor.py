@@ -120,7 +120,7 @@ async def _check_slack(report: Report) -> None:
     except ConfigurationError as exc:
         report.problems.append(Finding("", f"{SLACK}: {exc}"))
         return
-    if not _config.slack_signing_secret_set():
+    if _config.slack_signing_secret() is None:
         report.notes.append(
             Finding(
                 "",

@@ -60,9 +60,10 @@ MAX_MEMBERS = 100
 
 DecisionKind = Literal["approved", "rejected", "vetoed", "agreed", "failed", "granted"]
 OnTimeout = Literal["raise", "default", "escalate"]
-Proof = Literal["token", "link", "store", "declared"]
+Proof = Literal["token", "link", "store", "chat", "declared"]
 """How an identity was known: an API token, a signed link, access to the store itself
-(the Python API or `hitl` on the store), or only declared (a name typed without a
+(the Python API or `hitl` on the store), a chat platform's signed request (Slack's:
+a verified user, mapped to an identity), or only declared (a name typed without a
 credential, where the app has no tokens)."""
 
 

@@ -37,7 +37,9 @@ __all__ = [
     "claim_final",
     "claimed_at",
     "close",
+    "final_claimed",
     "open_entries",
+    "posted_message",
     "posted_messages",
     "release_final",
     "save_posted",
@@ -105,6 +107,11 @@ def _parse(data: bytes | None) -> PostedMessage | None:
         return None  # a damaged record: its message is left as it is
 
 
+def posted_message(store: Store, request_id: str, slot: str) -> PostedMessage | None:
+    """The message in `slot` of `request_id`, if posted. Blocking: for the outbox's thread."""
+    return _parse(store.get(f"{_folder(request_id)}{slot}.json"))
+
+
 async def posted_messages(store: Store, request_id: str) -> list[PostedMessage]:
     """The messages posted about `request_id`, in slot order."""
     folder = _folder(request_id)
@@ -142,6 +149,11 @@ async def claimed_at(store: Store, request_id: str, slot: str) -> datetime | Non
         return datetime.fromisoformat(json.loads(data)["at"])
     except (ValueError, KeyError, TypeError):
         return None
+
+
+async def final_claimed(store: Store, request_id: str, slot: str) -> bool:
+    """Whether someone took the final update of a message (it shows, or will show, the end)."""
+    return await store.get_async(f"{_folder(request_id)}{slot}.final") is not None
 
 
 async def release_final(store: Store, request_id: str, slot: str) -> None:

@@ -19,6 +19,7 @@ first answer wins) stays in `hitlkit._ops`, which the routes call.
 | `GET /health`                          | app name, version and a fingerprint of the store |
 | `GET /healthz`, `GET /readyz`          | probes: the process answers; the store answers   |
 | `GET /metrics`                         | Prometheus metrics (`hitlkit._server._metrics`)  |
+| `POST /slack/interact`                 | answers from Slack, signed by Slack (`_slack`)   |
 
 Request bodies are capped at `MAX_BODY_BYTES` (64 KiB): a larger body, whether
 declared by Content-Length or streamed in chunks, gets 413 `payload_too_large`
@@ -27,9 +28,10 @@ only (`multipart/form-data` gets 415), so a request never spools a temporary fil
 
 Without a tokens file the app trusts its callers: serve it on 127.0.0.1 (where it
 answers only to loopback host names), or behind a proxy that authenticates. With
-`tokens_file=`, every request but the probes (`/health`, `/healthz`, `/readyz`), `/static`
-and the API docs needs an API token or an answer link (`hitlkit._links`), and `/metrics` a
-scrape token or an API token; see `hitlkit._server._auth`. The change
+`tokens_file=`, every request but the probes (`/health`, `/healthz`, `/readyz`), `/static`,
+the API docs and `/slack/interact` (which takes Slack's signature instead) needs an API
+token or an answer link (`hitlkit._links`), and `/metrics` a scrape token or an API token;
+see `hitlkit._server._auth`. The change
 streams are capped and end after a while (`hitlkit._server._streams`).
 Form posts carry a form token bound to the session against cross-site forgery
 (`hitlkit._server._csrf`), and every state change must come from the app's own origin

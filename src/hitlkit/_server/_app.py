@@ -22,6 +22,7 @@ from hitlkit._server import (
     _pages,
     _policy_api,
     _probes,
+    _slack,
 )
 from hitlkit._server._auth import AuthSettings
 from hitlkit._server._chat_driver import CHAT_EVERY_SECONDS, Interactions, chatting
@@ -194,6 +195,7 @@ def create_app(
     app.include_router(_choose.router)
     app.include_router(_login.router)
     app.include_router(_docs.router)
+    app.include_router(_slack.router)
     return app
 
 

@@ -16,6 +16,8 @@ MAX_BODY_BYTES = 64 * 1024
 """The largest request body the app accepts, in bytes; larger ones get 413."""
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SIGNED_PATHS = frozenset({"/slack/interact"})
+"""Routes that take a platform's request signature instead: no browser's origin applies."""
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _HTML_HEADERS = (
     (b"content-security-policy", b"frame-ancestors 'none'"),
@@ -40,7 +42,8 @@ class Guards:
       refused as well: it could otherwise post in its visitor's browser, with the
       app's cookies. Requests with neither header come from programs (the CLI,
       `Client`, curl), never from a browser, which sends `Origin` with every POST;
-      they pass, and need their credential like any other.
+      they pass, and need their credential like any other. `SIGNED_PATHS` (Slack's
+      `/slack/interact`) are left to their signature.
     - **Body size**: a declared Content-Length over `max_bytes` gets 413
       `payload_too_large` before any byte is read; otherwise the body is read into
       memory while counting (which also caps chunked bodies) and handed on whole.
@@ -89,8 +92,10 @@ class Guards:
             message = "this app does not answer to that host name"
             await _send_error(send_with_headers, INVALID_HOST, message)
             return
-        if scope["method"] not in _SAFE_METHODS and not _same_origin(
-            scope.get("scheme", "http"), host, fetch_site, origin
+        if (
+            scope["method"] not in _SAFE_METHODS
+            and scope.get("path") not in SIGNED_PATHS
+            and not _same_origin(scope.get("scheme", "http"), host, fetch_site, origin)
         ):
             message = (
                 "requests from other websites (or other ports of this host) may not change events"
