@@ -182,6 +182,7 @@ def _schemes() -> frozenset[str]:
 
 
 _LONG_WORD = re.compile(r"[A-Za-z0-9_-]{9,}")
+_SLACK_CHANNEL = re.compile(r"#?[A-Za-z0-9._-]{1,80}")
 
 
 def redact(url: str) -> str:
@@ -192,6 +193,8 @@ def redact(url: str) -> str:
     redact("mailtos://ana:hunter2@gmail.com?to=bo@x.org")  # 'mailtos://ana:****@gmail.com/…'
     ```
     """
+    if url[:12].lower() == "slack-app://" and _SLACK_CHANNEL.fullmatch(url[12:]):
+        return url  # a channel's name or id: no credential (the token is in the environment)
     try:
         parts = urlsplit(url)
         port = f":{parts.port}" if parts.port else ""

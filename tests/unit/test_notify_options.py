@@ -73,6 +73,13 @@ def test_a_configured_reminder_skips_events_it_does_not_fit(
         ("json://127.0.0.1:8000/hook/s3cr3t", "json://127.0.0.1:8000/…"),
         ("discord://webhookid1234/webhooktoken5678", "discord://we…/…"),
         ("json://[::1", "(unparseable URL)"),
+        ("slack-app://#deploys", "slack-app://#deploys"),
+        ("slack-app://C0123ABCD", "slack-app://C0123ABCD"),
+        ("slack-app://ana:pw@h/x", "slack-app://ana:****@h/…"),
+        (
+            "teams-app+https://prod-1.logic.azure.com/workflows/ab/x?sig=s3",
+            "teams-app+https://prod-1.logic.azure.com/…",
+        ),
     ],
 )
 def test_redacted_urls_keep_the_service_and_host_and_hide_the_rest(url: str, shown: str) -> None:

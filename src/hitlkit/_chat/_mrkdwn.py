@@ -22,7 +22,7 @@ from markdown_it.tree import SyntaxTreeNode
 
 from hitlkit._options import MAX_PROMPT_LENGTH
 
-__all__ = ["MAX_SECTION", "escape", "prompt_mrkdwn"]
+__all__ = ["MAX_SECTION", "escape", "literal", "prompt_mrkdwn"]
 
 MAX_SECTION = 3000
 """Slack's limit on a section block's text."""
@@ -40,7 +40,7 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
     """Text shown as is: escaped, and its formatting characters kept from pairing."""
     return _FORMATTING.sub(lambda m: f"{_ZWSP}{m.group()}{_ZWSP}", escape(text))
 
@@ -48,7 +48,7 @@ def _literal(text: str) -> str:
 def prompt_mrkdwn(text: str, prompt_type: str = "text", *, limit: int = MAX_SECTION) -> str:
     """The prompt `text` as Slack mrkdwn of at most `limit` characters."""
     if prompt_type != "markdown" or len(text) > MAX_PROMPT_LENGTH:
-        return _fit([(_literal(text), text)], limit)
+        return _fit([(literal(text), text)], limit)
     root = SyntaxTreeNode(_md.parse(text))
     blocks = [(_block(node, ""), _plain(node)) for node in root.children]
     return _fit([(shown, plain) for shown, plain in blocks if shown], limit)
@@ -74,9 +74,9 @@ def _cut(plain: str, room: int) -> str:
     if room <= 0:
         return ""
     end = min(len(plain), room)
-    while end > 0 and len(_literal(plain[:end])) > room:
-        end -= max(1, (len(_literal(plain[:end])) - room) // 6)
-    return _literal(plain[: max(end, 0)])
+    while end > 0 and len(literal(plain[:end])) > room:
+        end -= max(1, (len(literal(plain[:end])) - room) // 6)
+    return literal(plain[: max(end, 0)])
 
 
 def _plain(node: SyntaxTreeNode) -> str:
@@ -111,7 +111,7 @@ def _block(node: SyntaxTreeNode, indent: str) -> str:
         return "\n".join(
             indent + " | ".join(_inline_of(cell) for cell in row.children) for row in rows
         )
-    return indent + _literal(_plain(node))
+    return indent + literal(_plain(node))
 
 
 def _list(node: SyntaxTreeNode, indent: str) -> str:
@@ -133,14 +133,14 @@ def _inline_of(node: SyntaxTreeNode, *, plain: bool = False) -> str:
 def _inline(node: SyntaxTreeNode, plain: bool) -> str:
     kind = node.type
     if kind == "text":
-        return _literal(node.content)
+        return literal(node.content)
     if kind in ("softbreak", "hardbreak"):
         return "\n"
     if kind == "code_inline":
         code = escape(node.content.replace("`", "'"))
         return f"`{code}`"
     if kind == "image":
-        return _literal(_plain(node))
+        return literal(_plain(node))
     inner = "".join(_inline(child, plain) for child in node.children)
     if plain or not inner.strip():
         return inner

@@ -22,10 +22,9 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from hitlkit import _config
+from hitlkit._chat import _slack
 from hitlkit._chat._messages import (
     OPEN_PREFIX,
     OpenEntry,
@@ -36,7 +35,8 @@ from hitlkit._chat._messages import (
     posted_messages,
     release_final,
 )
-from hitlkit._exceptions import ConfigurationError, EventNotFoundError, HitlError
+from hitlkit._chat._mrkdwn import literal, prompt_mrkdwn
+from hitlkit._exceptions import EventNotFoundError, HitlError
 from hitlkit._index import RESOLVED, Names, entry_name
 from hitlkit._ops import expire_event
 from hitlkit._policy import PolicyState, Vote
@@ -68,12 +68,6 @@ READS_AT_MOST = 32
 """Open events whose resolved entries a turn reads one by one; with more, it lists them."""
 
 
-def escape(text: str) -> str:
-    """`text` safe in Slack mrkdwn: `&`, `<` and `>` escaped, so nothing in it links,
-    mentions or formats a date."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _cut(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
@@ -92,7 +86,7 @@ def _value(value: Any) -> str:
         text = value
     else:
         text = canonical_json(value)
-    return escape(_cut(text, MAX_VALUE))
+    return literal(_cut(text, MAX_VALUE))
 
 
 def _answer(record: EventRecord, value: Any) -> str:
@@ -103,11 +97,11 @@ def _answer(record: EventRecord, value: Any) -> str:
 
 
 def _who(by: str | None) -> str:
-    return escape(_cut(by or "someone", 100))
+    return literal(_cut(by or "someone", 100))
 
 
 def _answered(record: EventRecord, outcome: Outcome) -> str:
-    via = f" via {escape(outcome.via)}" if outcome.via else ""
+    via = f" via {literal(outcome.via)}" if outcome.via else ""
     who = f"{_who(outcome.by)}{via} at {_date(outcome.at)}"
     if is_approval(record) and isinstance(outcome.value, dict):
         reason = outcome.value.get("reason")
@@ -115,6 +109,10 @@ def _answered(record: EventRecord, outcome: Outcome) -> str:
         if outcome.value.get("approved"):
             return f":white_check_mark: *Approved* by {who}{because}"
         return f":no_entry: *Rejected* by {who}{because}"
+    if isinstance(outcome.value, bool):  # its message's buttons read Approve and Reject
+        if outcome.value:
+            return f":white_check_mark: *Approved* by {who}"
+        return f":no_entry: *Rejected* by {who}"
     return f":white_check_mark: *Answered* {_value(outcome.value)} by {who}"
 
 
@@ -123,21 +121,21 @@ def _ended(record: EventRecord, outcome: Outcome | None) -> str:
     if outcome is None:
         return f":hourglass: *Expired* at {_date(record.deadline)} with no answer"
     if outcome.status == "cancelled":
-        because = f": {escape(_cut(outcome.reason, 500))}" if outcome.reason else ""
+        because = f": {literal(_cut(outcome.reason, 500))}" if outcome.reason else ""
         return f":x: *Cancelled* by {_who(outcome.by)} at {_date(outcome.at)}{because}"
     if outcome.status in ("timed_out", "defaulted"):
         line = f":hourglass: *Expired* at {_date(outcome.at)} with no answer"
         if outcome.action is not None:
-            line += f"; timeout action: {escape(outcome.action)}"
+            line += f"; timeout action: {literal(outcome.action)}"
         if outcome.status == "defaulted":
             line += f"; the default was used: {_value(outcome.value)}"
         if outcome.reason:
-            line += f" ({escape(_cut(outcome.reason, 300))})"
+            line += f" ({literal(_cut(outcome.reason, 300))})"
         return line
     if outcome.decision is not None:
         yes_or_no = record.data_type == "bool" or is_approval(record)
         shown = "" if outcome.value is None or yes_or_no else f": {_value(outcome.value)}"
-        return f"*Decision: {escape(outcome.decision)}*{shown} at {_date(outcome.at)}"
+        return f"*Decision: {literal(outcome.decision)}*{shown} at {_date(outcome.at)}"
     return _answered(record, outcome)
 
 
@@ -145,9 +143,9 @@ def _votes(record: EventRecord, votes: tuple[Vote, ...]) -> str:
     lines = []
     for vote in votes[:MAX_VOTES]:
         seat = f" (for {_who(vote.seat)})" if vote.seat else ""
-        comment = f": {escape(_cut(vote.comment, 200))}" if vote.comment else ""
+        comment = f": {literal(_cut(vote.comment, 200))}" if vote.comment else ""
         lines.append(
-            f"• {_who(vote.by)}{seat}: {_answer(record, vote.value)} via {escape(vote.via)} "
+            f"• {_who(vote.by)}{seat}: {_answer(record, vote.value)} via {literal(vote.via)} "
             f"at {_date(vote.at)}{comment}"
         )
     if len(votes) > MAX_VOTES:
@@ -166,7 +164,10 @@ def outcome_blocks(
         {"type": "header", "text": {"type": "plain_text", "text": _cut(record.name, MAX_HEADER)}},
         {
             "type": "section",
-            "text": {"type": "mrkdwn", "text": escape(_cut(record.prompt, MAX_PROMPT)) or " "},
+            "text": {
+                "type": "mrkdwn",
+                "text": prompt_mrkdwn(record.prompt, record.prompt_type, limit=MAX_PROMPT) or " ",
+            },
         },
         {"type": "divider"},
         {"type": "section", "text": {"type": "mrkdwn", "text": _ended(record, outcome)}},
@@ -174,7 +175,7 @@ def outcome_blocks(
     votes = (outcome.votes if outcome is not None else None) or (state.votes if state else ())
     if state is not None and outcome is None:
         blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(state.summary)}]}
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": literal(state.summary)}]}
         )
     if votes:
         blocks.append(
@@ -198,14 +199,7 @@ def outcome_text(record: EventRecord, outcome: Outcome | None) -> str:
         ended = f"decided: {outcome.decision}"
     else:
         ended = f"answered by {outcome.by or 'someone'}"
-    return escape(_cut(f"{record.name}: {ended}", 300))
-
-
-def _client() -> WebClient:
-    token = _config.slack_bot_token()
-    if token is None:
-        raise ConfigurationError("updating Slack messages needs HITL_SLACK_BOT_TOKEN (xoxb-...)")
-    return WebClient(token=token, base_url=_config.slack_api_url(), timeout=SLACK_TIMEOUT)
+    return literal(_cut(f"{record.name}: {ended}", 300))
 
 
 def _open_key(record: EventRecord, slot: str) -> str:
@@ -233,7 +227,7 @@ async def finish(store: Store, request_id: str) -> int:
         if not record.is_expired():
             return 0
         outcome = await expire_event(store, record)
-    client = _client()
+    client = _slack.client()
     blocks = outcome_blocks(record, outcome)
     text = outcome_text(record, outcome)
     updated = 0

@@ -104,23 +104,13 @@ def _bound(
         if store is None:
             log.warning("a Slack interaction came before the app had a store; ignored")
             return None
-        handler = interactions or _interact_handler()
-        if handler is None:
-            log.warning("this hitlkit has no /slack/interact handler; a Slack interaction ignored")
-            return None
-        return await handler(store, payload)
+        if interactions is not None:
+            return await interactions(store, payload)
+        from hitlkit._server._slack import handle_payload
+
+        return await handle_payload(store, payload)
 
     return handle
-
-
-def _interact_handler() -> Interactions | None:
-    """`_server._slack.handle_payload`, the handler of `/slack/interact`, where it exists."""
-    try:
-        module = importlib.import_module("hitlkit._server._slack")
-    except ImportError:
-        return None
-    found: Interactions | None = getattr(module, "handle_payload", None)
-    return found
 
 
 async def _drive_forever(app: FastAPI, every: float) -> None:

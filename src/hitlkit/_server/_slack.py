@@ -330,7 +330,19 @@ async def _answer(store: Store, request_id: str, value: Any, user: str) -> tuple
         state = await _policy_ops.current_state(store, record)
         await _update_state(store, record, state)
         return True, f"Your vote ({shown(value)}) is recorded: {state.summary}."
+    await _show_outcome(store, request_id)
     return True, f"Recorded: {shown(answered.outcome.value)}, as {identity}."
+
+
+async def _show_outcome(store: Store, request_id: str) -> None:
+    """Update the event's messages to its outcome now, rather than at the chat driver's
+    next turn (whichever comes first makes each update, once)."""
+    from hitlkit._chat import _updates
+
+    try:
+        await _updates.finish(store, request_id)
+    except (HitlError, OSError) as exc:  # the driver's next turn tries again
+        _logger.warning("the Slack messages of %s were not updated yet: %s", request_id, exc)
 
 
 def _comment(record: EventRecord, value: Any) -> dict[str, Any]:
