@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from hitlkit._server._slack import router
+
 MANIFEST = Path(__file__).resolve().parents[2] / "deploy" / "slack-app.yaml"
 
 NEEDED_SCOPES = {
@@ -57,6 +59,7 @@ def test_interactions_go_to_the_apps_endpoint_over_https() -> None:
     assert settings["interactivity"]["is_enabled"] is True
     assert url.scheme == "https"
     assert url.path == INTERACT_PATH
+    assert INTERACT_PATH in {getattr(route, "path", None) for route in router.routes}
     assert not url.query
     assert settings["socket_mode_enabled"] is False
 
