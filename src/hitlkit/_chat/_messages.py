@@ -6,6 +6,7 @@ the event, and an open entry names it until its final update:
 ```
 chat/<run8>/<id>/<platform>-<k>.json      where it was posted: channel, ts (a PostedMessage)
 chat/<run8>/<id>/<platform>-<k>.final     create-once: the final update is someone's to make
+chat/<run8>/<id>/<platform>-<k>.final-<t> create-once: the claim made at <t> (µs) was taken over
 chat/open/<entry name>--<platform>-<k>    empty; gone after the final update
 ```
 
@@ -44,6 +45,7 @@ __all__ = [
     "release_final",
     "save_posted",
     "slot_of",
+    "take_over",
 ]
 
 CHAT_PREFIX = "chat/"
@@ -154,6 +156,18 @@ async def claimed_at(store: Store, request_id: str, slot: str) -> datetime | Non
 async def final_claimed(store: Store, request_id: str, slot: str) -> bool:
     """Whether someone took the final update of a message (it shows, or will show, the end)."""
     return await store.get_async(f"{_folder(request_id)}{slot}.final") is not None
+
+
+async def take_over(store: Store, request_id: str, slot: str, claimed: datetime) -> bool:
+    """Take the final update of a message from a claim made at `claimed` whose maker
+    stopped before making it: true for exactly one caller per such claim (a create-once
+    key names the claim it replaces), who then holds a claim of its own."""
+    stamp = int(claimed.timestamp() * 1_000_000)
+    marker = f'{{"at": "{utcnow().isoformat()}"}}'.encode()
+    if not await store.put_if_absent_async(f"{_folder(request_id)}{slot}.final-{stamp}", marker):
+        return False
+    await release_final(store, request_id, slot)
+    return await claim_final(store, request_id, slot)
 
 
 async def release_final(store: Store, request_id: str, slot: str) -> None:

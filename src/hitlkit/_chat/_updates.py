@@ -34,6 +34,7 @@ from hitlkit._chat._messages import (
     open_entries,
     posted_messages,
     release_final,
+    take_over,
 )
 from hitlkit._chat._mrkdwn import literal, prompt_mrkdwn
 from hitlkit._exceptions import EventNotFoundError, HitlError
@@ -63,7 +64,7 @@ FINAL_ERRORS = frozenset(
 SLACK_TIMEOUT = 10
 STALE_CLAIM = timedelta(minutes=10)
 """A final update claimed this long ago and still open was left by a process that
-stopped (an update takes seconds at most: `SLACK_TIMEOUT`)."""
+stopped (an update takes seconds at most: `SLACK_TIMEOUT`); the next turn makes it."""
 READS_AT_MOST = 32
 """Open events whose resolved entries a turn reads one by one; with more, it lists them."""
 
@@ -234,11 +235,12 @@ async def finish(store: Store, request_id: str) -> int:
     for message in messages:
         if not await claim_final(store, request_id, message.slot):
             # Made, or being made, by another turn or replica; a claim this old is one
-            # whose maker stopped before closing its entry: no turn need look again.
+            # whose maker stopped before closing its entry: one turn takes it over.
             at = await claimed_at(store, request_id, message.slot)
-            if at is not None and utcnow() - at > STALE_CLAIM:
-                await close(store, _entry(record, message.slot))
-            continue
+            if at is None or utcnow() - at <= STALE_CLAIM:
+                continue
+            if not await take_over(store, request_id, message.slot, at):
+                continue
         try:
             await store.in_thread(
                 client.chat_update, channel=message.channel, ts=message.ts, blocks=blocks, text=text
