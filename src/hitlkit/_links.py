@@ -66,7 +66,6 @@ MIN_SECRET_LENGTH = 16
 _SALT = "hitlkit.answer-link.v1"
 _CHOICE_SALT = "hitlkit.choice-link.v1"
 _CHANNEL = re.compile(r"[a-z][a-z0-9_+-]{0,31}")
-_INVALID = "the answer link is not valid; ask for a new one"
 
 
 @dataclass(frozen=True)
@@ -124,23 +123,9 @@ def verify_answer_link(
     `InvalidLinkError` with `reason` `invalid` (forged, altered, not a link),
     `expired` or `other_event`.
     """
-    try:
-        payload: Any = _serializer(secret, previous).loads(token)
-    except (BadSignature, ValueError, TypeError):
-        raise InvalidLinkError(_INVALID, reason="invalid") from None
-    if not (
-        isinstance(payload, dict)
-        and isinstance(payload.get("r"), str)
-        and is_event_id(payload["r"])
-        and isinstance(payload.get("e"), int)
-        and (payload.get("i") is None or isinstance(payload.get("i"), str))
-    ):
-        raise InvalidLinkError(_INVALID, reason="invalid")
-    expires_at = datetime.fromtimestamp(payload["e"], timezone.utc)
-    if (now or utcnow()) >= expires_at:
-        raise InvalidLinkError("the answer link has expired; ask for a new one", reason="expired")
-    if request_id is not None and payload["r"] != request_id:
-        raise InvalidLinkError("the answer link is for another event", reason="other_event")
+    payload, expires_at = _verified(
+        "answer", secret, token, request_id=request_id, now=now, previous=previous
+    )
     return AnswerLink(request_id=payload["r"], identity=payload["i"], expires_at=expires_at)
 
 
@@ -201,9 +186,37 @@ def verify_choice_link(
 ) -> ChoiceLink:
     """The choice link `token` stands for, checked as `verify_answer_link` checks an answer
     link (same `reason`s: `invalid`, `expired`, `other_event`)."""
-    invalid = "the choice link is not valid; ask for a new one"
+    payload, expires_at = _verified(
+        "choice", secret, token, request_id=request_id, now=now, previous=previous
+    )
+    if not (
+        "v" in payload and isinstance(payload.get("c"), str) and _CHANNEL.fullmatch(payload["c"])
+    ):
+        raise InvalidLinkError("the choice link is not valid; ask for a new one", reason="invalid")
+    return ChoiceLink(
+        request_id=payload["r"],
+        identity=payload["i"],
+        expires_at=expires_at,
+        value=payload["v"],
+        channel=payload["c"],
+    )
+
+
+def _verified(
+    kind: str,
+    secret: str,
+    token: str,
+    *,
+    request_id: str | None,
+    now: datetime | None,
+    previous: Sequence[str],
+) -> tuple[dict[str, Any], datetime]:
+    """The payload of a `kind` ("answer", "choice") link and its expiry, if it is authentic,
+    unexpired, and (given `request_id`) for that event; else `InvalidLinkError`."""
+    salt = _CHOICE_SALT if kind == "choice" else _SALT
+    invalid = f"the {kind} link is not valid; ask for a new one"
     try:
-        payload: Any = _serializer(secret, previous, salt=_CHOICE_SALT).loads(token)
+        payload: Any = _serializer(secret, previous, salt=salt).loads(token)
     except (BadSignature, ValueError, TypeError):
         raise InvalidLinkError(invalid, reason="invalid") from None
     if not (
@@ -212,23 +225,14 @@ def verify_choice_link(
         and is_event_id(payload["r"])
         and isinstance(payload.get("e"), int)
         and (payload.get("i") is None or isinstance(payload.get("i"), str))
-        and "v" in payload
-        and isinstance(payload.get("c"), str)
-        and _CHANNEL.fullmatch(payload["c"])
     ):
         raise InvalidLinkError(invalid, reason="invalid")
     expires_at = datetime.fromtimestamp(payload["e"], timezone.utc)
     if (now or utcnow()) >= expires_at:
-        raise InvalidLinkError("the choice link has expired; ask for a new one", reason="expired")
+        raise InvalidLinkError(f"the {kind} link has expired; ask for a new one", reason="expired")
     if request_id is not None and payload["r"] != request_id:
-        raise InvalidLinkError("the choice link is for another event", reason="other_event")
-    return ChoiceLink(
-        request_id=payload["r"],
-        identity=payload["i"],
-        expires_at=expires_at,
-        value=payload["v"],
-        channel=payload["c"],
-    )
+        raise InvalidLinkError(f"the {kind} link is for another event", reason="other_event")
+    return payload, expires_at
 
 
 def check_secret(secret: str, *, name: str = "HITL_SECRET") -> str:
