@@ -19,6 +19,10 @@ import uvicorn
 from hitlkit import LocalStore
 from hitlkit._server import create_app
 from hitlkit._server._embedded import uvicorn_server
+from tests.receivers import HookServer, MailServer
+
+LINK_SECRET = "link-secret-0123456789abcdef"
+"""The `HITL_SECRET` of `linking_app`: what its links are signed with."""
 
 
 def serve_in_thread(app: Any, **options: Any) -> tuple[uvicorn.Server, threading.Thread, int]:
@@ -63,3 +67,30 @@ def client(app_url: str) -> Iterator[httpx.Client]:
     """An HTTP client for the app, ignoring any proxy settings of the environment."""
     with httpx.Client(base_url=app_url, timeout=10, trust_env=False) as http:
         yield http
+
+
+@pytest.fixture
+def linking_app(app_store: LocalStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The base URL of a real app serving `app_store` that verifies links signed with
+    `LINK_SECRET`, also set as `HITL_SECRET` for the links notifications carry."""
+    monkeypatch.setenv("HITL_SECRET", LINK_SECRET)
+    server, thread, port = serve_in_thread(create_app(app_store, secret=LINK_SECRET))
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def hook() -> Iterator[HookServer]:
+    """A webhook receiver on 127.0.0.1 (Apprise's json://, Teams' Workflows)."""
+    server = HookServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def mail() -> Iterator[MailServer]:
+    """An SMTP server on 127.0.0.1 keeping the messages it gets."""
+    server = MailServer()
+    yield server
+    server.close()

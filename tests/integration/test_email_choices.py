@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -16,28 +15,10 @@ import pytest
 import hitlkit
 from hitlkit import ConfigurationError, LocalStore
 from hitlkit._links import verify_answer_link, verify_choice_link
-from hitlkit._server import create_app
-from tests.integration.conftest import serve_in_thread
+from tests.integration.conftest import LINK_SECRET
 from tests.receivers import MailServer, links_in, wait_until
 
-SECRET = "email-secret-0123456789abcdef"
 _HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
-
-
-@pytest.fixture
-def mail() -> Iterator[MailServer]:
-    server = MailServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def app_url(app_store: LocalStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("HITL_SECRET", SECRET)
-    server, thread, port = serve_in_thread(create_app(app_store, secret=SECRET))
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
 
 
 def ask(store: LocalStore, endpoint: str, data_type: Any = bool, **options: Any) -> Any:
@@ -73,12 +54,12 @@ def by_recipient(mail: MailServer, count: int) -> dict[str, EmailMessage]:
 
 
 def test_each_recipient_gets_links_signed_for_them_and_others_the_form_only(
-    mail: MailServer, app_store: LocalStore, app_url: str, monkeypatch: pytest.MonkeyPatch
+    mail: MailServer, app_store: LocalStore, linking_app: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HITL_EMAIL_IDENTITIES", "bo@example.com=bob")
     event = ask(
         app_store,
-        app_url,
+        linking_app,
         assignees=["ana", "bob"],
         notify=[mail.url("ana@example.com,Bo@Example.com,cy@example.com")],
     )
@@ -91,7 +72,7 @@ def test_each_recipient_gets_links_signed_for_them_and_others_the_form_only(
         links = choices_in(text)
         assert len(links) == 2, text
         verified = [
-            verify_choice_link(SECRET, token_of(u), request_id=event.request_id) for u in links
+            verify_choice_link(LINK_SECRET, token_of(u), request_id=event.request_id) for u in links
         ]
         assert [(v.identity, v.value, v.channel) for v in verified] == [
             (identity, True, "email"),
@@ -104,14 +85,14 @@ def test_each_recipient_gets_links_signed_for_them_and_others_the_form_only(
     cy = part(messages["cy@example.com"], "plain")
     assert choices_in(cy) == []
     [form_link] = [u for u in links_in(cy) if "/form/" in u]
-    assert verify_answer_link(SECRET, token_of(form_link)).request_id == event.request_id
+    assert verify_answer_link(LINK_SECRET, token_of(form_link)).request_id == event.request_id
     assert event.outcome() is None
 
 
 def test_opening_a_mailed_link_then_confirming_answers_as_the_recipient(
-    mail: MailServer, app_store: LocalStore, app_url: str
+    mail: MailServer, app_store: LocalStore, linking_app: str
 ) -> None:
-    event = ask(app_store, app_url, assignees=["ana"], notify=[mail.url("ana@example.com")])
+    event = ask(app_store, linking_app, assignees=["ana"], notify=[mail.url("ana@example.com")])
     [message] = mail.wait_for(1)
     reject = choices_in(part(message, "plain"))[1]
 
@@ -130,11 +111,11 @@ def test_opening_a_mailed_link_then_confirming_answers_as_the_recipient(
 
 
 def test_without_assignees_every_recipient_gets_the_same_links_for_anyone(
-    mail: MailServer, app_store: LocalStore, app_url: str
+    mail: MailServer, app_store: LocalStore, linking_app: str
 ) -> None:
     event = ask(
         app_store,
-        app_url,
+        linking_app,
         Literal["prod", "staging"],
         notify=[mail.url("ana@example.com,bo@example.com")],
     )
@@ -144,7 +125,7 @@ def test_without_assignees_every_recipient_gets_the_same_links_for_anyone(
     links = [choices_in(part(m, "plain")) for m in messages.values()]
     assert links[0] == links[1]
     verified = [
-        verify_choice_link(SECRET, token_of(u), request_id=event.request_id) for u in links[0]
+        verify_choice_link(LINK_SECRET, token_of(u), request_id=event.request_id) for u in links[0]
     ]
     assert [(v.identity, v.value) for v in verified] == [(None, "prod"), (None, "staging")]
 
@@ -152,7 +133,7 @@ def test_without_assignees_every_recipient_gets_the_same_links_for_anyone(
 def test_types_without_choices_and_apps_without_a_secret_send_the_form_link_only(
     mail: MailServer, app_store: LocalStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("HITL_SECRET", SECRET)
+    monkeypatch.setenv("HITL_SECRET", LINK_SECRET)
     ask(app_store, "http://127.0.0.1:9", int, notify=[mail.url("ana@example.com")])
     [counted] = mail.wait_for(1)
     monkeypatch.delenv("HITL_SECRET")
@@ -173,9 +154,9 @@ def test_types_without_choices_and_apps_without_a_secret_send_the_form_link_only
 
 
 def test_a_hostile_choice_is_escaped_in_the_mail(
-    mail: MailServer, app_store: LocalStore, app_url: str
+    mail: MailServer, app_store: LocalStore, linking_app: str
 ) -> None:
-    ask(app_store, app_url, Literal["<b>x</b>", "ok"], notify=[mail.url("ana@example.com")])
+    ask(app_store, linking_app, Literal["<b>x</b>", "ok"], notify=[mail.url("ana@example.com")])
 
     [message] = mail.wait_for(1)
 
@@ -185,13 +166,13 @@ def test_a_hostile_choice_is_escaped_in_the_mail(
 
 
 def test_under_a_quorum_each_recipient_gets_links_for_their_own_vote(
-    mail: MailServer, app_store: LocalStore, app_url: str
+    mail: MailServer, app_store: LocalStore, linking_app: str
 ) -> None:
     from hitlkit._policy import Policy, Quorum
 
     event = ask(
         app_store,
-        app_url,
+        linking_app,
         policy=Policy(quorum=Quorum(2, of=["ana", "bo"])),
         notify=[mail.url("ana@example.com,bo@example.com")],
     )
@@ -200,27 +181,27 @@ def test_under_a_quorum_each_recipient_gets_links_for_their_own_vote(
 
     for address, identity in (("ana@example.com", "ana"), ("bo@example.com", "bo")):
         [approve, _] = choices_in(part(messages[address], "plain"))
-        link = verify_choice_link(SECRET, token_of(approve), request_id=event.request_id)
+        link = verify_choice_link(LINK_SECRET, token_of(approve), request_id=event.request_id)
         assert (link.identity, link.value) == (identity, True)
 
 
 def test_a_bad_email_identities_setting_is_refused_when_the_event_is_made(
-    mail: MailServer, app_store: LocalStore, app_url: str, monkeypatch: pytest.MonkeyPatch
+    mail: MailServer, app_store: LocalStore, linking_app: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HITL_EMAIL_IDENTITIES", "ana@example.org=ana bo")
 
     with pytest.raises(ConfigurationError, match="address=identity pairs"):
-        ask(app_store, app_url, notify=[mail.url("ana@example.org")])
+        ask(app_store, linking_app, notify=[mail.url("ana@example.org")])
 
 
 def test_a_retry_sends_only_to_the_recipients_the_first_attempt_missed(
-    app_store: LocalStore, app_url: str
+    app_store: LocalStore, linking_app: str
 ) -> None:
     busy = MailServer(refuse_once=frozenset({"bo@example.com"}))
     try:
         ask(
             app_store,
-            app_url,
+            linking_app,
             assignees=["ana", "bo"],
             notify=[busy.url("ana@example.com,bo@example.com")],
         )

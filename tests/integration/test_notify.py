@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,36 +20,9 @@ import pytest
 import hitlkit
 from hitlkit import ConfigurationError, LocalStore
 from hitlkit._links import verify_answer_link
-from hitlkit._server import create_app
 from tests.forms import followed, form_fields
-from tests.integration.conftest import serve_in_thread
+from tests.integration.conftest import LINK_SECRET
 from tests.receivers import HookServer, MailServer, links_in, text_of, wait_until
-
-SECRET = "notify-secret-0123456789abcdef"
-
-
-@pytest.fixture
-def hook() -> Iterator[HookServer]:
-    server = HookServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def mail() -> Iterator[MailServer]:
-    server = MailServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def app_url(app_store: LocalStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A real app over `app_store` verifying links signed with `SECRET` (also in HITL_SECRET)."""
-    monkeypatch.setenv("HITL_SECRET", SECRET)
-    server, thread, port = serve_in_thread(create_app(app_store, secret=SECRET))
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
 
 
 def ask(store: LocalStore, endpoint: str, name: str = "deploy", **options: Any) -> Any:
@@ -75,9 +47,9 @@ def notices_of(event: Any) -> list[hitlkit.AuditEntry]:
 
 
 def test_a_webhook_gets_the_prompt_and_a_signed_link_that_answers_as_the_assignee(
-    hook: HookServer, app_store: LocalStore, app_url: str
+    hook: HookServer, app_store: LocalStore, linking_app: str
 ) -> None:
-    event = ask(app_store, app_url, notify=[hook.url], assignees=["ana"])
+    event = ask(app_store, linking_app, notify=[hook.url], assignees=["ana"])
 
     [post] = hook.wait_for(1)
     message = post["message"]
@@ -86,9 +58,9 @@ def test_a_webhook_gets_the_prompt_and_a_signed_link_that_answers_as_the_assigne
     assert event.deadline.strftime("%Y-%m-%d %H:%M:%S UTC") in message
     assert "run-7" in message
     [link] = links_in(message)
-    assert link.startswith(f"{app_url}/form/{event.request_id}?token=")
+    assert link.startswith(f"{linking_app}/form/{event.request_id}?token=")
 
-    with httpx.Client(base_url=app_url, timeout=10, trust_env=False) as browser:
+    with httpx.Client(base_url=linking_app, timeout=10, trust_env=False) as browser:
         fields = form_fields(browser, link)
         posted = followed(browser, browser.post("/submit", data={**fields, "value": "4"}))
     assert posted.status_code == 200, posted.text
@@ -104,9 +76,9 @@ def test_a_webhook_gets_the_prompt_and_a_signed_link_that_answers_as_the_assigne
 
 
 def test_an_email_carries_a_link_that_answers_through_the_api(
-    mail: MailServer, app_store: LocalStore, app_url: str
+    mail: MailServer, app_store: LocalStore, linking_app: str
 ) -> None:
-    event = ask(app_store, app_url, notify=[mail.url("ana@example.com")])
+    event = ask(app_store, linking_app, notify=[mail.url("ana@example.com")])
 
     [message] = mail.wait_for(1)
     assert message["Subject"] == "hitlkit: deploy is waiting for an answer"
@@ -119,7 +91,7 @@ def test_an_email_carries_a_link_that_answers_through_the_api(
     token = parse_qs(urlsplit(link).query)["token"][0]
 
     answered = httpx.post(
-        f"{app_url}/api/events/{event.request_id}/answer",
+        f"{linking_app}/api/events/{event.request_id}/answer",
         json={"value": 6},
         headers={"Authorization": f"Bearer {token}"},
         trust_env=False,
@@ -139,12 +111,12 @@ def test_without_a_secret_the_message_links_to_the_form(
 
 
 def test_a_receiver_failing_twice_gets_the_message_on_the_third_attempt(
-    app_store: LocalStore, app_url: str, caplog: pytest.LogCaptureFixture
+    app_store: LocalStore, linking_app: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     flaky = HookServer(statuses=[500, 500])
     try:
         with caplog.at_level(logging.WARNING, logger="hitlkit.notify"):
-            event = ask(app_store, app_url, notify=[flaky.url])
+            event = ask(app_store, linking_app, notify=[flaky.url])
             [post] = flaky.wait_for(1)
         assert flaky.arrived == 3
         assert post["title"] == "hitlkit: deploy is waiting for an answer"
@@ -159,11 +131,11 @@ def test_a_receiver_failing_twice_gets_the_message_on_the_third_attempt(
 
 
 def test_a_receiver_that_never_answers_blocks_neither_new_event_nor_wait(
-    app_store: LocalStore, app_url: str
+    app_store: LocalStore, linking_app: str
 ) -> None:
     stuck = HookServer(hold=True)
     try:
-        event = ask(app_store, app_url, notify=[stuck.url])
+        event = ask(app_store, linking_app, notify=[stuck.url])
         wait_until(lambda: stuck.arrived >= 1, "the notification to reach the receiver")
         event.answer(2)
         assert event.wait() == 2
@@ -173,10 +145,10 @@ def test_a_receiver_that_never_answers_blocks_neither_new_event_nor_wait(
 
 
 def test_an_unreachable_receiver_is_logged_and_does_not_block_wait(
-    app_store: LocalStore, app_url: str, caplog: pytest.LogCaptureFixture
+    app_store: LocalStore, linking_app: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="hitlkit.notify"):
-        event = ask(app_store, app_url, notify=["json://127.0.0.1:9/hook"])
+        event = ask(app_store, linking_app, notify=["json://127.0.0.1:9/hook"])
         event.answer(1)
         assert event.wait() == 1
         wait_until(
@@ -186,13 +158,13 @@ def test_an_unreachable_receiver_is_logged_and_does_not_block_wait(
 
 
 def test_finding_the_event_again_sends_nothing(
-    hook: HookServer, app_store: LocalStore, app_url: str
+    hook: HookServer, app_store: LocalStore, linking_app: str
 ) -> None:
-    first = ask(app_store, app_url, notify=[hook.url])
+    first = ask(app_store, linking_app, notify=[hook.url])
     hook.wait_for(1)
-    again = ask(app_store, app_url, notify=[hook.url])
+    again = ask(app_store, linking_app, notify=[hook.url])
     assert again.request_id == first.request_id
-    other = ask(app_store, app_url, "other", notify=[hook.url])  # sent after the re-attach
+    other = ask(app_store, linking_app, "other", notify=[hook.url])  # sent after the re-attach
 
     posts = hook.wait_for(2)
     assert [p["title"] for p in posts].count("hitlkit: deploy is waiting for an answer") == 1
@@ -202,10 +174,10 @@ def test_finding_the_event_again_sends_nothing(
 
 
 def test_the_reminder_is_sent_once_by_several_waiters(
-    hook: HookServer, app_store: LocalStore, app_url: str
+    hook: HookServer, app_store: LocalStore, linking_app: str
 ) -> None:
     waiters = [
-        ask(app_store, app_url, notify=[hook.url], timeout_seconds=4, remind_before=3)
+        ask(app_store, linking_app, notify=[hook.url], timeout_seconds=4, remind_before=3)
         for _ in range(3)
     ]
     results: list[int] = []
@@ -217,7 +189,7 @@ def test_the_reminder_is_sent_once_by_several_waiters(
     waiters[0].answer(9)
     for thread in threads:
         thread.join(30)
-    ask(app_store, app_url, "barrier", notify=[hook.url])
+    ask(app_store, linking_app, "barrier", notify=[hook.url])
     posts = hook.wait_for(3)
 
     assert results == [9, 9, 9]
@@ -337,13 +309,13 @@ def test_a_workflow_that_ends_at_once_still_sends_its_message(
 
 
 def test_with_several_assignees_the_link_names_nobody(
-    hook: HookServer, app_store: LocalStore, app_url: str
+    hook: HookServer, app_store: LocalStore, linking_app: str
 ) -> None:
-    ask(app_store, app_url, notify=[hook.url], assignees=["ana", "bo"])
+    ask(app_store, linking_app, notify=[hook.url], assignees=["ana", "bo"])
     [post] = hook.wait_for(1)
     [link] = links_in(post["message"])
     token = parse_qs(urlsplit(link).query)["token"][0]
-    assert verify_answer_link(SECRET, token).identity is None
+    assert verify_answer_link(LINK_SECRET, token).identity is None
 
 
 def test_a_secret_too_short_to_sign_links_fails_new_event(
@@ -390,7 +362,7 @@ def test_a_bad_endpoint_fails_before_the_event_is_created(
 
 
 def test_an_escalation_step_and_the_deadline_tell_their_urls_once_each(
-    app_store: LocalStore, app_url: str
+    app_store: LocalStore, linking_app: str
 ) -> None:
     opened, step, deadline = HookServer(), HookServer(), HookServer()
     try:
@@ -402,7 +374,7 @@ def test_an_escalation_step_and_the_deadline_tell_their_urls_once_each(
             on_timeout="escalate",
             escalate_to=[deadline.url],
         )
-        event = ask(app_store, app_url, notify=[opened.url], timeout_seconds=2, policy=policy)
+        event = ask(app_store, linking_app, notify=[opened.url], timeout_seconds=2, policy=policy)
         stored = event.record.policy
         assert stored is not None
         assert stored.escalate_to != (deadline.url,)  # kept redacted, never as given
@@ -419,10 +391,10 @@ def test_an_escalation_step_and_the_deadline_tell_their_urls_once_each(
         assert outcome.action == "escalate"
         assert [s.assignees for s in outcome.steps or ()] == [("oncall",)]
         # A second waiter (a restarted program) tells no one again.
-        again = ask(app_store, app_url, notify=[opened.url], timeout_seconds=2, policy=policy)
+        again = ask(app_store, linking_app, notify=[opened.url], timeout_seconds=2, policy=policy)
         with pytest.raises(hitlkit.EventTimeoutError):
             again.wait()
-        ask(app_store, app_url, "barrier", notify=[step.url, deadline.url])
+        ask(app_store, linking_app, "barrier", notify=[step.url, deadline.url])
         assert len(step.wait_for(2)) == 2  # the step's message and the barrier's
         assert len(deadline.wait_for(2)) == 2
     finally:

@@ -6,7 +6,6 @@ import asyncio
 import html
 import logging
 import re
-from collections.abc import Iterator
 from typing import Any, Literal
 
 import httpx
@@ -14,28 +13,10 @@ import pytest
 
 import hitlkit
 from hitlkit import ConfigurationError, LocalStore
-from hitlkit._server import create_app
-from tests.integration.conftest import serve_in_thread
+from tests.integration.conftest import LINK_SECRET
 from tests.receivers import HookServer
 
-SECRET = "teams-secret-0123456789abcdef"
 _HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
-
-
-@pytest.fixture
-def hook() -> Iterator[HookServer]:
-    server = HookServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def app_url(app_store: LocalStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("HITL_SECRET", SECRET)
-    server, thread, port = serve_in_thread(create_app(app_store, secret=SECRET))
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
 
 
 def ask(store: LocalStore, endpoint: str, data_type: Any = bool, **options: Any) -> Any:
@@ -70,9 +51,9 @@ def confirm(url: str) -> httpx.Response:
 
 
 def test_a_card_reaches_the_webhook_and_its_button_answers_after_confirming(
-    hook: HookServer, app_store: LocalStore, app_url: str
+    hook: HookServer, app_store: LocalStore, linking_app: str
 ) -> None:
-    event = ask(app_store, app_url, notify=[hook.teams_url], assignees=["ana"])
+    event = ask(app_store, linking_app, notify=[hook.teams_url], assignees=["ana"])
 
     [post] = hook.wait_for(1)
     card = card_of(post)
@@ -86,8 +67,8 @@ def test_a_card_reaches_the_webhook_and_its_button_answers_after_confirming(
     }
     shown = buttons(card)
     assert list(shown) == ["Approve", "Reject", "Open the form"]
-    assert shown["Reject"].startswith(f"{app_url}/choose/{event.request_id}?token=")
-    assert shown["Open the form"].startswith(f"{app_url}/form/{event.request_id}?token=")
+    assert shown["Reject"].startswith(f"{linking_app}/choose/{event.request_id}?token=")
+    assert shown["Open the form"].startswith(f"{linking_app}/form/{event.request_id}?token=")
     assert event.outcome() is None  # posting the card and reading it answered nothing
 
     done = confirm(shown["Reject"])
@@ -99,12 +80,12 @@ def test_a_card_reaches_the_webhook_and_its_button_answers_after_confirming(
 
 
 def test_choices_get_a_button_each_and_other_types_only_the_form(
-    hook: HookServer, app_store: LocalStore, app_url: str
+    hook: HookServer, app_store: LocalStore, linking_app: str
 ) -> None:
-    env = ask(app_store, app_url, Literal["prod", "staging", "dev"], notify=[hook.teams_url])
+    env = ask(app_store, linking_app, Literal["prod", "staging", "dev"], notify=[hook.teams_url])
     hook.wait_for(1)
     count = hitlkit.new_event(
-        "count", int, store=app_store, endpoint=app_url, serve=False, notify=[hook.teams_url]
+        "count", int, store=app_store, endpoint=linking_app, serve=False, notify=[hook.teams_url]
     )
     posts = hook.wait_for(2)
 
@@ -128,10 +109,10 @@ def test_choices_get_a_button_each_and_other_types_only_the_form(
 
 
 def test_a_hostile_prompt_can_neither_style_itself_nor_add_a_button(
-    hook: HookServer, app_store: LocalStore, app_url: str
+    hook: HookServer, app_store: LocalStore, linking_app: str
 ) -> None:
     hostile = "**Urgent** [Approve](https://evil.example/x) <b>hi</b>\n- item\n1. one"
-    ask(app_store, app_url, prompt=hostile, notify=[hook.teams_url])
+    ask(app_store, linking_app, prompt=hostile, notify=[hook.teams_url])
 
     card = card_of(hook.wait_for(1)[0])
 
@@ -140,7 +121,7 @@ def test_a_hostile_prompt_can_neither_style_itself_nor_add_a_button(
         "\\*\\*Urgent\\*\\* \\[Approve\\]\\(https://evil.example/x\\) \\<b\\>hi\\</b\\>\n"
         "\\- item\n1\\. one"
     )
-    assert all(url.startswith(app_url) for url in buttons(card).values())
+    assert all(url.startswith(linking_app) for url in buttons(card).values())
 
 
 def test_without_a_secret_the_card_opens_the_form_only(
@@ -155,9 +136,9 @@ def test_without_a_secret_the_card_opens_the_form_only(
 
 
 def test_several_assignees_get_the_form_only(
-    hook: HookServer, app_store: LocalStore, app_url: str
+    hook: HookServer, app_store: LocalStore, linking_app: str
 ) -> None:
-    ask(app_store, app_url, notify=[hook.teams_url], assignees=["ana", "bo"])
+    ask(app_store, linking_app, notify=[hook.teams_url], assignees=["ana", "bo"])
 
     card = card_of(hook.wait_for(1)[0])
 
@@ -165,12 +146,12 @@ def test_several_assignees_get_the_form_only(
 
 
 def test_a_failing_webhook_is_retried_and_its_url_never_logged(
-    app_store: LocalStore, app_url: str, caplog: pytest.LogCaptureFixture
+    app_store: LocalStore, linking_app: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     flaky = HookServer(statuses=[500])
     try:
         with caplog.at_level(logging.DEBUG):
-            ask(app_store, app_url, notify=[flaky.teams_url])
+            ask(app_store, linking_app, notify=[flaky.teams_url])
             flaky.wait_for(1)
         assert flaky.arrived == 2
         logged = "\n".join(r.getMessage() for r in caplog.records)
@@ -209,13 +190,13 @@ def test_a_real_looking_target_is_taken(app_store: LocalStore, hook: HookServer)
 
 
 def test_a_policy_counting_identities_gets_the_form_only(
-    hook: HookServer, app_store: LocalStore, app_url: str
+    hook: HookServer, app_store: LocalStore, linking_app: str
 ) -> None:
     from hitlkit._policy import Policy, Quorum
 
     ask(
         app_store,
-        app_url,
+        linking_app,
         policy=Policy(quorum=Quorum(2, of=["ana", "bo"])),
         notify=[hook.teams_url],
     )
@@ -230,9 +211,9 @@ def test_a_policy_counting_identities_gets_the_form_only(
 
 
 def test_a_choice_label_keeps_its_spelling_on_the_button(
-    hook: HookServer, app_store: LocalStore, app_url: str
+    hook: HookServer, app_store: LocalStore, linking_app: str
 ) -> None:
-    ask(app_store, app_url, Literal["blue_green", "*canary*"], notify=[hook.teams_url])
+    ask(app_store, linking_app, Literal["blue_green", "*canary*"], notify=[hook.teams_url])
 
     card = card_of(hook.wait_for(1)[0])
 
@@ -240,16 +221,18 @@ def test_a_choice_label_keeps_its_spelling_on_the_button(
 
 
 def test_a_reminder_posts_a_short_card_with_the_same_buttons(
-    app_store: LocalStore, app_url: str
+    app_store: LocalStore, linking_app: str
 ) -> None:
     from hitlkit._chat._teams import card_for
     from hitlkit._notify import message_for
     from hitlkit._reading import load_event
 
-    event = ask(app_store, app_url)
+    event = ask(app_store, linking_app)
     record = asyncio.run(load_event(app_store, event.request_id))
 
-    card = card_for(record, message_for(record, app_url, reminder=True), app_url, kind="reminder")
+    card = card_for(
+        record, message_for(record, linking_app, reminder=True), linking_app, kind="reminder"
+    )
 
     [title] = [b["text"] for b in card["body"] if b["type"] == "TextBlock"]
     assert "still waits for an answer" in title
