@@ -13,7 +13,6 @@ import pytest
 
 import hitlkit
 from hitlkit import ConfigurationError, LocalStore
-from tests.integration.conftest import LINK_SECRET
 from tests.receivers import HookServer
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
