@@ -49,6 +49,7 @@ The store is found as git finds its repository (`store_choice`): `HITL_STORE`, e
 | `HITL_CHAT_EVERY`  | `2`                     | seconds between looks for chat messages to update |
 | `HITL_SLACK_SIGNING_SECRET` | none           | verifies Slack's requests to `/slack/interact` |
 | `HITL_SLACK_USERS` | none                    | Slack user id = hitlkit identity pairs       |
+| `HITL_SLACK_EMAIL_DOMAINS` | none            | domains whose Slack users answer by e-mail   |
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ __all__ = [
     "setting",
     "slack_api_url",
     "slack_bot_token",
+    "slack_email_domains",
     "slack_signing_secret",
     "slack_users",
     "store_choice",
@@ -510,6 +512,13 @@ def slack_users() -> dict[str, str]:
             )
         users[user.strip()] = identity.strip()
     return users
+
+
+def slack_email_domains() -> frozenset[str]:
+    """`HITL_SLACK_EMAIL_DOMAINS`: the e-mail domains (comma-separated) whose Slack users
+    answer as their address's local part when `HITL_SLACK_USERS` does not name them;
+    unset, any domain of a full member of the workspace."""
+    return frozenset(domain.lower().lstrip("@") for domain in setting_list("slack_email_domains"))
 
 
 def slack_app_token() -> str | None:

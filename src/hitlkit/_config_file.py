@@ -91,6 +91,9 @@ KEYS: dict[str, Kind] = {
     "mcp_elicit": "bool",
     "grantors": "list",
     "evidence_key": "path",
+    "slack_users": "text",
+    "slack_email_domains": "list",
+    "email_identities": "text",
 }
 """The keys a configuration file may set, and the kind of value each takes."""
 
@@ -101,6 +104,10 @@ SECRETS = {
     "metrics_token": "HITL_METRICS_TOKEN_FILE (a file of scrape token hashes)",
     "notify": "HITL_NOTIFY (its URLs carry credentials)",
     "notify_targets": "HITL_NOTIFY_TARGETS (its URLs carry credentials)",
+    "slack_bot_token": "HITL_SLACK_BOT_TOKEN",
+    "slack_signing_secret": "HITL_SLACK_SIGNING_SECRET",
+    "slack_app_token": "HITL_SLACK_APP_TOKEN",
+    "slack_api_url": "HITL_SLACK_API_URL (where the bot token is sent)",
 }
 """Settings refused in a file, and where they go instead."""
 

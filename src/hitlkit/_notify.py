@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import logging
 import math
 import re
 import threading
@@ -147,10 +148,23 @@ def _apprise() -> ModuleType:
             warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
             import apprise
 
+            logging.getLogger("apprise").addFilter(_redacting)
             _schemes()
     except ImportError:
         raise ModuleNotFoundError(INSTALL_HINT, name="apprise") from None
     return apprise
+
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+
+def _redacting(record: logging.LogRecord) -> bool:
+    """Apprise's log records with the URLs in them redacted: it logs a URL it cannot use
+    whole ("Unsupported URL: ..."), credentials and all."""
+    message = record.getMessage()
+    if "://" in message:
+        record.msg, record.args = _URL_IN_TEXT.sub(lambda m: redact(m.group()), message), ()
+    return True
 
 
 def _check_target(url: object) -> None:
@@ -297,6 +311,24 @@ def event_link(record: EventRecord, endpoint: str) -> str:
     return answer_url(endpoint, record.id, token)
 
 
+def link_for(record: EventRecord, endpoint: str, identity: str | None) -> str:
+    """A signed answer link for `identity` when `HITL_SECRET` is set and the link may answer
+    (`may_answer`: an assignee, or anyone where the event names no one), else the form's
+    URL, where people sign in."""
+    secret = _config.secret()
+    if secret is None or not may_answer(record, identity):
+        return f"{endpoint}/form/{record.id}"
+    token = sign_answer_link(secret, record.id, identity=identity, expires_at=record.deadline)
+    return answer_url(endpoint, record.id, token)
+
+
+def shared_link(record: EventRecord, endpoint: str) -> str:
+    """The link for a message many people read (a Slack channel, a Teams card): one for
+    anyone where the event names no one who answers, else the form's URL, never a link
+    that would let every reader answer as one assignee."""
+    return link_for(record, endpoint, None)
+
+
 def announce(store: Store, record: EventRecord, notices: Notices, endpoint: str) -> None:
     """Send the message that `record` opened to every target, in the background."""
     _send(store, record, notices, message_for(record, endpoint), kind="opened", endpoint=endpoint)
@@ -407,23 +439,26 @@ def _html_messages(
     recipient when it may answer.
     """
     recipients = _recipients(service)
-    if recipients is None or not names_who(record):
-        assignees = record.assignees or ()
-        identity = assignees[0] if len(assignees) == 1 else None
-        links = []
-        if may_answer(record, identity):
-            links = choice_links(record, endpoint, identity=identity, channel="email")
+    if not names_who(record):  # one message for all, with links for anyone
+        links = choice_links(record, endpoint, identity=None, channel="email")
         return [("", service, with_choices(message.html, links))]
+    if recipients is None:  # not e-mail: who reads it is unknown, so no one-click links
+        return [("", service, message.html)]
     names = _config.email_identities()
+    given = Markup("{}").format(event_link(record, endpoint))
     messages = []
     for address in recipients:
         one: Any = _apprise().Apprise.instantiate(url)
         one.targets, one.cc, one.bcc = [(False, address)], set(), set()
         identity = names.get(address.lower()) or address.partition("@")[0].lower()
+        # Each recipient's form link is theirs (or the plain form, where they may not answer).
+        html = message.html.replace(
+            given, Markup("{}").format(link_for(record, endpoint, identity))
+        )
         links = []
         if may_answer(record, identity):
             links = choice_links(record, endpoint, identity=identity, channel="email")
-        messages.append((address, one, with_choices(message.html, links)))
+        messages.append((address, one, with_choices(html, links)))
     return messages
 
 

@@ -515,7 +515,7 @@ def test_a_message_slack_refuses_is_tried_again_and_the_token_never_logged(
     [entry] = [
         e for e in hitlkit.Client(store=app_store).audit(event.request_id) if e.action == "notified"
     ]
-    assert (entry.via, entry.detail) == ("slack-app", "opened ok: slack-app://")
+    assert (entry.via, entry.detail) == ("slack-app", "opened ok: slack-app://#ops")
     assert "channel_not_found" in caplog.text
     assert TOKEN not in caplog.text
 

@@ -52,7 +52,7 @@ def confirm(url: str) -> httpx.Response:
 def test_a_card_reaches_the_webhook_and_its_button_answers_after_confirming(
     hook: HookServer, app_store: LocalStore, linking_app: str
 ) -> None:
-    event = ask(app_store, linking_app, notify=[hook.teams_url], assignees=["ana"])
+    event = ask(app_store, linking_app, notify=[hook.teams_url])
 
     [post] = hook.wait_for(1)
     card = card_of(post)
@@ -75,7 +75,19 @@ def test_a_card_reaches_the_webhook_and_its_button_answers_after_confirming(
     assert done.status_code == 200, done.text
     outcome = event.outcome()
     assert outcome is not None
-    assert (outcome.value, outcome.by, outcome.via) == (False, "ana", "teams")
+    assert (outcome.value, outcome.by, outcome.via) == (False, "link", "teams")
+
+
+def test_a_card_for_an_assignee_lets_no_reader_answer_as_them(
+    hook: HookServer, app_store: LocalStore, linking_app: str
+) -> None:
+    """Everyone in the channel reads the card: a link signed for ana would let each of
+    them answer as ana. So the card links to the form, where people sign in."""
+    event = ask(app_store, linking_app, notify=[hook.teams_url], assignees=["ana"])
+
+    [post] = hook.wait_for(1)
+
+    assert buttons(card_of(post)) == {"Open the form": f"{linking_app}/form/{event.request_id}"}
 
 
 def test_choices_get_a_button_each_and_other_types_only_the_form(

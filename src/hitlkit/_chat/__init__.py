@@ -36,9 +36,10 @@ def _scheme(url: str) -> str:
 
 
 def is_chat(url: str) -> bool:
-    """Whether hitlkit delivers `url` itself (a chat target) rather than through Apprise."""
-    scheme = _scheme(url)
-    return scheme == SLACK or scheme in TEAMS
+    """Whether hitlkit delivers `url` itself (a chat target) rather than through Apprise:
+    any URL starting `slack-app` or `teams-app`, so that a mistyped one is refused here,
+    never handed to Apprise (which would log it whole, credentials and all)."""
+    return url[:9].lower() in (SLACK, "teams-app")
 
 
 def check_target(url: str) -> None:
@@ -52,8 +53,13 @@ def check_target(url: str) -> None:
         from hitlkit._chat import _teams
 
         _teams.check_target(url)
-    else:  # pragma: no cover - callers ask is_chat first
-        raise ConfigurationError(f"not a chat target: {url.partition('://')[0]!r}")
+    else:
+        from hitlkit._notify import redact
+
+        raise ConfigurationError(
+            f"notify URL {redact(url)!r} is not a chat target: expected slack-app://#channel "
+            "(or a Slack id) or teams-app+https:// and a Teams Workflows webhook URL"
+        )
 
 
 def send(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from typing import TYPE_CHECKING, Any
 
 from hitlkit import _config
@@ -54,7 +55,7 @@ _FORMS = (
     "(C…, G…, U…, W…, D…)"
 )
 
-_identities: dict[str, str] = {}
+_identities: dict[str, tuple[str, float]] = {}
 """Slack user id -> identity, found through `users.info` (this process's cache)."""
 
 
@@ -63,8 +64,9 @@ def target_channel(url: str) -> str:
     rest = url.partition("://")[2]
     if _NAME.fullmatch(rest) or _ID.fullmatch(rest):
         return rest
-    shown = rest if len(rest) <= 40 else rest[:40] + "…"
-    raise ConfigurationError(f"Slack target {shown!r} is not one of: {_FORMS}")
+    from hitlkit._notify import redact  # a token pasted into the URL is not shown
+
+    raise ConfigurationError(f"Slack target {redact(url)!r} is not one of: {_FORMS}")
 
 
 def check_target(url: str) -> None:
@@ -119,7 +121,7 @@ def _why(exc: Exception) -> str:
 
 def _post_opened(store: Store, record: EventRecord, url: str, endpoint: str) -> bool:
     from hitlkit._chat._slack_blocks import event_blocks
-    from hitlkit._notify import event_link
+    from hitlkit._notify import shared_link
 
     slot = _messages.slot_of("slack", url)
     if _messages.posted_message(store, record.id, slot) is not None:
@@ -129,7 +131,7 @@ def _post_opened(store: Store, record: EventRecord, url: str, endpoint: str) -> 
         from hitlkit._policy_ops import PolicyRecords, policy_state
 
         policy = policy_state(record, PolicyRecords(), None)
-    blocks = event_blocks(record, link=event_link(record, endpoint), policy=policy)
+    blocks = event_blocks(record, link=shared_link(record, endpoint), policy=policy)
     response = client().chat_postMessage(
         channel=target_channel(url),
         text=f"{escape(record.name)} is waiting for an answer",
@@ -146,9 +148,9 @@ def _post_opened(store: Store, record: EventRecord, url: str, endpoint: str) -> 
 def _post_reply(
     store: Store, record: EventRecord, url: str, message: Message, endpoint: str
 ) -> bool:
-    from hitlkit._notify import event_link
+    from hitlkit._notify import shared_link
 
-    link = escape(event_link(record, endpoint)).replace("|", "%7C")
+    link = escape(shared_link(record, endpoint)).replace("|", "%7C")
     text = f"{escape(message.title)}\n<{link}|Answer here>"
     posted = _messages.posted_message(store, record.id, _messages.slot_of("slack", url))
     options: dict[str, Any] = {"channel": target_channel(url)}
@@ -159,22 +161,41 @@ def _post_reply(
 
 
 async def identity_of(user: str) -> str | None:
-    """The hitlkit identity of Slack user `user`: mapped, else their e-mail's local part."""
-    mapped = _config.slack_users().get(user)
+    """The hitlkit identity of Slack user `user`: mapped (`HITL_SLACK_USERS`), else the
+    local part of their e-mail, for a full member of the workspace (not a guest, a bot, a
+    deactivated account or someone from another organisation) whose address is in
+    `HITL_SLACK_EMAIL_DOMAINS` when that is set, and only where the map gives that
+    identity to no other Slack user. Looked up once per `LOOKUP_SECONDS`."""
+    users = _config.slack_users()
+    mapped = users.get(user)
     if mapped is not None:
         return mapped
-    if user in _identities:
-        return _identities[user]
+    known = _identities.get(user)
+    if known is not None and time.monotonic() - known[1] < LOOKUP_SECONDS:
+        return known[0]
     response = await call("users_info", user=user)
-    profile = ((response or {}).get("user") or {}).get("profile") or {}
+    member = (response or {}).get("user") or {}
+    if not isinstance(member, dict) or any(member.get(flag) for flag in _NOT_MEMBERS):
+        return None
+    profile = member.get("profile") or {}
     email = profile.get("email") if isinstance(profile, dict) else None
     if not isinstance(email, str) or "@" not in email:
         return None
-    identity = email.rpartition("@")[0].strip().lower()
-    if not identity:
+    local, _, domain = email.strip().lower().rpartition("@")
+    domains = _config.slack_email_domains()
+    if not local or (domains and domain not in domains):
         return None
-    _identities[user] = identity
-    return identity
+    if local in {identity.lower() for identity in users.values()}:
+        return None  # the map gives that identity to another Slack user
+    _identities[user] = (local, time.monotonic())
+    return local
+
+
+_NOT_MEMBERS = ("deleted", "is_bot", "is_restricted", "is_ultra_restricted", "is_stranger")
+"""Slack's flags of accounts that do not answer by their e-mail: deactivated, bots, guests
+(single- and multi-channel) and people from another organisation."""
+LOOKUP_SECONDS = 600.0
+"""How long a Slack user's identity found by e-mail is kept before it is looked up again."""
 
 
 async def call(method: str, **arguments: Any) -> dict[str, Any] | None:

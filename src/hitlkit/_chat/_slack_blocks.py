@@ -10,7 +10,7 @@ policy's state, and inputs for the answer's type:
 - every other type Slack can ask in a modal (text, numbers, dates, a model's flat
   fields...): an "Answer…" button that opens it (`modal_view`);
 - anything beyond (nested models, more than `MAX_OPTIONS` choices, patterns): a
-  button linking to the event's signed form (`hitlkit._notify.event_link`).
+  button linking to the event's form (`hitlkit._notify.shared_link`).
 
 The actions block is `hitl:<id>`; an answer's action is `hitl.answer.<n>` and its
 value the answer as JSON text; the modal's button is `hitl.modal`. The modal's

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from hitlkit._choices import choice_links, choices_for, may_answer
+from hitlkit._choices import choice_links, names_who
 from hitlkit._exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def card_for(
     policy: str | None = None,
 ) -> dict[str, Any]:
     """The Adaptive Card (1.5) about `record`: title, prompt, facts and buttons."""
-    from hitlkit._notify import event_link
+    from hitlkit._notify import shared_link
 
     body: list[dict[str, Any]] = [
         {
@@ -174,7 +174,7 @@ def card_for(
         for label, link in _choice_links(record, endpoint)
     ]
     actions.append(
-        {"type": "Action.OpenUrl", "title": "Open the form", "url": event_link(record, endpoint)}
+        {"type": "Action.OpenUrl", "title": "Open the form", "url": shared_link(record, endpoint)}
     )
     return {
         "type": "AdaptiveCard",
@@ -186,13 +186,12 @@ def card_for(
 
 
 def _choice_links(record: EventRecord, endpoint: str) -> list[tuple[str, str]]:
-    """The card's one-click answers: for the single assignee, for anyone without
-    assignees, none when several may answer (a card cannot tell who presses)."""
-    assignees = record.assignees or ()
-    identity = assignees[0] if len(assignees) == 1 else None
-    if not (choices_for(record) and may_answer(record, identity)):
+    """The card's one-click answers: for anyone, where the event names no one who answers;
+    none otherwise, as everyone in the channel sees the card and no link can tell who
+    presses it."""
+    if names_who(record):
         return []
-    return choice_links(record, endpoint, identity=identity, channel="teams")
+    return choice_links(record, endpoint, identity=None, channel="teams")
 
 
 def _policy_summary(store: Store, record: EventRecord) -> str | None:

@@ -59,6 +59,8 @@ def chatting(every: float, inner: Lifespan, interactions: Interactions | None = 
         task = None
         if _config.slack_bot_token() is not None:
             _need_slack_sdk("HITL_SLACK_BOT_TOKEN")
+            _config.slack_users()  # a map that cannot be read stops the start, not an answer
+            _config.slack_email_domains()
             task = asyncio.create_task(_drive_forever(app, every), name="hitlkit-chat")
         socket: SocketMode | None = None
         app_token = _config.slack_app_token()

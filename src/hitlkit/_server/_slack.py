@@ -22,6 +22,7 @@ the answer is recorded right after it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -129,6 +130,8 @@ async def interact(request: Request) -> Response:
         reply = await handle_payload(store, payload)
     except BadPayload as exc:
         return _error(400, "invalid_payload", str(exc))
+    except RecursionError:  # JSON nested past what anything here reads
+        return _error(400, "invalid_payload", "the payload is nested too deeply")
     return Response(status_code=200) if reply is None else JSONResponse(reply)
 
 
@@ -143,7 +146,7 @@ def decode(body: bytes) -> dict[str, Any]:
         raise BadPayload("expected a form with the interaction's JSON in its payload field")
     try:
         payload = json.loads(texts[0])
-    except ValueError:
+    except (ValueError, RecursionError):
         raise BadPayload("the payload field must hold the interaction as JSON") from None
     if not isinstance(payload, dict):
         raise BadPayload("the payload must be a JSON object")
@@ -203,7 +206,7 @@ def read_action(payload: dict[str, Any]) -> Action:
         text = option.get("value") if isinstance(option, dict) else action.get("value")
         try:
             value = json.loads(_text(text, "the answer as JSON text"))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BadPayload("the action's value must be the answer as JSON text") from None
     elif action_id not in (MODAL_ACTION, LINK_ACTION):
         raise BadPayload(f"expected a hitl.answer.<n> or {MODAL_ACTION} action, got {action_id!r}")
@@ -330,8 +333,15 @@ async def _answer(store: Store, request_id: str, value: Any, user: str) -> tuple
         state = await _policy_ops.current_state(store, record)
         await _update_state(store, record, state)
         return True, f"Your vote ({shown(value)}) is recorded: {state.summary}."
-    await _show_outcome(store, request_id)
+    # In the background: a modal's submission is answered within Slack's 3 seconds.
+    task = asyncio.create_task(_show_outcome(store, request_id))
+    _later.add(task)
+    task.add_done_callback(_later.discard)
     return True, f"Recorded: {shown(answered.outcome.value)}, as {identity}."
+
+
+_later: set[asyncio.Task[None]] = set()
+"""Updates under way, held so that they are not collected before they finish."""
 
 
 async def _show_outcome(store: Store, request_id: str) -> None:
@@ -368,7 +378,11 @@ async def _submitted(store: Store, payload: dict[str, Any]) -> dict[str, Any] | 
     user = _user(payload)
     blocks = [b.get("block_id") for b in view.get("blocks") or () if isinstance(b, dict)]
     first = next((b for b in blocks if isinstance(b, str) and b.startswith("value")), "value")
-    identity = await identity_of(user)
+    try:
+        identity = await identity_of(user)
+    except ConfigurationError as exc:  # HITL_SLACK_USERS that cannot be read, say
+        _logger.error("a Slack answer to %s failed: %s", request_id[:40], exc)
+        return _errors({first: "Nothing was recorded: hitlkit's Slack settings cannot be used."})
     if identity is None:
         return _errors({first: _WHO})
     try:
@@ -409,10 +423,15 @@ def _escaped(text: str) -> str:
 
 
 async def _update_state(store: Store, record: EventRecord, state: PolicyState) -> None:
-    """Show a vote that decides nothing yet on the event's messages, inputs kept."""
-    from hitlkit._notify import event_link
+    """Show a vote that decides nothing yet on the event's messages, inputs kept.
 
-    link = event_link(record, _config.default_endpoint())
+    A decision may come meanwhile, and its final update reach Slack before this one:
+    so once this one is made, a message whose final update is claimed gets the outcome
+    again, and the last word Slack has is the outcome's."""
+    from hitlkit._chat._updates import outcome_blocks, outcome_text
+    from hitlkit._notify import shared_link
+
+    link = shared_link(record, _config.default_endpoint())
     blocks = event_blocks(record, link=link, policy=state)
     for posted in await _messages.posted_messages(store, record.id):
         if posted.platform != "slack" or await _messages.final_claimed(
@@ -422,3 +441,12 @@ async def _update_state(store: Store, record: EventRecord, state: PolicyState) -
         await call(
             "chat_update", channel=posted.channel, ts=posted.ts, blocks=blocks, text=record.name
         )
+        if await _messages.final_claimed(store, record.id, posted.slot):
+            outcome = await _reading.load_outcome(store, record.id)
+            await call(
+                "chat_update",
+                channel=posted.channel,
+                ts=posted.ts,
+                blocks=outcome_blocks(record, outcome),
+                text=outcome_text(record, outcome),
+            )
