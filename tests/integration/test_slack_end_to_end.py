@@ -9,18 +9,23 @@ an update seen here was made by the answer itself.
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 import hitlkit
 from hitlkit import LocalStore
 from hitlkit._chat import _messages
+from hitlkit._links import verify_answer_link
 from hitlkit._server import create_app
-from tests.integration.conftest import serve_in_thread
+from tests.integration.conftest import LINK_SECRET, serve_in_thread
 from tests.receivers import wait_until
 from tests.slack import SlackApi, SocketModeServer, interaction_body, signed_headers
 
@@ -189,3 +194,71 @@ def test_a_person_who_is_not_asked_changes_nothing_over_socket_mode(
     assert "not yours to answer" in told.args["text"]
     assert event.outcome() is None
     assert not slack.of("chat.update")
+
+
+class Limits(BaseModel):
+    cpu: int
+
+
+class Nested(BaseModel):
+    name: str
+    limits: Limits
+
+
+def test_a_form_button_sends_each_person_a_link_of_their_own(
+    app_store: LocalStore, slack: SlackApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A question beyond a modal links to its form; with an assignee, a URL in the message
+    would let every reader answer as them, so a press brings a link signed for the presser."""
+    server, thread, port = serve(
+        app_store, slack, monkeypatch, HITL_SECRET=LINK_SECRET, HITL_ENDPOINT="https://hitl.example"
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        event = hitlkit.new_event(
+            "limits",
+            Nested,
+            store=app_store,
+            endpoint=url,
+            serve=False,
+            notify=["slack-app://#ops"],
+            assignees=["ana"],
+        )
+        wait_until(lambda: bool(slack.of("chat.postMessage")), "the Slack message")
+        [blocks] = [call.args["blocks"] for call in slack.of("chat.postMessage")]
+        [actions] = [block for block in blocks if block["type"] == "actions"]
+        [button] = actions["elements"]
+        with httpx.Client(base_url=url, timeout=10, trust_env=False) as http:
+            for user in ("UANA", "UBO"):
+                payload = {
+                    "type": "block_actions",
+                    "user": {"id": user},
+                    "channel": {"id": "C0PS"},
+                    "trigger_id": "trigger-1",
+                    "actions": [
+                        {
+                            "action_id": button["action_id"],
+                            "block_id": f"hitl:{event.request_id}",
+                            "value": button["value"],
+                        }
+                    ],
+                }
+                body = interaction_body(payload)
+                headers = signed_headers(SECRET, body)
+                assert (
+                    http.post("/slack/interact", content=body, headers=headers).status_code == 200
+                )
+        wait_until(lambda: len(slack.of("chat.postEphemeral")) >= 2, "both replies")
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+    assert "url" not in button
+    told = {call.args["user"]: call.args["text"] for call in slack.of("chat.postEphemeral")}
+    [link] = re.findall(r"<(https://hitl\.example/form/[^|>]+)\|Open the form>", told["UANA"])
+    token = parse_qs(urlsplit(html.unescape(link)).query)["token"][0]
+    verified = verify_answer_link(LINK_SECRET, token, request_id=event.request_id)
+    assert verified.identity == "ana"
+    assert "not yours to answer" in told["UBO"]
+    assert "/form/" not in told["UBO"]
+    assert event.outcome() is None

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from hitlkit._chat._mrkdwn import escape, prompt_mrkdwn
+from hitlkit._choices import names_who
 from hitlkit._exceptions import InvalidValueError
 from hitlkit._policy import PolicyState
 from hitlkit._records import EventRecord, is_approval
@@ -39,6 +40,7 @@ __all__ = [
     "CALLBACK_ID",
     "LINK_ACTION",
     "MODAL_ACTION",
+    "OWN_LINK_ACTION",
     "event_blocks",
     "form_posted",
     "modal_view",
@@ -48,6 +50,10 @@ ACTIONS_PREFIX = "hitl:"
 ANSWER_ACTION = "hitl.answer."
 MODAL_ACTION = "hitl.modal"
 LINK_ACTION = "hitl.link"
+"""A button that opens the form through its URL: a link for anyone."""
+OWN_LINK_ACTION = "hitl.own-link"
+"""A button that answers its presser with a link of their own (signed for their identity):
+where the event names who answers, a URL in the message would let every reader use one."""
 CALLBACK_ID = "hitl.answer"
 INPUT_ACTION = "v"
 
@@ -132,16 +138,16 @@ def inputs(record: EventRecord, link: str) -> list[dict[str, Any]]:
     """The answer's inputs for the type of `record`."""
     shape = _shape(record)
     if shape is None:
-        return [_link_button(link)]
+        return [_link_button(record, link)]
     if _is_yes_or_no(shape):
         return [
             _answer_button(0, "Approve", True, style="primary"),
             _answer_button(1, "Reject", False, style="danger"),
         ]
     if shape.structure == "choice":
-        return _choices(shape.options, link)
+        return _choices(record, shape.options, link)
     if modal_view(record) is None:
-        return [_link_button(link)]
+        return [_link_button(record, link)]
     if is_approval(record):  # a yes or no, and a reason when one is wanted
         return [
             _answer_button(0, "Approve", {"approved": True}, style="primary"),
@@ -165,12 +171,12 @@ def _is_yes_or_no(shape: Shape) -> bool:
     )
 
 
-def _choices(options: Sequence[Any], link: str) -> list[dict[str, Any]]:
+def _choices(record: EventRecord, options: Sequence[Any], link: str) -> list[dict[str, Any]]:
     values = [json.dumps(option) for option in options]
     if len(options) <= MAX_BUTTONS and all(len(v) <= MAX_BUTTON_VALUE for v in values):
         return [_answer_button(n, option_text(o), o) for n, o in enumerate(options)]
     if len(options) > MAX_OPTIONS or any(len(v) > MAX_OPTION_VALUE for v in values):
-        return [_link_button(link)]
+        return [_link_button(record, link)]
     return [
         {
             "type": "static_select",
@@ -193,7 +199,12 @@ def _answer_button(n: int, text: str, value: Any, *, style: str | None = None) -
     return button
 
 
-def _link_button(link: str) -> dict[str, Any]:
+def _link_button(record: EventRecord, link: str) -> dict[str, Any]:
+    """A button to the form: its URL where anyone may answer, else a press that sends the
+    presser a link of their own."""
+    if names_who(record):
+        text = "Get my link to the form"
+        return {"type": "button", "action_id": OWN_LINK_ACTION, "text": _plain(text), "value": "1"}
     return {
         "type": "button",
         "action_id": LINK_ACTION,

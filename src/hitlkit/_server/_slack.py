@@ -44,6 +44,7 @@ from hitlkit._chat._slack_blocks import (
     CALLBACK_ID,
     LINK_ACTION,
     MODAL_ACTION,
+    OWN_LINK_ACTION,
     event_blocks,
     form_posted,
     modal_view,
@@ -208,7 +209,7 @@ def read_action(payload: dict[str, Any]) -> Action:
             value = json.loads(_text(text, "the answer as JSON text"))
         except (ValueError, RecursionError):
             raise BadPayload("the action's value must be the answer as JSON text") from None
-    elif action_id not in (MODAL_ACTION, LINK_ACTION):
+    elif action_id not in (MODAL_ACTION, LINK_ACTION, OWN_LINK_ACTION):
         raise BadPayload(f"expected a hitl.answer.<n> or {MODAL_ACTION} action, got {action_id!r}")
     channel = payload.get("channel")
     container = payload.get("container")
@@ -231,7 +232,7 @@ async def _act(store: Store, action: Action) -> None:
     try:
         if action.action_id == LINK_ACTION:
             return
-        if action.action_id == MODAL_ACTION:
+        if action.action_id in (MODAL_ACTION, OWN_LINK_ACTION):
             await _open_modal(store, action)
             return
         _, message = await _answer(store, action.request_id, action.value, action.user)
@@ -245,7 +246,8 @@ async def _act(store: Store, action: Action) -> None:
 
 
 async def _open_modal(store: Store, action: Action) -> None:
-    """Open the modal for someone who may answer, while the event is open."""
+    """Open the modal, or send a link of their own to the form, to someone who may answer,
+    while the event is open."""
     try:
         record = await _reading.load_event(store, action.request_id)
     except EventNotFoundError:
@@ -264,6 +266,13 @@ async def _open_modal(store: Store, action: Action) -> None:
     ended = await _ended(store, record)
     if ended is not None:
         await _ephemeral(action, ended)
+        return
+    if action.action_id == OWN_LINK_ACTION:
+        from hitlkit._notify import link_for
+
+        url = _escaped(link_for(record, _config.default_endpoint(), identity)).replace("|", "%7C")
+        said = f"Your own link to answer, as {_escaped(identity)} (do not share it):"
+        await _ephemeral(action, f"{said} <{url}|Open the form>", escaped=True)
         return
     view = modal_view(record)
     if view is None or action.trigger_id is None:
@@ -409,11 +418,13 @@ def _errors(errors: dict[str, str]) -> dict[str, Any]:
     return {"response_action": "errors", "errors": {k: v[:2000] for k, v in errors.items()}}
 
 
-async def _ephemeral(action: Action, text: str) -> None:
-    """Tell the person who acted, and no one else."""
+async def _ephemeral(action: Action, text: str, *, escaped: bool = False) -> None:
+    """Tell the person who acted, and no one else (`text` is escaped unless it `escaped`
+    already, keeping its own link)."""
     if action.channel is None:
         return
-    await call("chat_postEphemeral", channel=action.channel, user=action.user, text=_escaped(text))
+    shown = text if escaped else _escaped(text)
+    await call("chat_postEphemeral", channel=action.channel, user=action.user, text=shown)
 
 
 def _escaped(text: str) -> str:
