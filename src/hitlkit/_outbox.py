@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from hitlkit._runtime import Runtime, runtime
 
-__all__ = ["EXIT_GRACE_SECONDS", "MAX_ATTEMPTS", "Delivery", "Outbox", "outbox"]
+__all__ = ["EXIT_GRACE_SECONDS", "MAX_ATTEMPTS", "Delivery", "Outbox", "Undeliverable", "outbox"]
 
 log = logging.getLogger("hitlkit.notify")
 
@@ -36,6 +36,11 @@ FIRST_RETRY_SECONDS = 1.0
 EXIT_GRACE_SECONDS = 5.0
 """The longest an exiting process waits for notifications still under way."""
 WORKERS = 4
+
+
+class Undeliverable(Exception):
+    """Raised by a delivery's `send` when no retry can help (a refused credential, a
+    channel that does not exist): the delivery ends at once, failed, with this reason."""
 
 
 @dataclass
@@ -117,8 +122,8 @@ class Outbox:
     def _work(self) -> None:
         while (delivery := self._next()) is not None:
             delivery.attempts += 1
-            ok = _attempt(delivery)
-            retry = not ok and delivery.attempts < self._max_attempts
+            ok, hopeless = _attempt(delivery)
+            retry = not (ok or hopeless) and delivery.attempts < self._max_attempts
             if retry:
                 delay = self._first_retry * 2 ** (delivery.attempts - 1)
                 log.warning(
@@ -129,7 +134,7 @@ class Outbox:
                     delay,
                 )
             else:
-                if not ok:
+                if not ok and not hopeless:
                     log.error(
                         "notification to %s failed %d times; giving up",
                         delivery.label,
@@ -143,12 +148,16 @@ class Outbox:
                 self._cond.notify_all()
 
 
-def _attempt(delivery: Delivery) -> bool:
+def _attempt(delivery: Delivery) -> tuple[bool, bool]:
+    """One attempt: whether it was delivered, and whether no retry can help."""
     try:
-        return delivery.send()
+        return delivery.send(), False
+    except Undeliverable as exc:
+        log.error("notification to %s failed, and no retry can help: %s", delivery.label, exc)
+        return False, True
     except Exception as exc:  # a plugin's bug must not kill the delivery thread
         log.warning("notification to %s raised %s: %s", delivery.label, type(exc).__name__, exc)
-        return False
+        return False, False
 
 
 def _finish(delivery: Delivery, ok: bool) -> None:

@@ -503,7 +503,7 @@ def test_a_message_slack_refuses_is_tried_again_and_the_token_never_logged(
     slack: SlackApi,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    slack.fail["chat.postMessage"] = "channel_not_found"
+    slack.fail["chat.postMessage"] = "ratelimited"
     event = ask(app_store, app_url)
     posted(slack, 2)  # the outbox's retry, a second later
 
@@ -516,7 +516,37 @@ def test_a_message_slack_refuses_is_tried_again_and_the_token_never_logged(
         e for e in hitlkit.Client(store=app_store).audit(event.request_id) if e.action == "notified"
     ]
     assert (entry.via, entry.detail) == ("slack-app", "opened ok: slack-app://#ops")
-    assert "channel_not_found" in caplog.text
+    assert "ratelimited" in caplog.text
+    assert TOKEN not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("error", "hint"),
+    [("invalid_auth", "HITL_SLACK_BOT_TOKEN"), ("not_in_channel", "invite the app")],
+)
+def test_a_message_no_retry_can_mend_fails_at_once_saying_what_to_fix(
+    app_store: LocalStore,
+    app_url: str,
+    slack: SlackApi,
+    caplog: pytest.LogCaptureFixture,
+    error: str,
+    hint: str,
+) -> None:
+    slack.fail["chat.postMessage"] = error
+    event = ask(app_store, app_url)
+
+    def audited() -> bool:
+        entries = hitlkit.Client(store=app_store).audit(event.request_id)
+        return any(e.action == "notified" for e in entries)
+
+    wait_until(audited, "the audit entry")
+    [entry] = [
+        e for e in hitlkit.Client(store=app_store).audit(event.request_id) if e.action == "notified"
+    ]
+    assert entry.detail == "opened failed: slack-app://#ops"
+    assert len(slack.of("chat.postMessage")) == 1
+    assert f"Slack says {error}" in caplog.text
+    assert hint in caplog.text
     assert TOKEN not in caplog.text
 
 

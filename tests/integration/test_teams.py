@@ -13,7 +13,7 @@ import pytest
 
 import hitlkit
 from hitlkit import ConfigurationError, LocalStore
-from tests.receivers import HookServer
+from tests.receivers import HookServer, wait_until
 
 _HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
 
@@ -171,6 +171,27 @@ def test_a_failing_webhook_is_retried_and_its_url_never_logged(
         assert "s3cr3t" not in logged
     finally:
         flaky.close()
+
+
+def test_a_webhook_that_refuses_the_card_is_not_asked_again(
+    app_store: LocalStore, linking_app: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    refusing = HookServer(statuses=[400])
+    try:
+        event = ask(app_store, linking_app, notify=[refusing.teams_url])
+
+        def audited() -> bool:
+            entries = hitlkit.Client(store=app_store).audit(event.request_id)
+            return any(e.action == "notified" for e in entries)
+
+        wait_until(audited, "the audit entry")
+        assert refusing.arrived == 1
+        logged = "\n".join(r.getMessage() for r in caplog.records)
+        assert "HTTP 400" in logged
+        assert "check the teams-app+ URL" in logged
+        assert "s3cr3t" not in logged
+    finally:
+        refusing.close()
 
 
 @pytest.mark.parametrize(

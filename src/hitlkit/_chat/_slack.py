@@ -26,6 +26,7 @@ from hitlkit import _config
 from hitlkit._chat import _messages
 from hitlkit._chat._mrkdwn import escape
 from hitlkit._exceptions import ConfigurationError
+from hitlkit._outbox import Undeliverable
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -105,8 +106,30 @@ def send(
         return _post_reply(store, record, url, message, endpoint)
     except (SlackClientError, ConfigurationError, OSError, KeyError, TypeError) as exc:
         # The error names Slack's code (not_in_channel, invalid_auth), never the token.
-        _logger.warning("Slack refused the %s message of %s: %s", kind, record.id, _why(exc))
+        why = _why(exc)
+        hint = _FOR_GOOD.get(why)
+        if hint is not None:
+            raise Undeliverable(f"Slack says {why}: {hint}") from None
+        _logger.warning("Slack refused the %s message of %s: %s", kind, record.id, why)
         return False
+
+
+_CREDENTIAL = "check HITL_SLACK_BOT_TOKEN (the app's Bot User OAuth Token, xoxb-…)"
+_CHANNEL = "check the target's channel, and invite the app to it if it is private"
+_FOR_GOOD = {
+    "invalid_auth": _CREDENTIAL,
+    "not_authed": _CREDENTIAL,
+    "account_inactive": _CREDENTIAL,
+    "token_revoked": _CREDENTIAL,
+    "token_expired": _CREDENTIAL,
+    "not_allowed_token_type": _CREDENTIAL,
+    "missing_scope": "give the app the scopes of deploy/slack-app.yaml and install it again",
+    "channel_not_found": _CHANNEL,
+    "not_in_channel": _CHANNEL,
+    "is_archived": "the channel is archived",
+    "user_not_found": "check the target's user id",
+}
+"""Slack's errors no retry mends, and what to do about each."""
 
 
 def _why(exc: Exception) -> str:

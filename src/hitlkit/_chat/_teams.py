@@ -30,6 +30,7 @@ import httpx
 
 from hitlkit._choices import choice_links, names_who
 from hitlkit._exceptions import ConfigurationError
+from hitlkit._outbox import Undeliverable
 
 if TYPE_CHECKING:
     from hitlkit._notify import Message
@@ -108,7 +109,13 @@ def send(
         log.warning("Teams card to %s failed: %s", redact(url), type(exc).__name__)
         return False
     if not response.is_success:
-        log.warning("Teams card to %s refused: HTTP %s", redact(url), response.status_code)
+        status = response.status_code
+        if 400 <= status < 500 and status not in (408, 425, 429):
+            raise Undeliverable(
+                f"the webhook refused the card (HTTP {status}): check the teams-app+ URL, "
+                "which should be the whole URL its Workflow gave"
+            )
+        log.warning("Teams card to %s refused: HTTP %s", redact(url), status)
         return False
     return True
 
