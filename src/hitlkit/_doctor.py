@@ -117,6 +117,9 @@ async def _check_slack(report: Report) -> None:
         if token is None:
             return
         api_url = _config.slack_api_url()
+        _config.slack_users()  # the app refuses to start with one that cannot be read
+        _config.slack_email_domains()
+        _config.slack_app_token()
     except ConfigurationError as exc:
         report.problems.append(Finding("", f"{SLACK}: {exc}"))
         return

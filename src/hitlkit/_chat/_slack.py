@@ -63,6 +63,8 @@ _identities: dict[str, tuple[str, float]] = {}
 def target_channel(url: str) -> str:
     """The channel `url` names (`#ops`, `C0123ABCD`), or `ConfigurationError`."""
     rest = url.partition("://")[2]
+    if rest.startswith("#"):
+        rest = rest.lower()  # Slack's channel names are lower-case
     if _NAME.fullmatch(rest) or _ID.fullmatch(rest):
         return rest
     from hitlkit._notify import redact  # a token pasted into the URL is not shown

@@ -50,7 +50,8 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 NO_TOKENS = (
     "this app has no API tokens, so the names people answer with are only typed in: events "
     "under a quorum, separation of duties, delegation or standing approvals take no answers "
-    "through it. Serve with --tokens-file (HITL_TOKENS_FILE) for them"
+    "through its pages or API, only through answer links made for someone and Slack. "
+    "Serve with --tokens-file (HITL_TOKENS_FILE) for them"
 )
 
 
