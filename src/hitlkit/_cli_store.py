@@ -58,6 +58,9 @@ DEFAULTS: dict[str, str] = {
     "mcp_elicit": "1",
     "grantors": "none (no one makes standing approvals)",
     "evidence_key": "none (evidence is exported unsigned)",
+    "slack_users": "none (Slack users answer as their e-mail's local part)",
+    "slack_email_domains": "none (any domain of a workspace member)",
+    "email_identities": "none (recipients answer as their address's local part)",
 }
 """What each file key means when nothing sets it, as `hitl config` shows it."""
 

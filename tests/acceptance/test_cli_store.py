@@ -165,6 +165,8 @@ def test_hitl_config_shows_each_setting_and_where_it_came_from(project: Path, ru
     assert rows["store_mode"] == ("private", "default")
     assert rows["secret"] == ("set", "HITL_SECRET")
     assert rows["token"] == (None, "environment only: HITL_TOKEN")
+    assert rows["slack_bot_token"] == (None, "environment only: HITL_SLACK_BOT_TOKEN")
+    assert rows["slack_users"][1] == "default"
     assert "do-not-print-me" not in result.stdout
     # Every variable named is one hitlkit reads: scrape tokens come from a file setting.
     assert "metrics_token" not in rows
