@@ -135,7 +135,13 @@ def serve(
     ] = None,
     archive: ArchiveOption = None,
 ) -> None:
-    """Run the web app in the foreground, until Ctrl-C."""
+    """Run the web app in the foreground, until Ctrl-C.
+
+    With HITL_SLACK_BOT_TOKEN and HITL_SLACK_SIGNING_SECRET it also takes answers from
+    Slack at /slack/interact (HITL_SLACK_APP_TOKEN: through Socket Mode) and shows each
+    event's outcome on its Slack messages; with HITL_SECRET, one-click links from e-mail
+    and Teams at /choose. See the README's Chat section.
+    """
     with _reporting_errors():
         from hitlkit._server._auth import AuthSettings, check_serving
         from hitlkit._server._embedded import serve as serve_app
