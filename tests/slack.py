@@ -2,7 +2,7 @@
 exactly as Slack signs them.
 
 `SlackApi` answers `chat.postMessage` (with a channel and a fresh `ts`), `chat.update`,
-`chat.postEphemeral`, `views.open`, `users.info` (from `emails`) and
+`chat.postEphemeral`, `views.open`, `users.info` (from `emails` and `members`) and
 `apps.connections.open` (from `socket_url`); every other method gets `{"ok": true}`.
 Point a `WebClient` at it with `base_url=api.url` (hitlkit: `HITL_SLACK_API_URL`).
 
@@ -57,8 +57,15 @@ class SlackApi:
 
     emails: dict[str, str] = field(default_factory=dict)
     """Slack user id -> e-mail, for `users.info`."""
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Slack user id -> more fields of its `users.info` user (`{"is_restricted": True}`)."""
     socket_url: str | None = None
     fail: dict[str, str] = field(default_factory=dict)
+    slow: dict[str, float] = field(default_factory=dict)
+    """Method -> seconds its next call takes, as over a slow network. A call counts in
+    `calls` once answered, so `calls` is the order in which Slack applied them."""
+    arrived: list[str] = field(default_factory=list)
+    """The methods called, in the order the calls arrived."""
     calls: list[SlackCall] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1))
@@ -103,6 +110,10 @@ class SlackApi:
 
     def _reply(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         with self._lock:
+            self.arrived.append(method)
+            delay = self.slow.pop(method, 0.0)
+        time.sleep(delay)
+        with self._lock:
             self.calls.append(SlackCall(method, args, token))
             error = self.fail.pop(method, None)
         if error is not None:
@@ -115,7 +126,10 @@ class SlackApi:
         if method == "users.info":
             user = args.get("user", "")
             profile = {"email": self.emails[user]} if user in self.emails else {}
-            return {"ok": True, "user": {"id": user, "profile": profile}}
+            return {
+                "ok": True,
+                "user": {**self.members.get(user, {}), "id": user, "profile": profile},
+            }
         if method == "apps.connections.open":
             return {"ok": True, "url": self.socket_url}
         return {"ok": True}

@@ -156,13 +156,18 @@ def _apprise() -> ModuleType:
 
 
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+_UNUSABLE_URL = re.compile(r"(Unsupported URL:|Unparseable URL) (.*)", re.DOTALL)
+"""Apprise's lines about a URL it cannot use, which may have no `://` (`json:/host/...`)."""
 
 
 def _redacting(record: logging.LogRecord) -> bool:
     """Apprise's log records with the URLs in them redacted: it logs a URL it cannot use
     whole ("Unsupported URL: ..."), credentials and all."""
     message = record.getMessage()
-    if "://" in message:
+    unusable = _UNUSABLE_URL.fullmatch(message)
+    if unusable is not None:
+        record.msg, record.args = f"{unusable[1]} {redact(unusable[2])}", ()
+    elif "://" in message:
         record.msg, record.args = _URL_IN_TEXT.sub(lambda m: redact(m.group()), message), ()
     return True
 
