@@ -132,14 +132,15 @@ async def _check_slack(report: Report) -> None:
             )
         )
     try:
-        from slack_sdk import WebClient
         from slack_sdk.errors import SlackApiError, SlackClientError
     except ImportError:
         report.problems.append(
             Finding("", f"{SLACK}: slack-sdk is not installed: pip install 'hitlkit[slack]'")
         )
         return
-    client = WebClient(token=token, base_url=api_url, timeout=10)
+    from hitlkit._chat._slack import client as slack_client
+
+    client = slack_client()
     url = _without_credentials(api_url)
     try:
         answer = await asyncio.to_thread(client.auth_test)

@@ -15,14 +15,16 @@ between blocks, the last one as plain text, never inside an entity or a link.
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import datetime, timezone
 
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
 from hitlkit._options import MAX_PROMPT_LENGTH
 
-__all__ = ["MAX_SECTION", "escape", "literal", "prompt_mrkdwn"]
+__all__ = ["MAX_SECTION", "date_token", "escape", "literal", "prompt_mrkdwn"]
 
 MAX_SECTION = 3000
 """Slack's limit on a section block's text."""
@@ -33,6 +35,14 @@ _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": 
     ["table", "strikethrough"]
 )
 _FORMATTING = re.compile(r"[*~`]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def date_token(moment: datetime, *, joined: str = " ") -> str:
+    """`moment` as Slack's date token, its date and time `joined`: shown in each reader's
+    time zone, with UTC text as the fallback."""
+    utc = moment.astimezone(timezone.utc)
+    fallback = utc.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{math.floor(utc.timestamp())}^{{date_short_pretty}}{joined}{{time}}|{fallback}>"
 
 
 def escape(text: str) -> str:

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from hitlkit._chat._mrkdwn import escape, prompt_mrkdwn
+from hitlkit._chat._mrkdwn import date_token, escape, prompt_mrkdwn
 from hitlkit._choices import names_who
 from hitlkit._exceptions import InvalidValueError
 from hitlkit._policy import PolicyState
@@ -85,9 +85,7 @@ def _mrkdwn(text: str) -> dict[str, Any]:
 
 def deadline_text(deadline: datetime) -> str:
     """The deadline as Slack's date token: each reader's time zone, UTC as the fallback."""
-    utc = deadline.astimezone(timezone.utc)
-    fallback = utc.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(utc.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return date_token(deadline)
 
 
 def policy_text(state: PolicyState) -> str:

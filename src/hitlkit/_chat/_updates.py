@@ -36,7 +36,7 @@ from hitlkit._chat._messages import (
     release_final,
     take_over,
 )
-from hitlkit._chat._mrkdwn import literal, prompt_mrkdwn
+from hitlkit._chat._mrkdwn import date_token, literal, prompt_mrkdwn
 from hitlkit._exceptions import EventNotFoundError, HitlError
 from hitlkit._index import RESOLVED, Names, entry_name
 from hitlkit._ops import expire_event
@@ -74,9 +74,7 @@ def _cut(text: str, length: int) -> str:
 
 
 def _date(moment: datetime) -> str:
-    """A date Slack shows in the reader's time zone, with UTC text as the fallback."""
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{math.floor(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    return date_token(moment, joined=" at ")
 
 
 def _value(value: Any) -> str:

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import importlib
 import logging
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
@@ -28,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from hitlkit import _config
-from hitlkit._exceptions import ConfigurationError, HitlError
+from hitlkit._exceptions import ConfigurationError
+from hitlkit._server._policy_driver import run_turns
 from hitlkit._store import Store
 
 if TYPE_CHECKING:
@@ -39,10 +39,6 @@ __all__ = ["CHAT_EVERY_SECONDS", "Interactions", "chatting"]
 log = logging.getLogger("hitlkit")
 
 CHAT_EVERY_SECONDS = 2.0
-_jitter = random.Random()  # noqa: S311 - not a secret
-"""Its own generator, as the policy driver's: the `random` module's state is left alone."""
-JITTER = 0.2
-"""Each wait is the interval give or take this share of it."""
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 Interactions = Callable[[Store, dict[str, Any]], Awaitable[dict[str, Any] | None]]
@@ -118,16 +114,4 @@ def _bound(
 async def _drive_forever(app: FastAPI, every: float) -> None:
     from hitlkit._chat import _updates
 
-    while True:
-        await asyncio.sleep(every * _jitter.uniform(1 - JITTER, 1 + JITTER))
-        store: Store | None = getattr(app.state, "store", None)
-        if store is None:
-            continue
-        try:
-            await _updates.drive_once(store)
-        except (HitlError, OSError) as exc:
-            log.warning(
-                "updating the chat messages of %s failed; trying again soon: %s", store.url, exc
-            )
-        except Exception:  # a bug must not end the driver for the life of the app
-            log.exception("updating the chat messages of %s failed; trying again soon", store.url)
+    await run_turns(app, every, _updates.drive_once, "updating the chat messages")

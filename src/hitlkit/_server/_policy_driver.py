@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
@@ -32,7 +32,7 @@ from hitlkit._index import unresolved_names
 from hitlkit._records import EventRecord, utcnow
 from hitlkit._store import Store
 
-__all__ = ["DRIVE_EVERY_SECONDS", "drive_once", "driving"]
+__all__ = ["DRIVE_EVERY_SECONDS", "drive_once", "driving", "run_turns"]
 
 log = logging.getLogger("hitlkit")
 
@@ -77,17 +77,26 @@ def driving(every: float, inner: Lifespan) -> Lifespan:
 
 async def _drive_forever(app: FastAPI, every: float) -> None:
     plain: set[str] = set()
+    await run_turns(app, every, lambda store: drive_once(store, plain), "driving the policies")
+
+
+async def run_turns(
+    app: FastAPI, every: float, turn: Callable[[Store], Awaitable[object]], doing: str
+) -> None:
+    """Take `turn` on the app's store about every `every` seconds (jittered), for the life
+    of the app: a turn that fails is logged (`doing` says what it was), and the next one
+    tries again."""
     while True:
         await asyncio.sleep(every * _jitter.uniform(1 - JITTER, 1 + JITTER))
         store: Store | None = getattr(app.state, "store", None)
         if store is None:
             continue
         try:
-            await drive_once(store, plain)
+            await turn(store)
         except (HitlError, OSError) as exc:
-            log.warning("driving the policies of %s failed; trying again soon: %s", store.url, exc)
-        except Exception:  # a bug must not end the driver for the life of the app
-            log.exception("driving the policies of %s failed; trying again soon", store.url)
+            log.warning("%s of %s failed; trying again soon: %s", doing, store.url, exc)
+        except Exception:  # a bug must not end the turns for the life of the app
+            log.exception("%s of %s failed; trying again soon", doing, store.url)
 
 
 async def drive_once(store: Store, plain: set[str] | None = None) -> int:
