@@ -54,7 +54,6 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._waiting",
         "hitlkit._retention",
         "hitlkit._evidence",
-        "hitlkit._chat",
     ),
     "app: the web app": ("hitlkit._server",),
     "api: Event (which may start the app), Client": (
