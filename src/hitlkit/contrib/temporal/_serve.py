@@ -1,0 +1,80 @@
+"""The bridge's Temporal side: signal workflows through a client, pass after pass.
+
+`hitl temporal-bridge` runs `run_bridge`; `signaller` is the `send` a pass uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from hitlkit import _config
+from hitlkit._store import Store, open_store
+from hitlkit.contrib.temporal._bridge import (
+    CLAIM_SECONDS,
+    Delivery,
+    Send,
+    Undeliverable,
+    bridge_id,
+    bridge_pass,
+)
+from hitlkit.contrib.temporal._targets import Resolution, Target
+
+__all__ = ["DEFAULT_ADDRESS", "run_bridge", "signaller"]
+
+log = logging.getLogger("hitlkit")
+
+DEFAULT_ADDRESS = "localhost:7233"
+
+
+def signaller(client: Client) -> Send:
+    """Signal a target's workflow (its latest run: one reset or continued as new too)."""
+
+    async def send(target: Target, resolution: Resolution) -> None:
+        handle = client.get_workflow_handle(target.workflow_id)
+        try:
+            await handle.signal(target.signal, resolution)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:  # ended, or never existed
+                raise Undeliverable(exc.message) from exc
+            raise
+
+    return send
+
+
+async def run_bridge(
+    *,
+    address: str = DEFAULT_ADDRESS,
+    namespace: str = "default",
+    store: Store | str | None = None,
+    interval: float = 2.0,
+    once: bool = False,
+    claim_seconds: float = CLAIM_SECONDS,
+    client: Client | None = None,
+    report: Callable[[Delivery], None] | None = None,
+) -> list[Delivery]:
+    """Signal the workflows whose questions resolve, every `interval` seconds.
+
+    Connects to the Temporal frontend at `address` on the first signal (a bridge with
+    nothing to do needs no server). With `once`, makes one pass and returns what it
+    did; otherwise runs until cancelled. `report` is told of every target handled.
+    """
+    the_store = open_store(store if store is not None else _config.default_store_url())
+    if client is None:
+        client = await Client.connect(address, namespace=namespace, lazy=True)
+    send, me = signaller(client), bridge_id()
+    log.info("temporal bridge %s: store %s, namespace %s", me, the_store.url, namespace)
+    while True:
+        done = await bridge_pass(
+            the_store, send, bridge=me, namespace=namespace, claim_seconds=claim_seconds
+        )
+        if report is not None:
+            for delivery in done:
+                report(delivery)
+        if once:
+            return done
+        await asyncio.sleep(interval)
