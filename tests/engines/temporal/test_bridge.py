@@ -238,3 +238,15 @@ async def test_a_damaged_target_is_skipped_and_the_others_signalled(store: Local
     [delivery] = await bridge_pass(store, workflows.send, bridge="a")
 
     assert delivery.target.request_id == asked.request_id
+
+
+async def test_a_damaged_claim_is_taken_over(store: LocalStore) -> None:
+    asked = await ask(store.url)
+    await hitlkit.answer.aio(asked.request_id, True, store=store)
+    [target_key] = store.list("temporal/targets/")
+    store.put_if_absent(target_key.replace("/targets/", "/claims/"), b"{")
+    workflows = Workflows()
+
+    [delivery] = await bridge_pass(store, workflows.send, bridge="a", claim_seconds=3600)
+
+    assert delivery.sent

@@ -115,7 +115,11 @@ async def _may_signal(store: Store, target: Target, me: str, claim_seconds: floa
     data = await store.get_async(key)
     if data is None:  # deleted meanwhile: claim again on the next pass
         return False
-    held = Claim.model_validate_json(data)
+    try:
+        held = Claim.model_validate_json(data)
+    except ValidationError:
+        log.warning("taking over %s: not a claim", key)
+        return True
     return held.bridge == me or utcnow() - held.at >= timedelta(seconds=claim_seconds)
 
 

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from hitlkit import _config
+from hitlkit._exceptions import StoreUnavailableError
 from hitlkit._store import Store, open_store
 from hitlkit.contrib.temporal._bridge import (
     CLAIM_SECONDS,
@@ -61,7 +62,8 @@ async def run_bridge(
 
     Connects to the Temporal frontend at `address` on the first signal (a bridge with
     nothing to do needs no server). With `once`, makes one pass and returns what it
-    did; otherwise runs until cancelled. `report` is told of every target handled.
+    did; otherwise runs until cancelled, through store outages (logged, tried again).
+    `report` is told of every target handled.
     """
     the_store = open_store(store if store is not None else _config.default_store_url())
     if client is None:
@@ -69,9 +71,15 @@ async def run_bridge(
     send, me = signaller(client), bridge_id()
     log.info("temporal bridge %s: store %s, namespace %s", me, the_store.url, namespace)
     while True:
-        done = await bridge_pass(
-            the_store, send, bridge=me, namespace=namespace, claim_seconds=claim_seconds
-        )
+        try:
+            done = await bridge_pass(
+                the_store, send, bridge=me, namespace=namespace, claim_seconds=claim_seconds
+            )
+        except StoreUnavailableError as exc:
+            if once:
+                raise
+            log.warning("the store does not answer, trying again: %s", exc)
+            done = []
         if report is not None:
             for delivery in done:
                 report(delivery)

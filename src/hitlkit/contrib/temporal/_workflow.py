@@ -106,11 +106,14 @@ class HitlWorkflow:
         return found
 
     def hitlkit_resolution(self, asked: Asked | str) -> Resolution | None:
-        """The resolution received for `asked` (or its event id) so far, or `None`."""
-        if isinstance(asked, Asked) and asked.resolution is not None:
-            self.hitlkit_resolved(asked.resolution)
-        request_id = asked.request_id if isinstance(asked, Asked) else asked
-        return self._hitlkit_resolutions().get(request_id)
+        """The resolution received for `asked` (or its event id) so far, or `None`.
+
+        An `Asked` that came back resolved (the question was asked again) carries its
+        own; both hold the event's one recorded outcome.
+        """
+        if isinstance(asked, str):
+            return self._hitlkit_resolutions().get(asked)
+        return self._hitlkit_resolutions().get(asked.request_id, asked.resolution)
 
     async def hitlkit_wait(self, asked: Asked, *, timeout: timedelta | None = None) -> Resolution:
         """Wait (durably: a workflow condition) for the resolution of `asked`.
