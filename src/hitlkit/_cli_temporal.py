@@ -77,9 +77,9 @@ def temporal_bridge(
 ) -> None:
     """Signal each Temporal workflow once when the hitlkit question it waits for resolves.
 
-    The workflows asked through hitlkit.contrib.temporal (an activity); this signals
-    them with the outcome (answered, timed out, cancelled). Several bridges on one
-    store signal each workflow once; run one per namespace.
+    Workflows ask through hitlkit.contrib.temporal's activity; this signals each one
+    with its question's outcome (answered, timed out, cancelled), once, even with
+    several bridges on one store. Run one per namespace.
     """
     with _reporting_errors():
         bridge = _bridge_module()
