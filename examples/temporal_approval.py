@@ -12,8 +12,9 @@ Run it against a Temporal server (`temporal server start-dev`, from the Temporal
     python examples/temporal_approval.py worker          # terminal 1: worker (serves forms)
     hitl temporal-bridge                                 # terminal 2: signals the workflows
     python examples/temporal_approval.py start 1.4.0     # terminal 3: waits for the result
-    hitl ls                                              # the question, with its form link
-    hitl answer <request id> yes                         # or answer in the browser
+    hitl ls                                              # the question and its id
+    hitl answer <id of ship> yes                         # or answer in the browser
+    hitl answer <id of window> '{"day": "Friday", "hour": 10}'
 
 Stop the worker or the bridge while the question is open and start them again: nothing
 is lost. The answer is in the store; the bridge signals once it runs again.

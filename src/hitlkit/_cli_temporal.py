@@ -17,7 +17,6 @@ from hitlkit._cli_base import StoreOption, _reporting_errors, app
 from hitlkit._cli_help import examples
 from hitlkit._cli_render import printable
 from hitlkit._exceptions import ConfigurationError, HitlError
-from hitlkit._sync import run_sync
 
 __all__ = ["temporal_bridge"]
 
@@ -83,15 +82,13 @@ def temporal_bridge(
     """
     with _reporting_errors():
         bridge = _bridge_module()
-        done = run_sync(
-            bridge.run_bridge(
-                address=address,
-                namespace=namespace,
-                store=store,
-                interval=interval,
-                once=once,
-                report=_report,
-            )
+        done = bridge.run_bridge(
+            address=address,
+            namespace=namespace,
+            store=store,
+            interval=interval,
+            once=once,
+            report=_report,
         )
         failed = [delivery for delivery in done if delivery.result == "failed"]
         if failed:

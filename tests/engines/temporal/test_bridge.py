@@ -24,6 +24,7 @@ from hitlkit.contrib.temporal import (
     Target,
     Undeliverable,
     ask_activity,
+    ask_question,
     bridge_pass,
 )
 from hitlkit.contrib.temporal._targets import SENT
@@ -76,7 +77,7 @@ async def test_nothing_is_signalled_while_the_question_is_open(store: LocalStore
     await ask(store.url)
     workflows = Workflows()
 
-    assert await bridge_pass(store, workflows.send, bridge="a") == []
+    assert await bridge_pass.aio(store, workflows.send, bridge="a") == []
     assert workflows.signals == []
     assert store.list("temporal/claims/") == []
 
@@ -86,9 +87,9 @@ async def test_an_answer_is_signalled_once_across_passes_and_restarts(store: Loc
     await hitlkit.answer.aio(asked.request_id, True, store=store)
     workflows = Workflows()
 
-    [delivery] = await bridge_pass(store, workflows.send, bridge="a")
-    again = await bridge_pass(store, workflows.send, bridge="a")
-    restarted = await bridge_pass(
+    [delivery] = await bridge_pass.aio(store, workflows.send, bridge="a")
+    again = await bridge_pass.aio(store, workflows.send, bridge="a")
+    restarted = await bridge_pass.aio(
         hitlkit.open_store(store.url), workflows.send, bridge="a-restarted"
     )
 
@@ -118,9 +119,9 @@ async def test_a_second_bridge_leaves_alone_what_the_first_is_signalling(
         await release.wait()  # the server takes its time; meanwhile, bridge b looks
         await workflows.send(target, resolution)
 
-    first = asyncio.ensure_future(bridge_pass(store, slow_send, bridge="a"))
+    first = asyncio.ensure_future(bridge_pass.aio(store, slow_send, bridge="a"))
     await signalling.wait()
-    second = await bridge_pass(hitlkit.open_store(store.url), workflows.send, bridge="b")
+    second = await bridge_pass.aio(hitlkit.open_store(store.url), workflows.send, bridge="b")
     release.set()
     [delivery] = await first
 
@@ -134,10 +135,10 @@ async def test_a_failed_signal_is_tried_again_by_the_same_bridge(store: LocalSto
     await hitlkit.answer.aio(asked.request_id, True, store=store)
     down = Workflows(fail=ConnectionError("connection refused"))
 
-    [failed] = await bridge_pass(store, down.send, bridge="a")
+    [failed] = await bridge_pass.aio(store, down.send, bridge="a")
     up = Workflows()
-    other = await bridge_pass(store, up.send, bridge="b")  # a's claim is fresh
-    [retried] = await bridge_pass(store, up.send, bridge="a")
+    other = await bridge_pass.aio(store, up.send, bridge="b")  # a's claim is fresh
+    [retried] = await bridge_pass.aio(store, up.send, bridge="a")
 
     assert (failed.result, failed.sent) == ("failed", False)
     assert "connection refused" in (failed.error or "")
@@ -150,11 +151,11 @@ async def test_a_claim_left_by_a_dead_bridge_is_taken_over(store: LocalStore) ->
     asked = await ask(store.url)
     await hitlkit.answer.aio(asked.request_id, True, store=store)
     # Bridge "a" claims, then dies before it records the signal as sent.
-    await bridge_pass(store, Workflows(fail=ConnectionError("killed")).send, bridge="a")
+    await bridge_pass.aio(store, Workflows(fail=ConnectionError("killed")).send, bridge="a")
     workflows = Workflows()
 
-    fresh = await bridge_pass(store, workflows.send, bridge="b", claim_seconds=3600)
-    [taken] = await bridge_pass(store, workflows.send, bridge="b", claim_seconds=0)
+    fresh = await bridge_pass.aio(store, workflows.send, bridge="b", claim_seconds=3600)
+    [taken] = await bridge_pass.aio(store, workflows.send, bridge="b", claim_seconds=0)
 
     assert fresh == []
     assert taken.sent
@@ -166,9 +167,9 @@ async def test_a_workflow_that_is_gone_is_recorded_and_left_alone(store: LocalSt
     await hitlkit.answer.aio(asked.request_id, True, store=store)
     gone = Workflows(fail=Undeliverable("workflow execution already completed"))
 
-    [delivery] = await bridge_pass(store, gone.send, bridge="a")
+    [delivery] = await bridge_pass.aio(store, gone.send, bridge="a")
     workflows = Workflows()
-    later = await bridge_pass(store, workflows.send, bridge="a")
+    later = await bridge_pass.aio(store, workflows.send, bridge="a")
 
     assert delivery.result == "undeliverable"
     assert delivery.error == "workflow execution already completed"
@@ -181,7 +182,7 @@ async def test_a_cancellation_is_signalled_with_its_reason(store: LocalStore) ->
     await hitlkit.cancel.aio(asked.request_id, reason="release called off", store=store)
     workflows = Workflows()
 
-    await bridge_pass(store, workflows.send, bridge="a")
+    await bridge_pass.aio(store, workflows.send, bridge="a")
 
     [(_, _, resolution)] = workflows.signals
     assert (resolution.status, resolution.reason) == ("cancelled", "release called off")
@@ -192,7 +193,7 @@ async def test_a_question_past_its_deadline_is_signalled_as_timed_out(store: Loc
     workflows = Workflows()
     await asyncio.sleep(max(0.0, _deadline(asked) - time.time()))
 
-    await bridge_pass(store, workflows.send, bridge="a")
+    await bridge_pass.aio(store, workflows.send, bridge="a")
 
     [(_, _, resolution)] = workflows.signals
     assert resolution.status == "timed_out"
@@ -211,7 +212,7 @@ async def test_each_workflow_waiting_on_one_event_is_signalled(store: LocalStore
     await hitlkit.answer.aio(first.request_id, True, store=store)
     workflows = Workflows()
 
-    await bridge_pass(store, workflows.send, bridge="a")
+    await bridge_pass.aio(store, workflows.send, bridge="a")
 
     assert sorted(s[0] for s in workflows.signals) == ["audit-2", "release-7"]
 
@@ -221,8 +222,8 @@ async def test_a_bridge_signals_only_its_namespace(store: LocalStore) -> None:
     await hitlkit.answer.aio(asked.request_id, True, store=store)
     workflows = Workflows()
 
-    other = await bridge_pass(store, workflows.send, bridge="a", namespace="default")
-    [mine] = await bridge_pass(store, workflows.send, bridge="b", namespace="payments")
+    other = await bridge_pass.aio(store, workflows.send, bridge="a", namespace="default")
+    [mine] = await bridge_pass.aio(store, workflows.send, bridge="b", namespace="payments")
 
     assert other == []
     assert mine.target.namespace == "payments"
@@ -235,7 +236,7 @@ async def test_a_damaged_target_is_skipped_and_the_others_signalled(store: Local
     store.put_if_absent("temporal/targets/" + "0" * 24 + "/bad.json", b"not json")
     workflows = Workflows()
 
-    [delivery] = await bridge_pass(store, workflows.send, bridge="a")
+    [delivery] = await bridge_pass.aio(store, workflows.send, bridge="a")
 
     assert delivery.target.request_id == asked.request_id
 
@@ -247,6 +248,19 @@ async def test_a_damaged_claim_is_taken_over(store: LocalStore) -> None:
     store.put_if_absent(target_key.replace("/targets/", "/claims/"), b"{")
     workflows = Workflows()
 
-    [delivery] = await bridge_pass(store, workflows.send, bridge="a", claim_seconds=3600)
+    [delivery] = await bridge_pass.aio(store, workflows.send, bridge="a", claim_seconds=3600)
 
     assert delivery.sent
+
+
+def test_a_blocking_pass_signals_as_the_async_one(store: LocalStore) -> None:
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, workflow_id="release-8")
+    asked = env.run(ask_question, "ship", bool, prompt="Ship it?")
+    hitlkit.answer(asked.request_id, True)
+    workflows = Workflows()
+
+    [delivery] = bridge_pass(store, workflows.send, bridge="a")
+
+    assert delivery.sent
+    assert [s[0] for s in workflows.signals] == ["release-8"]

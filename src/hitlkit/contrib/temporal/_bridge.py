@@ -34,6 +34,7 @@ from hitlkit import _ops, _reading
 from hitlkit._exceptions import EventNotFoundError, HitlError, StoreUnavailableError
 from hitlkit._records import Outcome, utcnow
 from hitlkit._store import Store
+from hitlkit._sync import syncify
 from hitlkit.contrib.temporal._targets import (
     CLAIMS,
     SENT,
@@ -164,6 +165,7 @@ async def _handle(
     return await _deliver(store, target, outcome, send, me)
 
 
+@syncify
 async def bridge_pass(
     store: Store,
     send: Send,
@@ -177,7 +179,9 @@ async def bridge_pass(
     Only the workflows of `namespace`, when given: a bridge connects to one namespace,
     and leaves the others' targets to their own bridges.
 
-    Never waits for an answer. Returns what it did, target by target; a signal that
+    Never waits for an answer (`await bridge_pass.aio(...)` is the async form). `send`
+    signals one workflow (`signaller(client)` does it through a Temporal client).
+    Returns what it did, target by target; a signal that
     failed (the Temporal server down) is in the list with `sent=False` and is tried
     again on the next pass. A store that fails raises, and nothing is lost: the next
     pass starts over.

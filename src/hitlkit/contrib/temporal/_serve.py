@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from hitlkit import _config
 from hitlkit._exceptions import StoreUnavailableError
 from hitlkit._store import Store, open_store
+from hitlkit._sync import syncify
 from hitlkit.contrib.temporal._bridge import (
     CLAIM_SECONDS,
     Delivery,
@@ -47,6 +48,7 @@ def signaller(client: Client) -> Send:
     return send
 
 
+@syncify
 async def run_bridge(
     *,
     address: str = DEFAULT_ADDRESS,
@@ -60,6 +62,8 @@ async def run_bridge(
 ) -> list[Delivery]:
     """Signal the workflows whose questions resolve, every `interval` seconds.
 
+    Blocks; `await run_bridge.aio(...)` is the async form. `hitl temporal-bridge` runs it.
+
     Connects to the Temporal frontend at `address` on the first signal (a bridge with
     nothing to do needs no server). With `once`, makes one pass and returns what it
     did; otherwise runs until cancelled, through store outages (logged, tried again).
@@ -72,7 +76,7 @@ async def run_bridge(
     log.info("temporal bridge %s: store %s, namespace %s", me, the_store.url, namespace)
     while True:
         try:
-            done = await bridge_pass(
+            done = await bridge_pass.aio(
                 the_store, send, bridge=me, namespace=namespace, claim_seconds=claim_seconds
             )
         except StoreUnavailableError as exc:
