@@ -55,15 +55,25 @@ def _report(delivery: Any) -> None:
 )
 def temporal_bridge(
     address: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--address", metavar="HOST:PORT", help="The Temporal frontend to signal through."
+            "--address",
+            metavar="HOST:PORT",
+            help="The Temporal frontend to signal through. Default: Temporal's own setting "
+            "(TEMPORAL_ADDRESS, its temporal.toml profile), else localhost:7233.",
+            show_default=False,
         ),
-    ] = "localhost:7233",
+    ] = None,
     namespace: Annotated[
-        str,
-        typer.Option("--namespace", help="The Temporal namespace of the workflows signalled."),
-    ] = "default",
+        str | None,
+        typer.Option(
+            "--namespace",
+            metavar="NAME",
+            help="The namespace of the workflows to signal. Default: Temporal's own setting "
+            "(TEMPORAL_NAMESPACE, its profile), else default.",
+            show_default=False,
+        ),
+    ] = None,
     store: StoreOption = _config.DEFAULT_STORE,
     interval: Annotated[
         float,
@@ -78,7 +88,8 @@ def temporal_bridge(
 
     Workflows ask through hitlkit.contrib.temporal's activity; this signals each one
     with its question's outcome (answered, timed out, cancelled), once, even with
-    several bridges on one store. Run one per namespace.
+    several bridges on one store. Run one per namespace. TLS and API keys (Temporal
+    Cloud) come from Temporal's own settings: TEMPORAL_API_KEY, TEMPORAL_TLS, ...
     """
     with _reporting_errors():
         bridge = _bridge_module()

@@ -13,7 +13,7 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 import hitlkit
-from hitlkit.contrib.temporal import Asked, Question, ask_activity
+from hitlkit.contrib.temporal import Asked, Question, ask_activity, connect_config
 from hitlkit.contrib.temporal._targets import CLAIMS, SENT
 
 pytestmark = pytest.mark.anyio
@@ -82,9 +82,27 @@ def test_without_temporalio_the_command_says_what_to_install(tmp_path: Path) -> 
     assert 'needs temporalio: pip install "hitlkit[temporal]"' in done.stderr
 
 
-def test_the_command_is_listed_with_its_options() -> None:
-    done = hitl("temporal-bridge", "--help")
+def test_temporals_own_settings_say_where_to_connect_and_flags_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", str(tmp_path / "none.toml"))
+    for name in ("ADDRESS", "NAMESPACE", "API_KEY", "TLS", "PROFILE"):
+        monkeypatch.delenv(f"TEMPORAL_{name}", raising=False)
+    plain = connect_config(None, None)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "temporal.internal:7233")
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", "payments")
+    monkeypatch.setenv("TEMPORAL_API_KEY", "key")
+    from_env = connect_config(None, None)
+    flags = connect_config("other:7233", "audit")
 
-    assert done.returncode == 0
-    for option in ("--address", "--namespace", "--store", "--interval", "--once"):
-        assert option in done.stdout
+    assert (plain["target_host"], plain["namespace"]) == ("localhost:7233", "default")
+    assert (from_env["target_host"], from_env["namespace"]) == (
+        "temporal.internal:7233",
+        "payments",
+    )
+    assert from_env["api_key"] == "key"
+    assert (flags["target_host"], flags["namespace"], flags["api_key"]) == (
+        "other:7233",
+        "audit",
+        "key",
+    )

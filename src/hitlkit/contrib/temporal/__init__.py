@@ -44,7 +44,7 @@ from hitlkit.contrib.temporal._activity import (
     ask_question,
 )
 from hitlkit.contrib.temporal._bridge import CLAIM_SECONDS, Delivery, Undeliverable, bridge_pass
-from hitlkit.contrib.temporal._serve import DEFAULT_ADDRESS, run_bridge, signaller
+from hitlkit.contrib.temporal._serve import DEFAULT_ADDRESS, connect_config, run_bridge, signaller
 from hitlkit.contrib.temporal._targets import SIGNAL, Resolution, Target
 from hitlkit.contrib.temporal._workflow import (
     HitlWorkflow,
@@ -71,6 +71,7 @@ __all__ = [
     "ask_activity",
     "ask_question",
     "bridge_pass",
+    "connect_config",
     "run_bridge",
     "signaller",
 ]

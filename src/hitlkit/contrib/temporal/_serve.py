@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 
 from temporalio.client import Client
+from temporalio.envconfig import ClientConfig, ClientConnectConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from hitlkit import _config
@@ -26,11 +27,29 @@ from hitlkit.contrib.temporal._bridge import (
 )
 from hitlkit.contrib.temporal._targets import Resolution, Target
 
-__all__ = ["DEFAULT_ADDRESS", "run_bridge", "signaller"]
+__all__ = ["DEFAULT_ADDRESS", "connect_config", "run_bridge", "signaller"]
 
 log = logging.getLogger("hitlkit")
 
 DEFAULT_ADDRESS = "localhost:7233"
+
+
+def connect_config(address: str | None, namespace: str | None) -> ClientConnectConfig:
+    """How to reach Temporal: its own client settings, with `address` and `namespace` winning.
+
+    Temporal's settings are its environment variables (`TEMPORAL_ADDRESS`,
+    `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS`, ...) and the profile of its
+    configuration file (`temporal.toml`), so a bridge for Temporal Cloud needs no flags of
+    its own. Without any: `localhost:7233`, namespace `default`.
+    """
+    config = ClientConfig.load_client_connect_config()
+    if address:
+        config["target_host"] = address
+    if namespace:
+        config["namespace"] = namespace
+    config.setdefault("target_host", DEFAULT_ADDRESS)
+    config.setdefault("namespace", "default")
+    return config
 
 
 def signaller(client: Client) -> Send:
@@ -51,8 +70,8 @@ def signaller(client: Client) -> Send:
 @syncify
 async def run_bridge(
     *,
-    address: str = DEFAULT_ADDRESS,
-    namespace: str = "default",
+    address: str | None = None,
+    namespace: str | None = None,
     store: Store | str | None = None,
     interval: float = 2.0,
     once: bool = False,
@@ -64,20 +83,25 @@ async def run_bridge(
 
     Blocks; `await run_bridge.aio(...)` is the async form. `hitl temporal-bridge` runs it.
 
-    Connects to the Temporal frontend at `address` on the first signal (a bridge with
-    nothing to do needs no server). With `once`, makes one pass and returns what it
-    did; otherwise runs until cancelled, through store outages (logged, tried again).
-    `report` is told of every target handled.
+    Connects to the Temporal frontend at `address` in `namespace` (see `connect_config`
+    for the defaults) on the first signal: a bridge with nothing to do needs no server.
+    With `once`, makes one pass and returns what it did; otherwise runs until cancelled,
+    through store outages (logged, tried again). `report` is told of every target handled.
     """
     the_store = open_store(store if store is not None else _config.default_store_url())
     if client is None:
-        client = await Client.connect(address, namespace=namespace, lazy=True)
+        config = connect_config(address, namespace)
+        client = await Client.connect(**config, lazy=True)
     send, me = signaller(client), bridge_id()
-    log.info("temporal bridge %s: store %s, namespace %s", me, the_store.url, namespace)
+    log.info("temporal bridge %s: store %s, namespace %s", me, the_store.url, client.namespace)
     while True:
         try:
             done = await bridge_pass.aio(
-                the_store, send, bridge=me, namespace=namespace, claim_seconds=claim_seconds
+                the_store,
+                send,
+                bridge=me,
+                namespace=client.namespace,
+                claim_seconds=claim_seconds,
             )
         except StoreUnavailableError as exc:
             if once:
