@@ -59,6 +59,7 @@ def test_a_workflow_class_gets_the_signal_handler() -> None:
 
     assert SIGNAL in definition.signals
     assert definition.signals[SIGNAL].fn is HitlWorkflow.hitlkit_resolved
+    assert definition.signals[SIGNAL].arg_types == [Resolution]  # decoded as one, not a dict
 
 
 def test_the_first_resolution_of_an_event_stays() -> None:
