@@ -79,6 +79,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._cli_tools",
         "hitlkit._cli_mcp",
         "hitlkit._cli_policy",
+        "hitlkit._cli_temporal",
         "hitlkit._mcp_desk",
         "hitlkit._mcp_elicit",
         "hitlkit._mcp_server",
