@@ -249,7 +249,10 @@ def test_flyte_serializes_the_app_and_the_task_with_what_a_cluster_needs(tmp_pat
     command = list(container.command)
     assert command[0] == "fserve"
     assert command[command.index("--raw-data-path") + 1] == "{{.rawOutputDataPrefix}}"
-    # fserve runs the args as the app's process: hitlkit's app over the store.
+    # No resolver for hitlkit's module (it is not under the user's code root), so fserve runs
+    # the args: hitlkit's app over the store, on 0.0.0.0. With one, fserve would serve
+    # the module's app on uvicorn's default host, 127.0.0.1, unreachable in a pod.
+    assert "--resolver" not in command
     assert list(container.args)[:3] == [
         "uvicorn",
         "--factory",
