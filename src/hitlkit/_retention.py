@@ -27,6 +27,7 @@ policy/RUN8/ID/*              votes, delegations, escalation steps (under a poli
 chat/open/NAME--SLOT          a chat message still to update (see `_chat._messages`)
 chat/RUN8/ID/*                where its chat messages were posted, their final updates
 temporal/KIND/ID/*            the workflows to signal (`hitlkit.contrib.temporal`)
+prefect/KIND/ID-*             the flow runs to resume (`hitlkit.contrib.prefect`)
 events/RUN8/ID.json           the record (the request)
 outcomes/RUN8/ID.json         the outcome
 index/pending/run/RUN8/NAME
@@ -108,9 +109,15 @@ interrupted prune left: a creation writes its entries just before its record."""
 AT_ONCE = 16
 """Events read and pruned at once."""
 NOTICES_PREFIX = "notices/"
-# Folders where integrations keep records per event, as FOLDER/ID/...: listed once per
+# Folders where integrations keep records per event, named FOLDER/ID...: listed once per
 # prune and deleted with the event.
-INTEGRATION_FOLDERS = ("temporal/targets/", "temporal/claims/", "temporal/sent/")
+INTEGRATION_FOLDERS = (
+    "temporal/targets/",
+    "temporal/claims/",
+    "temporal/sent/",
+    "prefect/suspended/",
+    "prefect/resumed/",
+)
 
 _LATEST_US = 10**16 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -369,7 +376,7 @@ class _Pruner:
             f"{NOTICES_PREFIX}{request_id[:8]}/{request_id}-",
             policy_prefix(request_id),
             f"{CHAT_PREFIX}{request_id[:8]}/{request_id}/",
-            *(f"{folder}{request_id}/" for folder in INTEGRATION_FOLDERS),
+            *(f"{folder}{request_id}" for folder in INTEGRATION_FOLDERS),
         )
         listed = await asyncio.gather(
             self._listed(OPEN_PREFIX),
@@ -442,7 +449,7 @@ class _Plan:
 
 def _folder_of(prefix: str) -> str:
     """The folder to list for an event's keys under `prefix`: one listing serves every
-    event of a prune (`temporal/sent/ID/` and the others of `INTEGRATION_FOLDERS` are
+    event of a prune (`temporal/sent/ID` and the others of `INTEGRATION_FOLDERS` are
     listed from their folder, as those are not split by run)."""
     for folder in INTEGRATION_FOLDERS:
         if prefix.startswith(folder):
