@@ -2,7 +2,7 @@
 
 Each evaluation reads the store's events newest first, back to the cursor's mark,
 and asks for one run per resolved question it has not asked for yet, with the
-outcome in the run config (`Answer`). The run key is the event's id, so Dagster
+outcome in the run config (`Answer`). The run key names the event, so Dagster
 launches one run per answer even when an evaluation repeats (a reset cursor, a
 restarted daemon); the cursor keeps each evaluation from reading old answers again.
 """
