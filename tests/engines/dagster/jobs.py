@@ -68,8 +68,9 @@ def fan_out_job() -> None:
 
 
 @dg.op
-async def request_go(context: dg.OpExecutionContext) -> str:
-    return await ask.aio(context, "Go?", bool, name="go", default=False, timeout_seconds=60)
+async def request_go(context: dg.OpExecutionContext, config: AskConfig) -> str:
+    timeout = config.timeout_seconds
+    return await ask.aio(context, "Go?", bool, name="go", default=False, timeout_seconds=timeout)
 
 
 @dg.job
@@ -89,3 +90,4 @@ def published(config: Answer) -> bool:
 
 publish_job = dg.define_asset_job("publish_job", selection=[published])
 publish_answered = answered_sensor(publish_job, question="publish", op="published")
+go_answered = answered_sensor(publish_job, question="go", op="published")

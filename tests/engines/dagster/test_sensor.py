@@ -16,7 +16,9 @@ from tests.engines.dagster.jobs import (
     apply_job,
     approval,
     ask_job,
+    async_job,
     fan_out_job,
+    go_answered,
     plan_answered,
     publish_answered,
     publish_job,
@@ -133,6 +135,20 @@ def test_a_timed_out_question_launches_a_run_that_stops_on_it(
     assert error is not None
     assert error.cause is not None
     assert error.cause.cls_name == "EventTimeoutError"
+
+
+def test_past_its_deadline_the_default_is_the_answer(instance: dg.DagsterInstance) -> None:
+    config = {"ops": {"request_go": {"config": {"timeout_seconds": 0.05}}}}
+    asked = async_job.execute_in_process(run_config=config, instance=instance)
+    event_id = asked.output_for_node("request_go")
+    while hitlkit.get_event(event_id).status == "pending":
+        time.sleep(0.05)
+
+    [request] = evaluate(go_answered, instance).run_requests or []
+
+    assert answer_config(request, "published")["status"] == "defaulted"
+    run = dg.materialize([published], run_config=request.run_config, instance=instance)
+    assert run.output_for_node("published") is False
 
 
 def test_a_cancelled_question_launches_a_run_with_its_reason(
