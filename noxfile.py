@@ -23,7 +23,7 @@ TOOLS = ["pytest>=8", "pytest-timeout>=2.3", "mypy>=1.11"]
 
 def check(session: nox.Session, engine: str, extras: str) -> None:
     """Install `hitlkit[extras]` and the test tools, type-check and test `engine`'s part."""
-    session.install("-e", f".[{extras}]", *TOOLS)
+    session.install("-e", f".[{extras}]" if extras else ".", *TOOLS)
     sources = [
         *(ROOT / "src/hitlkit/contrib" / engine).glob("*.py"),
         *(ROOT / "tests/engines" / engine).glob("*.py"),
@@ -32,6 +32,12 @@ def check(session: nox.Session, engine: str, extras: str) -> None:
     session.run("mypy", "--strict", *(str(p.relative_to(ROOT)) for p in sorted(sources)))
     tests = f"tests/engines/{engine}"
     session.run("pytest", "-c", f"{tests}/pytest.ini", tests, *session.posargs)
+
+
+@nox.session
+def core(session: nox.Session) -> None:
+    # hitlkit alone: no engine, and no web app ([server]).
+    check(session, "core", "")
 
 
 @nox.session

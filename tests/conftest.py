@@ -183,5 +183,6 @@ def gcs_url(gcs_server: GcsServer, monkeypatch: pytest.MonkeyPatch) -> str:
     point_at(gcs_server.env, ("GOOGLE_",), monkeypatch)
     return f"gs://{GCS_BUCKET}/{uuid.uuid4().hex}"
 
+
 # Each engine's tests run in an environment of their own (noxfile.py).
 collect_ignore = ["engines"]

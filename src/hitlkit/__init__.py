@@ -9,7 +9,8 @@ y = event.wait()
 ```
 
 `ObjectStore` (which needs `pip install "hitlkit[s3]"`), `create_app` and `StreamLimits`
-(the web app) are imported on first use, so `import hitlkit` stays light.
+(the web app, which needs `pip install "hitlkit[server]"`) are imported on first use, so
+`import hitlkit` stays light.
 """
 
 from __future__ import annotations

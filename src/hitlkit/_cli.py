@@ -20,6 +20,7 @@ from hitlkit import (  # noqa: F401
     _cli_policy,
     _cli_prune,
     _cli_store,
+    _cli_temporal,
     _cli_tools,
 )
 from hitlkit._cli_base import app

@@ -55,6 +55,7 @@ The store is found as git finds its repository (`store_choice`): `HITL_STORE`, e
 from __future__ import annotations
 
 import getpass
+import importlib.util
 import math
 import os
 import re
@@ -217,6 +218,31 @@ def autostart() -> bool:
     if value in ("0", "false", "no", "off"):
         return False
     raise ConfigurationError(f"{given.label} must be 1 or 0, got {value!r}")
+
+
+# The libraries of the web app, in the `server` extra; a process without them creates,
+# waits for and answers events through the store alone.
+WEB_APP_MODULES = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "python_multipart",
+    "prometheus_client",
+)
+
+
+def web_app_missing() -> str:
+    """Why the web app cannot run here, or "" when its libraries are installed.
+
+    ```python
+    web_app_missing()   # 'the web app needs fastapi, ...: pip install "hitlkit[server]"'
+    ```
+    """
+    missing = [name for name in WEB_APP_MODULES if importlib.util.find_spec(name) is None]
+    if not missing:
+        return ""
+    return f'the web app needs {", ".join(missing)}: pip install "hitlkit[server]"'
 
 
 def current_user() -> str:

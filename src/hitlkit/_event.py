@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -429,7 +430,7 @@ class Event(Generic[T]):
         the_endpoint = (endpoint or _config.default_endpoint()).rstrip("/")
         the_store = open_store(store if store is not None else _config.default_store_url())
         if serve is None:  # an in-memory store has no one else to serve: no app by default
-            serve = not the_store.in_process and _config.autostart()
+            serve = not the_store.in_process and _config.autostart() and _can_serve()
         if serve:
             # Before the event too: an endpoint taken by another program fails the call
             # without leaving an event that nobody can answer through it. The web app sits
@@ -478,6 +479,19 @@ def _requester(requested_by: str | None) -> str:
             f"requested_by must be non-empty text of at most 100 characters, got {requested_by!r}"
         )
     return requested_by
+
+
+@functools.cache
+def _can_serve() -> bool:
+    """Whether this process can start the web app; without it, say once how to answer."""
+    missing = _config.web_app_missing()
+    if missing:
+        hitlkit_log.warning(
+            "no form is served from this process (%s); answer with `hitl answer`, the Python "
+            "API or an app serving the same store",
+            missing,
+        )
+    return not missing
 
 
 def _warn_if_default_differs(

@@ -26,6 +26,7 @@ notices/RUN8/ID-*             the reminder's marker
 policy/RUN8/ID/*              votes, delegations, escalation steps (under a policy)
 chat/open/NAME--SLOT          a chat message still to update (see `_chat._messages`)
 chat/RUN8/ID/*                where its chat messages were posted, their final updates
+temporal/KIND/ID/*            the workflows to signal (`hitlkit.contrib.temporal`)
 events/RUN8/ID.json           the record (the request)
 outcomes/RUN8/ID.json         the outcome
 index/pending/run/RUN8/NAME
@@ -107,6 +108,9 @@ interrupted prune left: a creation writes its entries just before its record."""
 AT_ONCE = 16
 """Events read and pruned at once."""
 NOTICES_PREFIX = "notices/"
+# Folders where integrations keep records per event, as FOLDER/ID/...: listed once per
+# prune and deleted with the event.
+INTEGRATION_FOLDERS = ("temporal/targets/", "temporal/claims/", "temporal/sent/")
 
 _LATEST_US = 10**16 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -365,10 +369,11 @@ class _Pruner:
             f"{NOTICES_PREFIX}{request_id[:8]}/{request_id}-",
             policy_prefix(request_id),
             f"{CHAT_PREFIX}{request_id[:8]}/{request_id}/",
+            *(f"{folder}{request_id}/" for folder in INTEGRATION_FOLDERS),
         )
         listed = await asyncio.gather(
             self._listed(OPEN_PREFIX),
-            *(self._listed(p.rpartition("/")[0] + "/") for p in prefixes),
+            *(self._listed(_folder_of(p)) for p in prefixes),
         )
         entries = [
             key
@@ -433,6 +438,16 @@ class _Plan:
     """In the order they are deleted."""
     known: dict[str, bytes]
     """The bytes read of the record and outcome: deleted only if they still hold these."""
+
+
+def _folder_of(prefix: str) -> str:
+    """The folder to list for an event's keys under `prefix`: one listing serves every
+    event of a prune (`temporal/sent/ID/` and the others of `INTEGRATION_FOLDERS` are
+    listed from their folder, as those are not split by run)."""
+    for folder in INTEGRATION_FOLDERS:
+        if prefix.startswith(folder):
+            return folder
+    return prefix.rpartition("/")[0] + "/"
 
 
 def _named_entries(name: str) -> list[str]:

@@ -22,7 +22,7 @@ from hitlkit._index import entry_keys, entry_name
 from hitlkit._notify import reminder_key
 from hitlkit._reading import load_event
 from hitlkit._records import event_key, outcome_key, utcnow
-from hitlkit._retention import PruneReport, prune_events
+from hitlkit._retention import INTEGRATION_FOLDERS, PruneReport, prune_events
 from hitlkit._runtime import Runtime
 from hitlkit._store._object import ObjectStore
 
@@ -424,3 +424,19 @@ def test_an_events_chat_messages_go_with_it_and_anothers_stay(store: Store, arch
     archived = {key.partition("/")[2] for key in archive.list("")}
     assert set(chat_keys) <= archived
     assert not [key for key in archived if other_id in key]
+
+
+def test_an_events_integration_records_go_with_it_and_anothers_stay(store: Store) -> None:
+    request_id = ask(store, "approve")
+    other_id = ask(store, "other")
+    for one in (request_id, other_id):
+        for folder in INTEGRATION_FOLDERS:
+            assert store.put_if_absent(f"{folder}{one}/a1b2c3.json", b"{}")
+    hitl.answer(request_id, 7, store=store)
+
+    report = prune(store, 31)
+
+    assert pruned(report) == {request_id}
+    assert report.events[0].keys == 5 + len(INTEGRATION_FOLDERS)  # record, outcome, entries
+    assert keys_of(store, request_id) == []
+    assert len([key for key in store.list("temporal/") if other_id in key]) == 3

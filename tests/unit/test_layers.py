@@ -54,7 +54,6 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._waiting",
         "hitlkit._retention",
         "hitlkit._evidence",
-        "hitlkit._chat",
     ),
     "app: the web app": ("hitlkit._server",),
     "api: Event (which may start the app), Client": (
@@ -80,6 +79,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "hitlkit._cli_tools",
         "hitlkit._cli_mcp",
         "hitlkit._cli_policy",
+        "hitlkit._cli_temporal",
         "hitlkit._mcp_desk",
         "hitlkit._mcp_elicit",
         "hitlkit._mcp_server",

@@ -9,19 +9,27 @@ variables still win. Outside a task every default is hitlkit's own.
 | store    | `HITL_STORE`, else `.hitl` found up  | `HITL_STORE`, else `hitl/` in the data bucket |
 | endpoint | `HITL_ENDPOINT`, else 127.0.0.1:8080 | `HITL_ENDPOINT`, else the app of `hitl.env` |
 | serve    | the app starts in the task process   | never: the app runs as a Flyte app          |
+
+On a cluster the bucket is reached the way Flyte reaches it: the S3 endpoint and
+keys of Flyte's storage settings (`FLYTE_AWS_*`, as its sandbox sets them) when
+there are any, else each cloud's usual variables (`AWS_*`, workload identity).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import flyte
+from flyte.storage import get_configured_fsspec_kwargs
 
 from hitlkit._config import setting
 from hitlkit._exceptions import ConfigurationError
+from hitlkit._store import Store, open_store
 
-__all__ = ["TaskDefaults", "bucket_store_url", "task_defaults"]
+__all__ = ["TaskDefaults", "bucket_store", "bucket_store_url", "task_defaults"]
 
 STORE_FOLDER = "hitl"
 
@@ -75,3 +83,37 @@ def bucket_store_url(raw_data_path: str) -> str:
             "bucket URL such as s3://bucket/prefix; set HITL_STORE to the store to use"
         )
     return f"{parts.scheme}://{parts.netloc}/{STORE_FOLDER}"
+
+
+@functools.cache
+def bucket_store(url: str) -> Store:
+    """The store at `url` in Flyte's data bucket, opened with Flyte's own S3 settings.
+
+    Flyte names a non-AWS endpoint and static keys in its storage settings
+    (`FLYTE_AWS_ENDPOINT`, `FLYTE_AWS_ACCESS_KEY_ID`, ...), which obstore does not
+    read by itself; without them the store is `open_store(url)`, whose credentials
+    come from the usual `AWS_*` variables or the pod's identity, as Flyte's do.
+
+    ```python
+    bucket_store("s3://my-bucket/hitl")    # ObjectStore, with FLYTE_AWS_ENDPOINT if set
+    ```
+    """
+    if urlsplit(url).scheme != "s3":
+        return open_store(url)  # Flyte reads Azure's and Google's usual variables, as obstore does
+    config = _flyte_s3_config(get_configured_fsspec_kwargs("s3"))
+    if not config:
+        return open_store(url)
+    from hitlkit._store._object import ObjectStore  # obstore: hitlkit[flyte] brings it
+
+    plain_http = str(config.get("endpoint", "")).startswith("http://")
+    return ObjectStore(
+        url, config=config, client_options={"allow_http": True} if plain_http else None
+    )
+
+
+def _flyte_s3_config(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """obstore's S3 settings out of Flyte's: endpoint, keys, addressing style, region."""
+    config = dict(kwargs.get("config") or {})
+    if kwargs.get("region"):
+        config["region"] = kwargs["region"]
+    return config

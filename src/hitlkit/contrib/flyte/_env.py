@@ -19,7 +19,7 @@ from hitlkit._config import default_store_url, secret, setting, tokens_file
 from hitlkit._exceptions import ConfigurationError
 from hitlkit._server import create_app
 from hitlkit._store import Store, open_store
-from hitlkit.contrib.flyte._context import bucket_store_url
+from hitlkit.contrib.flyte._context import bucket_store, bucket_store_url
 
 __all__ = ["app", "app_endpoint", "app_env", "app_store", "build_app", "env"]
 
@@ -66,7 +66,7 @@ env = flyte.TaskEnvironment(
 
 def app_store() -> Store:
     """The store the app serves: `HITL_STORE` (or `store` in the configuration file),
-    else `hitl/` in the raw-data bucket.
+    else `hitl/` in the raw-data bucket, reached with Flyte's storage settings as tasks do.
 
     Served locally (`flyte.serve` in local mode), it is hitlkit's default store.
 
@@ -82,7 +82,7 @@ def app_store() -> Store:
         raise ConfigurationError(
             "the hitlkit app found no raw-data location to keep events in; set HITL_STORE"
         )
-    return open_store(bucket_store_url(raw_data_path))
+    return bucket_store(bucket_store_url(raw_data_path))
 
 
 @app_env.on_startup

@@ -23,7 +23,7 @@ from hitlkit._shell import hitl_command
 from hitlkit._store import Store
 from hitlkit._sync import Syncified
 from hitlkit._values import adapter_for
-from hitlkit.contrib.flyte._context import task_defaults
+from hitlkit.contrib.flyte._context import bucket_store, task_defaults
 from hitlkit.contrib.flyte._env import app_endpoint
 
 __all__ = ["Event", "new_event"]
@@ -120,9 +120,9 @@ class Event(_CoreEvent[T]):
                 endpoint = await asyncio.to_thread(app_endpoint)
             serve = False if serve is None else serve
         options = given(locals())
-        options.update(
-            run_id=run_id or found.run_id, store=store if store is not None else found.store
-        )
+        if store is None and found.store is not None:
+            store = bucket_store(found.store)
+        options.update(run_id=run_id or found.run_id, store=store)
         core = await _CoreEvent.create.aio(**options)
         event = Event(
             core.record,
