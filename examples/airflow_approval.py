@@ -18,12 +18,14 @@ and answer from another terminal (with the same `HITL_STORE`):
     hitl ls                        # the question and its id
     hitl answer <id> true          # or false
 
-With `airflow standalone`, trigger the `approval` DAG in the UI: `approve` goes to
-"deferred" and its log shows the id and the form's URL; answer with `hitl answer`,
-or serve the form with `hitl serve` (from an environment with
-`pip install "hitlkit[server]"`, since Airflow pins an older FastAPI) on the same
-store. The store must be one the worker, the triggerer and whoever answers can all
-reach: a shared folder, or `s3://...` (`hitlkit[s3]`).
+With `airflow standalone` (started with the same `HITL_STORE`), trigger the
+`approval` DAG in the UI: `approve` goes to "deferred" and its log shows the id and
+the form's URL; answer with `hitl answer`. For the form, run `hitl serve --port 8081`
+from an environment with `pip install "hitlkit[server]"` (Airflow pins an older
+FastAPI, and its own UI takes port 8080) on the same store, and start Airflow with
+`HITL_ENDPOINT=http://127.0.0.1:8081` so the logged link points there. The store must
+be one the worker, the triggerer and whoever answers can all reach: a shared folder,
+or `s3://...` (`hitlkit[s3]`).
 """
 
 from __future__ import annotations
