@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from prefect.context import FlowRunContext, TaskRunContext
 from prefect.flow_runs import asuspend_flow_run, suspend_flow_run
+from prefect.logging import get_run_logger
 from prefect.utilities.hashing import hash_objects
 
 from hitlkit._event import Event
@@ -141,6 +142,18 @@ def _suspension(here: Where, event: Event[Any]) -> tuple[Suspension, int]:
     return record, max(1, math.ceil(remaining)) + SUSPEND_GRACE_SECONDS
 
 
+def _announce(event: Event[Any], suspend: bool) -> None:
+    """Tell the run's log (the Prefect UI) where the question is answered."""
+    get_run_logger().info(
+        "asked %r (hitlkit event %s): answer at %s or with `hitl answer %s VALUE`%s",
+        event.prompt,
+        event.request_id,
+        event.form_url,
+        event.request_id,
+        "; the flow run suspends until then" if suspend else "",
+    )
+
+
 class _Ask:
     """`ask(prompt, data_type, ...)` and its async twin `await ask.aio(...)`.
 
@@ -157,7 +170,8 @@ class _Ask:
       `python -m hitlkit.contrib.prefect watch` (or `resume_answered` on a schedule)
       beside the server: it resumes the run once the event is answered or its deadline
       passes, and the flow, run again from its start, gets the answer here. Give the
-      flow's tasks `persist_result=True` so that the re-run skips what already ran.
+      flow `persist_result=True` (its tasks inherit it) so that the re-run takes the
+      results of the tasks that already ran instead of running them again.
 
     Options: `name` (default: the task's or flow's name; give each question of a step
     its own name; in a task with parameters, a digest of their values is added),
@@ -214,13 +228,15 @@ class _Ask:
             serve=serve,
             run_id=here.run_id,
         )
-        if suspend and event.outcome() is None and not event.record.is_expired():
-            record, timeout = _suspension(here, event)
-            record_suspension(event.store, record)
-            # Raises Prefect's Pause: the process leaves the flow; a resumed run calls
-            # ask again, which finds the event resolved. Returns only when Prefect
-            # refuses (this key was suspended and resumed before): then wait.
-            suspend_flow_run(timeout=timeout, key=event.request_id)
+        if event.outcome() is None and not event.record.is_expired():
+            _announce(event, suspend)
+            if suspend:
+                record, timeout = _suspension(here, event)
+                record_suspension(event.store, record)
+                # Raises Prefect's Pause: the process leaves the flow; a resumed run
+                # calls ask again, which finds the event resolved. Returns only when
+                # Prefect refuses (this key was suspended and resumed before): then wait.
+                suspend_flow_run(timeout=timeout, key=event.request_id)
         return event.wait()
 
     async def aio(
@@ -260,10 +276,12 @@ class _Ask:
             serve=serve,
             run_id=here.run_id,
         )
-        if suspend and await event.outcome.aio() is None and not event.record.is_expired():
-            record, timeout = _suspension(here, event)
-            await record_suspension.aio(event.store, record)
-            await asuspend_flow_run(timeout=timeout, key=event.request_id)
+        if await event.outcome.aio() is None and not event.record.is_expired():
+            _announce(event, suspend)
+            if suspend:
+                record, timeout = _suspension(here, event)
+                await record_suspension.aio(event.store, record)
+                await asuspend_flow_run(timeout=timeout, key=event.request_id)
         return await event.wait.aio()
 
 
