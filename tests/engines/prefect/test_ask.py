@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from typing import Literal
 
 import pytest
@@ -129,6 +130,11 @@ def suspending_without_deployment() -> bool:
     return ask("Go?", bool, name="go", suspend=True)
 
 
+@flow
+async def suspending_async_without_deployment() -> bool:
+    return await ask.aio("Go?", bool, name="go", suspend=True)
+
+
 @task
 def suspending_task() -> bool:
     return ask("Go?", bool, name="go", suspend=True)
@@ -140,17 +146,18 @@ def suspending_in_task() -> bool:
 
 
 @pytest.mark.parametrize(
-    ("the_flow", "message"),
+    ("run", "message"),
     [
         (suspending_without_deployment, "needs a flow run of a deployment"),
+        (lambda: asyncio.run(suspending_async_without_deployment()), "of a deployment"),
         (suspending_in_task, "in the flow's body, not in a task"),
     ],
 )
 def test_suspend_refused_where_prefect_cannot_and_nothing_is_lost(
-    the_flow: object, message: str
+    run: Callable[[], object], message: str
 ) -> None:
     with pytest.raises(ConfigurationError, match=message):
-        the_flow()  # type: ignore[operator]
+        run()
     asked = hitlkit.list_events("pending")
     assert len(asked) == 1  # the question stands, and a later waiter finds it
     assert not hitlkit.open_store(os.environ["HITL_STORE"]).list(SUSPENDED)
