@@ -1,8 +1,8 @@
-"""A served deployment's flow run suspends on a question and is resumed, once, when answered.
+"""Served deployments' flow runs suspend on a question and are resumed, once, when answered.
 
-Real processes: Prefect's test server, `flow.serve()` (whose runner starts each flow
-run in a process of its own), and two `python -m hitlkit.contrib.prefect watch`
-watchers racing to resume the same run.
+Real processes: Prefect's test server, `serve()` of a sync and an async flow (whose
+runner starts each flow run in a process of its own), and two `python -m
+hitlkit.contrib.prefect watch` watchers racing to resume the same runs.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from hitlkit.contrib.prefect._records import RESUMED, SUSPENDED
 from tests.engines.prefect.served import DEPLOYMENT
 
 HERE = Path(__file__).parent
+FLOWS = ("release", "release-async")  # the same flow, sync and async
 # Processes importing Prefect take long on a busy machine; these tests wait for them.
 STARTUP_SECONDS = 150
 
@@ -78,7 +79,8 @@ def served(env: dict[str, str], tmp_path: Path) -> Iterator[SyncPrefectClient]:
             def deployed() -> bool:
                 assert server.poll() is None, (tmp_path / "serve.log").read_text()
                 try:
-                    client.read_deployment_by_name(f"release/{DEPLOYMENT}")
+                    for name in FLOWS:
+                        client.read_deployment_by_name(f"{name}/{DEPLOYMENT}")
                 except ObjectNotFound:
                     return False
                 return True
@@ -89,20 +91,30 @@ def served(env: dict[str, str], tmp_path: Path) -> Iterator[SyncPrefectClient]:
         stop(server)
 
 
-def state_of(client: SyncPrefectClient, run: FlowRun) -> str:
-    state = client.read_flow_run(run.id).state
-    return str(state.name) if state is not None else "none"
+def reaches(client: SyncPrefectClient, run: FlowRun, name: str) -> Callable[[], bool]:
+    """Whether `run` is in the state called `name` (Suspended, Completed), asked when called."""
+
+    def check() -> bool:
+        state = client.read_flow_run(run.id).state
+        return state is not None and state.name == name
+
+    return check
 
 
-@pytest.mark.timeout(400)  # three processes that import Prefect, one after the other
-def test_a_suspended_run_is_resumed_once_when_answered(
+@pytest.mark.timeout(400)  # processes that import Prefect, on a busy machine
+def test_suspended_runs_are_resumed_once_when_answered(
     served: SyncPrefectClient, env: dict[str, str], tmp_path: Path
 ) -> None:
-    log_to = tmp_path / "shipped.txt"
-    run = run_deployment(
-        f"release/{DEPLOYMENT}", parameters={"version": "1.2", "log_to": str(log_to)}, timeout=0
-    )
-    assert isinstance(run, FlowRun)
+    log_to = {name: tmp_path / f"{name}.txt" for name in FLOWS}
+    runs: dict[str, FlowRun] = {}
+    for name in FLOWS:
+        run = run_deployment(
+            f"{name}/{DEPLOYMENT}",
+            parameters={"version": "1.2", "log_to": str(log_to[name])},
+            timeout=0,
+        )
+        assert isinstance(run, FlowRun)
+        runs[name] = run
     watchers = [
         start(
             ["-m", "hitlkit.contrib.prefect", "watch", "--interval", "0.2"], env, tmp_path / f"w{i}"
@@ -110,37 +122,47 @@ def test_a_suspended_run_is_resumed_once_when_answered(
         for i in range(2)
     ]
     try:
-        eventually(lambda: state_of(served, run) == "Suspended", "the flow run suspends")
+        for run in runs.values():
+            eventually(reaches(served, run, "Suspended"), "the flow run suspends")
         store = hitlkit.open_store(os.environ["HITL_STORE"])
-        (question,) = hitlkit.list_events("pending")
-        assert question.run_id == f"prefect-{run.id}"
-        assert len(store.list(SUSPENDED)) == 1  # which run to resume, recorded before suspending
+        questions = {q.run_id: q for q in hitlkit.list_events("pending")}
+        assert set(questions) == {f"prefect-{run.id}" for run in runs.values()}
+        # Which run to resume is recorded before suspending.
+        assert len(store.list(SUSPENDED)) == 2
 
-        # Two people answer at once: the first answer is the one recorded.
+        # Two people answer each question at once: the first answer is the one recorded.
         results: list[object] = []
 
-        def answer(value: bool) -> None:
+        def answer(request_id: str, value: bool) -> None:
             try:
-                results.append(hitlkit.answer(question.request_id, value))
+                results.append(hitlkit.answer(request_id, value))
             except AlreadyAnsweredError as exc:
                 results.append(exc)
 
-        people = [threading.Thread(target=answer, args=(v,)) for v in (True, False)]
+        people = [
+            threading.Thread(target=answer, args=(q.request_id, value))
+            for q in questions.values()
+            for value in (True, False)
+        ]
         for p in people:
             p.start()
         for p in people:
             p.join()
-        assert sum(isinstance(r, AlreadyAnsweredError) for r in results) == 1
-        outcome = hitlkit.get_event(question.request_id).outcome
-        assert outcome is not None
+        assert sum(isinstance(r, AlreadyAnsweredError) for r in results) == 2
 
-        eventually(lambda: state_of(served, run) == "Completed", "the resumed run completes")
-        assert log_to.read_text() == f"1.2 {outcome.value}\n"  # ran on once, with the answer
+        for name, run in runs.items():
+            eventually(reaches(served, run, "Completed"), f"the resumed {name} completes")
+            outcome = hitlkit.get_event(questions[f"prefect-{run.id}"].request_id).outcome
+            assert outcome is not None
+            # The flow ran on once, with the recorded answer.
+            assert log_to[name].read_text() == f"1.2 {outcome.value}\n"
         assert store.list(SUSPENDED) == []
-        assert len(store.list(RESUMED)) == 1
+        assert len(store.list(RESUMED)) == 2
     finally:
         for w in watchers:
             stop(w)
-    said = [(tmp_path / f"w{i}").read_text() for i in range(2)]
-    assert sum(text.count("resumed flow run") for text in said) == 1, said
+    said = "".join((tmp_path / f"w{i}").read_text() for i in range(2))
+    assert said.count("resumed flow run") == 2, said  # once each, across both watchers
+    for run in runs.values():
+        assert said.count(str(run.id)) == 1, said
     assert resume_answered() == []  # nothing left to resume
