@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 import uuid
 
 import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
+from prefect.states import Suspended
 
 import hitlkit
 from hitlkit.contrib.prefect import Suspension, ask, resume_answered
 from hitlkit.contrib.prefect.__main__ import main
-from hitlkit.contrib.prefect._records import SUSPENDED, record_suspension
+from hitlkit.contrib.prefect._records import (
+    CLAIM_SECONDS,
+    RESUMED,
+    SUSPENDED,
+    record_suspension,
+)
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -80,3 +88,31 @@ def test_the_watch_command_refuses_bad_input_with_one_line(
     )
     assert main(["watch", "--once"]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_a_claim_left_by_a_watcher_that_died_is_taken_over_once_stale() -> None:
+    event = hitlkit.new_event("ship", bool, run_id="r5")
+    event.answer(True)
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run(nothing)
+        client.set_flow_run_state(
+            run.id, Suspended(timeout_seconds=600, pause_key=event.request_id), force=True
+        )
+    record = suspension(event.request_id, str(run.id))
+    record_suspension(store(), record)
+    claim_key = RESUMED + record.key
+    alive = {"by": "other-host:1", "at": time.time()}
+    assert store().put_if_absent(claim_key, json.dumps(alive).encode())
+
+    assert resume_answered() == []  # another watcher is resuming it
+    assert store().list(SUSPENDED) == [SUSPENDED + record.key]
+
+    store().delete(claim_key)
+    died = {"by": "other-host:1", "at": time.time() - 2 * CLAIM_SECONDS}
+    assert store().put_if_absent(claim_key, json.dumps(died).encode())
+    resume_answered()
+
+    assert store().list(SUSPENDED) == []  # resumed (or refused by Prefect): done with
+    taken = [key for key in store().list(RESUMED) if key != claim_key]
+    assert len(taken) == 1
+    assert taken[0].startswith(claim_key + ".")

@@ -4,19 +4,24 @@
 which event; it is written (once) before the run suspends, and removed once the run
 is resumed or gone. `prefect/resumed/<same>.json` is the watcher's claim, written
 with create-once before it calls Prefect's `resume_flow_run`, so that of any number
-of watchers (and passes) exactly one resumes each suspension.
+of watchers (and passes) exactly one resumes each suspension. A claim older than
+`CLAIM_SECONDS` whose run is still suspended belongs to a watcher that died before
+Prefect answered: one watcher a minute may take it over (`<same>.json.<minute>`,
+create-once too), and Prefect itself refuses to resume a run that is no longer paused.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hitlkit._store import Store
 from hitlkit._sync import syncify
 
 __all__ = [
+    "CLAIM_SECONDS",
     "RESUMED",
     "SUSPENDED",
     "Suspension",
@@ -29,6 +34,8 @@ __all__ = [
 
 SUSPENDED = "prefect/suspended/"
 RESUMED = "prefect/resumed/"
+CLAIM_SECONDS = 60.0
+"""How long a watcher's claim holds before another may take it over."""
 
 
 class Suspension(BaseModel):
@@ -69,9 +76,32 @@ async def suspensions(store: Store) -> list[tuple[str, Suspension | None]]:
     return found
 
 
+class _Claim(BaseModel):
+    by: str
+    at: float
+    """When it was made, in seconds since the epoch."""
+
+
 async def claim(store: Store, record: Suspension, by: str) -> bool:
-    """Take the right to resume `record`'s flow run; `False` when another took it."""
-    return await store.put_if_absent_async(RESUMED + record.key, by.encode())
+    """Take the right to resume `record`'s flow run; `False` when another holds it.
+
+    A claim older than `CLAIM_SECONDS` (or unreadable) is taken over, by one watcher a
+    minute at most.
+    """
+    key = RESUMED + record.key
+    now = time.time()
+    body = _Claim(by=by, at=now).model_dump_json().encode()
+    if await store.put_if_absent_async(key, body):
+        return True
+    held = await store.get_async(key)
+    if held is None:  # given back since
+        return await store.put_if_absent_async(key, body)
+    try:
+        if now - _Claim.model_validate_json(held).at < CLAIM_SECONDS:
+            return False
+    except ValidationError:
+        pass  # unreadable: as good as stale
+    return await store.put_if_absent_async(f"{key}.{int(now // CLAIM_SECONDS)}", body)
 
 
 async def release(store: Store, record: Suspension) -> None:
