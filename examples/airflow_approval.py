@@ -10,7 +10,7 @@ Try it without a scheduler (Airflow runs the trigger inline):
     pip install "hitlkit[airflow]"
     export AIRFLOW_HOME=~/airflow HITL_STORE=~/hitl-store   # the same store for everyone
     airflow db migrate
-    cp airflow_approval.py ~/airflow/dags/
+    mkdir -p ~/airflow/dags && cp examples/airflow_approval.py ~/airflow/dags/
     python ~/airflow/dags/airflow_approval.py               # dag.test(): asks, then waits
 
 and answer from another terminal (with the same `HITL_STORE`):

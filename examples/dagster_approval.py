@@ -10,7 +10,7 @@ Run it with Dagster's UI:
     pip install "hitlkit[dagster,server]" dagster-webserver
     export HITL_STORE=$PWD/.hitl     # one store for the runs, the sensor and the app
     hitl serve &                     # the form and the inbox at http://127.0.0.1:8080
-    dagster dev -f examples/dagster_approval.py
+    dagster dev -f examples/dagster_approval.py   # says to use `dg dev`: this still works
 
 In the UI (http://127.0.0.1:3000), turn the sensor `release_answered` on (Automation),
 then launch the job `ask_for_release` (Jobs, Launchpad). The run ends at once; its log

@@ -16,8 +16,10 @@ Run it against a Temporal server (`temporal server start-dev`, from the Temporal
     hitl answer <id of ship> yes                         # or answer in the browser
     hitl answer <id of window> '{"day": "Friday", "hour": 10}'
 
-Stop the worker or the bridge while the question is open and start them again: nothing
-is lost. The answer is in the store; the bridge signals once it runs again.
+Both connect with Temporal's own settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, its
+temporal.toml profile), else to localhost:7233. Stop the worker or the bridge while the
+question is open and start them again: nothing is lost. The answer is in the store; the
+bridge signals once it runs again.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         Question,
         ask_activity,
         ask_question,
+        connect_config,
     )
 
 TASK_QUEUE = "releases"
@@ -83,8 +86,18 @@ class Release(HitlWorkflow):
         return f"{version} ships on {window.day} at {window.hour}:00"
 
 
+USAGE = "usage: python examples/temporal_approval.py worker | start VERSION"
+
+
 async def main(command: str, version: str = "1.0.0") -> None:
-    client = await Client.connect("localhost:7233")
+    # Temporal's own settings (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, its profile), as the
+    # bridge reads them; else localhost:7233.
+    try:
+        client = await Client.connect(**connect_config(None, None))
+    except RuntimeError as exc:
+        raise SystemExit(
+            f"cannot reach Temporal ({exc}); is `temporal server start-dev` running?"
+        ) from None
     if command == "worker":
         worker = Worker(
             client,
@@ -93,14 +106,16 @@ async def main(command: str, version: str = "1.0.0") -> None:
             activities=[ask_activity, ask_window],
         )
         await worker.run()
-    elif command == "start":
+    else:
         result = await client.execute_workflow(
             Release.run, version, id=f"release-{version}", task_queue=TASK_QUEUE
         )
         print(result)
-    else:
-        raise SystemExit(f"usage: {sys.argv[0]} worker | start VERSION")
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:3]))
+    args = sys.argv[1:]
+    if args in (["worker"],) or (len(args) == 2 and args[0] == "start"):
+        asyncio.run(main(*args))
+    else:
+        raise SystemExit(USAGE)

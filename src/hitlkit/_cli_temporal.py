@@ -100,7 +100,10 @@ def temporal_bridge(
             interval=interval,
             once=once,
             report=_report,
+            announce=lambda line: typer.echo(printable(line), err=True),
         )
+        if once and not done:
+            typer.echo("nothing to signal: no waiting workflow's question has resolved", err=True)
         failed = [delivery for delivery in done if delivery.result == "failed"]
         if failed:
             raise HitlError(f"{len(failed)} signal(s) failed; they are tried again next time")

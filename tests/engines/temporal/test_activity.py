@@ -21,12 +21,14 @@ from hitlkit.contrib.temporal._targets import TARGETS
 pytestmark = pytest.mark.anyio
 
 
-def environment(workflow_id: str = "release-7", *, attempt: int = 1) -> ActivityEnvironment:
+def environment(
+    workflow_id: str = "release-7", *, attempt: int = 1, run: str = "run"
+) -> ActivityEnvironment:
     env = ActivityEnvironment()
     env.info = dataclasses.replace(
         env.info,
         workflow_id=workflow_id,
-        workflow_run_id=f"{workflow_id}-run",
+        workflow_run_id=f"{workflow_id}-{run}",
         namespace="payments",
         attempt=attempt,
     )
@@ -47,7 +49,11 @@ async def test_the_activity_creates_the_event_and_records_the_workflow() -> None
     asked = await environment().run(ask_activity, question)
 
     event = hitlkit.get_event(asked.request_id)
-    assert (event.name, event.run_id, event.prompt) == ("ship", "release-7", "Ship 1.2?")
+    assert (event.name, event.run_id, event.prompt) == (
+        "ship",
+        "release-7@release-7-run",
+        "Ship 1.2?",
+    )
     assert asked.resolution is None
     assert asked.form_url.endswith(asked.request_id)
     [target] = targets(default_store())
@@ -67,6 +73,17 @@ async def test_a_retried_activity_finds_the_same_event_and_target() -> None:
 
     assert again.request_id == first.request_id
     assert len(targets(default_store())) == 1
+
+
+async def test_a_new_execution_under_the_same_workflow_id_asks_anew() -> None:
+    question = Question(name="ship", prompt="Ship 1.4?", data_type="bool")
+    first = await environment("release-1.4").run(ask_activity, question)
+    hitlkit.answer(first.request_id, True)
+
+    again = await environment("release-1.4", run="second").run(ask_activity, question)
+
+    assert again.request_id != first.request_id
+    assert again.resolution is None  # not the first execution's answer
 
 
 async def test_a_question_answered_already_comes_back_with_its_resolution() -> None:

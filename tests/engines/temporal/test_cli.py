@@ -51,7 +51,12 @@ async def answered(store_url: str) -> Asked:
 def test_a_pass_with_nothing_to_signal_needs_no_server(tmp_path: Path) -> None:
     done = hitl("temporal-bridge", "--once", "--store", str(tmp_path / "store"))
 
-    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert (done.returncode, done.stdout) == (0, "")
+    assert done.stderr.splitlines() == [
+        f"watching {(tmp_path / 'store').as_uri()} for questions of namespace 'default' at "
+        "localhost:7233",
+        "nothing to signal: no waiting workflow's question has resolved",
+    ]
 
 
 async def test_a_server_that_cannot_be_reached_fails_the_pass_and_loses_nothing(
@@ -68,6 +73,8 @@ async def test_a_server_that_cannot_be_reached_fails_the_pass_and_loses_nothing(
         done.stderr
     )
     assert "1 signal(s) failed" in done.stderr
+    assert f"cannot reach Temporal at {address}: is a server running there?" in done.stderr
+    assert "tonic" not in done.stderr
     store = hitlkit.open_store(store_url)
     assert store.list(SENT) == []  # still to signal
     assert len(store.list(CLAIMS)) == 1

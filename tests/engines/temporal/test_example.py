@@ -38,10 +38,10 @@ async def test_the_workflow_passes_the_sandbox(example: ModuleType) -> None:
 
 async def test_the_examples_activity_asks_for_a_window(example: ModuleType) -> None:
     env = ActivityEnvironment()
-    env.info = dataclasses.replace(env.info, workflow_id="release-1.4.0")
+    env.info = dataclasses.replace(env.info, workflow_id="release-1.4.0", workflow_run_id="r1")
 
     asked = await env.run(example.ask_window, "1.4.0")
 
     info = await hitlkit.get_event.aio(asked.request_id)
-    assert (info.name, info.run_id, info.data_type) == ("window", "release-1.4.0", "Window")
+    assert (info.name, info.run_id, info.data_type) == ("window", "release-1.4.0@r1", "Window")
     assert set(info.json_schema["properties"]) == {"day", "hour"}

@@ -16,8 +16,8 @@ class Release(HitlWorkflow):
         return "shipped" if await self.hitlkit_answer(asked, bool) else "held"
 ```
 
-The activity creates the hitlkit event (its id from the workflow id and the name, so
-a retried activity or a replayed workflow finds it again), records which workflow
+The activity creates the hitlkit event (its id from the workflow execution and the
+name, so a retried activity finds it again and a new execution asks anew), records which workflow
 waits for it, and returns at once: no worker slot is held while a person thinks.
 `hitl temporal-bridge` watches the store and, when the event resolves (answered,
 timed out, cancelled), signals the workflow once with a `Resolution`; the workflow

@@ -52,7 +52,8 @@ class Question:
     """`ask_activity`'s argument: a question whose answer type is named.
 
     `data_type` is `"bool"`, `"int"`, `"float"` or `"str"`; `run_id` defaults to the
-    workflow id; `default` (JSON) is the answer once `timeout_seconds` pass, if given.
+    workflow execution (`run_of`); `default` (JSON) is the answer once `timeout_seconds`
+    pass, if given.
     """
 
     name: str
@@ -86,6 +87,17 @@ def _workflow_of(signal: str) -> tuple[str, str, str | None]:
     return info.namespace, info.workflow_id, info.workflow_run_id
 
 
+def run_of(workflow_id: str, workflow_run: str | None) -> str:
+    """The hitlkit run of a workflow execution: a retried activity finds its question
+    again, and a new execution under the same workflow id asks anew.
+
+    ```python
+    run_of("release-1.4.0", "0191b0c5-...")   # "release-1.4.0@0191b0c5-..."
+    ```
+    """
+    return f"{workflow_id}@{workflow_run}" if workflow_run else workflow_id
+
+
 async def _ask(
     where: tuple[str, str, str | None],
     name: str,
@@ -98,7 +110,7 @@ async def _ask(
 ) -> Asked:
     namespace, workflow_id, workflow_run = where
     event = await Event.create.aio(
-        name, data_type, run_id=run_id or workflow_id, store=store, **options
+        name, data_type, run_id=run_id or run_of(workflow_id, workflow_run), store=store, **options
     )
     target = Target(
         request_id=event.request_id,
@@ -123,9 +135,9 @@ class _AskQuestion:
     """`ask_question(name, data_type, ...)` in an activity, and `await ask_question.aio(...)`.
 
     Creates (or finds) the hitlkit event `name` of the run `run_id` (default: the
-    workflow id), records that the workflow running this activity waits for it
-    (signalled `signal` by `hitl temporal-bridge` when it resolves), and returns an
-    `Asked` at once. Other options as for `hitlkit.new_event`: `prompt`,
+    workflow execution, `workflow-id@run-id`), records that the workflow running this
+    activity waits for it (signalled `signal` by `hitl temporal-bridge` when it
+    resolves), and returns an `Asked` at once. Other options as for `hitlkit.new_event`: `prompt`,
     `timeout_seconds`, `default`, `assignees`, `notify`, `description`,
     `prompt_type`, `store`, `endpoint`, `serve`.
 

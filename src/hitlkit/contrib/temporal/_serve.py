@@ -63,6 +63,14 @@ def signaller(client: Client) -> Send:
             if exc.status == RPCStatusCode.NOT_FOUND:  # ended, or never existed
                 raise Undeliverable(exc.message) from exc
             raise
+        except RuntimeError as exc:  # how a lazy client says it could not connect
+            if "connect" not in str(exc).lower():
+                raise
+            where = client.service_client.config.target_host
+            raise ConnectionError(
+                f"cannot reach Temporal at {where}: is a server running there? Name it with "
+                "--address or TEMPORAL_ADDRESS"
+            ) from None
 
     return send
 
@@ -78,6 +86,7 @@ async def run_bridge(
     claim_seconds: float = CLAIM_SECONDS,
     client: Client | None = None,
     report: Callable[[Delivery], None] | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> list[Delivery]:
     """Signal the workflows whose questions resolve, every `interval` seconds.
 
@@ -86,14 +95,22 @@ async def run_bridge(
     Connects to the Temporal frontend at `address` in `namespace` (see `connect_config`
     for the defaults) on the first signal: a bridge with nothing to do needs no server.
     With `once`, makes one pass and returns what it did; otherwise runs until cancelled,
-    through store outages (logged, tried again). `report` is told of every target handled.
+    through store outages (logged, tried again). `report` is told of every target handled,
+    `announce` what the bridge watches and where it signals, once it starts.
     """
     the_store = open_store(store if store is not None else _config.default_store_url())
     if client is None:
         config = connect_config(address, namespace)
         client = await Client.connect(**config, lazy=True)
     send, me = signaller(client), bridge_id()
-    log.info("temporal bridge %s: store %s, namespace %s", me, the_store.url, client.namespace)
+    started = (
+        f"watching {the_store.url} for questions of namespace {client.namespace!r} at "
+        f"{client.service_client.config.target_host}"
+        + ("" if once else f", every {interval:g} s (Ctrl-C stops)")
+    )
+    log.info("temporal bridge %s: %s", me, started)
+    if announce is not None:
+        announce(started)
     while True:
         try:
             done = await bridge_pass.aio(
