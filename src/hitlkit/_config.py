@@ -55,6 +55,7 @@ The store is found as git finds its repository (`store_choice`): `HITL_STORE`, e
 from __future__ import annotations
 
 import getpass
+import importlib.metadata
 import importlib.util
 import math
 import os
@@ -222,6 +223,7 @@ def autostart() -> bool:
 
 # The libraries of the web app, in the `server` extra; a process without them creates,
 # waits for and answers events through the store alone.
+FASTAPI_AT_LEAST = (0, 142)  # as the extra asks
 WEB_APP_MODULES = (
     "fastapi",
     "starlette",
@@ -239,10 +241,25 @@ def web_app_missing() -> str:
     web_app_missing()   # 'the web app needs fastapi, ...: pip install "hitlkit[server]"'
     ```
     """
+    fastapi = importlib.util.find_spec("fastapi") and importlib.metadata.version("fastapi")
+    if fastapi and _release(fastapi) < FASTAPI_AT_LEAST:
+        # Beside an engine that pins an older FastAPI (Airflow): the app runs elsewhere.
+        least = ".".join(map(str, FASTAPI_AT_LEAST))
+        return (
+            f"the web app needs FastAPI {least} or newer, and this environment has {fastapi} "
+            "(an engine here may pin it); serve it from an environment of its own with pip "
+            'install "hitlkit[server]", over the same store'
+        )
     missing = [name for name in WEB_APP_MODULES if importlib.util.find_spec(name) is None]
-    if not missing:
-        return ""
-    return f'the web app needs {", ".join(missing)}: pip install "hitlkit[server]"'
+    if missing:
+        return f'the web app needs {", ".join(missing)}: pip install "hitlkit[server]"'
+    return ""
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """The leading numbers of a version: `_release("0.136.3") == (0, 136, 3)`."""
+    numbers = re.findall(r"\d+", version.split("+")[0])[:3]
+    return tuple(int(n) for n in numbers)
 
 
 def current_user() -> str:
