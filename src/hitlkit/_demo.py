@@ -25,6 +25,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, Protocol, TextIO, TypeVar
 
+from hitlkit import _config
 from hitlkit._event import Event, new_event
 from hitlkit._records import utcnow
 from hitlkit._shell import hitl_command
@@ -121,6 +122,10 @@ def _say_how_to_answer(say: Say, event: Event[Any], example: object) -> None:
     store = event.store
     where = str(store.root) if isinstance(store, LocalStore) else store.url
     answer = f"{hitl_command()} answer {request_id} {_as_text(example)}"
+    if _config.web_app_missing() and not _config.setting("endpoint").value:
+        # No app here, and none named: a link would lead nowhere.
+        say(f"  Answer from a shell: {answer} --store {shlex.quote(where)}")
+        return
     say(f"  Answer in a browser: {event.form_url}")
     say(f"  or from a shell:     {answer} --store {shlex.quote(where)}")
     say(

@@ -69,3 +69,14 @@ def test_hitl_serve_says_which_extra_to_install(command: list[str]) -> None:
     assert served.returncode == 1
     assert 'pip install "hitlkit[server]"' in served.stderr
     assert "Traceback" not in served.stderr
+
+
+def test_the_demo_offers_only_the_shell_when_no_form_is_served() -> None:
+    demo = subprocess.run(
+        [*HITL, "demo", "--timeout", "1"], capture_output=True, text=True, check=False
+    )
+
+    assert "Question add_to_x: What should I add to x?" in demo.stdout
+    assert "  Answer from a shell: " in demo.stdout
+    assert "http://" not in demo.stdout
+    assert demo.returncode == 1  # nobody answered within the second
