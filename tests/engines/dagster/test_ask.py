@@ -44,6 +44,11 @@ def test_a_reexecuted_step_finds_its_question(stored_instance: dg.DagsterInstanc
         assert second.dagster_run.root_run_id == first.run_id
         assert second.output_for_node("request_plan") == asked
     assert [e.request_id for e in hitlkit.list_events("all")] == [asked]
+    hitlkit.answer(asked, {"replicas": 3, "region": "eu"})
+    with dg.execute_job(job, instance=instance, reexecution_options=again) as third:
+        said = [entry.user_message for entry in instance.all_logs(third.run_id)]
+    assert any("'How should we scale?' was answered by tester already" in line for line in said)
+    assert not any(line.startswith("asked ") for line in said)
 
     with dg.execute_job(job, instance=instance) as new_run:  # not a re-execution: asks anew
         assert new_run.output_for_node("request_plan") != asked

@@ -22,6 +22,7 @@ import dagster as dg
 
 from hitlkit._event import Event
 from hitlkit._options import MAX_NAME_LENGTH, NOT_GIVEN, PromptType, _NotGiven
+from hitlkit._records import Outcome
 from hitlkit._store import Store
 
 __all__ = ["SEPARATOR", "Asked", "ask", "check_question", "event_name", "where"]
@@ -87,9 +88,19 @@ def where(context: Context, name: str | None = None) -> Asked:
     return Asked(run.root_run_id or run.run_id, event_name(question, step_key))
 
 
-def _announce(context: Context, event: Event[Any], output_name: str | None) -> str:
-    """Log the form's link and put it in the output's metadata; return the event's id."""
-    context.log.info(f"asked {event.prompt!r}: answer at {event.form_url}")
+def _announce(
+    context: Context, event: Event[Any], outcome: Outcome | None, output_name: str | None
+) -> str:
+    """Log the form's link (or the outcome a re-executed step finds) and put it in the
+    output's metadata; return the event's id."""
+    if outcome is None:
+        context.log.info(f"asked {event.prompt!r}: answer at {event.form_url}")
+    else:
+        by = f" by {outcome.by}" if outcome.by else ""
+        context.log.info(
+            f"{event.prompt!r} was {outcome.status.replace('_', ' ')}{by} already "
+            f"(see {event.form_url}); the sensor carries the outcome on"
+        )
     metadata: dict[str, Any] = {
         "hitlkit_event_id": event.request_id,
         "hitlkit_event_name": event.name,
@@ -162,7 +173,7 @@ class _Ask:
             serve=serve,
             run_id=here.run_id,
         )
-        return _announce(context, event, output_name)
+        return _announce(context, event, event.outcome(), output_name)
 
     async def aio(
         self,
@@ -201,7 +212,7 @@ class _Ask:
             serve=serve,
             run_id=here.run_id,
         )
-        return _announce(context, event, output_name)
+        return _announce(context, event, await event.outcome.aio(), output_name)
 
 
 ask = _Ask()
