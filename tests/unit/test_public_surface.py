@@ -89,6 +89,11 @@ def declared_distributions() -> set[str]:
     return {canonicalize_name(Requirement(text).name) for text in quoted}
 
 
+# Engines tested in environments of their own (noxfile.py), not installed here, whose
+# modules are named otherwise than their distributions.
+TESTED_ELSEWHERE = {"airflow": "apache-airflow"}
+
+
 def imported_distributions() -> dict[str, str]:
     """The distributions of every third-party module the package imports, with a file: one
     name, or several joined by " | " where they share a namespace (`langgraph`)."""
@@ -106,7 +111,8 @@ def imported_distributions() -> dict[str, str]:
                 top = module.split(".")[0]
                 if top in sys.stdlib_module_names or top in ("hitlkit", "flyteplugins"):
                     continue
-                names = sorted({canonicalize_name(n) for n in distributions.get(top, [top])})
+                elsewhere = [TESTED_ELSEWHERE.get(top, top)]
+                names = sorted({canonicalize_name(n) for n in distributions.get(top, elsewhere)})
                 found.setdefault(" | ".join(names), str(path.relative_to(ROOT)))
     return found
 
