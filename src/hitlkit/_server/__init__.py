@@ -48,10 +48,10 @@ uvicorn.run(create_app(LocalStore(".hitl")), host="127.0.0.1", port=8080)
 from hitlkit._config import web_app_missing
 from hitlkit._exceptions import ConfigurationError
 
-if web_app_missing():
-    # Any use of the app (`create_app`, `hitl serve`, a waiting process told to serve)
-    # comes through here: say which extra brings it rather than which module is missing.
-    raise ConfigurationError(web_app_missing())
+# Any use of the app (`create_app`, `hitl serve`, a waiting process told to serve) comes
+# through here: say which extra brings it rather than which module is missing.
+if _missing := web_app_missing():
+    raise ConfigurationError(_missing)
 
 from hitlkit._server._app import create_app
 from hitlkit._server._guards import MAX_BODY_BYTES

@@ -24,6 +24,7 @@ from hitlkit._event import Event
 from hitlkit._options import MAX_NAME_LENGTH, NOT_GIVEN, PromptType, _NotGiven
 from hitlkit._records import Outcome
 from hitlkit._store import Store
+from hitlkit._sync import syncify
 
 __all__ = ["SEPARATOR", "Asked", "ask", "check_question", "event_name", "where"]
 
@@ -111,7 +112,25 @@ def _announce(
     return event.request_id
 
 
-class _Ask:
+@syncify
+async def ask(
+    context: Context,
+    prompt: str,
+    data_type: type[Any],
+    *,
+    name: str | None = None,
+    timeout_seconds: float = 3600,
+    default: Any | _NotGiven = NOT_GIVEN,
+    assignees: Sequence[str] | None = None,
+    notify: Sequence[str] | None = None,
+    remind_before: float | None = None,
+    description: str | None = None,
+    prompt_type: PromptType = "text",
+    store: Store | str | None = None,
+    endpoint: str | None = None,
+    serve: bool = False,
+    output_name: str | None = None,
+) -> str:
     """`ask(context, prompt, data_type, ...)` and its async twin `await ask.aio(...)`.
 
     Call it in an op or an asset, with its context: it creates the hitlkit event (or
@@ -136,83 +155,21 @@ class _Ask:
         return ask(context, "Deploy build 42?", bool, name="deploy", assignees=["ana"])
     ```
     """
-
-    def __call__(
-        self,
-        context: Context,
-        prompt: str,
-        data_type: type[Any],
-        *,
-        name: str | None = None,
-        timeout_seconds: float = 3600,
-        default: Any | _NotGiven = NOT_GIVEN,
-        assignees: Sequence[str] | None = None,
-        notify: Sequence[str] | None = None,
-        remind_before: float | None = None,
-        description: str | None = None,
-        prompt_type: PromptType = "text",
-        store: Store | str | None = None,
-        endpoint: str | None = None,
-        serve: bool = False,
-        output_name: str | None = None,
-    ) -> str:
-        here = where(context, name)
-        event = Event.create(
-            here.name,
-            data_type,
-            prompt=prompt,
-            timeout_seconds=timeout_seconds,
-            default=default,
-            assignees=assignees,
-            notify=notify,
-            remind_before=remind_before,
-            description=description,
-            prompt_type=prompt_type,
-            store=store,
-            endpoint=endpoint,
-            serve=serve,
-            run_id=here.run_id,
-        )
-        return _announce(context, event, event.outcome(), output_name)
-
-    async def aio(
-        self,
-        context: Context,
-        prompt: str,
-        data_type: type[Any],
-        *,
-        name: str | None = None,
-        timeout_seconds: float = 3600,
-        default: Any | _NotGiven = NOT_GIVEN,
-        assignees: Sequence[str] | None = None,
-        notify: Sequence[str] | None = None,
-        remind_before: float | None = None,
-        description: str | None = None,
-        prompt_type: PromptType = "text",
-        store: Store | str | None = None,
-        endpoint: str | None = None,
-        serve: bool = False,
-        output_name: str | None = None,
-    ) -> str:
-        """The async form of `ask`, for `async def` ops and assets."""
-        here = where(context, name)
-        event = await Event.create.aio(
-            here.name,
-            data_type,
-            prompt=prompt,
-            timeout_seconds=timeout_seconds,
-            default=default,
-            assignees=assignees,
-            notify=notify,
-            remind_before=remind_before,
-            description=description,
-            prompt_type=prompt_type,
-            store=store,
-            endpoint=endpoint,
-            serve=serve,
-            run_id=here.run_id,
-        )
-        return _announce(context, event, await event.outcome.aio(), output_name)
-
-
-ask = _Ask()
+    here = where(context, name)
+    event = await Event.create.aio(
+        here.name,
+        data_type,
+        prompt=prompt,
+        timeout_seconds=timeout_seconds,
+        default=default,
+        assignees=assignees,
+        notify=notify,
+        remind_before=remind_before,
+        description=description,
+        prompt_type=prompt_type,
+        store=store,
+        endpoint=endpoint,
+        serve=serve,
+        run_id=here.run_id,
+    )
+    return _announce(context, event, await event.outcome.aio(), output_name)
