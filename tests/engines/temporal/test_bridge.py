@@ -264,3 +264,48 @@ def test_a_blocking_pass_signals_as_the_async_one(store: LocalStore) -> None:
 
     assert delivery.sent
     assert [s[0] for s in workflows.signals] == ["release-8"]
+
+
+async def test_a_bridge_that_comes_late_to_a_target_another_signalled_leaves_it(
+    store: LocalStore,
+) -> None:
+    for workflow_id in ("release-1", "release-2"):
+        asked = await ask(store.url, workflow_id=workflow_id)
+        await hitlkit.answer.aio(asked.request_id, True, store=store)
+    workflows = Workflows()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_send(target: Target, resolution: Resolution) -> None:
+        if not started.is_set():
+            started.set()
+            await release.wait()  # b has listed both targets and is signalling one
+        await workflows.send(target, resolution)
+
+    late = asyncio.ensure_future(bridge_pass.aio(store, slow_send, bridge="b", claim_seconds=0))
+    await started.wait()
+    early = await bridge_pass.aio(hitlkit.open_store(store.url), workflows.send, bridge="a")
+    release.set()
+    await late
+
+    assert len(early) == 1  # the target b was not holding
+    assert sorted(s[0] for s in workflows.signals) == ["release-1", "release-2"]
+
+
+async def test_of_bridges_finding_a_claim_stale_one_takes_it_over(store: LocalStore) -> None:
+    asked = await ask(store.url)
+    await hitlkit.answer.aio(asked.request_id, True, store=store)
+    dead = Workflows(fail=ConnectionError("connection refused"))
+    await bridge_pass.aio(store, dead.send, bridge="dead")  # claims, then fails
+    workflows = Workflows()
+
+    passes = await asyncio.gather(
+        *(
+            bridge_pass.aio(
+                hitlkit.open_store(store.url), workflows.send, bridge=name, claim_seconds=0
+            )
+            for name in ("b", "c", "d")
+        )
+    )
+
+    assert sum(len(done) for done in passes) == 1
+    assert len(workflows.signals) == 1

@@ -22,6 +22,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -120,8 +121,25 @@ async def _may_signal(store: Store, target: Target, me: str, claim_seconds: floa
         held = Claim.model_validate_json(data)
     except ValidationError:
         log.warning("taking over %s: not a claim", key)
+    else:
+        if held.bridge == me:
+            return True
+        if utcnow() - held.at < timedelta(seconds=claim_seconds):
+            return False
+    # Stale or unreadable: of the bridges that find it so, one a period takes it over.
+    period = int(time.time() // max(claim_seconds, 1.0))
+    taken = f"{key}.{period}"
+    if await store.put_if_absent_async(taken, claim.model_dump_json().encode()):
         return True
-    return held.bridge == me or utcnow() - held.at >= timedelta(seconds=claim_seconds)
+    data = await store.get_async(taken)
+    return data is not None and _claimed_by(data) == me  # this bridge's, from a pass before
+
+
+def _claimed_by(data: bytes) -> str | None:
+    try:
+        return Claim.model_validate_json(data).bridge
+    except ValidationError:
+        return None
 
 
 async def _deliver(store: Store, target: Target, outcome: Outcome, send: Send, me: str) -> Delivery:
@@ -162,6 +180,8 @@ async def _handle(
         return None  # pruned, or not written yet: nothing to say
     if outcome is None or not await _may_signal(store, target, me, claim_seconds):
         return None
+    if await store.get_async(key_of(SENT, target)) is not None:
+        return None  # sent by another bridge since this pass listed what was sent
     return await _deliver(store, target, outcome, send, me)
 
 
