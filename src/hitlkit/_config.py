@@ -241,7 +241,10 @@ def web_app_missing() -> str:
     web_app_missing()   # 'the web app needs fastapi, ...: pip install "hitlkit[server]"'
     ```
     """
-    fastapi = importlib.util.find_spec("fastapi") and importlib.metadata.version("fastapi")
+    try:
+        fastapi = importlib.util.find_spec("fastapi") and importlib.metadata.version("fastapi")
+    except importlib.metadata.PackageNotFoundError:  # a module with no package: unknown
+        fastapi = None
     if fastapi and _release(fastapi) < FASTAPI_AT_LEAST:
         # Beside an engine that pins an older FastAPI (Airflow): the app runs elsewhere.
         least = ".".join(map(str, FASTAPI_AT_LEAST))

@@ -80,3 +80,15 @@ def test_the_demo_offers_only_the_shell_when_no_form_is_served() -> None:
     assert "  Answer from a shell: " in demo.stdout
     assert "http://" not in demo.stdout
     assert demo.returncode == 1  # nobody answered within the second
+
+
+def test_a_fastapi_module_with_no_package_is_taken_as_missing_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "fastapi.py").write_text("")  # python -m puts the working folder first
+
+    served = subprocess.run(
+        [*HITL, "serve"], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+
+    assert served.returncode == 1
+    assert "the web app needs starlette" in served.stderr
+    assert "Traceback" not in served.stderr
