@@ -210,3 +210,19 @@ def test_value_as_refuses_a_value_of_another_type() -> None:
         answer.value_as(int)
     with pytest.raises(ValueError, match=r"Answer\.status must be one of"):
         Answer(event_id="0" * 24, status="done").value_as(int)
+
+
+def test_an_answer_whose_run_was_launched_is_not_launched_again_by_another_sensor(
+    instance: dg.DagsterInstance,
+) -> None:
+    event_id = ask(instance)
+    hitlkit.answer(event_id, {"replicas": 2, "region": "eu"})
+    [request] = evaluate(plan_answered, instance).run_requests or []
+    apply_job.execute_in_process(
+        run_config=request.run_config, instance=instance, tags=request.tags
+    )
+    renamed = answered_sensor(apply_job, question="request_plan", name="plans_renamed")
+
+    tick = evaluate(renamed, instance)  # no cursor, another name: Dagster's run keys differ
+
+    assert tick.run_requests == []

@@ -216,13 +216,34 @@ def answered_sensor(
     def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         the_store = open_store(store if store is not None else _config.default_store_url())
         found = scan(the_store, question, Mark.parse(context.cursor))
-        requests = [_run_request(record, outcome, op_name) for record, outcome in found.resolved]
+        launched = _launched(context, job.name, [record.id for record, _ in found.resolved])
+        requests = [
+            _run_request(record, outcome, op_name)
+            for record, outcome in found.resolved
+            if record.id not in launched
+        ]
         skip = None
         if not requests:
             skip = f"no {question!r} question resolved; {found.pending} pending"
         return dg.SensorResult(run_requests=requests, skip_reason=skip, cursor=found.mark.dump())
 
     return _sensor
+
+
+def _launched(context: dg.SensorEvaluationContext, job: str, event_ids: list[str]) -> set[str]:
+    """Which of `event_ids` already have a run of `job` in the instance: launched by this
+    sensor under another name or location, or before its cursor was lost, which Dagster's
+    run keys (kept per sensor) would not stop."""
+    if not event_ids:
+        return set()
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # evaluated without an instance (tests)
+        return set()
+    records = instance.get_run_records(
+        filters=dg.RunsFilter(job_name=job, tags={EVENT_TAG: event_ids})
+    )
+    return {record.dagster_run.tags[EVENT_TAG] for record in records}
 
 
 def _run_request(record: EventRecord, outcome: Outcome, op: str) -> dg.RunRequest:
